@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+from catalog.querysets import ProductQuerySet
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=140, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=F("id")), name="category_not_own_parent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    # The id the product has in the merchant's own systems (SKU, StockCode); null for products
+    # created only in this store.
+    external_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    name = models.CharField(max_length=255)
+    # Only decorates URLs (products are looked up by id), so it needs no index.
+    slug = models.SlugField(max_length=255, db_index=False)
+    description = models.TextField(blank=True)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    image_url = models.CharField(max_length=500, blank=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    is_active = models.BooleanField(default=True)
+    stock = models.PositiveIntegerField(default=0)
+    # Denormalised from Review by catalog.services so listings can sort by rating cheaply.
+    average_rating = models.DecimalField(max_digits=3, decimal_places=2, default=Decimal("0"))
+    review_count = models.PositiveIntegerField(default=0)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        # The trigram GIN index on name lives in migration 0002: PostgreSQL only.
+        indexes = [
+            models.Index(fields=["category", "is_active"], name="product_category_active_idx"),
+            models.Index(fields=["-created_at"], name="product_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
+            models.CheckConstraint(condition=Q(stock__gte=0), name="product_stock_not_negative"),
+            models.CheckConstraint(
+                condition=Q(average_rating__gte=0, average_rating__lte=5),
+                name="product_average_rating_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(review_count__gte=0), name="product_review_count_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:product_detail", kwargs={"pk": self.pk, "slug": self.slug})
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+
+class Review(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="reviews")
+    # Every review has a visitor (anonymous shoppers review too); a signed-in author's user is
+    # kept as well, so one person cannot review a product twice from two devices.
+    visitor = models.ForeignKey(
+        "tracking.Visitor", on_delete=models.CASCADE, related_name="reviews"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reviews",
+    )
+    rating = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["product", "-created_at"], name="review_product_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=5), name="review_rating_1_to_5"
+            ),
+            models.UniqueConstraint(
+                fields=["product", "visitor"], name="review_one_per_visitor_and_product"
+            ),
+            models.UniqueConstraint(
+                fields=["product", "user"],
+                condition=Q(user__isnull=False),
+                name="review_one_per_user_and_product",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 for {self.product_id} by {self.visitor_id}"

@@ -1,0 +1,217 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+
+
+class TrendingWindow(models.TextChoices):
+    DAYS_7 = "7d", "7 days"
+    DAYS_30 = "30d", "30 days"
+
+
+class SimilarityKind(models.TextChoices):
+    # Co-interaction (item-to-item collaborative filtering) neighbours.
+    BEHAVIOURAL = "behavioural", "Behavioural"
+    # Text (TF-IDF) neighbours, for products nobody has interacted with yet.
+    CONTENT = "content", "Content"
+
+
+class PipelineKind(models.TextChoices):
+    TRENDING = "trending", "Trending"
+    SIMILARITY = "similarity", "Item similarity"
+    CONTENT = "content", "Content similarity"
+    EVALUATION = "evaluation", "Evaluation"
+
+
+class PipelineStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE_PIPELINE_STATUSES = (PipelineStatus.QUEUED, PipelineStatus.RUNNING)
+
+
+class EvaluationProtocol(models.TextChoices):
+    ALL_PURCHASES = "all", "All purchases"
+    # Only purchases of products the visitor never interacted with before the split.
+    DISCOVERY = "discovery", "Discovery"
+
+
+class TrendingScore(models.Model):
+    Window = TrendingWindow
+
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.CASCADE, related_name="trending_scores"
+    )
+    # Copied from the product when computed, so "trending in category" is one index scan.
+    category = models.ForeignKey(
+        "catalog.Category",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="trending_scores",
+    )
+    window = models.CharField(max_length=8, choices=TrendingWindow.choices)
+    score = models.FloatField()
+    event_count = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["window", "-score"]
+        indexes = [
+            models.Index(fields=["window", "-score"], name="trending_window_score_idx"),
+            models.Index(
+                fields=["window", "category", "-score"], name="trending_window_cat_score_idx"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "window"], name="trending_one_per_product_and_window"
+            ),
+            models.CheckConstraint(
+                condition=Q(window__in=TrendingWindow.values), name="trending_window_known"
+            ),
+            models.CheckConstraint(condition=Q(score__gte=0), name="trending_score_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.window} {self.score:.3f}"
+
+
+class ItemSimilarity(models.Model):
+    Kind = SimilarityKind
+
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.CASCADE, related_name="similarities"
+    )
+    similar_product = models.ForeignKey(
+        "catalog.Product", on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=SimilarityKind.choices, default=SimilarityKind.BEHAVIOURAL)
+    score = models.FloatField()
+    # Number of visitors who interacted with both products (0 for content neighbours).
+    co_occurrence = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["product", "kind", "-score"]
+        verbose_name_plural = "item similarities"
+        indexes = [
+            models.Index(fields=["product", "kind", "-score"], name="similarity_product_score_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "similar_product", "kind"], name="similarity_unique_pair"
+            ),
+            models.CheckConstraint(
+                condition=~Q(product=F("similar_product")), name="similarity_not_self"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=SimilarityKind.values), name="similarity_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} ~ {self.similar_product_id} ({self.kind} {self.score:.3f})"
+
+
+class PipelineRun(models.Model):
+    Kind = PipelineKind
+    Status = PipelineStatus
+
+    kind = models.CharField(max_length=16, choices=PipelineKind.choices)
+    status = models.CharField(max_length=16, choices=PipelineStatus.choices, default=PipelineStatus.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    statistics = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["kind", "-created_at"], name="pipelinerun_kind_idx")]
+        constraints = [
+            # A pipeline cannot be started while the same pipeline is queued or running.
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(status__in=ACTIVE_PIPELINE_STATUSES),
+                name="pipelinerun_one_active_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=PipelineKind.values),
+                name="pipelinerun_kind_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=PipelineStatus.values),
+                name="pipelinerun_status_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(finished_at__isnull=True)
+                | Q(started_at__isnull=True)
+                | Q(finished_at__gte=F("started_at")),
+                name="pipelinerun_finishes_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class EvaluationRun(models.Model):
+    pipeline_run = models.OneToOneField(
+        PipelineRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="evaluation",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # test_days, split time, k values, protocols and algorithms compared.
+    parameters = models.JSONField(default=dict, blank=True)
+    visitors_evaluated = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Evaluation #{self.pk} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class EvaluationMetric(models.Model):
+    """One figure of an evaluation run: e.g. item_knn / discovery / ndcg @ 20 = 0.081."""
+
+    Protocol = EvaluationProtocol
+
+    run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="metrics")
+    algorithm = models.CharField(max_length=64)
+    protocol = models.CharField(max_length=16, choices=EvaluationProtocol.choices)
+    metric = models.CharField(max_length=32)
+    # 0 for figures with no cut-off, such as the catalog coverage of a whole run.
+    k = models.PositiveSmallIntegerField(default=0)
+    value = models.FloatField()
+
+    class Meta:
+        ordering = ["run", "algorithm", "protocol", "metric", "k"]
+        indexes = [models.Index(fields=["algorithm", "metric", "k"], name="evalmetric_lookup_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "algorithm", "protocol", "metric", "k"],
+                name="evalmetric_unique_figure",
+            ),
+            models.CheckConstraint(
+                condition=Q(protocol__in=EvaluationProtocol.values), name="evalmetric_protocol_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        suffix = f"@{self.k}" if self.k else ""
+        return f"{self.algorithm}/{self.protocol} {self.metric}{suffix} = {self.value:.4f}"

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def new_event_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Visitor(models.Model):
+    # The anonymous first-party cookie id, or a customer id imported from another system.
+    external_id = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="visitors",
+    )
+    is_anonymous = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user"], name="visitor_user_idx")]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class EventType(models.TextChoices):
+    VIEW = "view", "View"
+    ADD_TO_CART = "add_to_cart", "Add to cart"
+    PURCHASE = "purchase", "Purchase"
+
+
+class EventSource(models.TextChoices):
+    STOREFRONT = "storefront", "Storefront"
+    API = "api", "API"
+    IMPORT = "import", "Import"
+    DEMO = "demo", "Demo data"
+
+
+class Event(models.Model):
+    Type = EventType
+    Source = EventSource
+
+    # Idempotency key: a client retrying a write sends the same id, and the unique constraint
+    # makes the retry a no-op instead of a duplicate.
+    event_id = models.CharField(max_length=64, unique=True, default=new_event_id)
+    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="events")
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.CASCADE, related_name="events"
+    )
+    event_type = models.CharField(max_length=16, choices=EventType.choices)
+    occurred_at = models.DateTimeField(db_index=True)
+    session_id = models.CharField(max_length=64, blank=True)
+    source = models.CharField(max_length=16, choices=EventSource.choices, default=EventSource.API)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["visitor", "-occurred_at"], name="event_visitor_time_idx"),
+            models.Index(fields=["product", "-occurred_at"], name="event_product_time_idx"),
+            models.Index(fields=["event_type", "occurred_at"], name="event_type_time_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(event_type__in=EventType.values),
+                name="event_type_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=EventSource.values),
+                name="event_source_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} of {self.product_id} by {self.visitor_id}"
+
+    @property
+    def weight(self) -> int:
+        return EVENT_WEIGHTS[EventType(self.event_type)]
+
+
+# How strongly each kind of event says "this visitor wants this product"; shared by the
+# trending and similarity pipelines and the personalised recommender.
+EVENT_WEIGHTS: dict[EventType, int] = {
+    EventType.VIEW: 1,
+    EventType.ADD_TO_CART: 3,
+    EventType.PURCHASE: 5,
+}
