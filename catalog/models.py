@@ -36,7 +36,7 @@ class Category(models.Model):
 class Product(models.Model):
     # The id the product has in the merchant's own systems (SKU, StockCode); null for products
     # created only in this store.
-    external_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    external_id = models.CharField(max_length=64, null=True, blank=True)
     name = models.CharField(max_length=255)
     # Only decorates URLs (products are looked up by id), so it needs no index.
     slug = models.SlugField(max_length=255, db_index=False)
@@ -63,6 +63,7 @@ class Product(models.Model):
             models.Index(fields=["-created_at"], name="product_created_idx"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["external_id"], name="product_unique_external_id"),
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
             models.CheckConstraint(condition=Q(stock__gte=0), name="product_stock_not_negative"),
             models.CheckConstraint(

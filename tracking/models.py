@@ -13,7 +13,7 @@ def new_event_id() -> str:
 
 class Visitor(models.Model):
     # The anonymous first-party cookie id, or a customer id imported from another system.
-    external_id = models.CharField(max_length=64, unique=True)
+    external_id = models.CharField(max_length=64)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -28,6 +28,9 @@ class Visitor(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user"], name="visitor_user_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["external_id"], name="visitor_unique_external_id"),
+        ]
 
     def __str__(self) -> str:
         return self.external_id
@@ -52,13 +55,17 @@ class Event(models.Model):
 
     # Idempotency key: a client retrying a write sends the same id, and the unique constraint
     # makes the retry a no-op instead of a duplicate.
-    event_id = models.CharField(max_length=64, unique=True, default=new_event_id)
-    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="events")
+    event_id = models.CharField(max_length=64, default=new_event_id)
+    # The composite indexes below lead with these columns, so single-column ones would only
+    # slow down inserts.
+    visitor = models.ForeignKey(
+        Visitor, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     product = models.ForeignKey(
-        "catalog.Product", on_delete=models.CASCADE, related_name="events"
+        "catalog.Product", on_delete=models.CASCADE, related_name="events", db_index=False
     )
     event_type = models.CharField(max_length=16, choices=EventType.choices)
-    occurred_at = models.DateTimeField(db_index=True)
+    occurred_at = models.DateTimeField()
     session_id = models.CharField(max_length=64, blank=True)
     source = models.CharField(max_length=16, choices=EventSource.choices, default=EventSource.API)
     metadata = models.JSONField(default=dict, blank=True)
@@ -69,9 +76,12 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["visitor", "-occurred_at"], name="event_visitor_time_idx"),
             models.Index(fields=["product", "-occurred_at"], name="event_product_time_idx"),
+            models.Index(fields=["occurred_at"], name="event_time_idx"),
             models.Index(fields=["event_type", "occurred_at"], name="event_type_time_idx"),
         ]
         constraints = [
+            # A constraint, not unique=True: that would add a LIKE index on PostgreSQL too.
+            models.UniqueConstraint(fields=["event_id"], name="event_unique_event_id"),
             models.CheckConstraint(
                 condition=Q(event_type__in=EventType.values),
                 name="event_type_known",

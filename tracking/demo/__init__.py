@@ -1,0 +1,1 @@
+"""Demo data: a generative model of a small shop's catalog and shoppers (see generator.py)."""
