@@ -24,9 +24,7 @@ class Category(models.Model):
         ordering = ["name"]
         verbose_name_plural = "categories"
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(parent=F("id")), name="category_not_own_parent"
-            ),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="category_not_own_parent"),
         ]
 
     def __str__(self) -> str:
@@ -35,8 +33,8 @@ class Category(models.Model):
 
 class Product(models.Model):
     # The id the product has in the merchant's own systems (SKU, StockCode); null for products
-    # created only in this store.
-    external_id = models.CharField(max_length=64, null=True, blank=True)
+    # created only in this store. NULL rather than "" so that many products can lack one.
+    external_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     name = models.CharField(max_length=255)
     # Only decorates URLs (products are looked up by id), so it needs no index.
     slug = models.SlugField(max_length=255, db_index=False)

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 from django.db import models
 
 if TYPE_CHECKING:
-    from catalog.models import Product
+    from catalog.models import Product  # noqa: F401 (named in the generic base below)
 
 
 class ProductQuerySet(models.QuerySet["Product"]):

@@ -17,9 +17,7 @@ def category_with_descendant_ids(*, category: Category) -> list[int]:
     parents = {category.pk}
     ids = [category.pk]
     while parents:
-        children = list(
-            Category.objects.filter(parent_id__in=parents).values_list("id", flat=True)
-        )
+        children = list(Category.objects.filter(parent_id__in=parents).values_list("id", flat=True))
         parents = set(children) - set(ids)
         ids.extend(parents)
     return ids
@@ -38,9 +36,10 @@ def product_newest(*, limit: int) -> QuerySet[Product]:
 
 def product_detail(*, pk: int) -> Product:
     reviews = Review.objects.select_related("user").order_by("-created_at")[:20]
-    return get_object_or_404(
+    product: Product = get_object_or_404(
         Product.objects.active()
         .with_category()
         .prefetch_related(Prefetch("reviews", queryset=reviews, to_attr="recent_reviews")),
         pk=pk,
     )
+    return product

@@ -14,7 +14,6 @@ from recommender.models import (
     TrendingScore,
 )
 
-
 M = TypeVar("M", bound=Model)
 
 
@@ -60,8 +59,7 @@ class EvaluationMetricInline(admin.TabularInline[EvaluationMetric, EvaluationRun
     model = EvaluationMetric
     extra = 0
     can_delete = False
-    fields = ["algorithm", "protocol", "metric", "k", "value"]
-    readonly_fields = fields
+    fields = readonly_fields = ("algorithm", "protocol", "metric", "k", "value")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

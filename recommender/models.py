@@ -89,7 +89,9 @@ class ItemSimilarity(models.Model):
     similar_product = models.ForeignKey(
         "catalog.Product", on_delete=models.CASCADE, related_name="+"
     )
-    kind = models.CharField(max_length=16, choices=SimilarityKind.choices, default=SimilarityKind.BEHAVIOURAL)
+    kind = models.CharField(
+        max_length=16, choices=SimilarityKind.choices, default=SimilarityKind.BEHAVIOURAL
+    )
     score = models.FloatField()
     # Number of visitors who interacted with both products (0 for content neighbours).
     co_occurrence = models.PositiveIntegerField(default=0)
@@ -122,7 +124,9 @@ class PipelineRun(models.Model):
     Status = PipelineStatus
 
     kind = models.CharField(max_length=16, choices=PipelineKind.choices)
-    status = models.CharField(max_length=16, choices=PipelineStatus.choices, default=PipelineStatus.QUEUED)
+    status = models.CharField(
+        max_length=16, choices=PipelineStatus.choices, default=PipelineStatus.QUEUED
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -208,7 +212,8 @@ class EvaluationMetric(models.Model):
                 name="evalmetric_unique_figure",
             ),
             models.CheckConstraint(
-                condition=Q(protocol__in=EvaluationProtocol.values), name="evalmetric_protocol_known"
+                condition=Q(protocol__in=EvaluationProtocol.values),
+                name="evalmetric_protocol_known",
             ),
         ]
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pandas as pd
 from django.db import connection, transaction
 from django.db.models import Model
 
 SQLITE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+COPY_NULL = r"\N"
 
 
 def insert_frame(model: type[Model], frame: pd.DataFrame) -> int:
@@ -26,14 +28,17 @@ def insert_frame(model: type[Model], frame: pd.DataFrame) -> int:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             buffer = io.StringIO()
-            frame.to_csv(buffer, header=False, index=False)
+            # An explicit NULL marker: in CSV an empty field would otherwise mean NULL, not "".
+            frame.to_csv(buffer, header=False, index=False, na_rep=COPY_NULL)
+            sql = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '{COPY_NULL}')"
             # COPY through psycopg 3: the cursor under Django's wrapper.
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+            with cursor.cursor.copy(sql) as copy:
                 copy.write(buffer.getvalue())
         else:
             placeholders = ", ".join(["%s"] * len(frame.columns))
             cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",
+                # Only quoted identifiers from the model are formatted in; values are parameters.
+                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
                 list(_plain_rows(frame)),
             )
     return len(frame)
@@ -69,7 +74,7 @@ def indexes_deferred(model: type[Model]) -> Iterator[None]:
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-def _plain_rows(frame: pd.DataFrame) -> Iterator[tuple[object, ...]]:
+def _plain_rows(frame: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
     """Rows as tuples of plain Python values, datetimes as Django's SQLite text form (UTC)."""
     converted = frame.copy()
     for column in converted.columns:
@@ -79,4 +84,5 @@ def _plain_rows(frame: pd.DataFrame) -> Iterator[tuple[object, ...]]:
             )
     # Missing values (pd.NA, NaT, NaN) become SQL NULL.
     converted = converted.astype(object).where(converted.notna(), None)
-    return converted.itertuples(index=False, name=None)
+    rows: Iterator[tuple[Any, ...]] = converted.itertuples(index=False, name=None)
+    return rows

@@ -16,8 +16,7 @@ def create_trigram_index(apps: StateApps, schema_editor: BaseDatabaseSchemaEdito
         return
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     schema_editor.execute(
-        f"CREATE INDEX IF NOT EXISTS {INDEX_NAME} "
-        "ON catalog_product USING gin (name gin_trgm_ops)"
+        f"CREATE INDEX IF NOT EXISTS {INDEX_NAME} ON catalog_product USING gin (name gin_trgm_ops)"
     )
 
 

@@ -7,6 +7,7 @@ DATABASE_URL, REDIS_URL and CELERY_BROKER_URL switches to PostgreSQL, Redis and 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import django_stubs_ext
@@ -142,7 +143,9 @@ USE_TZ = True
 # --- Static files -------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+# WhiteNoise warns on every start while collectstatic has not run yet.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -19,7 +19,7 @@ env = environ.Env()
 
 def required(name: str) -> str:
     """Return a variable that production cannot run without, or refuse to start."""
-    value = env.str(name, default="").strip()
+    value: str = env.str(name, default="").strip()
     if not value:
         raise ImproperlyConfigured(f"The environment variable {name} must be set in production.")
     return value

@@ -252,7 +252,10 @@ def _categories(count: int) -> list[DemoCategory]:
             name = f"{theme.name} {name}"
         categories.append(
             DemoCategory(
-                name, _slugify(name), f"{base} from our {theme.name} range.", theme_index,
+                name,
+                _slugify(name),
+                f"{base} from our {theme.name} range.",
+                theme_index,
                 theme_index,
             )
         )
@@ -277,7 +280,7 @@ def _products(
     for leaf in leaves:
         members = np.flatnonzero(category == leaf)
         rank[members] = rng.permutation(len(members))
-    popularity = 1.0 / (rank + 1.0) ** config.popularity_exponent
+    popularity = (1.0 / (rank + 1.0) ** config.popularity_exponent).astype(np.float64)
     quality = rng.normal(0.0, 0.5, size=n)
 
     by_category = GroupSampler(category, popularity, len(categories))
@@ -328,7 +331,7 @@ def _products(
 
 def _visitors(config: DemoConfig, leaves: list[int], rng: np.random.Generator) -> DemoVisitors:
     n = config.visitors
-    anonymous_count = int(round(n * config.anonymous_share))
+    anonymous_count = round(n * config.anonymous_share)
     is_anonymous = np.zeros(n, dtype=np.bool_)
     is_anonymous[rng.choice(n, size=anonymous_count, replace=False)] = True
 
@@ -353,7 +356,8 @@ def _categorical_rows(probabilities: FloatArray, rng: np.random.Generator) -> In
     cumulative = np.cumsum(probabilities, axis=1)
     uniform = rng.random(len(probabilities)) * cumulative[:, -1]
     picks = (uniform[:, None] >= cumulative).sum(axis=1)
-    return np.minimum(picks, probabilities.shape[1] - 1).astype(np.int64)
+    result: IntArray = np.minimum(picks, probabilities.shape[1] - 1).astype(np.int64)
+    return result
 
 
 def _events(
@@ -374,8 +378,15 @@ def _events(
         sessions = int((target - produced) / (events_per_view * config.mean_views_per_session))
         sessions = max(64, int(sessions * 1.1))
         chunk = _session_batch(
-            config, products, visitors, leaves, cart_rate, checkout_rate, sessions,
-            session_offset, rng,
+            config,
+            products,
+            visitors,
+            leaves,
+            cart_rate,
+            checkout_rate,
+            sessions,
+            session_offset,
+            rng,
         )
         chunks.append(chunk)
         produced += len(chunk)
@@ -458,10 +469,18 @@ def _session_batch(
 
     parts = [
         (view_session, view_product, VIEW, view_offset),
-        (view_session[carted], view_product[carted], ADD_TO_CART,
-         view_offset[carted] + rng.uniform(5, 40, size=int(carted.sum()))),
-        (view_session[bought], view_product[bought], PURCHASE,
-         checkout_offset[view_session[bought]]),
+        (
+            view_session[carted],
+            view_product[carted],
+            ADD_TO_CART,
+            view_offset[carted] + rng.uniform(5, 40, size=int(carted.sum())),
+        ),
+        (
+            view_session[bought],
+            view_product[bought],
+            PURCHASE,
+            checkout_offset[view_session[bought]],
+        ),
     ]
     c_session = view_session[with_complement]
     c_offset = view_offset[with_complement]
@@ -486,9 +505,7 @@ def _session_batch(
     )
 
 
-def _other_category(
-    preferred: IntArray, leaves: list[int], rng: np.random.Generator
-) -> IntArray:
+def _other_category(preferred: IntArray, leaves: list[int], rng: np.random.Generator) -> IntArray:
     """A leaf category that is not one of each row's preferred ones."""
     leaf_array = np.asarray(leaves, dtype=np.int64)
     picks = leaf_array[rng.integers(0, len(leaves), size=len(preferred))]

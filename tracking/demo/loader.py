@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from datetime import datetime
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -74,7 +74,7 @@ def store_flush() -> None:
             cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     else:
         for model in STORE_MODELS:
-            model.objects.all()._raw_delete(model.objects.db)  # type: ignore[attr-defined]
+            model.objects.all()._raw_delete(model.objects.db)
     get_user_model().objects.filter(is_staff=False, is_superuser=False).delete()
 
 
@@ -119,9 +119,13 @@ def demo_store_load(
     }
 
 
-def _progress(total: int, stream: IO[str] | None) -> tqdm[None]:
+def _progress(total: int, stream: IO[str] | None) -> tqdm[Any]:
     return tqdm(
-        total=total, disable=stream is None, file=stream, unit=" rows", unit_scale=True,
+        total=total,
+        disable=stream is None,
+        file=stream,
+        unit=" rows",
+        unit_scale=True,
         desc="Loading demo data",
     )
 
@@ -298,8 +302,7 @@ def _load_reviews(
             "user_id": pd.array(users, dtype="Int64"),
             "rating": reviews.rating,
             "comment": reviews.comments,
-            "created_at": pd.Timestamp(end)
-            - pd.to_timedelta(reviews.seconds_before_end, unit="s"),
+            "created_at": pd.Timestamp(end) - pd.to_timedelta(reviews.seconds_before_end, unit="s"),
         }
     )
     frame.loc[frame["user_id"] == 0, "user_id"] = pd.NA

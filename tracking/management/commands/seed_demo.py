@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
@@ -84,7 +84,7 @@ class Command(BaseCommand):
                 end=end,
                 flush=options["flush"],
                 shopper_password=options["shopper_password"],
-                progress_stream=self.stderr._out if options["verbosity"] > 0 else None,
+                progress_stream=self._progress_stream() if options["verbosity"] > 0 else None,
             )
         except StoreNotEmptyError as error:
             raise CommandError(str(error)) from error
@@ -96,6 +96,11 @@ class Command(BaseCommand):
                 f"(generated in {generated - started:.1f} s)."
             )
         )
+
+    def _progress_stream(self) -> IO[str]:
+        # tqdm redraws its bar with "\r"; Django's OutputWrapper would end every redraw with a
+        # newline (and colour it as an error), so the bar writes to the wrapped stream.
+        return cast(IO[str], self.stderr._out)
 
     def _end(self, value: str | None) -> datetime:
         if value is None:

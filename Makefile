@@ -1,0 +1,72 @@
+# ShopSmart: `make run` starts the store with demo data, `make test` runs the whole test suite.
+# Both work on a fresh machine with nothing but Python 3.11+; set DATABASE_URL, REDIS_URL and
+# CELERY_BROKER_URL to use PostgreSQL, Redis and a real broker instead of the built-in fallbacks.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+migrate: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --no-input
+
+## Demo data when the store is empty (never over real data).
+demo: migrate
+	@if $(BIN)/python manage.py shell -c "import sys; from tracking.demo.loader import store_is_empty; sys.exit(0 if store_is_empty() else 1)"; then \
+		$(BIN)/python manage.py seed_demo; \
+	else echo "The store already has data: skipping the demo data."; fi
+
+run: demo
+	@echo ""
+	@echo "  ShopSmart is running at http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
+	@echo "  Create a staff account with: $(BIN)/python manage.py createsuperuser"
+	@echo ""
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+worker: $(VENV)/.installed
+	$(BIN)/celery -A shopsmart worker --loglevel=INFO --concurrency=2
+
+beat: migrate
+	$(BIN)/celery -A shopsmart beat --loglevel=INFO
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy .
+
+## Everything CI checks besides the tests.
+check: lint typecheck
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/run.py
+
+bench-large: $(VENV)/.installed-dev
+	$(BIN)/python bench/run.py --large
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,38 @@
+"""Fixtures shared by every app's tests, and the markers that need real servers."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip_postgres = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL")
+    skip_redis = pytest.mark.skip(reason="needs Redis: set REDIS_URL")
+    skip_broker = pytest.mark.skip(reason="needs a Celery broker: set CELERY_BROKER_URL")
+    for item in items:
+        if "postgres" in item.keywords and connection.vendor != "postgresql":
+            item.add_marker(skip_postgres)
+        if "redis" in item.keywords and not settings.REDIS_URL:
+            item.add_marker(skip_redis)
+        if "broker" in item.keywords and settings.CELERY_TASK_ALWAYS_EAGER:
+            item.add_marker(skip_broker)
+
+
+def _empty_cache() -> None:
+    from django.core.cache import cache
+
+    if hasattr(cache, "delete_pattern"):
+        # Redis: only the test key prefix, never the whole database someone else may share.
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Every test starts with an empty cache."""
+    _empty_cache()
+    yield
+    _empty_cache()

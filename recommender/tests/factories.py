@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from django.utils import timezone
+from factory.declarations import LazyFunction, SelfAttribute, SubFactory
+from factory.django import DjangoModelFactory
+
+from catalog.tests.factories import ProductFactory
+from recommender.models import ItemSimilarity, PipelineKind, PipelineRun, TrendingScore
+
+
+class TrendingScoreFactory(DjangoModelFactory[TrendingScore]):
+    class Meta:
+        model = TrendingScore
+
+    product = SubFactory(ProductFactory)
+    category = SelfAttribute("product.category")
+    window = TrendingScore.Window.DAYS_7
+    score = 1.0
+    event_count = 1
+    computed_at = LazyFunction(timezone.now)
+
+
+class ItemSimilarityFactory(DjangoModelFactory[ItemSimilarity]):
+    class Meta:
+        model = ItemSimilarity
+
+    product = SubFactory(ProductFactory)
+    similar_product = SubFactory(ProductFactory)
+    score = 0.5
+    co_occurrence = 3
+    computed_at = LazyFunction(timezone.now)
+
+
+class PipelineRunFactory(DjangoModelFactory[PipelineRun]):
+    class Meta:
+        model = PipelineRun
+
+    kind = PipelineKind.TRENDING

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+from factory.declarations import LazyAttribute, LazyFunction, Sequence, SubFactory
+from factory.django import DjangoModelFactory
+
+from catalog.tests.factories import ProductFactory
+from tracking.models import Event, EventSource, EventType, Visitor
+
+
+class UserFactory(DjangoModelFactory[User]):
+    class Meta:
+        model = User
+
+    username = Sequence(lambda n: f"user{n}")
+    email = LazyAttribute(lambda o: f"{o.username}@example.com")
+
+
+class VisitorFactory(DjangoModelFactory[Visitor]):
+    class Meta:
+        model = Visitor
+
+    external_id = Sequence(lambda n: f"visitor-{n}")
+    is_anonymous = True
+
+
+class EventFactory(DjangoModelFactory[Event]):
+    class Meta:
+        model = Event
+
+    visitor = SubFactory(VisitorFactory)
+    product = SubFactory(ProductFactory)
+    event_type = EventType.VIEW
+    occurred_at = LazyFunction(timezone.now)
+    source = EventSource.API
