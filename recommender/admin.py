@@ -65,6 +65,14 @@ class EvaluationMetricInline(admin.TabularInline[EvaluationMetric, EvaluationRun
         return False
 
 
+@admin.register(EvaluationMetric)
+class EvaluationMetricAdmin(ReadOnlyAdmin[EvaluationMetric]):
+    list_display = ["run", "algorithm", "protocol", "metric", "k", "value"]
+    list_filter = ["algorithm", "protocol", "metric", "k"]
+    list_select_related = ["run"]
+    search_fields = ["algorithm", "metric"]
+
+
 @admin.register(EvaluationRun)
 class EvaluationRunAdmin(ReadOnlyAdmin[EvaluationRun]):
     list_display = ["id", "created_at", "visitors_evaluated", "pipeline_run"]

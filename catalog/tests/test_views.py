@@ -66,3 +66,9 @@ def test_placeholder_image_is_a_cacheable_svg_with_escaped_label(client):
     assert body.startswith("<svg")
     assert "Toys And Games" in body
     assert client.get(url).content == response.content
+
+
+def test_pages_answer_head_requests(client):
+    product = ProductFactory.create()
+    assert client.head(reverse("catalog:home")).status_code == 200
+    assert client.head(product.get_absolute_url()).status_code == 200
