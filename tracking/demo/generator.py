@@ -28,7 +28,7 @@ number of events, so the cut is unbiased.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -391,14 +391,11 @@ def _events(
         chunks.append(chunk)
         produced += len(chunk)
         session_offset += sessions
-    events = DemoEvents(
-        visitor=np.concatenate([c.visitor for c in chunks])[:target],
-        product=np.concatenate([c.product for c in chunks])[:target],
-        event_type=np.concatenate([c.event_type for c in chunks])[:target],
-        seconds_before_end=np.concatenate([c.seconds_before_end for c in chunks])[:target],
-        session=np.concatenate([c.session for c in chunks])[:target],
-    )
-    return events
+    columns = {
+        column.name: np.concatenate([getattr(chunk, column.name) for chunk in chunks])[:target]
+        for column in fields(DemoEvents)
+    }
+    return DemoEvents(**columns)
 
 
 def _session_batch(

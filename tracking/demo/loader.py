@@ -236,13 +236,12 @@ def _load_visitors(
     frame = pd.DataFrame(
         {
             "external_id": external_id,
-            "user_id": pd.array(user_ids, dtype="Int64"),
+            "user_id": _nullable_ids(user_ids),
             "is_anonymous": visitors.is_anonymous,
             "created_at": end_ts - pd.to_timedelta(np.where(seen, oldest + 60.0, 0.0), unit="s"),
             "last_seen_at": end_ts - pd.to_timedelta(np.where(seen, newest, np.nan), unit="s"),
         }
     )
-    frame.loc[frame["user_id"] == 0, "user_id"] = pd.NA
     insert_frame(Visitor, frame)
     id_by_external = dict(Visitor.objects.values_list("external_id", "id"))
     visitor_ids = np.array([id_by_external[e] for e in external_id], dtype=np.int64)
@@ -299,11 +298,17 @@ def _load_reviews(
         {
             "product_id": product_ids[reviews.product],
             "visitor_id": visitor_ids[reviews.visitor],
-            "user_id": pd.array(users, dtype="Int64"),
+            "user_id": _nullable_ids(users),
             "rating": reviews.rating,
             "comment": reviews.comments,
             "created_at": pd.Timestamp(end) - pd.to_timedelta(reviews.seconds_before_end, unit="s"),
         }
     )
-    frame.loc[frame["user_id"] == 0, "user_id"] = pd.NA
     return insert_frame(Review, frame)
+
+
+def _nullable_ids(ids: np.ndarray) -> pd.arrays.IntegerArray:
+    """Database ids where 0 stands for "none" (anonymous shoppers have no user) -> NULL."""
+    nullable = pd.array(ids, dtype="Int64")
+    nullable[ids == 0] = pd.NA
+    return nullable
