@@ -1,0 +1,50 @@
+"""The event arrays every algorithm reads, and how much each kind of event counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+# Event type codes, in funnel order, and their weights (view 1, add to cart 3, purchase 5).
+VIEW, ADD_TO_CART, PURCHASE = 0, 1, 2
+EVENT_TYPE_WEIGHTS: FloatArray = np.array([1.0, 3.0, 5.0])
+SECONDS_PER_DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class EventArrays:
+    """Events as parallel arrays: ids as stored, times as Unix seconds."""
+
+    visitor: IntArray
+    product: IntArray
+    event_type: npt.NDArray[np.int8]
+    timestamp: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.visitor)
+
+    @classmethod
+    def empty(cls) -> EventArrays:
+        return cls(
+            visitor=np.empty(0, dtype=np.int64),
+            product=np.empty(0, dtype=np.int64),
+            event_type=np.empty(0, dtype=np.int8),
+            timestamp=np.empty(0, dtype=np.float64),
+        )
+
+    def weights(self) -> FloatArray:
+        weights: FloatArray = EVENT_TYPE_WEIGHTS[self.event_type]
+        return weights
+
+    def select(self, mask: npt.NDArray[np.bool_]) -> EventArrays:
+        return EventArrays(
+            visitor=self.visitor[mask],
+            product=self.product[mask],
+            event_type=self.event_type[mask],
+            timestamp=self.timestamp[mask],
+        )

@@ -1,0 +1,195 @@
+"""Item-to-item collaborative filtering: cosine similarity between products' visitor vectors.
+
+The visitor x product matrix holds each visitor's summed event weights (view 1, add to cart 3,
+purchase 5). Two products are similar when the same visitors care about both. The products x
+products similarity matrix is never built whole: products are processed in blocks, each block's
+rows are computed sparsely, filtered and cut to the top k, so memory is bounded by the block,
+not by the catalog.
+
+The common-visitor count is computed on integer (0/1) matrices. (The seed computed it on
+booleans, where a boolean matrix product saturates at True = 1 and the ">= 2 common visitors"
+filter then drops every pair.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.algorithms.events import EventArrays, FloatArray, IntArray
+
+DEFAULT_TOP_K = 50
+DEFAULT_MIN_COMMON_VISITORS = 2
+DEFAULT_BLOCK_SIZE = 2_048
+
+
+@dataclass(frozen=True)
+class InteractionMatrix:
+    """A sparse visitors x products matrix of summed event weights, with the ids of its axes."""
+
+    matrix: sp.csr_matrix
+    visitor_ids: IntArray
+    product_ids: IntArray
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Similar-product pairs as parallel arrays of product ids, best first within each product."""
+
+    product: IntArray
+    neighbour: IntArray
+    score: FloatArray
+    co_occurrence: IntArray
+
+    def __len__(self) -> int:
+        return len(self.product)
+
+    @classmethod
+    def concatenate(cls, parts: list[Neighbours]) -> Neighbours:
+        if not parts:
+            empty_int = np.empty(0, dtype=np.int64)
+            return cls(empty_int, empty_int.copy(), np.empty(0, dtype=np.float64), empty_int.copy())
+        return cls(
+            product=np.concatenate([p.product for p in parts]),
+            neighbour=np.concatenate([p.neighbour for p in parts]),
+            score=np.concatenate([p.score for p in parts]),
+            co_occurrence=np.concatenate([p.co_occurrence for p in parts]),
+        )
+
+
+def interaction_matrix(events: EventArrays) -> InteractionMatrix:
+    """Sum each visitor's event weights per product into a CSR matrix (duplicates add up)."""
+    visitor_ids, visitor_index = np.unique(events.visitor, return_inverse=True)
+    product_ids, product_index = np.unique(events.product, return_inverse=True)
+    matrix = sp.csr_matrix(
+        (events.weights(), (visitor_index, product_index)),
+        shape=(len(visitor_ids), len(product_ids)),
+        dtype=np.float64,
+    )
+    matrix.sum_duplicates()
+    return InteractionMatrix(matrix=matrix, visitor_ids=visitor_ids, product_ids=product_ids)
+
+
+def item_neighbours(
+    interactions: InteractionMatrix,
+    *,
+    top_k: int = DEFAULT_TOP_K,
+    min_common_visitors: int = DEFAULT_MIN_COMMON_VISITORS,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+) -> Neighbours:
+    """Each product's top_k most cosine-similar products sharing >= min_common_visitors visitors.
+
+    Equal scores are ordered by product id, so the result is deterministic.
+    """
+    return Neighbours.concatenate(
+        list(
+            iter_neighbour_blocks(
+                interactions,
+                top_k=top_k,
+                min_common_visitors=min_common_visitors,
+                block_size=block_size,
+            )
+        )
+    )
+
+
+def iter_neighbour_blocks(
+    interactions: InteractionMatrix,
+    *,
+    top_k: int = DEFAULT_TOP_K,
+    min_common_visitors: int = DEFAULT_MIN_COMMON_VISITORS,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+    start: int = 0,
+    stop: int | None = None,
+) -> Iterator[Neighbours]:
+    """The neighbours of products [start, stop) (matrix columns), one block at a time.
+
+    A block's rows are independent of every other block's, which is what lets separate workers
+    compute separate ranges.
+    """
+    matrix = interactions.matrix.tocsc()
+    product_count = matrix.shape[1]
+    stop = product_count if stop is None else min(stop, product_count)
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=0)).ravel())
+    inverse_norms = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    normalised = (matrix @ sp.diags(inverse_norms)).tocsr()
+    normalised.sort_indices()
+    # The same arrays with ones for values: the two block products then share their layout.
+    binary = sp.csr_matrix(
+        (np.ones_like(normalised.data), normalised.indices, normalised.indptr),
+        shape=normalised.shape,
+    )
+    normalised_t, binary_t = normalised.T.tocsr(), binary.T.tocsr()
+    normalised_t.sort_indices()
+    binary_t.sort_indices()
+    normalised_csr, binary_csr = normalised, binary
+    for block_start in range(start, stop, block_size):
+        block_stop = min(block_start + block_size, stop)
+        scores = normalised_t[block_start:block_stop] @ normalised_csr
+        common = binary_t[block_start:block_stop] @ binary_csr
+        yield _top_k_of_block(
+            scores, common, interactions.product_ids, block_start, top_k, min_common_visitors
+        )
+
+
+def _top_k_of_block(
+    scores: sp.csr_matrix,
+    common: sp.csr_matrix,
+    product_ids: IntArray,
+    block_start: int,
+    top_k: int,
+    min_common_visitors: int,
+) -> Neighbours:
+    rows, columns, score, count = _aligned_entries(scores, common)
+    keep = (count >= min_common_visitors) & (rows + block_start != columns) & (score > 0)
+    rows, columns, score, count = rows[keep], columns[keep], score[keep], count[keep]
+    # Rows ascending, then score descending (one composite key), then column ascending, which is
+    # product id ascending (the matrix's columns are sorted ids). Rounding first makes
+    # mathematically equal cosines equal in floating point too.
+    score = np.clip(np.round(score, 10), 0.0, 1.0)
+    order = np.lexsort((columns, rows * 2.0 + (1.0 - score)))
+    rows, columns, score, count = rows[order], columns[order], score[order], count[order]
+    first_of_row = np.searchsorted(rows, rows, side="left")
+    rank = np.arange(len(rows)) - first_of_row
+    best = rank < top_k
+    return Neighbours(
+        product=product_ids[rows[best] + block_start],
+        neighbour=product_ids[columns[best]],
+        score=score[best],
+        co_occurrence=count[best],
+    )
+
+
+def _aligned_entries(
+    scores: sp.csr_matrix, common: sp.csr_matrix
+) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+    """(row, column, score, common visitors) for every non-zero of the two block products.
+
+    Both products come from the same sparsity pattern (all weights are positive), and SciPy's
+    sparse product lays out its result by pattern alone, so the entries line up as they are;
+    sorting them (the slow part) is only needed if that ever stops being true.
+    """
+    if not (
+        np.array_equal(scores.indptr, common.indptr)
+        and np.array_equal(scores.indices, common.indices)
+    ):
+        scores, common = _canonical(scores), _canonical(common)
+        if not np.array_equal(scores.indices, common.indices):
+            raise ValueError("similarity and co-occurrence patterns differ: non-positive weights?")
+    rows = np.repeat(np.arange(scores.shape[0], dtype=np.int64), np.diff(scores.indptr))
+    return (
+        rows,
+        scores.indices.astype(np.int64),
+        scores.data.astype(np.float64),
+        np.rint(common.data).astype(np.int64),
+    )
+
+
+def _canonical(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    canonical = matrix.tocsr(copy=True)
+    canonical.sum_duplicates()
+    canonical.sort_indices()
+    return canonical
