@@ -42,8 +42,9 @@ class EvaluationProtocol(models.TextChoices):
 class TrendingScore(models.Model):
     Window = TrendingWindow
 
+    # The unique (product, window) constraint already indexes product.
     product = models.ForeignKey(
-        "catalog.Product", on_delete=models.CASCADE, related_name="trending_scores"
+        "catalog.Product", on_delete=models.CASCADE, related_name="trending_scores", db_index=False
     )
     # Copied from the product when computed, so "trending in category" is one index scan.
     category = models.ForeignKey(
@@ -83,11 +84,14 @@ class TrendingScore(models.Model):
 class ItemSimilarity(models.Model):
     Kind = SimilarityKind
 
+    # No single-column FK indexes: the unique constraint leads with product, and an index on
+    # similar_product would be maintained for millions of rows a night only to speed up the
+    # rare deletion of a product.
     product = models.ForeignKey(
-        "catalog.Product", on_delete=models.CASCADE, related_name="similarities"
+        "catalog.Product", on_delete=models.CASCADE, related_name="similarities", db_index=False
     )
     similar_product = models.ForeignKey(
-        "catalog.Product", on_delete=models.CASCADE, related_name="+"
+        "catalog.Product", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     kind = models.CharField(
         max_length=16, choices=SimilarityKind.choices, default=SimilarityKind.BEHAVIOURAL

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 
 SQLITE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 COPY_NULL = r"\N"
@@ -29,7 +30,7 @@ def insert_frame(model: type[Model], frame: pd.DataFrame) -> int:
         if connection.vendor == "postgresql":
             buffer = io.StringIO()
             # An explicit NULL marker: in CSV an empty field would otherwise mean NULL, not "".
-            frame.to_csv(buffer, header=False, index=False, na_rep=COPY_NULL)
+            _copy_ready(frame).to_csv(buffer, header=False, index=False, na_rep=COPY_NULL)
             sql = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '{COPY_NULL}')"
             # COPY through psycopg 3: the cursor under Django's wrapper.
             with cursor.cursor.copy(sql) as copy:
@@ -42,6 +43,28 @@ def insert_frame(model: type[Model], frame: pd.DataFrame) -> int:
                 list(_plain_rows(frame)),
             )
     return len(frame)
+
+
+def read_frame(queryset: QuerySet[Any], columns: list[str]) -> pd.DataFrame:
+    """The given columns of a queryset as a frame: COPY ... TO STDOUT on PostgreSQL.
+
+    Much faster than building a Python tuple per row for millions of rows.
+    """
+    rows = queryset.order_by().values_list(*columns)
+    if connection.vendor != "postgresql":
+        return pd.DataFrame.from_records(list(rows.iterator(chunk_size=10_000)), columns=columns)
+    sql, params = rows.query.sql_with_params()
+    buffer = io.BytesIO()
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy,
+    ):
+        for block in copy:
+            buffer.write(block)
+    buffer.seek(0)
+    if buffer.getbuffer().nbytes == 0:
+        return pd.DataFrame({column: [] for column in columns})
+    return pd.read_csv(buffer, header=None, names=columns)
 
 
 @contextmanager
@@ -72,6 +95,24 @@ def indexes_deferred(model: type[Model]) -> Iterator[None]:
             editor.add_index(model, index)
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def _copy_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Timestamps as ISO 8601 UTC text formatted by NumPy in C: pandas formats datetimes one
+    Python object at a time, which is most of the cost of a large COPY."""
+    converted = frame
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
+            if converted is frame:
+                converted = frame.copy()
+            # A tz-aware column converted to a naive datetime64 holds UTC values.
+            values = frame[column].to_numpy(dtype="datetime64[us]")
+            text = np.datetime_as_string(values, unit="us", timezone="UTC").astype(object)
+            missing = np.isnat(values)
+            if missing.any():
+                text[missing] = None
+            converted[column] = pd.Series(text, index=frame.index, dtype=object)
+    return converted
 
 
 def _plain_rows(frame: pd.DataFrame) -> Iterator[tuple[Any, ...]]:

@@ -1,0 +1,225 @@
+"""The recommendation pipelines: read events, run the pure algorithms, swap the results in.
+
+Each run is recorded as a PipelineRun. Claiming a run inserts a row that the database allows only
+once per pipeline while queued or running (a partial unique constraint), so two runs of one
+pipeline never overlap, on one machine or many. Results are replaced in a single transaction:
+readers see the old table until the new one is complete, and a failed run leaves the previous
+results served.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from catalog.models import Product
+from recommender import cache
+from recommender.algorithms.item_similarity import (
+    DEFAULT_BLOCK_SIZE,
+    DEFAULT_MIN_COMMON_VISITORS,
+    DEFAULT_TOP_K,
+    Neighbours,
+    interaction_matrix,
+    iter_neighbour_blocks,
+)
+from recommender.algorithms.trending import WINDOWS, trending_scores
+from recommender.models import (
+    ACTIVE_PIPELINE_STATUSES,
+    ItemSimilarity,
+    PipelineKind,
+    PipelineRun,
+    PipelineStatus,
+    SimilarityKind,
+    TrendingScore,
+)
+from recommender.selectors import event_arrays
+from shopsmart.bulk import insert_frame, read_frame
+
+SIMILARITY_HISTORY_DAYS = 90
+# (done, total) after each unit of work, for progress bars.
+ProgressCallback = Callable[[int, int], None]
+
+
+class PipelineAlreadyRunningError(Exception):
+    pass
+
+
+@dataclass
+class RunRecorder:
+    run: PipelineRun
+    statistics: dict[str, Any] = field(default_factory=dict)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        self.statistics.setdefault("seconds", {})[name] = round(time.perf_counter() - started, 3)
+
+
+def _stale_after() -> timedelta:
+    """A run still "running" after the task's hard time limit was lost with its worker."""
+    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+
+
+def pipeline_run_claim(*, kind: PipelineKind, parameters: dict[str, Any]) -> PipelineRun:
+    """Insert this pipeline's running run, or refuse if another run of it is active."""
+    now = timezone.now()
+    with transaction.atomic():
+        PipelineRun.objects.filter(
+            kind=kind, status__in=ACTIVE_PIPELINE_STATUSES, created_at__lt=now - _stale_after()
+        ).update(
+            status=PipelineStatus.FAILED,
+            finished_at=now,
+            error="Abandoned: still running past the time limit (worker lost).",
+        )
+    try:
+        with transaction.atomic():
+            return PipelineRun.objects.create(
+                kind=kind, status=PipelineStatus.RUNNING, started_at=now, parameters=parameters
+            )
+    except IntegrityError as error:
+        raise PipelineAlreadyRunningError(
+            f"The {PipelineKind(kind).label.lower()} pipeline is already running."
+        ) from error
+
+
+@contextmanager
+def _recorded_run(kind: PipelineKind, parameters: dict[str, Any]) -> Iterator[RunRecorder]:
+    recorder = RunRecorder(pipeline_run_claim(kind=kind, parameters=parameters))
+    run = recorder.run
+    try:
+        yield recorder
+    except BaseException:
+        run.status = PipelineStatus.FAILED
+        run.error = traceback.format_exc()[-10_000:]
+        raise
+    else:
+        run.status = PipelineStatus.SUCCEEDED
+    finally:
+        run.finished_at = timezone.now()
+        run.statistics = recorder.statistics
+        run.save(update_fields=["status", "error", "finished_at", "statistics"])
+
+
+def trending_compute(*, now: datetime | None = None) -> PipelineRun:
+    """Recompute the 7-day and 30-day trending scores of every product with recent events."""
+    now = now or timezone.now()
+    longest = max(window.days for window in WINDOWS)
+    with _recorded_run(PipelineKind.TRENDING, {"now": now.isoformat()}) as recorder:
+        with recorder.phase("read"):
+            events = event_arrays(since=now - timedelta(days=longest), until=now)
+        with recorder.phase("compute"):
+            frames = []
+            for window in WINDOWS:
+                result = trending_scores(events, now=now.timestamp(), window=window)
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "product_id": result.product,
+                            "window": window.name,
+                            "score": result.score,
+                            "event_count": result.event_count,
+                        }
+                    )
+                )
+            rows = pd.concat(frames, ignore_index=True)
+            categories = _category_of(rows["product_id"].to_numpy())
+            rows["category_id"] = categories
+            rows["computed_at"] = pd.Timestamp(now)
+        with recorder.phase("write"), transaction.atomic():
+            TrendingScore.objects.all().delete()
+            insert_frame(TrendingScore, rows)
+            transaction.on_commit(lambda: cache.generation_bump(cache.TRENDING))
+        recorder.statistics |= {
+            "events_read": len(events),
+            "rows_written": len(rows),
+            "products_by_window": {w.name: int((rows["window"] == w.name).sum()) for w in WINDOWS},
+        }
+    return recorder.run
+
+
+def similarity_compute(
+    *,
+    now: datetime | None = None,
+    days: int = SIMILARITY_HISTORY_DAYS,
+    top_k: int = DEFAULT_TOP_K,
+    min_common_visitors: int = DEFAULT_MIN_COMMON_VISITORS,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+    progress: ProgressCallback | None = None,
+) -> PipelineRun:
+    """Recompute every product's behavioural (item-to-item) neighbours from recent events."""
+    now = now or timezone.now()
+    parameters = {
+        "now": now.isoformat(),
+        "days": days,
+        "top_k": top_k,
+        "min_common_visitors": min_common_visitors,
+        "block_size": block_size,
+    }
+    with _recorded_run(PipelineKind.SIMILARITY, parameters) as recorder:
+        with recorder.phase("read"):
+            events = event_arrays(since=now - timedelta(days=days), until=now)
+        with recorder.phase("compute"):
+            interactions = interaction_matrix(events)
+            product_count = len(interactions.product_ids)
+            blocks = []
+            for block in iter_neighbour_blocks(
+                interactions,
+                top_k=top_k,
+                min_common_visitors=min_common_visitors,
+                block_size=block_size,
+            ):
+                blocks.append(block)
+                if progress:
+                    progress(min(len(blocks) * block_size, product_count), product_count)
+            neighbours = Neighbours.concatenate(blocks)
+        with recorder.phase("write"):
+            written = similarity_replace(
+                neighbours=neighbours, kind=SimilarityKind.BEHAVIOURAL, computed_at=now
+            )
+        recorder.statistics |= {
+            "events_read": len(events),
+            "visitors": len(interactions.visitor_ids),
+            "products_with_events": product_count,
+            "products_with_neighbours": len(np.unique(neighbours.product)),
+            "rows_written": written,
+        }
+    return recorder.run
+
+
+def similarity_replace(
+    *, neighbours: Neighbours, kind: SimilarityKind, computed_at: datetime
+) -> int:
+    """Swap in one kind of neighbours in one transaction; readers never see a partial table."""
+    rows = pd.DataFrame(
+        {
+            "product_id": neighbours.product,
+            "similar_product_id": neighbours.neighbour,
+            "kind": kind.value,
+            "score": neighbours.score,
+            "co_occurrence": neighbours.co_occurrence,
+            "computed_at": pd.Timestamp(computed_at),
+        }
+    )
+    with transaction.atomic():
+        ItemSimilarity.objects.filter(kind=kind).delete()
+        written = insert_frame(ItemSimilarity, rows)
+        transaction.on_commit(lambda: cache.generation_bump(cache.SIMILARITY))
+    return written
+
+
+def _category_of(product_ids: np.ndarray) -> np.ndarray:
+    """Each product's category id, read in one go (a product always has a category)."""
+    categories = read_frame(Product.objects.all(), ["id", "category_id"]).set_index("id")
+    return categories["category_id"].reindex(product_ids).to_numpy(dtype=np.int64)

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from catalog.tests.factories import ProductFactory
+from recommender import cache, pipelines
+from recommender.models import (
+    ItemSimilarity,
+    PipelineKind,
+    PipelineRun,
+    PipelineStatus,
+    TrendingScore,
+)
+from recommender.tests.factories import PipelineRunFactory
+from tracking.models import EventType
+from tracking.tests.factories import EventFactory, VisitorFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NOW = timezone.now().replace(microsecond=0)
+
+
+def event(visitor, product, kind=EventType.VIEW, days_ago=1.0):
+    return EventFactory.create(
+        visitor=visitor,
+        product=product,
+        event_type=kind,
+        occurred_at=NOW - timedelta(days=days_ago),
+    )
+
+
+@pytest.fixture
+def shop():
+    """Two shoppers who both looked at a mug and a teapot; one also bought the teapot."""
+    mug, teapot, lamp = (ProductFactory.create(name=n) for n in ("Mug", "Teapot", "Lamp"))
+    ann, bob = VisitorFactory.create(), VisitorFactory.create()
+    event(ann, mug)
+    event(ann, teapot)
+    event(bob, mug, days_ago=2)
+    event(bob, teapot, days_ago=2)
+    event(bob, teapot, EventType.PURCHASE, days_ago=2)
+    event(bob, lamp, days_ago=20)  # only in the 30-day window
+    event(bob, lamp, days_ago=40)  # in no window
+    return {"mug": mug, "teapot": teapot, "lamp": lamp}
+
+
+def test_trending_writes_both_windows_with_categories(shop):
+    run = pipelines.trending_compute(now=NOW)
+    assert run.status == PipelineStatus.SUCCEEDED
+    week = list(TrendingScore.objects.filter(window="7d").order_by("-score"))
+    assert [s.product for s in week] == [shop["teapot"], shop["mug"]]
+    assert week[0].category_id == shop["teapot"].category_id
+    assert week[0].event_count == 3
+    month = TrendingScore.objects.filter(window="30d")
+    assert set(month.values_list("product__name", flat=True)) == {"Mug", "Teapot", "Lamp"}
+    assert run.statistics["rows_written"] == 5
+    assert set(run.statistics["seconds"]) == {"read", "compute", "write"}
+
+
+def test_similarity_writes_the_algorithms_neighbours(shop):
+    run = pipelines.similarity_compute(now=NOW)
+    assert run.status == PipelineStatus.SUCCEEDED
+    pairs = {
+        (s.product.name, s.similar_product.name): s.co_occurrence
+        for s in ItemSimilarity.objects.select_related("product", "similar_product")
+    }
+    # The lamp shares only one visitor with anything: filtered out.
+    assert pairs == {("Mug", "Teapot"): 2, ("Teapot", "Mug"): 2}
+    assert run.statistics["products_with_neighbours"] == 2
+
+
+def test_running_twice_replaces_rather_than_adds(shop):
+    pipelines.trending_compute(now=NOW)
+    pipelines.similarity_compute(now=NOW)
+    first = (TrendingScore.objects.count(), ItemSimilarity.objects.count())
+    pipelines.trending_compute(now=NOW)
+    pipelines.similarity_compute(now=NOW)
+    assert (TrendingScore.objects.count(), ItemSimilarity.objects.count()) == first
+    assert PipelineRun.objects.filter(status=PipelineStatus.SUCCEEDED).count() == 4
+
+
+def test_a_pipeline_never_runs_twice_at_once(shop):
+    PipelineRunFactory.create(kind=PipelineKind.TRENDING, status=PipelineStatus.RUNNING,
+                              started_at=timezone.now())  # fmt: skip
+    with pytest.raises(pipelines.PipelineAlreadyRunningError):
+        pipelines.trending_compute(now=NOW)
+    # Another pipeline is not blocked.
+    assert pipelines.similarity_compute(now=NOW).status == PipelineStatus.SUCCEEDED
+
+
+def test_an_abandoned_run_is_marked_failed_and_does_not_block(shop, settings):
+    stale = PipelineRunFactory.create(kind=PipelineKind.TRENDING, status=PipelineStatus.RUNNING)
+    PipelineRun.objects.filter(pk=stale.pk).update(
+        created_at=timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    )
+    assert pipelines.trending_compute(now=NOW).status == PipelineStatus.SUCCEEDED
+    stale.refresh_from_db()
+    assert stale.status == PipelineStatus.FAILED
+    assert "Abandoned" in stale.error
+
+
+def test_a_failed_run_keeps_the_previous_results(shop, monkeypatch):
+    pipelines.similarity_compute(now=NOW)
+    before = list(ItemSimilarity.objects.values_list("product_id", "similar_product_id", "score"))
+
+    def broken(*args, **kwargs):
+        raise MemoryError("simulated failure while computing")
+
+    monkeypatch.setattr(pipelines, "iter_neighbour_blocks", broken)
+    with pytest.raises(MemoryError):
+        pipelines.similarity_compute(now=NOW)
+    failed = PipelineRun.objects.filter(kind=PipelineKind.SIMILARITY).order_by("-id")[0]
+    assert failed.status == PipelineStatus.FAILED
+    assert "simulated failure" in failed.error
+    assert failed.finished_at is not None
+    after = list(ItemSimilarity.objects.values_list("product_id", "similar_product_id", "score"))
+    assert after == before
+
+
+def test_a_failed_write_rolls_back_to_the_previous_results(shop, monkeypatch):
+    pipelines.trending_compute(now=NOW)
+    before = TrendingScore.objects.count()
+
+    def failing_insert(model, frame):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pipelines, "insert_frame", failing_insert)
+    with pytest.raises(RuntimeError):
+        pipelines.trending_compute(now=NOW)
+    assert TrendingScore.objects.count() == before
+
+
+def test_runs_invalidate_their_cache_family(shop):
+    trending, similarity = cache.generation(cache.TRENDING), cache.generation(cache.SIMILARITY)
+    pipelines.trending_compute(now=NOW)
+    assert cache.generation(cache.TRENDING) > trending
+    assert cache.generation(cache.SIMILARITY) == similarity
+    pipelines.similarity_compute(now=NOW)
+    assert cache.generation(cache.SIMILARITY) > similarity
+
+
+def test_no_events_gives_empty_tables_not_errors():
+    assert pipelines.trending_compute(now=NOW).status == PipelineStatus.SUCCEEDED
+    assert pipelines.similarity_compute(now=NOW).status == PipelineStatus.SUCCEEDED
+    assert not TrendingScore.objects.exists()
+    assert not ItemSimilarity.objects.exists()
