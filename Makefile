@@ -25,11 +25,13 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 migrate: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --no-input
 
-## Demo data when the store is empty (never over real data).
+## Demo data when the store is empty (never over real data), then fresh recommendations.
 demo: migrate
 	@if $(BIN)/python manage.py shell -c "import sys; from tracking.demo.loader import store_is_empty; sys.exit(0 if store_is_empty() else 1)"; then \
 		$(BIN)/python manage.py seed_demo; \
 	else echo "The store already has data: skipping the demo data."; fi
+	$(BIN)/python manage.py compute_trending --verbosity 0
+	$(BIN)/python manage.py compute_similarity --verbosity 0
 
 run: demo
 	@echo ""

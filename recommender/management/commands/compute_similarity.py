@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from typing import IO, Any, cast
+
+from django.core.management.base import CommandParser
+from tqdm import tqdm
+
+from recommender.algorithms.item_similarity import (
+    DEFAULT_BLOCK_SIZE,
+    DEFAULT_MIN_COMMON_VISITORS,
+    DEFAULT_TOP_K,
+)
+from recommender.management.commands._pipeline import PipelineCommand
+from recommender.models import PipelineRun
+from recommender.pipelines import SIMILARITY_HISTORY_DAYS, similarity_compute
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
+
+
+class Command(PipelineCommand):
+    help = "Recompute every product's item-to-item neighbours now (the nightly job, by hand)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--days", type=_positive, default=SIMILARITY_HISTORY_DAYS,
+                            help="history to learn from")  # fmt: skip
+        parser.add_argument("--top-k", type=_positive, default=DEFAULT_TOP_K)
+        parser.add_argument("--min-common-visitors", type=_positive,
+                            default=DEFAULT_MIN_COMMON_VISITORS)  # fmt: skip
+        parser.add_argument("--block-size", type=_positive, default=DEFAULT_BLOCK_SIZE)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        # tqdm redraws with "\r": it writes to the stream under Django's OutputWrapper.
+        stream = cast(IO[str], self.stderr._out)
+
+        def compute() -> PipelineRun:
+            with tqdm(total=0, unit=" products", desc="Neighbours", file=stream,
+                      disable=options["verbosity"] == 0) as bar:  # fmt: skip
+
+                def progress(done: int, total: int) -> None:
+                    bar.total = total
+                    bar.update(done - bar.n)
+
+                return similarity_compute(
+                    days=options["days"],
+                    top_k=options["top_k"],
+                    min_common_visitors=options["min_common_visitors"],
+                    block_size=options["block_size"],
+                    progress=progress,
+                )
+
+        self.run_pipeline(compute)
