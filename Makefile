@@ -44,6 +44,7 @@ worker: $(VENV)/.installed
 	$(BIN)/celery -A shopsmart worker --loglevel=INFO --concurrency=2
 
 beat: migrate
+	$(BIN)/python manage.py install_schedule
 	$(BIN)/celery -A shopsmart beat --loglevel=INFO
 
 test: $(VENV)/.installed-dev

@@ -1,0 +1,37 @@
+"""The one declaration of every periodic job (installed into django-celery-beat's tables)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    task: str
+    # Cron fields, UTC.
+    minute: str
+    hour: str = "*"
+    day_of_week: str = "*"
+    # A run not started within this many seconds is dropped: the next one is due soon anyway.
+    expire_seconds: int = 3_600
+    description: str = ""
+
+
+SCHEDULE: tuple[PeriodicJob, ...] = (
+    PeriodicJob(
+        name="Trending scores (hourly)",
+        task="recommender.compute_trending",
+        minute="5",
+        expire_seconds=50 * 60,
+        description="7-day and 30-day time-decayed trending scores.",
+    ),
+    PeriodicJob(
+        name="Item similarity (daily, 02:00 UTC)",
+        task="recommender.compute_similarity",
+        minute="0",
+        hour="2",
+        expire_seconds=3 * 60 * 60,
+        description="Item-to-item neighbours from the last 90 days of events.",
+    ),
+)

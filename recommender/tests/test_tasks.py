@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
+
+from recommender import tasks
+from recommender.models import PipelineKind, PipelineRun, PipelineStatus, TrendingScore
+from recommender.schedules import SCHEDULE
+from recommender.services import schedule_install
+from recommender.tests.factories import PipelineRunFactory
+from shopsmart.celery import app
+from tracking.tests.factories import EventFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_tasks_are_named_and_limited():
+    for task in (tasks.compute_trending, tasks.compute_similarity):
+        assert task.name.startswith("recommender.")
+        assert task.acks_late
+        assert task.soft_time_limit is not None
+        assert task.time_limit is not None
+        assert task.soft_time_limit < task.time_limit
+    assert {job.task for job in SCHEDULE} <= set(app.tasks)
+
+
+def test_task_runs_the_pipeline_and_returns_the_run_id():
+    EventFactory.create()
+    run_id = tasks.compute_trending.apply(kwargs={"now": timezone.now().isoformat()}).get()
+    assert run_id is not None
+    run = PipelineRun.objects.get(pk=run_id)
+    assert (run.kind, run.status) == (PipelineKind.TRENDING, PipelineStatus.SUCCEEDED)
+    assert TrendingScore.objects.count() == 2
+
+
+def test_task_while_the_pipeline_runs_is_skipped_not_failed():
+    PipelineRunFactory.create(
+        kind=PipelineKind.SIMILARITY, status=PipelineStatus.RUNNING, started_at=timezone.now()
+    )
+    assert tasks.compute_similarity.apply().get() is None
+    assert PipelineRun.objects.filter(kind=PipelineKind.SIMILARITY).count() == 1
+
+
+def test_schedule_is_installed_once_however_often_the_installer_runs():
+    from django_celery_beat.models import PeriodicTask
+
+    assert schedule_install() == {"created": len(SCHEDULE), "kept": 0}
+    assert schedule_install() == {"created": 0, "kept": len(SCHEDULE)}
+    assert PeriodicTask.objects.filter(name__in=[j.name for j in SCHEDULE]).count() == len(SCHEDULE)
+    similarity = PeriodicTask.objects.get(task="recommender.compute_similarity")
+    assert (similarity.crontab.minute, similarity.crontab.hour) == ("0", "2")
+    assert str(similarity.crontab.timezone) == "UTC"
+    assert similarity.expire_seconds == 3 * 60 * 60
+
+
+def test_operator_changes_to_the_schedule_survive_a_reinstall():
+    from django_celery_beat.models import PeriodicTask
+
+    schedule_install()
+    PeriodicTask.objects.filter(task="recommender.compute_trending").update(enabled=False)
+    schedule_install()
+    assert not PeriodicTask.objects.get(task="recommender.compute_trending").enabled
+
+
+@pytest.mark.broker
+def test_a_task_sent_through_the_real_broker_is_run_by_a_worker():
+    EventFactory.create()
+    with start_worker(app, perform_ping_check=False, shutdown_timeout=30):
+        tasks.compute_trending.delay()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if PipelineRun.objects.filter(status=PipelineStatus.SUCCEEDED).exists():
+                break
+            time.sleep(0.2)
+    assert PipelineRun.objects.get().status == PipelineStatus.SUCCEEDED
+    assert TrendingScore.objects.count() == 2
