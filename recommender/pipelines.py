@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,7 +44,7 @@ from recommender.models import (
     TrendingScore,
 )
 from recommender.selectors import event_arrays
-from shopsmart.bulk import insert_frame, read_frame
+from shopsmart.bulk import insert_frame, insert_frames, read_frame
 
 SIMILARITY_HISTORY_DAYS = 90
 # (done, total) after each unit of work, for progress bars.
@@ -170,51 +170,62 @@ def similarity_compute(
     with _recorded_run(PipelineKind.SIMILARITY, parameters) as recorder:
         with recorder.phase("read"):
             events = event_arrays(since=now - timedelta(days=days), until=now)
-        with recorder.phase("compute"):
             interactions = interaction_matrix(events)
-            product_count = len(interactions.product_ids)
-            blocks = []
+        product_count = len(interactions.product_ids)
+        counts = {"products_with_neighbours": 0, "done": 0}
+
+        def blocks() -> Iterator[Neighbours]:
             for block in iter_neighbour_blocks(
                 interactions,
                 top_k=top_k,
                 min_common_visitors=min_common_visitors,
                 block_size=block_size,
             ):
-                blocks.append(block)
+                # Blocks cover disjoint product ranges, so their counts add up.
+                counts["products_with_neighbours"] += len(np.unique(block.product))
+                counts["done"] = min(counts["done"] + block_size, product_count)
                 if progress:
-                    progress(min(len(blocks) * block_size, product_count), product_count)
-            neighbours = Neighbours.concatenate(blocks)
-        with recorder.phase("write"):
+                    progress(counts["done"], product_count)
+                yield block
+
+        # Computing and writing overlap: the database inserts one block while the next is
+        # computed. Readers keep seeing the old neighbours until the transaction commits.
+        with recorder.phase("compute_and_write"):
             written = similarity_replace(
-                neighbours=neighbours, kind=SimilarityKind.BEHAVIOURAL, computed_at=now
+                blocks=blocks(), kind=SimilarityKind.BEHAVIOURAL, computed_at=now
             )
         recorder.statistics |= {
             "events_read": len(events),
             "visitors": len(interactions.visitor_ids),
             "products_with_events": product_count,
-            "products_with_neighbours": len(np.unique(neighbours.product)),
+            "products_with_neighbours": counts["products_with_neighbours"],
             "rows_written": written,
         }
     return recorder.run
 
 
 def similarity_replace(
-    *, neighbours: Neighbours, kind: SimilarityKind, computed_at: datetime
+    *, blocks: Iterable[Neighbours], kind: SimilarityKind, computed_at: datetime
 ) -> int:
     """Swap in one kind of neighbours in one transaction; readers never see a partial table."""
-    rows = pd.DataFrame(
-        {
-            "product_id": neighbours.product,
-            "similar_product_id": neighbours.neighbour,
-            "kind": kind.value,
-            "score": neighbours.score,
-            "co_occurrence": neighbours.co_occurrence,
-            "computed_at": pd.Timestamp(computed_at),
-        }
-    )
+    stamp = pd.Timestamp(computed_at)
+
+    def frames() -> Iterator[pd.DataFrame]:
+        for block in blocks:
+            yield pd.DataFrame(
+                {
+                    "product_id": block.product,
+                    "similar_product_id": block.neighbour,
+                    "kind": kind.value,
+                    "score": block.score,
+                    "co_occurrence": block.co_occurrence,
+                    "computed_at": stamp,
+                }
+            )
+
     with transaction.atomic():
         ItemSimilarity.objects.filter(kind=kind).delete()
-        written = insert_frame(ItemSimilarity, rows)
+        written = insert_frames(ItemSimilarity, frames())
         transaction.on_commit(lambda: cache.generation_bump(cache.SIMILARITY))
     return written
 

@@ -7,8 +7,8 @@ time building model instances.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import numpy as np
@@ -22,27 +22,43 @@ COPY_NULL = r"\N"
 
 def insert_frame(model: type[Model], frame: pd.DataFrame) -> int:
     """Insert every row of frame (columns named as the model's db columns); return the count."""
-    if frame.empty:
-        return 0
+    return insert_frames(model, [frame])
+
+
+def insert_frames(model: type[Model], frames: Iterable[pd.DataFrame]) -> int:
+    """Insert frames with the same columns as they come, in one COPY on PostgreSQL.
+
+    Frames may be produced while earlier ones are being written: the database inserts them
+    in its own process while the caller computes the next one.
+    """
     table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(column) for column in frame.columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            buffer = io.StringIO()
-            # An explicit NULL marker: in CSV an empty field would otherwise mean NULL, not "".
-            _copy_ready(frame).to_csv(buffer, header=False, index=False, na_rep=COPY_NULL)
-            sql = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '{COPY_NULL}')"
-            # COPY through psycopg 3: the cursor under Django's wrapper.
-            with cursor.cursor.copy(sql) as copy:
+    written = 0
+    with connection.cursor() as cursor, ExitStack() as stack:
+        copy = None
+        for frame in frames:
+            if frame.empty:
+                continue
+            columns = ", ".join(connection.ops.quote_name(column) for column in frame.columns)
+            if connection.vendor == "postgresql":
+                if copy is None:
+                    sql = (
+                        f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '{COPY_NULL}')"
+                    )
+                    # COPY through psycopg 3: the cursor under Django's wrapper.
+                    copy = stack.enter_context(cursor.cursor.copy(sql))
+                buffer = io.StringIO()
+                # An explicit NULL marker: in CSV an empty field would otherwise mean NULL.
+                _copy_ready(frame).to_csv(buffer, header=False, index=False, na_rep=COPY_NULL)
                 copy.write(buffer.getvalue())
-        else:
-            placeholders = ", ".join(["%s"] * len(frame.columns))
-            cursor.executemany(
-                # Only quoted identifiers from the model are formatted in; values are parameters.
-                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
-                list(_plain_rows(frame)),
-            )
-    return len(frame)
+            else:
+                placeholders = ", ".join(["%s"] * len(frame.columns))
+                cursor.executemany(
+                    # Only quoted identifiers from the model are formatted in; values are bound.
+                    f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
+                    list(_plain_rows(frame)),
+                )
+            written += len(frame)
+    return written
 
 
 def read_frame(queryset: QuerySet[Any], columns: list[str]) -> pd.DataFrame:

@@ -60,6 +60,12 @@ def test_trending_writes_both_windows_with_categories(shop):
     assert set(run.statistics["seconds"]) == {"read", "compute", "write"}
 
 
+def test_similarity_records_its_phases(shop):
+    run = pipelines.similarity_compute(now=NOW)
+    assert set(run.statistics["seconds"]) == {"read", "compute_and_write"}
+    assert run.statistics["rows_written"] == 2
+
+
 def test_similarity_writes_the_algorithms_neighbours(shop):
     run = pipelines.similarity_compute(now=NOW)
     assert run.status == PipelineStatus.SUCCEEDED
