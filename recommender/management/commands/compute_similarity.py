@@ -13,25 +13,19 @@ from recommender.algorithms.item_similarity import (
 from recommender.management.commands._pipeline import PipelineCommand
 from recommender.models import PipelineRun
 from recommender.pipelines import SIMILARITY_HISTORY_DAYS, similarity_compute
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError(value)
-    return number
+from shopsmart.commands import positive_int
 
 
 class Command(PipelineCommand):
     help = "Recompute every product's item-to-item neighbours now (the nightly job, by hand)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--days", type=_positive, default=SIMILARITY_HISTORY_DAYS,
+        parser.add_argument("--days", type=positive_int, default=SIMILARITY_HISTORY_DAYS,
                             help="history to learn from")  # fmt: skip
-        parser.add_argument("--top-k", type=_positive, default=DEFAULT_TOP_K)
-        parser.add_argument("--min-common-visitors", type=_positive,
+        parser.add_argument("--top-k", type=positive_int, default=DEFAULT_TOP_K)
+        parser.add_argument("--min-common-visitors", type=positive_int,
                             default=DEFAULT_MIN_COMMON_VISITORS)  # fmt: skip
-        parser.add_argument("--block-size", type=_positive, default=DEFAULT_BLOCK_SIZE)
+        parser.add_argument("--block-size", type=positive_int, default=DEFAULT_BLOCK_SIZE)
 
     def handle(self, *args: Any, **options: Any) -> None:
         # tqdm redraws with "\r": it writes to the stream under Django's OutputWrapper.

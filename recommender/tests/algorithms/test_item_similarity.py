@@ -99,16 +99,18 @@ def test_top_k_keeps_the_best_and_breaks_ties_by_lower_id():
     assert np.all(np.diff(result.score[result.product == 1]) <= 0)
 
 
-def test_blocks_give_the_same_answer_as_one_pass():
-    rng = np.random.default_rng(1)
-    n = 3_000
-    data = EventArrays(
-        visitor=rng.integers(0, 200, n),
-        product=rng.integers(0, 300, n),
-        event_type=rng.integers(0, 3, n).astype(np.int8),
-        timestamp=np.zeros(n),
+def random_events(*, seed: int, count: int, visitors: int, products: int) -> EventArrays:
+    rng = np.random.default_rng(seed)
+    return EventArrays(
+        visitor=rng.integers(0, visitors, count),
+        product=rng.integers(0, products, count),
+        event_type=rng.integers(0, 3, count).astype(np.int8),
+        timestamp=np.zeros(count),
     )
-    matrix = interaction_matrix(data)
+
+
+def test_blocks_give_the_same_answer_as_one_pass():
+    matrix = interaction_matrix(random_events(seed=1, count=3_000, visitors=200, products=300))
     whole = item_neighbours(matrix, top_k=10, block_size=10_000)
     blocked = item_neighbours(matrix, top_k=10, block_size=7)
     assert pairs(whole).keys() == pairs(blocked).keys()
@@ -125,15 +127,7 @@ def test_blocks_give_the_same_answer_as_one_pass():
 
 def test_dense_reference_agrees_on_random_data():
     """Against a direct dense computation, the seed's method with its filter fixed."""
-    rng = np.random.default_rng(2)
-    n = 2_000
-    data = EventArrays(
-        visitor=rng.integers(0, 60, n),
-        product=rng.integers(0, 80, n),
-        event_type=rng.integers(0, 3, n).astype(np.int8),
-        timestamp=np.zeros(n),
-    )
-    matrix = interaction_matrix(data)
+    matrix = interaction_matrix(random_events(seed=2, count=2_000, visitors=60, products=80))
     dense = matrix.matrix.toarray()
     norms = np.linalg.norm(dense, axis=0)
     cosine = (dense.T @ dense) / np.outer(norms, norms)

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from shopsmart.commands import positive_int
 from tracking.demo.generator import DemoConfig, generate
 from tracking.demo.loader import StoreNotEmptyError, demo_store_load
 
@@ -29,23 +30,18 @@ See docs/demo-data.md for details.
 """
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError(value)
-    return number
-
-
 class Command(BaseCommand):
     help = HELP
 
     def add_arguments(self, parser: CommandParser) -> None:
         defaults = DemoConfig()
-        parser.add_argument("--categories", type=_positive, default=defaults.categories)
-        parser.add_argument("--products", type=_positive, default=defaults.products)
-        parser.add_argument("--visitors", type=_positive, default=defaults.visitors)
-        parser.add_argument("--events", type=_positive, default=defaults.events)
-        parser.add_argument("--days", type=_positive, default=defaults.days, help="period length")
+        parser.add_argument("--categories", type=positive_int, default=defaults.categories)
+        parser.add_argument("--products", type=positive_int, default=defaults.products)
+        parser.add_argument("--visitors", type=positive_int, default=defaults.visitors)
+        parser.add_argument("--events", type=positive_int, default=defaults.events)
+        parser.add_argument(
+            "--days", type=positive_int, default=defaults.days, help="period length"
+        )
         parser.add_argument("--seed", type=int, default=defaults.seed)
         parser.add_argument(
             "--end",
