@@ -9,12 +9,9 @@ import numpy as np
 from django.db.models import Case, F, FloatField, Func, IntegerField, Value, When
 from django.db.models.sql.compiler import SQLCompiler
 
-from recommender.algorithms.events import ADD_TO_CART, PURCHASE, VIEW, EventArrays
+from recommender.algorithms.events import EventArrays
 from shopsmart.bulk import read_frame
-from tracking.models import Event, EventType
-
-EVENT_TYPE_CODES = {EventType.VIEW: VIEW, EventType.ADD_TO_CART: ADD_TO_CART,
-                    EventType.PURCHASE: PURCHASE}  # fmt: skip
+from tracking.models import EVENT_TYPE_CODES, Event
 
 
 class EpochSeconds(Func):

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from recommender.algorithms.events import ADD_TO_CART, EVENT_TYPE_WEIGHTS, PURCHASE, VIEW
+
 
 def new_event_id() -> str:
     return uuid.uuid4().hex
@@ -100,10 +102,13 @@ class Event(models.Model):
         return EVENT_WEIGHTS[EventType(self.event_type)]
 
 
-# How strongly each kind of event says "this visitor wants this product"; shared by the
-# trending and similarity pipelines and the personalised recommender.
+# The array codes the pure algorithms use for each event type, and each type's weight (how
+# strongly it says "this visitor wants this product"). The algorithms own the numbers.
+EVENT_TYPE_CODES: dict[EventType, int] = {
+    EventType.VIEW: VIEW,
+    EventType.ADD_TO_CART: ADD_TO_CART,
+    EventType.PURCHASE: PURCHASE,
+}
 EVENT_WEIGHTS: dict[EventType, int] = {
-    EventType.VIEW: 1,
-    EventType.ADD_TO_CART: 3,
-    EventType.PURCHASE: 5,
+    kind: int(EVENT_TYPE_WEIGHTS[code]) for kind, code in EVENT_TYPE_CODES.items()
 }

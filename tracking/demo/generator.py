@@ -33,14 +33,13 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import numpy.typing as npt
 
+from recommender.algorithms.events import ADD_TO_CART, PURCHASE, SECONDS_PER_DAY, VIEW
 from tracking.demo.vocabulary import REVIEW_COMMENTS, STYLES, THEMES
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-VIEW, ADD_TO_CART, PURCHASE = 0, 1, 2
-SECONDS_PER_DAY = 86_400.0
 # A session never lasts longer than this, which keeps every event inside the period.
 MAX_SESSION_SECONDS = 3_000.0
 

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from catalog.models import Category, Product, Review
 from catalog.placeholders import placeholder_url
 from catalog.services import product_ratings_refresh
+from recommender.algorithms.events import PURCHASE
 from recommender.models import (
     EvaluationMetric,
     EvaluationRun,
@@ -29,9 +30,10 @@ from recommender.models import (
 )
 from shopsmart.bulk import indexes_deferred, insert_frame
 from tracking.demo.generator import DemoData
-from tracking.models import Event, EventSource, EventType, Visitor
+from tracking.models import EVENT_TYPE_CODES, Event, EventSource, Visitor
 
-EVENT_TYPE_VALUES = np.array([EventType.VIEW, EventType.ADD_TO_CART, EventType.PURCHASE])
+# Stored event type for each generator code (the generator uses the algorithms' codes).
+EVENT_TYPE_VALUES = np.array(sorted(EVENT_TYPE_CODES, key=EVENT_TYPE_CODES.__getitem__))
 EVENT_CHUNK = 250_000
 
 # Children before parents, so DELETE works on databases without TRUNCATE ... CASCADE.
@@ -278,7 +280,7 @@ def _load_events(
                 "occurred_at": occurred_at,
                 "session_id": f"demo-{seed}-" + pd.Series(events.session[chunk]).astype(str),
                 "source": EventSource.DEMO.value,
-                "metadata": np.where(event_type == 2, purchase_metadata, json.dumps({})),
+                "metadata": np.where(event_type == PURCHASE, purchase_metadata, json.dumps({})),
                 "created_at": occurred_at,
             }
         )

@@ -5,11 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from recommender.algorithms.events import ADD_TO_CART, PURCHASE, SECONDS_PER_DAY, VIEW
 from tracking.demo.generator import (
-    ADD_TO_CART,
-    PURCHASE,
-    SECONDS_PER_DAY,
-    VIEW,
     DemoConfig,
     GroupSampler,
     funnel_probabilities,
