@@ -48,3 +48,21 @@ class EventArrays:
             event_type=self.event_type[mask],
             timestamp=self.timestamp[mask],
         )
+
+
+def pair_key(first: IntArray, second: IntArray) -> IntArray:
+    """One sortable int64 per (first, second) pair of non-negative ids below 2**31."""
+    key: IntArray = (first.astype(np.int64) << 32) | (second.astype(np.int64) & 0xFFFFFFFF)
+    return key
+
+
+def rank_within(groups: IntArray) -> IntArray:
+    """0, 1, 2, ... within each run of equal values of a grouped array."""
+    if len(groups) == 0:
+        return np.empty(0, dtype=np.int64)
+    starts_run = np.empty(len(groups), dtype=np.bool_)
+    starts_run[0] = True
+    np.not_equal(groups[1:], groups[:-1], out=starts_run[1:])
+    run_start = np.flatnonzero(starts_run)
+    rank: IntArray = np.arange(len(groups)) - run_start[np.cumsum(starts_run) - 1]
+    return rank

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.algorithms.events import EventArrays, FloatArray, IntArray
+from recommender.algorithms.events import EventArrays, FloatArray, IntArray, rank_within
 
 DEFAULT_TOP_K = 50
 DEFAULT_MIN_COMMON_VISITORS = 2
@@ -79,11 +79,17 @@ def item_neighbours(
     top_k: int = DEFAULT_TOP_K,
     min_common_visitors: int = DEFAULT_MIN_COMMON_VISITORS,
     block_size: int = DEFAULT_BLOCK_SIZE,
+    only_products: IntArray | None = None,
 ) -> Neighbours:
     """Each product's top_k most cosine-similar products sharing >= min_common_visitors visitors.
 
-    Equal scores are ordered by product id, so the result is deterministic.
+    `only_products` limits the computation to those products' neighbours (an evaluation needs
+    only the products in its visitors' histories). Equal scores are ordered by product id, so
+    the result is deterministic.
     """
+    columns = None
+    if only_products is not None:
+        columns = np.flatnonzero(np.isin(interactions.product_ids, only_products))
     return Neighbours.concatenate(
         list(
             iter_neighbour_blocks(
@@ -91,6 +97,7 @@ def item_neighbours(
                 top_k=top_k,
                 min_common_visitors=min_common_visitors,
                 block_size=block_size,
+                columns=columns,
             )
         )
     )
@@ -104,15 +111,19 @@ def iter_neighbour_blocks(
     block_size: int = DEFAULT_BLOCK_SIZE,
     start: int = 0,
     stop: int | None = None,
+    columns: IntArray | None = None,
 ) -> Iterator[Neighbours]:
-    """The neighbours of products [start, stop) (matrix columns), one block at a time.
+    """The neighbours of products [start, stop) (matrix columns), or of the given ascending
+    column positions, one block at a time.
 
     A block's rows are independent of every other block's, which is what lets separate workers
     compute separate ranges.
     """
     matrix = interactions.matrix.tocsc()
     product_count = matrix.shape[1]
-    stop = product_count if stop is None else min(stop, product_count)
+    if columns is None:
+        stop = product_count if stop is None else min(stop, product_count)
+        columns = np.arange(start, max(start, stop), dtype=np.int64)
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=0)).ravel())
     inverse_norms = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
     normalised = (matrix @ sp.diags(inverse_norms)).tocsr()
@@ -125,13 +136,14 @@ def iter_neighbour_blocks(
     normalised_t, binary_t = normalised.T.tocsr(), binary.T.tocsr()
     normalised_t.sort_indices()
     binary_t.sort_indices()
-    normalised_csr, binary_csr = normalised, binary
-    for block_start in range(start, stop, block_size):
-        block_stop = min(block_start + block_size, stop)
-        scores = normalised_t[block_start:block_stop] @ normalised_csr
-        common = binary_t[block_start:block_stop] @ binary_csr
+    for block_start in range(0, len(columns), block_size):
+        block = columns[block_start : block_start + block_size]
+        contiguous = len(block) > 0 and block[-1] - block[0] == len(block) - 1
+        rows = slice(block[0], block[-1] + 1) if contiguous else block
+        scores = normalised_t[rows] @ normalised
+        common = binary_t[rows] @ binary
         yield _top_k_of_block(
-            scores, common, interactions.product_ids, block_start, top_k, min_common_visitors
+            scores, common, interactions.product_ids, block, top_k, min_common_visitors
         )
 
 
@@ -139,12 +151,12 @@ def _top_k_of_block(
     scores: sp.csr_matrix,
     common: sp.csr_matrix,
     product_ids: IntArray,
-    block_start: int,
+    block: IntArray,
     top_k: int,
     min_common_visitors: int,
 ) -> Neighbours:
     rows, columns, score, count = _aligned_entries(scores, common)
-    keep = (count >= min_common_visitors) & (rows + block_start != columns) & (score > 0)
+    keep = (count >= min_common_visitors) & (block[rows] != columns) & (score > 0)
     rows, columns, score, count = rows[keep], columns[keep], score[keep], count[keep]
     # Rows ascending, then score descending (one composite key), then column ascending, which is
     # product id ascending (the matrix's columns are sorted ids). Rounding first makes
@@ -152,11 +164,9 @@ def _top_k_of_block(
     score = np.clip(np.round(score, 10), 0.0, 1.0)
     order = np.lexsort((columns, rows * 2.0 + (1.0 - score)))
     rows, columns, score, count = rows[order], columns[order], score[order], count[order]
-    first_of_row = np.searchsorted(rows, rows, side="left")
-    rank = np.arange(len(rows)) - first_of_row
-    best = rank < top_k
+    best = rank_within(rows) < top_k
     return Neighbours(
-        product=product_ids[rows[best] + block_start],
+        product=product_ids[block[rows[best]]],
         neighbour=product_ids[columns[best]],
         score=score[best],
         co_occurrence=count[best],
@@ -193,3 +203,52 @@ def _canonical(matrix: sp.csr_matrix) -> sp.csr_matrix:
     canonical.sum_duplicates()
     canonical.sort_indices()
     return canonical
+
+
+def blend_neighbours(
+    behavioural: Neighbours, content: Neighbours, *, content_weight: float, top_k: int
+) -> Neighbours:
+    """One neighbour list per product: (1 - w) x behavioural + w x content similarity.
+
+    Products with no behavioural neighbours (new ones, nobody interacted yet) keep their content
+    neighbours at full score, whatever w: content is all that is known about them.
+    """
+    if not 0.0 <= content_weight <= 1.0:
+        raise ValueError("content_weight must be between 0 and 1")
+    cold = ~np.isin(content.product, behavioural.product)
+    content_factor = np.where(cold, 1.0, content_weight)
+    parts = [
+        Neighbours(
+            behavioural.product,
+            behavioural.neighbour,
+            behavioural.score * (1.0 - content_weight),
+            behavioural.co_occurrence,
+        ),
+        Neighbours(
+            content.product,
+            content.neighbour,
+            content.score * content_factor,
+            np.zeros(len(content), dtype=np.int64),
+        ),
+    ]
+    merged = Neighbours.concatenate(parts)
+    keep = merged.score > 0
+    pairs, inverse = np.unique(
+        np.stack([merged.product[keep], merged.neighbour[keep]]), axis=1, return_inverse=True
+    )
+    inverse = inverse.ravel()
+    score = np.bincount(inverse, weights=merged.score[keep], minlength=pairs.shape[1])
+    co_occurrence = np.bincount(
+        inverse, weights=merged.co_occurrence[keep], minlength=pairs.shape[1]
+    ).astype(np.int64)
+    product, neighbour = pairs
+    score = np.round(score, 10).astype(np.float64)
+    order = np.lexsort((neighbour, -score, product))
+    product, neighbour, score, co_occurrence = (
+        product[order],
+        neighbour[order],
+        score[order],
+        co_occurrence[order],
+    )
+    best = rank_within(product) < top_k
+    return Neighbours(product[best], neighbour[best], score[best], co_occurrence[best])

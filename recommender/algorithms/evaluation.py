@@ -1,0 +1,239 @@
+"""Offline evaluation: a temporal split, the recommenders trained on the past, scored on the future.
+
+Everything before the split time trains (trending, item-to-item neighbours, histories);
+the products a visitor purchased after it are the relevant ones. Two protocols: "all"
+(every test purchase) and "discovery" (only purchases of products the visitor never interacted
+with before the split; the served recommender leaves interacted products out, which helps
+discovery but hides a product already in the cart). Every recommender is the served
+`recommend()` function with different inputs, so what is measured is what is served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from recommender.algorithms.events import (
+    PURCHASE,
+    SECONDS_PER_DAY,
+    EventArrays,
+    IntArray,
+    pair_key,
+)
+from recommender.algorithms.item_similarity import (
+    DEFAULT_MIN_COMMON_VISITORS,
+    Neighbours,
+    blend_neighbours,
+    interaction_matrix,
+    item_neighbours,
+)
+from recommender.algorithms.tiered import (
+    NEIGHBOURS_PER_EVENT,
+    Catalog,
+    Histories,
+    Ranked,
+    Rules,
+    recommend,
+)
+from recommender.algorithms.trending import WINDOWS, trending_scores
+
+DEFAULT_KS = (5, 10, 20)
+METRICS = ("recall", "precision", "hit_rate", "ndcg", "map")
+ALL_PURCHASES, DISCOVERY = "all", "discovery"
+
+
+@dataclass(frozen=True)
+class RankingMetrics:
+    """Mean metrics over the visitors of one protocol; figures[(metric, k)]."""
+
+    visitors: int
+    figures: dict[tuple[str, int], float]
+    # Share of the available catalog recommended to at least one visitor (at the largest k).
+    coverage: float
+
+
+def ranking_metrics(
+    recommended: IntArray, relevant_visitor: IntArray, relevant_product: IntArray, ks: Sequence[int]
+) -> dict[tuple[str, int], float]:
+    """Recall, precision, hit rate, NDCG and MAP at each k, averaged over the matrix's rows.
+
+    `recommended` is (visitors, max k) of product ids, -1 padded; relevance is binary and given
+    as (row, product) pairs, each row having at least one.
+    """
+    visitors = recommended.shape[0]
+    if visitors == 0:
+        return {(metric, k): 0.0 for metric in METRICS for k in ks}
+    rows = np.repeat(np.arange(visitors, dtype=np.int64), recommended.shape[1])
+    hits = np.isin(
+        pair_key(rows, recommended.ravel()), pair_key(relevant_visitor, relevant_product)
+    ).reshape(recommended.shape) & (recommended >= 0)
+    relevant_count = np.bincount(relevant_visitor, minlength=visitors).astype(np.float64)
+    discount = 1.0 / np.log2(np.arange(2, recommended.shape[1] + 2))
+    ideal = np.cumsum(discount)
+    figures: dict[tuple[str, int], float] = {}
+    for k in ks:
+        top = hits[:, :k].astype(np.float64)
+        found = top.sum(axis=1)
+        attainable = np.minimum(relevant_count, k)
+        precision_at_rank = np.cumsum(top, axis=1) / np.arange(1, k + 1)
+        figures[("recall", k)] = float(np.mean(found / relevant_count))
+        figures[("precision", k)] = float(np.mean(found / k))
+        figures[("hit_rate", k)] = float(np.mean(found > 0))
+        figures[("ndcg", k)] = float(
+            np.mean((top * discount[:k]).sum(axis=1) / ideal[attainable.astype(np.int64) - 1])
+        )
+        figures[("map", k)] = float(np.mean((precision_at_rank * top).sum(axis=1) / attainable))
+    return figures
+
+
+@dataclass(frozen=True)
+class Recommender:
+    """One contender: which neighbours feed the personalised tier, and whether trending fills."""
+
+    name: str
+    content_weight: float | None = 0.0  # None: no behavioural neighbours (content alone)
+    personalised: bool = True
+    trending_fill: bool = True
+    include_interacted: bool = False
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    test_days: float = 7.0
+    ks: tuple[int, ...] = DEFAULT_KS
+    similarity_days: float = 90.0
+    min_common_visitors: int = DEFAULT_MIN_COMMON_VISITORS
+    max_per_category: int | None = None
+    recommenders: tuple[Recommender, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    split_at: float
+    train_events: int
+    test_events: int
+    # results[recommender name][protocol]
+    results: dict[str, dict[str, RankingMetrics]]
+
+
+def evaluate(
+    events: EventArrays,
+    *,
+    catalog: Catalog,
+    content: Neighbours,
+    now: float,
+    config: EvaluationConfig,
+) -> EvaluationResult:
+    """Train every recommender on events before now - test_days, score it on the rest."""
+    split_at = now - config.test_days * SECONDS_PER_DAY
+    train = events.select(events.timestamp < split_at)
+    test = events.select((events.timestamp >= split_at) & (events.timestamp < now))
+    purchases = test.select(test.event_type == PURCHASE)
+    visitor_ids = np.unique(purchases.visitor)
+    relevant = np.unique(
+        np.stack([np.searchsorted(visitor_ids, purchases.visitor), purchases.product]), axis=1
+    )
+    seen = _seen_before(relevant, visitor_ids, train)
+    protocols = {
+        ALL_PURCHASES: relevant,
+        DISCOVERY: relevant[:, ~seen],
+    }
+    histories = Histories.from_events(train, visitor_ids)
+    k = max(config.ks)
+    global_trending, category_trending = _trending_at(train, split_at, catalog)
+    behavioural = _behavioural(train, split_at, histories, config)
+
+    results: dict[str, dict[str, RankingMetrics]] = {}
+    for contender in config.recommenders:
+        if contender.content_weight is None:
+            neighbours = content
+        else:
+            neighbours = blend_neighbours(
+                behavioural,
+                content,
+                content_weight=contender.content_weight,
+                top_k=NEIGHBOURS_PER_EVENT,
+            )
+        empty = Ranked.empty()
+        recommendations = recommend(
+            histories=histories if contender.personalised else _no_history(),
+            visitor_count=len(visitor_ids),
+            neighbours=neighbours,
+            catalog=catalog,
+            category_trending=category_trending if contender.trending_fill else empty,
+            global_trending=global_trending if contender.trending_fill else empty,
+            rules=Rules(
+                k=k,
+                max_per_category=config.max_per_category,
+                include_interacted=contender.include_interacted,
+            ),
+        )
+        lists = recommendations.lists(len(visitor_ids), k)
+        results[contender.name] = {
+            name: _protocol_metrics(lists, pairs, catalog, config.ks)
+            for name, pairs in protocols.items()
+        }
+    return EvaluationResult(
+        split_at=split_at, train_events=len(train), test_events=len(test), results=results
+    )
+
+
+def _seen_before(
+    relevant: IntArray, visitor_ids: IntArray, train: EventArrays
+) -> npt.NDArray[np.bool_]:
+    """Whether each relevant (visitor index, product) pair was interacted with in training."""
+    position = np.searchsorted(visitor_ids, train.visitor)
+    position = np.minimum(position, max(len(visitor_ids) - 1, 0))
+    known = visitor_ids[position] == train.visitor if len(visitor_ids) else position < 0
+    return np.isin(
+        pair_key(relevant[0], relevant[1]), pair_key(position[known], train.product[known])
+    )
+
+
+def _protocol_metrics(
+    lists: IntArray, relevant: IntArray, catalog: Catalog, ks: Sequence[int]
+) -> RankingMetrics:
+    """Metrics over the visitors having at least one relevant product under this protocol."""
+    rows, relevant_visitor = np.unique(relevant[0], return_inverse=True)
+    chosen = lists[rows]
+    figures = ranking_metrics(chosen, relevant_visitor.ravel(), relevant[1], ks)
+    recommended = np.unique(chosen[chosen >= 0])
+    available = int(catalog.available.sum())
+    return RankingMetrics(
+        visitors=len(rows),
+        figures=figures,
+        coverage=len(recommended) / available if available else 0.0,
+    )
+
+
+def _trending_at(train: EventArrays, now: float, catalog: Catalog) -> tuple[Ranked, Ranked]:
+    """Global and per-category 7-day trending as the hourly job would have had it at `now`."""
+    result = trending_scores(train, now=now, window=WINDOWS[0])
+    category = catalog.category_of(result.product)
+    return (
+        Ranked.of(result.product, result.score),
+        Ranked.of(result.product, result.score, group=category),
+    )
+
+
+def _behavioural(
+    train: EventArrays, now: float, histories: Histories, config: EvaluationConfig
+) -> Neighbours:
+    """Item-to-item neighbours of the products in the evaluated histories, from training only."""
+    recent = train.select(train.timestamp >= now - config.similarity_days * SECONDS_PER_DAY)
+    if len(recent) == 0:
+        return Neighbours.concatenate([])
+    return item_neighbours(
+        interaction_matrix(recent),
+        top_k=NEIGHBOURS_PER_EVENT,
+        min_common_visitors=config.min_common_visitors,
+        only_products=np.unique(histories.product),
+    )
+
+
+def _no_history() -> Histories:
+    empty = np.empty(0, dtype=np.int64)
+    return Histories(visitor=empty, product=empty.copy(), weight=np.empty(0, dtype=np.float64))

@@ -1,0 +1,392 @@
+"""The served recommender: personalised, then category trending, then global trending.
+
+One vectorised function recommends for any number of visitors at once: the API and the pages
+call it with one visitor, the evaluation with thousands, so what is evaluated is what is served.
+
+1. Personalised: each of the visitor's last 50 events brings its product's top 20 neighbours;
+   a candidate scores the sum of similarity x event weight (view 1, add to cart 3, purchase 5).
+   Products the visitor already interacted with are left out unless `include_interacted`.
+2. When that yields fewer than k/2 products, the list is filled from the trending products of
+   the requested category (or, if none was asked for, the category the visitor cares most about),
+3. then from global trending.
+Every tier keeps only available products (active, in stock) and the optional `max_per_category`
+cap applies to the whole list. Unlike the seed, which drops a short personalised list, the
+products found are kept first: they are the most relevant ones the visitor has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from recommender.algorithms.events import (
+    EventArrays,
+    FloatArray,
+    IntArray,
+    pair_key,
+    rank_within,
+)
+from recommender.algorithms.item_similarity import Neighbours
+
+HISTORY_LENGTH = 50
+NEIGHBOURS_PER_EVENT = 20
+# Products of a personalised item's reason ("Because you viewed A and B").
+REASON_PRODUCTS = 2
+NO_CATEGORY = -1
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+class Tier(IntEnum):
+    PERSONALISED = 0
+    CATEGORY_TRENDING = 1
+    GLOBAL_TRENDING = 2
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every product that can appear in a history: sorted ids, categories, availability."""
+
+    product: IntArray
+    category: IntArray
+    available: BoolArray
+
+    def category_of(self, product_ids: IntArray) -> IntArray:
+        """Each product's category, NO_CATEGORY for products the catalog does not hold."""
+        position = np.searchsorted(self.product, product_ids)
+        position = np.minimum(position, max(len(self.product) - 1, 0))
+        if len(self.product) == 0:
+            return np.full(len(product_ids), NO_CATEGORY, dtype=np.int64)
+        known = self.product[position] == product_ids
+        return np.where(known, self.category[position], NO_CATEGORY)
+
+    def is_available(self, product_ids: IntArray) -> BoolArray:
+        if len(self.product) == 0:
+            return np.zeros(len(product_ids), dtype=np.bool_)
+        position = np.minimum(np.searchsorted(self.product, product_ids), len(self.product) - 1)
+        available: BoolArray = (self.product[position] == product_ids) & self.available[position]
+        return available
+
+
+@dataclass(frozen=True)
+class Histories:
+    """Visitors' recent events as rows: visitor index (0..n-1), product, event weight."""
+
+    visitor: IntArray
+    product: IntArray
+    weight: FloatArray
+
+    @classmethod
+    def from_events(
+        cls, events: EventArrays, visitor_ids: IntArray, *, length: int = HISTORY_LENGTH
+    ) -> Histories:
+        """The last `length` events of each visitor in visitor_ids (indexed by position)."""
+        order = np.argsort(visitor_ids, kind="stable")
+        sorted_ids = visitor_ids[order]
+        position = np.minimum(np.searchsorted(sorted_ids, events.visitor), len(sorted_ids) - 1)
+        wanted = (
+            (sorted_ids[position] == events.visitor)
+            if len(sorted_ids)
+            else np.zeros(len(events), dtype=np.bool_)
+        )
+        index = order[position[wanted]]
+        recent = events.select(wanted)
+        # Newest first within each visitor; equal times keep the later-stored event first.
+        by_recency = np.lexsort((-np.arange(len(recent)), -recent.timestamp, index))
+        index = index[by_recency]
+        keep = rank_within(index) < length
+        return cls(
+            visitor=index[keep],
+            product=recent.product[by_recency][keep],
+            weight=recent.weights()[by_recency][keep],
+        )
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """Products ranked within groups (a category id, or one group for global trending).
+
+    Sorted by group, then best first.
+    """
+
+    group: IntArray
+    product: IntArray
+    score: FloatArray
+
+    @classmethod
+    def of(cls, product: IntArray, score: FloatArray, group: IntArray | None = None) -> Ranked:
+        group = np.zeros(len(product), dtype=np.int64) if group is None else group
+        order = np.lexsort((product, -score, group))
+        return cls(group=group[order], product=product[order], score=score[order])
+
+    @classmethod
+    def empty(cls) -> Ranked:
+        return cls.of(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class Rules:
+    k: int = 10
+    max_per_category: int | None = None
+    include_interacted: bool = False
+    neighbours_per_event: int = NEIGHBOURS_PER_EVENT
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    """Rows ordered by visitor index, then rank. `because` holds the history products that
+    brought a personalised item (-1 padded); `strategy` is one Tier per visitor (the tier that
+    decided the list; -1 when nothing could be recommended)."""
+
+    visitor: IntArray
+    product: IntArray
+    score: FloatArray
+    tier: npt.NDArray[np.int8]
+    category: IntArray
+    because: IntArray
+    strategy: npt.NDArray[np.int8]
+
+    def __len__(self) -> int:
+        return len(self.product)
+
+    def lists(self, visitor_count: int, k: int) -> IntArray:
+        """A (visitor_count, k) matrix of recommended product ids, -1 padded."""
+        matrix = np.full((visitor_count, k), -1, dtype=np.int64)
+        rank = rank_within(self.visitor)
+        keep = rank < k
+        matrix[self.visitor[keep], rank[keep]] = self.product[keep]
+        return matrix
+
+
+def recommend(
+    *,
+    histories: Histories,
+    visitor_count: int,
+    neighbours: Neighbours,
+    catalog: Catalog,
+    category_trending: Ranked,
+    global_trending: Ranked,
+    rules: Rules,
+    requested_category: IntArray | None = None,
+) -> Recommendations:
+    """Top `rules.k` products for each of visitor_count visitors (see the module docstring).
+
+    `neighbours` must be sorted by product, best first within each product (as the similarity
+    pipelines produce and store them). `requested_category` holds one category id per visitor,
+    NO_CATEGORY to use the visitor's own.
+    """
+    k = rules.k
+    personalised = _personalised(histories, neighbours, catalog, rules)
+    personalised = _select(personalised, catalog, rules.max_per_category, k)
+    target = _target_categories(histories, visitor_count, catalog, requested_category)
+    # Enough fill for the list even when the cap or the personalised items take some away.
+    fill_length = 3 * k + 20
+    candidates = _concatenate(
+        [
+            personalised,
+            _fill(category_trending, target, catalog, Tier.CATEGORY_TRENDING, fill_length),
+            _fill(
+                global_trending,
+                np.zeros(visitor_count, dtype=np.int64),
+                catalog,
+                Tier.GLOBAL_TRENDING,
+                fill_length,
+            ),
+        ]
+    )
+    chosen = _select(candidates, catalog, rules.max_per_category, k)
+    return Recommendations(
+        visitor=chosen.visitor,
+        product=chosen.product,
+        score=chosen.score,
+        tier=chosen.tier,
+        category=catalog.category_of(chosen.product),
+        because=chosen.because,
+        strategy=_strategies(chosen, visitor_count, k),
+    )
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    visitor: IntArray
+    product: IntArray
+    score: FloatArray
+    tier: npt.NDArray[np.int8]
+    because: IntArray
+
+
+def _personalised(
+    histories: Histories, neighbours: Neighbours, catalog: Catalog, rules: Rules
+) -> _Candidates:
+    if len(histories.product) == 0 or len(neighbours) == 0:
+        return _no_candidates()
+    # Each history row's slice of the neighbour table, cut to neighbours_per_event.
+    starts = np.searchsorted(neighbours.product, histories.product, side="left")
+    stops = np.searchsorted(neighbours.product, histories.product, side="right")
+    lengths = np.minimum(stops - starts, rules.neighbours_per_event)
+    row = np.repeat(np.arange(len(lengths)), lengths)
+    offset = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    entry = starts[row] + offset
+    visitor = histories.visitor[row]
+    candidate = neighbours.neighbour[entry]
+    source = histories.product[row]
+    contribution = neighbours.score[entry] * histories.weight[row]
+
+    keep = catalog.is_available(candidate)
+    if not rules.include_interacted:
+        keep &= ~np.isin(
+            pair_key(visitor, candidate), pair_key(histories.visitor, histories.product)
+        )
+    visitor, candidate, source, contribution = (
+        visitor[keep],
+        candidate[keep],
+        source[keep],
+        contribution[keep],
+    )
+    if len(visitor) == 0:
+        return _no_candidates()
+
+    # Sum per (visitor, candidate, source), then per (visitor, candidate); the two largest
+    # sources of each candidate become its reason.
+    pair_source, inverse = np.unique(
+        np.stack([visitor, candidate, source]), axis=1, return_inverse=True
+    )
+    per_source = np.bincount(inverse.ravel(), weights=contribution)
+    pair_visitor, pair_candidate, pair_from = pair_source
+    pairs, pair_first, pair_inverse = np.unique(
+        pair_key(pair_visitor, pair_candidate), return_index=True, return_inverse=True
+    )
+    score = np.bincount(pair_inverse, weights=per_source).astype(np.float64)
+    by_contribution = np.lexsort((pair_from, -per_source, pair_inverse))
+    grouped = pair_inverse[by_contribution]
+    rank = rank_within(grouped)
+    because = np.full((len(pairs), REASON_PRODUCTS), -1, dtype=np.int64)
+    top = rank < REASON_PRODUCTS
+    because[grouped[top], rank[top]] = pair_from[by_contribution][top]
+    return _Candidates(
+        visitor=pair_visitor[pair_first],
+        product=pair_candidate[pair_first],
+        score=score,
+        tier=np.full(len(pairs), Tier.PERSONALISED, dtype=np.int8),
+        because=because,
+    )
+
+
+def _target_categories(
+    histories: Histories,
+    visitor_count: int,
+    catalog: Catalog,
+    requested: IntArray | None,
+) -> IntArray:
+    """The requested category, else the category carrying most of the visitor's history."""
+    own = np.full(visitor_count, NO_CATEGORY, dtype=np.int64)
+    category = catalog.category_of(histories.product)
+    known = category != NO_CATEGORY
+    if known.any():
+        pairs, inverse = np.unique(
+            np.stack([histories.visitor[known], category[known]]), axis=1, return_inverse=True
+        )
+        weight = np.bincount(inverse.ravel(), weights=histories.weight[known])
+        # Per visitor, the heaviest category (ties: the lower id); the first row of each wins.
+        order = np.lexsort((pairs[1], -weight, pairs[0]))
+        first = rank_within(pairs[0][order]) == 0
+        own[pairs[0][order][first]] = pairs[1][order][first]
+    if requested is None:
+        return own
+    return np.where(requested != NO_CATEGORY, requested, own)
+
+
+def _fill(
+    ranked: Ranked, groups: IntArray, catalog: Catalog, tier: Tier, length: int
+) -> _Candidates:
+    """For each visitor, the first `length` available products of its group's ranking."""
+    available = catalog.is_available(ranked.product)
+    group, product, score = (
+        ranked.group[available],
+        ranked.product[available],
+        ranked.score[available],
+    )
+    starts = np.searchsorted(group, groups, side="left")
+    stops = np.searchsorted(group, groups, side="right")
+    lengths = np.minimum(stops - starts, length)
+    lengths[groups == NO_CATEGORY] = 0
+    visitor = np.repeat(np.arange(len(groups)), lengths)
+    entry = np.repeat(starts, lengths) + (
+        np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    )
+    return _Candidates(
+        visitor=visitor,
+        product=product[entry],
+        score=score[entry],
+        tier=np.full(len(entry), tier, dtype=np.int8),
+        because=np.full((len(entry), REASON_PRODUCTS), -1, dtype=np.int64),
+    )
+
+
+def _select(
+    candidates: _Candidates, catalog: Catalog, max_per_category: int | None, k: int
+) -> _Candidates:
+    """Per visitor in tier then score order: each product once, the category cap, the top k."""
+    order = np.lexsort((candidates.product, -candidates.score, candidates.tier, candidates.visitor))
+    visitor, product = candidates.visitor[order], candidates.product[order]
+    keys = pair_key(visitor, product)
+    _, first = np.unique(keys, return_index=True)
+    keep = np.zeros(len(order), dtype=np.bool_)
+    keep[first] = True
+    if max_per_category is not None:
+        category = catalog.category_of(product)
+        # Rank within (visitor, category) among the products still kept, in list order.
+        kept = np.flatnonzero(keep)
+        group_order = np.lexsort((kept, category[kept], visitor[kept]))
+        grouped = kept[group_order]
+        rank = rank_within(pair_key(visitor[grouped], category[grouped]))
+        keep[grouped[rank >= max_per_category]] = False
+    kept = np.flatnonzero(keep)
+    kept = kept[rank_within(visitor[kept]) < k]
+    chosen = order[kept]
+    return _Candidates(
+        visitor=candidates.visitor[chosen],
+        product=candidates.product[chosen],
+        score=candidates.score[chosen],
+        tier=candidates.tier[chosen],
+        because=candidates.because[chosen],
+    )
+
+
+def _strategies(chosen: _Candidates, visitor_count: int, k: int) -> npt.NDArray[np.int8]:
+    counts = np.zeros((visitor_count, len(Tier)), dtype=np.int64)
+    np.add.at(counts, (chosen.visitor, chosen.tier.astype(np.int64)), 1)
+    personalised = counts[:, Tier.PERSONALISED]
+    fallback = np.where(
+        counts[:, Tier.CATEGORY_TRENDING] > 0, Tier.CATEGORY_TRENDING, Tier.GLOBAL_TRENDING
+    )
+    has_fallback = counts[:, 1:].sum(axis=1) > 0
+    strategy = np.where(
+        (2 * personalised >= k) | ~has_fallback, Tier.PERSONALISED, fallback
+    ).astype(np.int8)
+    strategy[counts.sum(axis=1) == 0] = -1
+    return strategy
+
+
+def _concatenate(parts: list[_Candidates]) -> _Candidates:
+    return _Candidates(
+        visitor=np.concatenate([p.visitor for p in parts]),
+        product=np.concatenate([p.product for p in parts]),
+        score=np.concatenate([p.score for p in parts]),
+        tier=np.concatenate([p.tier for p in parts]),
+        because=np.concatenate([p.because for p in parts]),
+    )
+
+
+def _no_candidates() -> _Candidates:
+    empty = np.empty(0, dtype=np.int64)
+    return _Candidates(
+        visitor=empty,
+        product=empty.copy(),
+        score=np.empty(0, dtype=np.float64),
+        tier=np.empty(0, dtype=np.int8),
+        because=np.empty((0, REASON_PRODUCTS), dtype=np.int64),
+    )

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender.algorithms import content_similarity
+from recommender.algorithms.content_similarity import (
+    ProductText,
+    content_neighbours,
+    iter_content_blocks,
+    tfidf_matrix,
+)
+from recommender.algorithms.item_similarity import Neighbours, blend_neighbours
+
+TEXTS = [
+    ProductText("Blue ceramic mug", "A large mug for tea", "Kitchen"),
+    ProductText("Red ceramic mug", "A small mug for coffee", "Kitchen"),
+    ProductText("Wool winter scarf", "Warm scarf", "Clothing"),
+    ProductText("Cotton summer scarf", "Light scarf", "Clothing"),
+    ProductText("Garden hose", "Twenty metres", "Garden"),
+]
+IDS = np.array([10, 20, 30, 40, 50])
+
+
+def as_dict(result: Neighbours) -> dict[int, list[int]]:
+    neighbours: dict[int, list[int]] = {}
+    for product, neighbour in zip(result.product, result.neighbour, strict=True):
+        neighbours.setdefault(int(product), []).append(int(neighbour))
+    return neighbours
+
+
+def test_products_described_alike_are_neighbours_and_unrelated_ones_are_not():
+    result = as_dict(content_neighbours(TEXTS, IDS, top_k=3))
+    assert result[10] == [20]
+    assert result[30] == [40]
+    assert 50 not in result  # shares no word with any other product
+
+
+def test_scores_are_cosines_best_first():
+    result = content_neighbours(TEXTS, IDS, top_k=3)
+    matrix = tfidf_matrix(TEXTS)
+    expected = float((matrix[0] @ matrix[1].T).toarray()[0, 0])
+    first = np.flatnonzero(result.product == 10)[0]
+    assert result.score[first] == pytest.approx(expected)
+    assert 0 < expected < 1
+    assert (result.co_occurrence == 0).all()
+
+
+def test_small_blocks_give_the_same_answer(monkeypatch):
+    whole = content_neighbours(TEXTS, IDS, top_k=2)
+    monkeypatch.setattr(content_similarity, "BLOCK_CELLS", 1)  # one product per block
+    blocks = list(iter_content_blocks(tfidf_matrix(TEXTS), IDS, top_k=2))
+    assert len(blocks) == len(IDS)
+    assert as_dict(Neighbours.concatenate(blocks)) == as_dict(whole)
+
+
+def test_ties_are_broken_by_product_id():
+    texts = [ProductText("same words", "", "")] * 4
+    result = as_dict(content_neighbours(texts, np.array([1, 2, 3, 4]), top_k=2))
+    assert result == {1: [2, 3], 2: [1, 3], 3: [1, 2], 4: [1, 2]}
+
+
+def test_empty_catalog_and_empty_texts_have_no_neighbours():
+    assert len(content_neighbours([], np.empty(0, dtype=np.int64))) == 0
+    blank = [ProductText("", "", ""), ProductText("the", "", "")]
+    assert len(content_neighbours(blank, np.array([1, 2]))) == 0
+
+
+def neighbours(*rows: tuple[int, int, float, int]) -> Neighbours:
+    product, neighbour, score, count = zip(*rows, strict=True)
+    return Neighbours(np.array(product), np.array(neighbour), np.array(score), np.array(count))
+
+
+def test_blend_weights_both_and_gives_cold_products_their_content_neighbours():
+    behavioural = neighbours((1, 2, 0.8, 3), (1, 3, 0.4, 2))
+    content = neighbours((1, 3, 0.6, 0), (1, 4, 0.5, 0), (9, 1, 0.7, 0))
+    result = blend_neighbours(behavioural, content, content_weight=0.25, top_k=10)
+    rows = {
+        (int(p), int(n)): (round(float(s), 6), int(c))
+        for p, n, s, c in zip(
+            result.product, result.neighbour, result.score, result.co_occurrence, strict=True
+        )
+    }
+    assert rows == {
+        (1, 2): (0.6, 3),  # 0.75 x 0.8
+        (1, 3): (0.45, 2),  # 0.75 x 0.4 + 0.25 x 0.6
+        (1, 4): (0.125, 0),  # 0.25 x 0.5
+        (9, 1): (0.7, 0),  # no behavioural neighbours: content at full score
+    }
+    assert result.product.tolist() == [1, 1, 1, 9]  # grouped by product, best first
+
+
+def test_blend_without_content_keeps_behavioural_and_cuts_to_top_k():
+    behavioural = neighbours((1, 2, 0.8, 3), (1, 3, 0.4, 2), (1, 4, 0.2, 2))
+    content = neighbours((1, 5, 0.9, 0))
+    result = blend_neighbours(behavioural, content, content_weight=0.0, top_k=2)
+    assert result.neighbour.tolist() == [2, 3]
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        blend_neighbours(behavioural, content, content_weight=1.5, top_k=2)
