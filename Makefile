@@ -32,6 +32,7 @@ demo: migrate
 	else echo "The store already has data: skipping the demo data."; fi
 	$(BIN)/python manage.py compute_trending --verbosity 0
 	$(BIN)/python manage.py compute_similarity --verbosity 0
+	$(BIN)/python manage.py compute_content_similarity --verbosity 0
 
 run: demo
 	@echo ""

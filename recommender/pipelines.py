@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,18 @@ from django.utils import timezone
 
 from catalog.models import Product
 from recommender import cache
+from recommender.algorithms.content_similarity import (
+    content_block_size,
+    iter_content_blocks,
+    tfidf_matrix,
+)
+from recommender.algorithms.evaluation import (
+    DEFAULT_KS,
+    EvaluationConfig,
+    EvaluationResult,
+    Recommender,
+    evaluate,
+)
 from recommender.algorithms.item_similarity import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_MIN_COMMON_VISITORS,
@@ -33,9 +45,12 @@ from recommender.algorithms.item_similarity import (
     interaction_matrix,
     iter_neighbour_blocks,
 )
+from recommender.algorithms.tiered import NEIGHBOURS_PER_EVENT
 from recommender.algorithms.trending import WINDOWS, trending_scores
 from recommender.models import (
     ACTIVE_PIPELINE_STATUSES,
+    EvaluationMetric,
+    EvaluationRun,
     ItemSimilarity,
     PipelineKind,
     PipelineRun,
@@ -43,10 +58,12 @@ from recommender.models import (
     SimilarityKind,
     TrendingScore,
 )
-from recommender.selectors import event_arrays
+from recommender.selectors import catalog_arrays, event_arrays, product_texts, stored_neighbours
 from shopsmart.bulk import insert_frame, insert_frames, read_frame
 
 SIMILARITY_HISTORY_DAYS = 90
+CONTENT_TOP_K = 20
+EVALUATION_TEST_DAYS = 7
 # (done, total) after each unit of work, for progress bars.
 ProgressCallback = Callable[[int, int], None]
 
@@ -171,37 +188,47 @@ def similarity_compute(
         with recorder.phase("read"):
             events = event_arrays(since=now - timedelta(days=days), until=now)
             interactions = interaction_matrix(events)
-        product_count = len(interactions.product_ids)
-        counts = {"products_with_neighbours": 0, "done": 0}
-
-        def blocks() -> Iterator[Neighbours]:
-            for block in iter_neighbour_blocks(
-                interactions,
-                top_k=top_k,
-                min_common_visitors=min_common_visitors,
-                block_size=block_size,
-            ):
-                # Blocks cover disjoint product ranges, so their counts add up.
-                counts["products_with_neighbours"] += len(np.unique(block.product))
-                counts["done"] = min(counts["done"] + block_size, product_count)
-                if progress:
-                    progress(counts["done"], product_count)
-                yield block
-
+        counted = _CountedBlocks(len(interactions.product_ids), block_size, progress)
+        blocks = iter_neighbour_blocks(
+            interactions,
+            top_k=top_k,
+            min_common_visitors=min_common_visitors,
+            block_size=block_size,
+        )
         # Computing and writing overlap: the database inserts one block while the next is
         # computed. Readers keep seeing the old neighbours until the transaction commits.
         with recorder.phase("compute_and_write"):
             written = similarity_replace(
-                blocks=blocks(), kind=SimilarityKind.BEHAVIOURAL, computed_at=now
+                blocks=counted(blocks), kind=SimilarityKind.BEHAVIOURAL, computed_at=now
             )
         recorder.statistics |= {
             "events_read": len(events),
             "visitors": len(interactions.visitor_ids),
-            "products_with_events": product_count,
-            "products_with_neighbours": counts["products_with_neighbours"],
+            "products_with_events": len(interactions.product_ids),
+            "products_with_neighbours": counted.products_with_neighbours,
             "rows_written": written,
         }
     return recorder.run
+
+
+@dataclass
+class _CountedBlocks:
+    """Passes neighbour blocks through, counting products and reporting progress."""
+
+    total: int
+    block_size: int
+    progress: ProgressCallback | None
+    products_with_neighbours: int = 0
+
+    def __call__(self, blocks: Iterable[Neighbours]) -> Iterator[Neighbours]:
+        done = 0
+        for block in blocks:
+            # Blocks cover disjoint product ranges, so their counts add up.
+            self.products_with_neighbours += len(np.unique(block.product))
+            done = min(done + self.block_size, self.total)
+            if self.progress:
+                self.progress(done, self.total)
+            yield block
 
 
 def similarity_replace(
@@ -228,6 +255,142 @@ def similarity_replace(
         written = insert_frames(ItemSimilarity, frames())
         transaction.on_commit(lambda: cache.generation_bump(cache.SIMILARITY))
     return written
+
+
+def content_compute(
+    *,
+    now: datetime | None = None,
+    top_k: int = CONTENT_TOP_K,
+    progress: ProgressCallback | None = None,
+) -> PipelineRun:
+    """Recompute every product's content (TF-IDF) neighbours from the catalog's texts."""
+    now = now or timezone.now()
+    with _recorded_run(PipelineKind.CONTENT, {"now": now.isoformat(), "top_k": top_k}) as recorder:
+        with recorder.phase("read"):
+            product_ids, texts = product_texts()
+        with recorder.phase("vectorise"):
+            matrix = tfidf_matrix(texts)
+        counted = _CountedBlocks(len(product_ids), content_block_size(len(product_ids)), progress)
+        with recorder.phase("compute_and_write"):
+            written = similarity_replace(
+                blocks=counted(iter_content_blocks(matrix, product_ids, top_k=top_k)),
+                kind=SimilarityKind.CONTENT,
+                computed_at=now,
+            )
+        recorder.statistics |= {
+            "products": len(product_ids),
+            "terms": int(matrix.shape[1]),
+            "products_with_neighbours": counted.products_with_neighbours,
+            "rows_written": written,
+        }
+    return recorder.run
+
+
+def evaluation_contenders() -> tuple[Recommender, ...]:
+    """The served recommender, the blends it could serve instead, and the baselines."""
+    served = settings.RECOMMENDER_CONTENT_WEIGHT
+    blends = sorted({0.0, 0.2, 0.5} - {served})
+    return (
+        Recommender("tiered", content_weight=served),
+        *(Recommender(f"tiered_content_{weight:g}", content_weight=weight) for weight in blends),
+        Recommender("tiered_buy_again", content_weight=served, include_interacted=True),
+        Recommender("item_knn", content=False, category_fill=False, global_fill=False),
+        Recommender("content", behavioural=False, category_fill=False, global_fill=False),
+        Recommender("popularity", behavioural=False, content=False, category_fill=False),
+    )
+
+
+def evaluation_compute(
+    *,
+    now: datetime | None = None,
+    test_days: int = EVALUATION_TEST_DAYS,
+    ks: tuple[int, ...] = DEFAULT_KS,
+    progress: ProgressCallback | None = None,
+) -> EvaluationRun:
+    """Evaluate every contender on a temporal split ending now and store the figures."""
+    now = now or timezone.now()
+    config = EvaluationConfig(
+        test_days=test_days,
+        ks=ks,
+        similarity_days=SIMILARITY_HISTORY_DAYS,
+        max_per_category=settings.RECOMMENDER_MAX_PER_CATEGORY,
+        recommenders=evaluation_contenders(),
+    )
+    parameters = {
+        "now": now.isoformat(),
+        "test_days": test_days,
+        "ks": list(ks),
+        "similarity_days": SIMILARITY_HISTORY_DAYS,
+        "served_content_weight": settings.RECOMMENDER_CONTENT_WEIGHT,
+        "max_per_category": settings.RECOMMENDER_MAX_PER_CATEGORY,
+        "recommenders": [contender.name for contender in config.recommenders],
+    }
+    with _recorded_run(PipelineKind.EVALUATION, parameters) as recorder:
+        with recorder.phase("read"):
+            events = event_arrays(
+                since=now - timedelta(days=SIMILARITY_HISTORY_DAYS + test_days), until=now
+            )
+            catalog = catalog_arrays()
+            content = stored_neighbours(SimilarityKind.CONTENT, per_product=NEIGHBOURS_PER_EVENT)
+        with recorder.phase("evaluate"):
+            result = evaluate(
+                events,
+                catalog=catalog,
+                content=content,
+                now=now.timestamp(),
+                config=config,
+                progress=progress,
+            )
+        with recorder.phase("write"):
+            evaluation = _evaluation_store(recorder.run, parameters, result)
+        recorder.statistics |= {
+            "events_read": len(events),
+            "train_events": result.train_events,
+            "test_events": result.test_events,
+            "visitors_evaluated": evaluation.visitors_evaluated,
+            "evaluation_run": evaluation.pk,
+        }
+    return evaluation
+
+
+@transaction.atomic
+def _evaluation_store(
+    run: PipelineRun, parameters: dict[str, Any], result: EvaluationResult
+) -> EvaluationRun:
+    split_at = datetime.fromtimestamp(result.split_at, tz=UTC)
+    evaluation = EvaluationRun.objects.create(
+        pipeline_run=run,
+        parameters=parameters | {"split_at": split_at.isoformat()},
+        visitors_evaluated=max(
+            (
+                metrics.visitors
+                for protocols in result.results.values()
+                for metrics in protocols.values()
+            ),
+            default=0,
+        ),
+    )
+    rows = []
+    for algorithm, protocols in result.results.items():
+        for protocol, metrics in protocols.items():
+            figures = {
+                **metrics.figures,
+                ("coverage", 0): metrics.coverage,
+                ("visitors", 0): float(metrics.visitors),
+            }
+            rows += [
+                EvaluationMetric(
+                    run=evaluation,
+                    algorithm=algorithm,
+                    protocol=protocol,
+                    metric=metric,
+                    k=k,
+                    value=value,
+                )
+                for (metric, k), value in figures.items()
+            ]
+    EvaluationMetric.objects.bulk_create(rows)
+    return evaluation
 
 
 def _category_of(product_ids: np.ndarray) -> np.ndarray:

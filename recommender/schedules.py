@@ -34,4 +34,21 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         expire_seconds=3 * 60 * 60,
         description="Item-to-item neighbours from the last 90 days of events.",
     ),
+    PeriodicJob(
+        name="Content similarity (daily, 01:30 UTC)",
+        task="recommender.compute_content_similarity",
+        minute="30",
+        hour="1",
+        expire_seconds=3 * 60 * 60,
+        description="TF-IDF neighbours from product names, descriptions and categories.",
+    ),
+    PeriodicJob(
+        name="Evaluation (weekly, Sunday 03:00 UTC)",
+        task="recommender.evaluate",
+        minute="0",
+        hour="3",
+        day_of_week="0",
+        expire_seconds=6 * 60 * 60,
+        description="Temporal-split evaluation of the served recommender and the baselines.",
+    ),
 )

@@ -1,4 +1,4 @@
-"""Reads for the recommender: the event arrays the pipelines feed to the algorithms."""
+"""Reads for the recommender: the arrays the pipelines feed to the algorithms."""
 
 from __future__ import annotations
 
@@ -6,10 +6,15 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from django.db.models import Case, F, FloatField, Func, IntegerField, Value, When
+from django.db.models import Case, F, FloatField, Func, IntegerField, Q, Value, When
 from django.db.models.sql.compiler import SQLCompiler
 
+from catalog.models import Product
+from recommender.algorithms.content_similarity import ProductText
 from recommender.algorithms.events import EventArrays
+from recommender.algorithms.item_similarity import Neighbours
+from recommender.algorithms.tiered import Catalog
+from recommender.models import EvaluationRun, ItemSimilarity, SimilarityKind
 from shopsmart.bulk import read_frame
 from tracking.models import EVENT_TYPE_CODES, Event
 
@@ -48,3 +53,68 @@ def event_arrays(*, since: datetime, until: datetime) -> EventArrays:
         event_type=frame["type_code"].to_numpy(dtype=np.int8),
         timestamp=frame["seconds"].to_numpy(dtype=np.float64),
     )
+
+
+def catalog_arrays() -> Catalog:
+    """Every product's category and whether it may be recommended (active and in stock)."""
+    products = Product.objects.annotate(
+        available=Case(
+            When(Q(is_active=True, stock__gt=0), then=Value(1)),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+    )
+    frame = read_frame(products, ["id", "category_id", "available"]).sort_values("id")
+    return Catalog(
+        product=frame["id"].to_numpy(dtype=np.int64),
+        category=frame["category_id"].to_numpy(dtype=np.int64),
+        available=frame["available"].to_numpy() == 1,
+    )
+
+
+def product_texts() -> tuple[np.ndarray, list[ProductText]]:
+    """Ascending product ids and what each product says about itself."""
+    rows = Product.objects.order_by("id").values_list("id", "name", "description", "category__name")
+    ids = []
+    texts = []
+    for product_id, name, description, category in rows.iterator(chunk_size=10_000):
+        ids.append(product_id)
+        texts.append(ProductText(name=name, description=description, category=category))
+    return np.array(ids, dtype=np.int64), texts
+
+
+def stored_neighbours(kind: SimilarityKind, *, per_product: int) -> Neighbours:
+    """The stored neighbours of one kind, best `per_product` of each, grouped by product."""
+    frame = read_frame(
+        ItemSimilarity.objects.filter(kind=kind),
+        ["product_id", "similar_product_id", "score", "co_occurrence"],
+    )
+    if frame.empty:
+        return Neighbours.concatenate([])
+    frame = frame.sort_values(
+        ["product_id", "score", "similar_product_id"], ascending=[True, False, True]
+    )
+    frame = frame[frame.groupby("product_id").cumcount() < per_product]
+    return Neighbours(
+        product=frame["product_id"].to_numpy(dtype=np.int64),
+        neighbour=frame["similar_product_id"].to_numpy(dtype=np.int64),
+        score=frame["score"].to_numpy(dtype=np.float64),
+        co_occurrence=frame["co_occurrence"].to_numpy(dtype=np.int64),
+    )
+
+
+def evaluation_figures(evaluation: EvaluationRun) -> dict[str, Any]:
+    """An evaluation run as plain data: {algorithm: {protocol: {"recall@20": 0.15, ...}}}."""
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for metric in evaluation.metrics.all():
+        name = f"{metric.metric}@{metric.k}" if metric.k else metric.metric
+        results.setdefault(metric.algorithm, {}).setdefault(metric.protocol, {})[name] = (
+            metric.value
+        )
+    return {
+        "evaluation_run": evaluation.pk,
+        "created_at": evaluation.created_at.isoformat(),
+        "parameters": evaluation.parameters,
+        "visitors_evaluated": evaluation.visitors_evaluated,
+        "results": results,
+    }

@@ -13,14 +13,14 @@ from celery import shared_task
 from django.utils.dateparse import parse_datetime
 
 from recommender import pipelines
-from recommender.models import PipelineRun
+from recommender.models import EvaluationRun, PipelineRun
 
 logger = logging.getLogger(__name__)
 
 HOUR = 60 * 60
 
 
-def _run(compute: Callable[..., PipelineRun], now: str | None) -> int | None:
+def _run(compute: Callable[..., PipelineRun | EvaluationRun], now: str | None) -> int | None:
     moment = parse_datetime(now) if now else None
     try:
         run = compute(now=moment)
@@ -43,3 +43,17 @@ def compute_trending(now: str | None = None) -> int | None:
 def compute_similarity(now: str | None = None) -> int | None:
     """Recompute item-to-item neighbours; returns the PipelineRun id (None if one was running)."""
     return _run(pipelines.similarity_compute, now)
+
+
+@shared_task(name="recommender.compute_content_similarity", acks_late=True,
+             soft_time_limit=25 * 60, time_limit=30 * 60)  # fmt: skip
+def compute_content_similarity(now: str | None = None) -> int | None:
+    """Recompute content neighbours; returns the PipelineRun id (None if one was running)."""
+    return _run(pipelines.content_compute, now)
+
+
+@shared_task(name="recommender.evaluate", acks_late=True,
+             soft_time_limit=25 * 60, time_limit=30 * 60)  # fmt: skip
+def evaluate(now: str | None = None) -> int | None:
+    """Evaluate the recommenders on the last week; returns the EvaluationRun id."""
+    return _run(pipelines.evaluation_compute, now)

@@ -9,3 +9,11 @@ def positive_int(value: str) -> int:
     if number < 1:
         raise ValueError(value)
     return number
+
+
+def positive_int_list(value: str) -> tuple[int, ...]:
+    """An argparse type: comma-separated whole numbers of at least 1, e.g. "5,10,20"."""
+    numbers = tuple(sorted({positive_int(part.strip()) for part in value.split(",")}))
+    if not numbers:
+        raise ValueError(value)
+    return numbers

@@ -56,6 +56,11 @@ def tfidf_matrix(texts: Sequence[ProductText]) -> sp.csr_matrix:
     return matrix
 
 
+def content_block_size(product_count: int) -> int:
+    """Products per block, so a block holds at most BLOCK_CELLS similarities."""
+    return max(1, BLOCK_CELLS // max(product_count, 1))
+
+
 def iter_content_blocks(
     matrix: sp.csr_matrix, product_ids: IntArray, *, top_k: int = DEFAULT_TOP_K
 ) -> Iterator[Neighbours]:
@@ -68,7 +73,7 @@ def iter_content_blocks(
     if count == 0 or matrix.shape[1] == 0:
         return
     transposed = matrix.T.tocsc()
-    block_size = max(1, BLOCK_CELLS // count)
+    block_size = content_block_size(count)
     keep = min(top_k, count - 1)
     if keep <= 0:
         return

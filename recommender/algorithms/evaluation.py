@@ -10,7 +10,7 @@ discovery but hides a product already in the cart). Every recommender is the ser
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +21,7 @@ from recommender.algorithms.events import (
     SECONDS_PER_DAY,
     EventArrays,
     IntArray,
+    grouped,
     pair_key,
 )
 from recommender.algorithms.item_similarity import (
@@ -91,13 +92,29 @@ def ranking_metrics(
 
 @dataclass(frozen=True)
 class Recommender:
-    """One contender: which neighbours feed the personalised tier, and whether trending fills."""
+    """One contender: which neighbours feed the personalised tier, and which tiers fill."""
 
     name: str
-    content_weight: float | None = 0.0  # None: no behavioural neighbours (content alone)
-    personalised: bool = True
-    trending_fill: bool = True
+    behavioural: bool = True
+    content: bool = True
+    # With both: (1 - w) x behavioural + w x content; products without behavioural
+    # neighbours always use their content ones.
+    content_weight: float = 0.0
+    category_fill: bool = True
+    global_fill: bool = True
     include_interacted: bool = False
+
+    def neighbours(self, behavioural: Neighbours, content: Neighbours) -> Neighbours:
+        if self.behavioural and self.content:
+            return blend_neighbours(
+                behavioural,
+                content,
+                content_weight=self.content_weight,
+                top_k=NEIGHBOURS_PER_EVENT,
+            )
+        if self.behavioural:
+            return behavioural
+        return content if self.content else Neighbours.concatenate([])
 
 
 @dataclass(frozen=True)
@@ -126,16 +143,20 @@ def evaluate(
     content: Neighbours,
     now: float,
     config: EvaluationConfig,
+    progress: Callable[[int, int], None] | None = None,
 ) -> EvaluationResult:
-    """Train every recommender on events before now - test_days, score it on the rest."""
+    """Train every recommender on events before now - test_days, score it on the rest.
+
+    `progress(done, total)` is called after each recommender.
+    """
     split_at = now - config.test_days * SECONDS_PER_DAY
     train = events.select(events.timestamp < split_at)
     test = events.select((events.timestamp >= split_at) & (events.timestamp < now))
     purchases = test.select(test.event_type == PURCHASE)
     visitor_ids = np.unique(purchases.visitor)
-    relevant = np.unique(
-        np.stack([np.searchsorted(visitor_ids, purchases.visitor), purchases.product]), axis=1
-    )
+    buyer = np.searchsorted(visitor_ids, purchases.visitor)
+    bought = grouped(buyer, purchases.product)
+    relevant = np.stack([bought.keys(buyer), bought.keys(purchases.product)])
     seen = _seen_before(relevant, visitor_ids, train)
     protocols = {
         ALL_PURCHASES: relevant,
@@ -148,23 +169,14 @@ def evaluate(
 
     results: dict[str, dict[str, RankingMetrics]] = {}
     for contender in config.recommenders:
-        if contender.content_weight is None:
-            neighbours = content
-        else:
-            neighbours = blend_neighbours(
-                behavioural,
-                content,
-                content_weight=contender.content_weight,
-                top_k=NEIGHBOURS_PER_EVENT,
-            )
         empty = Ranked.empty()
         recommendations = recommend(
-            histories=histories if contender.personalised else _no_history(),
+            histories=histories,
             visitor_count=len(visitor_ids),
-            neighbours=neighbours,
+            neighbours=contender.neighbours(behavioural, content),
             catalog=catalog,
-            category_trending=category_trending if contender.trending_fill else empty,
-            global_trending=global_trending if contender.trending_fill else empty,
+            category_trending=category_trending if contender.category_fill else empty,
+            global_trending=global_trending if contender.global_fill else empty,
             rules=Rules(
                 k=k,
                 max_per_category=config.max_per_category,
@@ -176,6 +188,8 @@ def evaluate(
             name: _protocol_metrics(lists, pairs, catalog, config.ks)
             for name, pairs in protocols.items()
         }
+        if progress:
+            progress(len(results), len(config.recommenders))
     return EvaluationResult(
         split_at=split_at, train_events=len(train), test_events=len(test), results=results
     )
@@ -232,8 +246,3 @@ def _behavioural(
         min_common_visitors=config.min_common_visitors,
         only_products=np.unique(histories.product),
     )
-
-
-def _no_history() -> Histories:
-    empty = np.empty(0, dtype=np.int64)
-    return Histories(visitor=empty, product=empty.copy(), weight=np.empty(0, dtype=np.float64))

@@ -66,3 +66,47 @@ def rank_within(groups: IntArray) -> IntArray:
     run_start = np.flatnonzero(starts_run)
     rank: IntArray = np.arange(len(groups)) - run_start[np.cumsum(starts_run) - 1]
     return rank
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Rows grouped by equal keys: `order` sorts the rows by the keys, `group[i]` is the group
+    number of row order[i], and `first` the sorted position where each group starts."""
+
+    order: IntArray
+    group: IntArray
+    first: IntArray
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def sum(self, values: FloatArray) -> FloatArray:
+        """Each group's total of a per-row value."""
+        total: FloatArray = np.bincount(
+            self.group, weights=values[self.order], minlength=len(self)
+        ).astype(np.float64)
+        return total
+
+    def keys(self, column: IntArray) -> IntArray:
+        """Each group's value of one of its key columns."""
+        values: IntArray = column[self.order][self.first]
+        return values
+
+
+def grouped(*keys: IntArray) -> Groups:
+    """Group rows by several integer key columns (the first the most significant).
+
+    A lexsort on the columns: much faster than np.unique(axis=...) on stacked arrays.
+    """
+    order = np.lexsort(keys[::-1]).astype(np.int64)
+    changes = np.zeros(len(order), dtype=np.bool_)
+    if len(order):
+        changes[0] = True
+        for key in keys:
+            ordered = key[order]
+            changes[1:] |= ordered[1:] != ordered[:-1]
+    return Groups(
+        order=order,
+        group=(np.cumsum(changes) - 1).astype(np.int64),
+        first=np.flatnonzero(changes).astype(np.int64),
+    )

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.algorithms.events import EventArrays, FloatArray, IntArray, rank_within
+from recommender.algorithms.events import (
+    EventArrays,
+    FloatArray,
+    IntArray,
+    grouped,
+    rank_within,
+)
 
 DEFAULT_TOP_K = 50
 DEFAULT_MIN_COMMON_VISITORS = 2
@@ -233,16 +239,11 @@ def blend_neighbours(
     ]
     merged = Neighbours.concatenate(parts)
     keep = merged.score > 0
-    pairs, inverse = np.unique(
-        np.stack([merged.product[keep], merged.neighbour[keep]]), axis=1, return_inverse=True
-    )
-    inverse = inverse.ravel()
-    score = np.bincount(inverse, weights=merged.score[keep], minlength=pairs.shape[1])
-    co_occurrence = np.bincount(
-        inverse, weights=merged.co_occurrence[keep], minlength=pairs.shape[1]
-    ).astype(np.int64)
-    product, neighbour = pairs
-    score = np.round(score, 10).astype(np.float64)
+    product, neighbour = merged.product[keep], merged.neighbour[keep]
+    pairs = grouped(product, neighbour)
+    score = np.round(pairs.sum(merged.score[keep]), 10)
+    co_occurrence = pairs.sum(merged.co_occurrence[keep].astype(np.float64)).astype(np.int64)
+    product, neighbour = pairs.keys(product), pairs.keys(neighbour)
     order = np.lexsort((neighbour, -score, product))
     product, neighbour, score, co_occurrence = (
         product[order],

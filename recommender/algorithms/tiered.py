@@ -26,6 +26,7 @@ from recommender.algorithms.events import (
     EventArrays,
     FloatArray,
     IntArray,
+    grouped,
     pair_key,
     rank_within,
 )
@@ -251,24 +252,25 @@ def _personalised(
 
     # Sum per (visitor, candidate, source), then per (visitor, candidate); the two largest
     # sources of each candidate become its reason.
-    pair_source, inverse = np.unique(
-        np.stack([visitor, candidate, source]), axis=1, return_inverse=True
-    )
-    per_source = np.bincount(inverse.ravel(), weights=contribution)
-    pair_visitor, pair_candidate, pair_from = pair_source
-    pairs, pair_first, pair_inverse = np.unique(
-        pair_key(pair_visitor, pair_candidate), return_index=True, return_inverse=True
-    )
-    score = np.bincount(pair_inverse, weights=per_source).astype(np.float64)
-    by_contribution = np.lexsort((pair_from, -per_source, pair_inverse))
-    grouped = pair_inverse[by_contribution]
-    rank = rank_within(grouped)
+    by_source = grouped(visitor, candidate, source)
+    per_source = by_source.sum(contribution)
+    pair_visitor = by_source.keys(visitor)
+    pair_candidate = by_source.keys(candidate)
+    pair_from = by_source.keys(source)
+    # Rows of by_source are sorted by (visitor, candidate): the pairs are runs of them.
+    pairs = grouped(pair_visitor, pair_candidate)
+    score = pairs.sum(per_source)
+    pair_of_row = np.empty(len(per_source), dtype=np.int64)
+    pair_of_row[pairs.order] = pairs.group
+    by_contribution = np.lexsort((pair_from, -per_source, pair_of_row))
+    owner = pair_of_row[by_contribution]
+    rank = rank_within(owner)
     because = np.full((len(pairs), REASON_PRODUCTS), -1, dtype=np.int64)
     top = rank < REASON_PRODUCTS
-    because[grouped[top], rank[top]] = pair_from[by_contribution][top]
+    because[owner[top], rank[top]] = pair_from[by_contribution][top]
     return _Candidates(
-        visitor=pair_visitor[pair_first],
-        product=pair_candidate[pair_first],
+        visitor=pairs.keys(pair_visitor),
+        product=pairs.keys(pair_candidate),
         score=score,
         tier=np.full(len(pairs), Tier.PERSONALISED, dtype=np.int8),
         because=because,
@@ -286,14 +288,14 @@ def _target_categories(
     category = catalog.category_of(histories.product)
     known = category != NO_CATEGORY
     if known.any():
-        pairs, inverse = np.unique(
-            np.stack([histories.visitor[known], category[known]]), axis=1, return_inverse=True
-        )
-        weight = np.bincount(inverse.ravel(), weights=histories.weight[known])
+        visitor, category = histories.visitor[known], category[known]
+        pairs = grouped(visitor, category)
+        weight = pairs.sum(histories.weight[known])
+        pair_visitor, pair_category = pairs.keys(visitor), pairs.keys(category)
         # Per visitor, the heaviest category (ties: the lower id); the first row of each wins.
-        order = np.lexsort((pairs[1], -weight, pairs[0]))
-        first = rank_within(pairs[0][order]) == 0
-        own[pairs[0][order][first]] = pairs[1][order][first]
+        order = np.lexsort((pair_category, -weight, pair_visitor))
+        first = rank_within(pair_visitor[order]) == 0
+        own[pair_visitor[order][first]] = pair_category[order][first]
     if requested is None:
         return own
     return np.where(requested != NO_CATEGORY, requested, own)
@@ -332,18 +334,18 @@ def _select(
     """Per visitor in tier then score order: each product once, the category cap, the top k."""
     order = np.lexsort((candidates.product, -candidates.score, candidates.tier, candidates.visitor))
     visitor, product = candidates.visitor[order], candidates.product[order]
-    keys = pair_key(visitor, product)
-    _, first = np.unique(keys, return_index=True)
+    # The first (best) occurrence of each product in each visitor's list.
+    # (lexsort is stable, so within a group the rows keep that order.)
+    occurrences = grouped(visitor, product)
     keep = np.zeros(len(order), dtype=np.bool_)
-    keep[first] = True
+    keep[occurrences.order[occurrences.first]] = True
     if max_per_category is not None:
         category = catalog.category_of(product)
         # Rank within (visitor, category) among the products still kept, in list order.
         kept = np.flatnonzero(keep)
-        group_order = np.lexsort((kept, category[kept], visitor[kept]))
-        grouped = kept[group_order]
-        rank = rank_within(pair_key(visitor[grouped], category[grouped]))
-        keep[grouped[rank >= max_per_category]] = False
+        by_category = kept[np.lexsort((kept, category[kept], visitor[kept]))]
+        rank = rank_within(pair_key(visitor[by_category], category[by_category]))
+        keep[by_category[rank >= max_per_category]] = False
     kept = np.flatnonzero(keep)
     kept = kept[rank_within(visitor[kept]) < k]
     chosen = order[kept]

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+import json
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from recommender.models import ItemSimilarity, PipelineKind, PipelineStatus, TrendingScore
+from recommender.models import (
+    EvaluationRun,
+    ItemSimilarity,
+    PipelineKind,
+    PipelineStatus,
+    TrendingScore,
+)
 from recommender.tests.factories import PipelineRunFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,3 +61,36 @@ def test_a_running_pipeline_is_a_clear_command_error(demo_shop):
 def test_bad_options_are_usage_errors():
     with pytest.raises(CommandError, match="invalid"):
         run("compute_similarity", "--top-k", "0")
+
+
+def test_compute_content_similarity_shows_progress_and_summarises(demo_shop):
+    out, err = run("compute_content_similarity", "--top-k", "3")
+    assert "Content similarity run #" in out
+    assert "Content neighbours" in err
+    assert ItemSimilarity.objects.filter(kind="content").count() <= 3 * 80
+
+
+def test_evaluate_prints_a_table_per_protocol_and_stores_the_run(demo_shop):
+    out, err = run("evaluate", "--test-days", "7", "--k", "10,5")
+    assert "Recommenders" in err
+    assert "All purchases (protocol 'all')" in out
+    assert "Discovery (protocol 'discovery')" in out
+    assert "HR@5" in out
+    assert "NDCG@10" in out
+    assert "popularity" in out
+    assert EvaluationRun.objects.get().parameters["ks"] == [5, 10]
+
+
+def test_evaluate_json_is_machine_readable(demo_shop):
+    out, _ = run("evaluate", "--json", "--k", "20")
+    figures = json.loads(out)
+    tiered = figures["results"]["tiered"]
+    assert set(tiered) == {"all", "discovery"}
+    assert 0.0 <= tiered["all"]["hit_rate@20"] <= 1.0
+    assert tiered["all"]["visitors"] == figures["visitors_evaluated"]
+
+
+@pytest.mark.parametrize("arguments", [["--k", "0"], ["--k", "five"], ["--test-days", "-1"]])
+def test_evaluate_rejects_bad_arguments_with_usage_errors(arguments):
+    with pytest.raises(CommandError, match="invalid"):
+        run("evaluate", *arguments)

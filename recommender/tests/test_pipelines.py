@@ -12,10 +12,11 @@ from recommender.models import (
     PipelineKind,
     PipelineRun,
     PipelineStatus,
+    SimilarityKind,
     TrendingScore,
 )
 from recommender.tests.factories import PipelineRunFactory
-from tracking.models import EventType
+from tracking.models import Event, EventType
 from tracking.tests.factories import EventFactory, VisitorFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -153,3 +154,44 @@ def test_no_events_gives_empty_tables_not_errors():
     assert pipelines.similarity_compute(now=NOW).status == PipelineStatus.SUCCEEDED
     assert not TrendingScore.objects.exists()
     assert not ItemSimilarity.objects.exists()
+
+
+def test_content_similarity_links_products_described_alike_and_keeps_behavioural_rows(shop):
+    pipelines.similarity_compute(now=NOW)
+    behavioural = ItemSimilarity.objects.filter(kind=SimilarityKind.BEHAVIOURAL).count()
+    ProductFactory.create(name="Big teapot", description="Porcelain teapot")
+    run = pipelines.content_compute(now=NOW)
+    assert run.status == PipelineStatus.SUCCEEDED
+    content = ItemSimilarity.objects.filter(kind=SimilarityKind.CONTENT)
+    teapots = set(
+        content.filter(product__name="Big teapot").values_list("similar_product__name", flat=True)
+    )
+    assert "Teapot" in teapots
+    assert ItemSimilarity.objects.filter(kind=SimilarityKind.BEHAVIOURAL).count() == behavioural
+    assert run.statistics["rows_written"] == content.count()
+    again = pipelines.content_compute(now=NOW)
+    assert again.statistics["rows_written"] == content.count()
+
+
+def test_evaluation_stores_every_figure_of_every_contender(shop):
+    # Ann bought the lamp after the split; she had viewed the mug and the teapot before it.
+    event(VisitorFactory.create(), shop["lamp"], EventType.PURCHASE, days_ago=1)
+    ann = Event.objects.filter(product=shop["mug"]).earliest("occurred_at").visitor
+    event(ann, shop["mug"], days_ago=10)
+    event(ann, shop["teapot"], EventType.PURCHASE, days_ago=2)
+    evaluation = pipelines.evaluation_compute(now=NOW, ks=(5, 10))
+    run = evaluation.pipeline_run
+    assert run.kind == PipelineKind.EVALUATION
+    assert run.status == PipelineStatus.SUCCEEDED
+    contenders = [c.name for c in pipelines.evaluation_contenders()]
+    assert evaluation.parameters["recommenders"] == contenders
+    per_protocol = 5 * 2 + 2  # five metrics at two cut-offs, coverage, visitors
+    assert evaluation.metrics.count() == len(contenders) * 2 * per_protocol
+    assert evaluation.visitors_evaluated == 2
+    assert run.statistics["evaluation_run"] == evaluation.pk
+
+
+def test_evaluation_without_events_evaluates_nobody():
+    evaluation = pipelines.evaluation_compute(now=NOW)
+    assert evaluation.visitors_evaluated == 0
+    assert evaluation.metrics.filter(metric="recall", value__gt=0).count() == 0

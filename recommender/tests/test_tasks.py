@@ -18,7 +18,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_tasks_are_named_and_limited():
-    for task in (tasks.compute_trending, tasks.compute_similarity):
+    for task in (
+        tasks.compute_trending,
+        tasks.compute_similarity,
+        tasks.compute_content_similarity,
+        tasks.evaluate,
+    ):
         assert task.name.startswith("recommender.")
         assert task.acks_late
         assert task.soft_time_limit is not None
@@ -54,6 +59,9 @@ def test_schedule_is_installed_once_however_often_the_installer_runs():
     assert (similarity.crontab.minute, similarity.crontab.hour) == ("0", "2")
     assert str(similarity.crontab.timezone) == "UTC"
     assert similarity.expire_seconds == 3 * 60 * 60
+    evaluation = PeriodicTask.objects.get(task="recommender.evaluate")
+    crontab = evaluation.crontab
+    assert (crontab.minute, crontab.hour, crontab.day_of_week) == ("0", "3", "0")  # Sunday
 
 
 def test_operator_changes_to_the_schedule_survive_a_reinstall():

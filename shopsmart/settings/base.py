@@ -170,3 +170,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Recommendations. The share of content (TF-IDF) similarity blended into the item-to-item
+# neighbours (products nobody has interacted with yet always use their content neighbours),
+# chosen from the weekly evaluation (docs/benchmarks.md); and an optional cap on products of
+# one category per list, off unless set.
+RECOMMENDER_CONTENT_WEIGHT = env.float("RECOMMENDER_CONTENT_WEIGHT", default=0.0)
+RECOMMENDER_MAX_PER_CATEGORY: int | None = env.int("RECOMMENDER_MAX_PER_CATEGORY", default=None)

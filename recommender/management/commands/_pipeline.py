@@ -1,22 +1,44 @@
-"""What the pipeline commands share: running one pipeline and summarising its run."""
+"""What the pipeline commands share: a progress bar, running one pipeline, its summary."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO, Any, cast
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from recommender.models import PipelineRun
-from recommender.pipelines import PipelineAlreadyRunningError
+from recommender.pipelines import PipelineAlreadyRunningError, ProgressCallback
 
 
 class PipelineCommand(BaseCommand):
+    @contextmanager
+    def progress_bar(
+        self, description: str, unit: str, **options: Any
+    ) -> Iterator[ProgressCallback]:
+        # tqdm redraws with "\r": it writes to the stream under Django's OutputWrapper.
+        stream = cast(IO[str], self.stderr._out)
+        with tqdm(total=0, unit=f" {unit}", desc=description, file=stream,
+                  disable=options.get("verbosity") == 0) as bar:  # fmt: skip
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            yield progress
+
     def run_pipeline(self, compute: Callable[[], PipelineRun]) -> PipelineRun:
         try:
             run = compute()
         except PipelineAlreadyRunningError as error:
             raise CommandError(str(error)) from error
+        self.summarise(run)
+        return run
+
+    def summarise(self, run: PipelineRun) -> None:
         seconds = run.statistics.get("seconds", {})
         phases = ", ".join(f"{phase} {value:.2f} s" for phase, value in seconds.items())
         figures = {k: v for k, v in run.statistics.items() if k != "seconds"}
@@ -27,4 +49,3 @@ class PipelineCommand(BaseCommand):
             )
         )
         self.stdout.write(json.dumps(figures, indent=2))
-        return run

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from typing import IO, Any, cast
+from typing import Any
 
 from django.core.management.base import CommandParser
-from tqdm import tqdm
 
 from recommender.algorithms.item_similarity import (
     DEFAULT_BLOCK_SIZE,
@@ -28,17 +27,8 @@ class Command(PipelineCommand):
         parser.add_argument("--block-size", type=positive_int, default=DEFAULT_BLOCK_SIZE)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        # tqdm redraws with "\r": it writes to the stream under Django's OutputWrapper.
-        stream = cast(IO[str], self.stderr._out)
-
         def compute() -> PipelineRun:
-            with tqdm(total=0, unit=" products", desc="Neighbours", file=stream,
-                      disable=options["verbosity"] == 0) as bar:  # fmt: skip
-
-                def progress(done: int, total: int) -> None:
-                    bar.total = total
-                    bar.update(done - bar.n)
-
+            with self.progress_bar("Neighbours", "products", **options) as progress:
                 return similarity_compute(
                     days=options["days"],
                     top_k=options["top_k"],

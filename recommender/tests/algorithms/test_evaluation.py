@@ -75,8 +75,8 @@ def test_evaluation_trains_on_the_past_and_scores_future_purchases():
         ks=(1, 2),
         recommenders=(
             Recommender("tiered"),
-            Recommender("popularity", personalised=False),
-            Recommender("item_knn", trending_fill=False),
+            Recommender("popularity", behavioural=False, content=False, category_fill=False),
+            Recommender("item_knn", content=False, category_fill=False, global_fill=False),
         ),
     )
     empty = Neighbours.concatenate([])

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from recommender.algorithms.evaluation import DEFAULT_KS, METRICS
+from recommender.management.commands._pipeline import PipelineCommand
+from recommender.models import EvaluationProtocol
+from recommender.pipelines import (
+    EVALUATION_TEST_DAYS,
+    PipelineAlreadyRunningError,
+    evaluation_compute,
+)
+from recommender.selectors import evaluation_figures
+from shopsmart.commands import positive_int, positive_int_list
+
+SHORT_NAMES = {"recall": "R", "precision": "P", "hit_rate": "HR", "ndcg": "NDCG", "map": "MAP"}
+
+
+class Command(PipelineCommand):
+    help = (
+        "Evaluate the served recommender and the baselines on a temporal split (the weekly job, "
+        "by hand): train on everything before the last --test-days, score on its purchases."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--test-days", type=positive_int, default=EVALUATION_TEST_DAYS)
+        parser.add_argument("--k", type=positive_int_list, default=DEFAULT_KS,
+                            help="cut-offs, comma separated (default 5,10,20)")  # fmt: skip
+        parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            with self.progress_bar("Recommenders", "evaluated", **options) as progress:
+                evaluation = evaluation_compute(
+                    test_days=options["test_days"], ks=options["k"], progress=progress
+                )
+        except PipelineAlreadyRunningError as error:
+            raise CommandError(str(error)) from error
+        figures = evaluation_figures(evaluation)
+        if options["json"]:
+            self.stdout.write(json.dumps(figures, indent=2))
+            return
+        if evaluation.pipeline_run:
+            self.summarise(evaluation.pipeline_run)
+        self._table(figures, options["k"])
+
+    def _table(self, figures: dict[str, Any], ks: tuple[int, ...]) -> None:
+        results = figures["results"]
+        algorithms = figures["parameters"].get("recommenders") or sorted(results)
+        columns = [f"{metric}@{k}" for metric in METRICS for k in ks]
+        header = f"{'recommender':<22}{'visitors':>9}" + "".join(
+            f"{SHORT_NAMES[column.split('@')[0]] + '@' + column.split('@')[1]:>9}"
+            for column in columns
+        )
+        for protocol in EvaluationProtocol:
+            self.stdout.write(f"\n{protocol.label} (protocol {protocol.value!r})")
+            self.stdout.write(header + f"{'coverage':>10}")
+            for algorithm in algorithms:
+                values = results[algorithm][protocol.value]
+                row = f"{algorithm:<22}{values['visitors']:>9.0f}"
+                row += "".join(f"{values[column]:>9.4f}" for column in columns)
+                self.stdout.write(row + f"{values['coverage']:>10.1%}")
