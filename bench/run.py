@@ -5,7 +5,7 @@ Runs against BENCH_DATABASE_URL (default: a PostgreSQL database `shopsmart_bench
 Prints a table and writes bench/results/<name>.json.
 
     python bench/run.py            # default store: 1,000 products, 500 visitors, 50,000 events
-    python bench/run.py --large    # plus 100,000 products, 50,000 visitors, 5,000,000 events
+    python bench/run.py --large    # plus 10x and 100x (100,000 products, 5,000,000 events)
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ import platform
 import re
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +29,8 @@ RESULTS = ROOT / "bench" / "results"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/shopsmart_bench"
 SIZES = {
     "default": [],
+    # Where the seed's dense method still fits in memory (about 2 GiB), to show how it scales.
+    "10x": ["--products", "10000", "--visitors", "5000", "--events", "500000"],
     "large": ["--products", "100000", "--visitors", "50000", "--events", "5000000"],
 }
 
@@ -44,16 +49,31 @@ def ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def manage(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+@dataclass
+class Finished:
+    stdout: str
+    peak_rss_mib: float
+
+
+def run_script(url: str, *args: str) -> Finished:
+    """Run a Python script of the project on the bench database; its output and peak memory."""
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "shopsmart.settings.base"}
-    return subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(  # noqa: S603
+            [sys.executable, *args], cwd=ROOT, env=env, stdout=out, stderr=err, text=True
+        )
+        # wait4 reports this child's own peak resident memory (KiB on Linux).
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if process.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed:\n{err.read()}")
+        return Finished(stdout=out.read(), peak_rss_mib=round(usage.ru_maxrss / 1024, 1))
+
+
+def manage(url: str, *args: str) -> Finished:
+    return run_script(url, "manage.py", *args)
 
 
 def bench_seed_demo(url: str, size: str) -> dict[str, object]:
@@ -84,8 +104,46 @@ def bench_pipeline(url: str, size: str, command: str) -> dict[str, object]:
         "arguments": SIZES[size],
         "seconds": float(match.group(1)),
         "phases": match.group(2),
+        "peak_rss_mib": result.peak_rss_mib,
         "summary": result.stdout.strip(),
     }
+
+
+QUALITY_SCRIPT = (
+    "import json; from recommender.models import EvaluationRun; "
+    "from recommender.selectors import evaluation_figures; "
+    "print(json.dumps(evaluation_figures(EvaluationRun.objects.latest('created_at'))))"
+)
+
+
+def quality(url: str, size: str) -> dict[str, object]:
+    """The figures of the evaluation the benchmark just ran."""
+    figures = json.loads(manage(url, "shell", "--verbosity", "0", "-c", QUALITY_SCRIPT).stdout)
+    return {"benchmark": f"quality {size}", **figures}
+
+
+def seed_method(url: str, size: str) -> dict[str, object]:
+    """The seed's dense similarity next to ours on the same events (compute only)."""
+    result = run_script(url, "bench/seed_method.py")
+    figures = json.loads(result.stdout)
+    return {
+        "benchmark": f"seed similarity method {size}",
+        "seconds": figures["seed_compute_seconds"],
+        "peak_rss_mib": result.peak_rss_mib,
+        **figures,
+    }
+
+
+def print_quality(figures: dict[str, Any]) -> None:
+    print(f"\nEvaluation ({figures['parameters']['split_at']} split, "
+          f"{figures['visitors_evaluated']} visitors)")  # fmt: skip
+    columns = ["hit_rate@5", "hit_rate@10", "hit_rate@20", "recall@20", "precision@20",
+               "ndcg@20", "map@20", "coverage"]  # fmt: skip
+    print(f"{'recommender / protocol':<34}" + "".join(f"{c:>13}" for c in columns))
+    for algorithm, protocols in figures["results"].items():
+        for protocol, values in protocols.items():
+            row = "".join(f"{values[c]:>13.4f}" for c in columns)
+            print(f"{algorithm + ' / ' + protocol:<34}{row}")
 
 
 def main() -> None:
@@ -95,24 +153,45 @@ def main() -> None:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     ensure_database(url)
     manage(url, "migrate", "--no-input", "-v0")
-    sizes = ["default", "large"] if args.large else ["default"]
+    sizes = ["default", "10x", "large"] if args.large else ["default"]
     machine = f"{platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()})"
     backend = urlparse(url).scheme
     RESULTS.mkdir(parents=True, exist_ok=True)
     print(f"Benchmarks on {machine}, database: {backend}")
-    print(f"{'benchmark':<30}{'total s':>10}  detail")
+    print(f"{'benchmark':<40}{'total s':>10}  detail")
     for size in sizes:
         runs = [
             bench_seed_demo(url, size),
             bench_pipeline(url, size, "compute_trending"),
             bench_pipeline(url, size, "compute_similarity"),
+            bench_pipeline(url, size, "compute_content_similarity"),
+            bench_pipeline(url, size, "evaluate"),
         ]
+        if size != "large":
+            # The dense method cannot run at 100x (see seed_memory_gib_at_100x).
+            runs.append(seed_method(url, size))
         for figures in runs:
-            figures |= {"machine": machine, "database": backend}
-            detail = figures.get("phases") or f"generate {figures['generate_seconds']} s"
-            print(f"{figures['benchmark']:<30}{figures['seconds']:>10}  {detail}")
-            name = f"{figures['benchmark']}-{backend}".replace(" ", "-")
-            (RESULTS / f"{name}.json").write_text(json.dumps(figures, indent=2))
+            record(figures, machine, backend)
+            detail = str(figures.get("phases") or f"generate {figures.get('generate_seconds')} s")
+            if "speed_ratio" in figures:
+                detail = (
+                    f"ours {figures['ours_compute_seconds']} s: {figures['speed_ratio']}x faster; "
+                    f"{figures['products_with_identical_neighbour_sets']} of "
+                    f"{figures['products_with_neighbours']} neighbour lists identical; "
+                    f"dense memory {figures['seed_memory_gib_here']} GiB here, "
+                    f"{figures['seed_memory_gib_at_100x']} GiB at 100x"
+                )
+            memory = f", peak {figures['peak_rss_mib']} MiB" if "peak_rss_mib" in figures else ""
+            print(f"{figures['benchmark']:<40}{figures['seconds']:>10}  {detail}{memory}")
+        evaluation = quality(url, size)
+        record(evaluation, machine, backend)
+        print_quality(evaluation)
+
+
+def record(figures: dict[str, Any], machine: str, backend: str) -> None:
+    figures |= {"machine": machine, "database": backend}
+    name = f"{figures['benchmark']}-{backend}".replace(" ", "-")
+    (RESULTS / f"{name}.json").write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":
