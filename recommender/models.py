@@ -235,3 +235,21 @@ class EvaluationMetric(models.Model):
     def __str__(self) -> str:
         suffix = f"@{self.k}" if self.k else ""
         return f"{self.algorithm}/{self.protocol} {self.metric}{suffix} = {self.value:.4f}"
+
+
+class SimilarityStagingRow(models.Model):
+    """Neighbours computed by one block task of a distributed similarity run, waiting for the
+    run's last block before all of them are swapped into ItemSimilarity at once."""
+
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Plain ids: staged rows are copied into ItemSimilarity or dropped within the hour.
+    product_id = models.BigIntegerField()
+    similar_product_id = models.BigIntegerField()
+    score = models.FloatField()
+    co_occurrence = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "product_id"], name="similaritystage_run_idx")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id}: {self.product_id} ~ {self.similar_product_id}"

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from catalog.models import Product
@@ -56,6 +56,7 @@ from recommender.models import (
     PipelineRun,
     PipelineStatus,
     SimilarityKind,
+    SimilarityStagingRow,
     TrendingScore,
 )
 from recommender.selectors import catalog_arrays, event_arrays, product_texts, stored_neighbours
@@ -211,6 +212,124 @@ def similarity_compute(
     return recorder.run
 
 
+# Scale-out: the same similarity job as Celery tasks on many workers. One task claims the run and
+# splits the products into id ranges; a chord of block tasks (any worker, any machine) computes
+# each range's neighbours into a staging table; the chord's body swaps them all in at once.
+
+
+def similarity_distributed_begin(
+    *,
+    blocks: int,
+    now: datetime | None = None,
+    days: int = SIMILARITY_HISTORY_DAYS,
+    top_k: int = DEFAULT_TOP_K,
+    min_common_visitors: int = DEFAULT_MIN_COMMON_VISITORS,
+) -> tuple[PipelineRun, list[tuple[int, int]]]:
+    """Claim a similarity run and split the catalog into `blocks` product id ranges."""
+    now = now or timezone.now()
+    parameters = {
+        "now": now.isoformat(),
+        "days": days,
+        "top_k": top_k,
+        "min_common_visitors": min_common_visitors,
+        "distributed_blocks": blocks,
+    }
+    run = pipeline_run_claim(kind=PipelineKind.SIMILARITY, parameters=parameters)
+    product_ids = np.fromiter(Product.objects.order_by("id").values_list("id", flat=True), np.int64)
+    ranges = [
+        (int(part[0]), int(part[-1])) for part in np.array_split(product_ids, blocks) if len(part)
+    ]
+    run.statistics = {"ranges": ranges}
+    run.save(update_fields=["statistics"])
+    return run, ranges
+
+
+def similarity_block_compute(*, run_id: int, first_product: int, last_product: int) -> int:
+    """Stage the neighbours of products first_product..last_product for a distributed run.
+
+    Safe to run twice (a retried or redelivered task): it replaces its own range's rows. Every
+    block task reads the same events (the run's fixed time window) and builds the same matrix.
+    """
+    run = PipelineRun.objects.get(pk=run_id)
+    if run.status != PipelineStatus.RUNNING:
+        return 0  # failed or abandoned meanwhile: nothing will read the staged rows
+    parameters = run.parameters
+    now = datetime.fromisoformat(parameters["now"])
+    events = event_arrays(since=now - timedelta(days=parameters["days"]), until=now)
+    interactions = interaction_matrix(events)
+    ids = interactions.product_ids
+    columns = np.flatnonzero((ids >= first_product) & (ids <= last_product))
+    blocks = iter_neighbour_blocks(
+        interactions,
+        top_k=parameters["top_k"],
+        min_common_visitors=parameters["min_common_visitors"],
+        columns=columns,
+    )
+    frames = (
+        pd.DataFrame(
+            {
+                "run_id": run_id,
+                "product_id": block.product,
+                "similar_product_id": block.neighbour,
+                "score": block.score,
+                "co_occurrence": block.co_occurrence,
+            }
+        )
+        for block in blocks
+    )
+    with transaction.atomic():
+        SimilarityStagingRow.objects.filter(
+            run_id=run_id, product_id__gte=first_product, product_id__lte=last_product
+        ).delete()
+        return insert_frames(SimilarityStagingRow, frames)
+
+
+def similarity_distributed_finish(*, run_id: int) -> PipelineRun:
+    """Swap every staged block of the run into ItemSimilarity in one transaction."""
+    target = ItemSimilarity._meta.db_table
+    staging = SimilarityStagingRow._meta.db_table
+    with transaction.atomic():
+        run = PipelineRun.objects.select_for_update().get(pk=run_id)
+        if run.status != PipelineStatus.RUNNING:
+            return run  # finished already (a redelivered body) or failed
+        started = time.perf_counter()
+        ItemSimilarity.objects.filter(kind=SimilarityKind.BEHAVIOURAL).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                # Only table names from the models are formatted in; values are bound.
+                f"INSERT INTO {target} (product_id, similar_product_id, kind, score, "  # noqa: S608
+                f"co_occurrence, computed_at) SELECT product_id, similar_product_id, %s, score, "
+                f"co_occurrence, %s FROM {staging} WHERE run_id = %s",
+                [SimilarityKind.BEHAVIOURAL.value, run.parameters["now"], run_id],
+            )
+            written = cursor.rowcount
+        SimilarityStagingRow.objects.filter(run_id=run_id).delete()
+        run.status = PipelineStatus.SUCCEEDED
+        run.finished_at = timezone.now()
+        run.statistics |= {
+            "rows_written": written,
+            "products_with_neighbours": ItemSimilarity.objects.filter(
+                kind=SimilarityKind.BEHAVIOURAL
+            )
+            .values("product_id")
+            .distinct()
+            .count(),
+            "seconds": {"swap": round(time.perf_counter() - started, 3)},
+        }
+        run.save(update_fields=["status", "finished_at", "statistics"])
+        transaction.on_commit(lambda: cache.generation_bump(cache.SIMILARITY))
+    return run
+
+
+def similarity_distributed_fail(*, run_id: int, error: str) -> None:
+    """A block failed: the run fails, its staged rows go, the previous neighbours stay served."""
+    with transaction.atomic():
+        PipelineRun.objects.filter(pk=run_id, status=PipelineStatus.RUNNING).update(
+            status=PipelineStatus.FAILED, finished_at=timezone.now(), error=error[-10_000:]
+        )
+        SimilarityStagingRow.objects.filter(run_id=run_id).delete()
+
+
 @dataclass
 class _CountedBlocks:
     """Passes neighbour blocks through, counting products and reporting progress."""
@@ -323,6 +442,7 @@ def evaluation_compute(
         "similarity_days": SIMILARITY_HISTORY_DAYS,
         "served_content_weight": settings.RECOMMENDER_CONTENT_WEIGHT,
         "max_per_category": settings.RECOMMENDER_MAX_PER_CATEGORY,
+        "max_visitors": config.max_visitors,
         "recommenders": [contender.name for contender in config.recommenders],
     }
     with _recorded_run(PipelineKind.EVALUATION, parameters) as recorder:
@@ -347,6 +467,7 @@ def evaluation_compute(
             "events_read": len(events),
             "train_events": result.train_events,
             "test_events": result.test_events,
+            "visitors_eligible": result.eligible_visitors,
             "visitors_evaluated": evaluation.visitors_evaluated,
             "evaluation_run": evaluation.pk,
         }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from celery import shared_task
+from celery import chord, shared_task
 from django.utils.dateparse import parse_datetime
 
 from recommender import pipelines
@@ -57,3 +57,43 @@ def compute_content_similarity(now: str | None = None) -> int | None:
 def evaluate(now: str | None = None) -> int | None:
     """Evaluate the recommenders on the last week; returns the EvaluationRun id."""
     return _run(pipelines.evaluation_compute, now)
+
+
+# Scale-out of the similarity job (docs/scaling.md): block tasks on any number of workers, then
+# one swap. A chord needs a result backend (CELERY_RESULT_BACKEND, Redis by default when set).
+@shared_task(name="recommender.compute_similarity_distributed", acks_late=True,
+             soft_time_limit=5 * 60, time_limit=6 * 60)  # fmt: skip
+def compute_similarity_distributed(blocks: int = 8, now: str | None = None) -> int | None:
+    """Start a similarity run as a chord of `blocks` tasks; returns the PipelineRun id."""
+    try:
+        run, ranges = pipelines.similarity_distributed_begin(
+            blocks=blocks, now=parse_datetime(now) if now else None
+        )
+    except pipelines.PipelineAlreadyRunningError as error:
+        logger.info("Skipped: %s", error)
+        return None
+    header = [similarity_block.si(run.pk, first, last) for first, last in ranges]
+    chord(header)(similarity_swap.si(run.pk).on_error(similarity_failed.si(run.pk)))
+    return int(run.pk)
+
+
+@shared_task(name="recommender.similarity_block", acks_late=True,
+             soft_time_limit=55 * 60, time_limit=HOUR)  # fmt: skip
+def similarity_block(run_id: int, first_product: int, last_product: int) -> int:
+    """Stage one product range's neighbours; returns the rows staged."""
+    return pipelines.similarity_block_compute(
+        run_id=run_id, first_product=first_product, last_product=last_product
+    )
+
+
+@shared_task(name="recommender.similarity_swap", acks_late=True,
+             soft_time_limit=10 * 60, time_limit=11 * 60)  # fmt: skip
+def similarity_swap(run_id: int) -> int:
+    """Swap every staged block in at once; returns the PipelineRun id."""
+    return int(pipelines.similarity_distributed_finish(run_id=run_id).pk)
+
+
+@shared_task(name="recommender.similarity_failed")
+def similarity_failed(run_id: int) -> None:
+    """A block failed for good: fail the run and keep the previous neighbours."""
+    pipelines.similarity_distributed_fail(run_id=run_id, error="A similarity block task failed.")

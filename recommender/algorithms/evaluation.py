@@ -125,6 +125,10 @@ class EvaluationConfig:
     min_common_visitors: int = DEFAULT_MIN_COMMON_VISITORS
     max_per_category: int | None = None
     recommenders: tuple[Recommender, ...] = field(default_factory=tuple)
+    # Above this many visitors with test purchases, a uniform random sample of them (fixed
+    # seed) is evaluated: 5,000 visitors put a hit rate's standard error under 0.7 points.
+    max_visitors: int = 5_000
+    sample_seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,8 @@ class EvaluationResult:
     split_at: float
     train_events: int
     test_events: int
+    # Visitors with at least one test purchase, before any sampling.
+    eligible_visitors: int
     # results[recommender name][protocol]
     results: dict[str, dict[str, RankingMetrics]]
 
@@ -153,7 +159,12 @@ def evaluate(
     train = events.select(events.timestamp < split_at)
     test = events.select((events.timestamp >= split_at) & (events.timestamp < now))
     purchases = test.select(test.event_type == PURCHASE)
-    visitor_ids = np.unique(purchases.visitor)
+    eligible = np.unique(purchases.visitor)
+    visitor_ids = eligible
+    if len(eligible) > config.max_visitors:
+        rng = np.random.default_rng(config.sample_seed)
+        visitor_ids = np.sort(rng.choice(eligible, config.max_visitors, replace=False))
+        purchases = purchases.select(np.isin(purchases.visitor, visitor_ids))
     buyer = np.searchsorted(visitor_ids, purchases.visitor)
     bought = grouped(buyer, purchases.product)
     relevant = np.stack([bought.keys(buyer), bought.keys(purchases.product)])
@@ -181,6 +192,7 @@ def evaluate(
                 k=k,
                 max_per_category=config.max_per_category,
                 include_interacted=contender.include_interacted,
+                explain=False,
             ),
         )
         lists = recommendations.lists(len(visitor_ids), k)
@@ -191,7 +203,11 @@ def evaluate(
         if progress:
             progress(len(results), len(config.recommenders))
     return EvaluationResult(
-        split_at=split_at, train_events=len(train), test_events=len(test), results=results
+        split_at=split_at,
+        train_events=len(train),
+        test_events=len(test),
+        eligible_visitors=len(eligible),
+        results=results,
     )
 
 

@@ -21,6 +21,7 @@ from enum import IntEnum
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 from recommender.algorithms.events import (
     EventArrays,
@@ -134,6 +135,8 @@ class Rules:
     max_per_category: int | None = None
     include_interacted: bool = False
     neighbours_per_event: int = NEIGHBOURS_PER_EVENT
+    # Name the history products behind each personalised item (the evaluation needs no reasons).
+    explain: bool = True
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,7 @@ def recommend(
     NO_CATEGORY to use the visitor's own.
     """
     k = rules.k
-    personalised = _personalised(histories, neighbours, catalog, rules)
+    personalised = _personalised(histories, neighbours, catalog, rules, visitor_count)
     personalised = _select(personalised, catalog, rules.max_per_category, k)
     target = _target_categories(histories, visitor_count, catalog, requested_category)
     # Enough fill for the list even when the cap or the personalised items take some away.
@@ -220,61 +223,116 @@ class _Candidates:
 
 
 def _personalised(
-    histories: Histories, neighbours: Neighbours, catalog: Catalog, rules: Rules
+    histories: Histories, neighbours: Neighbours, catalog: Catalog, rules: Rules, visitors: int
 ) -> _Candidates:
-    if len(histories.product) == 0 or len(neighbours) == 0:
+    if len(histories.product) == 0 or len(neighbours) == 0 or len(catalog.product) == 0:
         return _no_candidates()
     # Each history row's slice of the neighbour table, cut to neighbours_per_event.
     starts = np.searchsorted(neighbours.product, histories.product, side="left")
     stops = np.searchsorted(neighbours.product, histories.product, side="right")
     lengths = np.minimum(stops - starts, rules.neighbours_per_event)
     row = np.repeat(np.arange(len(lengths)), lengths)
-    offset = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    entry = starts[row] + offset
-    visitor = histories.visitor[row]
-    candidate = neighbours.neighbour[entry]
-    source = histories.product[row]
-    contribution = neighbours.score[entry] * histories.weight[row]
-
-    keep = catalog.is_available(candidate)
-    if not rules.include_interacted:
-        keep &= ~np.isin(
-            pair_key(visitor, candidate), pair_key(histories.visitor, histories.product)
-        )
-    visitor, candidate, source, contribution = (
-        visitor[keep],
-        candidate[keep],
-        source[keep],
-        contribution[keep],
+    entry = np.repeat(starts, lengths) + (
+        np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     )
-    if len(visitor) == 0:
-        return _no_candidates()
-
-    # Sum per (visitor, candidate, source), then per (visitor, candidate); the two largest
-    # sources of each candidate become its reason.
-    by_source = grouped(visitor, candidate, source)
-    per_source = by_source.sum(contribution)
-    pair_visitor = by_source.keys(visitor)
-    pair_candidate = by_source.keys(candidate)
-    pair_from = by_source.keys(source)
-    # Rows of by_source are sorted by (visitor, candidate): the pairs are runs of them.
-    pairs = grouped(pair_visitor, pair_candidate)
-    score = pairs.sum(per_source)
-    pair_of_row = np.empty(len(per_source), dtype=np.int64)
-    pair_of_row[pairs.order] = pairs.group
-    by_contribution = np.lexsort((pair_from, -per_source, pair_of_row))
-    owner = pair_of_row[by_contribution]
-    rank = rank_within(owner)
-    because = np.full((len(pairs), REASON_PRODUCTS), -1, dtype=np.int64)
-    top = rank < REASON_PRODUCTS
-    because[owner[top], rank[top]] = pair_from[by_contribution][top]
+    # Candidates as catalog positions, looked up once per neighbour-table entry used.
+    position = np.minimum(
+        np.searchsorted(catalog.product, neighbours.neighbour[entry]), len(catalog.product) - 1
+    )
+    known = catalog.product[position] == neighbours.neighbour[entry]
+    known &= catalog.available[position]
+    row, entry, position = row[known], entry[known], position[known]
+    contribution = neighbours.score[entry] * histories.weight[row]
+    # Summed per (visitor, candidate) by SciPy's sparse matrix construction (compiled code).
+    shape = (visitors, len(catalog.product))
+    scores = sp.csr_matrix((contribution, (histories.visitor[row], position)), shape=shape)
+    scores.sum_duplicates()
+    if not rules.include_interacted:
+        history_position = np.minimum(
+            np.searchsorted(catalog.product, histories.product), len(catalog.product) - 1
+        )
+        seen = catalog.product[history_position] == histories.product
+        interacted = sp.csr_matrix(
+            (
+                np.ones(int(seen.sum())),
+                (histories.visitor[seen], history_position[seen]),
+            ),
+            shape=shape,
+        )
+        interacted.data[:] = 1.0
+        scores = (scores - scores.multiply(interacted)).tocsr()
+        scores.eliminate_zeros()
+        scores.sort_indices()
+    visitor = np.repeat(np.arange(visitors, dtype=np.int64), np.diff(scores.indptr))
+    product = catalog.product[scores.indices]
+    score = scores.data.astype(np.float64)
+    if rules.max_per_category is None:
+        # Only the best k of each visitor can make the list: cut before the full sort.
+        visitor, product, score = _top_of_each(visitor, product, score, rules.k)
+    because = np.full((len(visitor), REASON_PRODUCTS), -1, dtype=np.int64)
+    if rules.explain and len(visitor):
+        because = _reasons(
+            visitor,
+            product,
+            histories.visitor[row],
+            neighbours.neighbour[entry],
+            histories.product[row],
+            contribution,
+        )
     return _Candidates(
-        visitor=pairs.keys(pair_visitor),
-        product=pairs.keys(pair_candidate),
+        visitor=visitor,
+        product=product,
         score=score,
-        tier=np.full(len(pairs), Tier.PERSONALISED, dtype=np.int8),
+        tier=np.full(len(visitor), Tier.PERSONALISED, dtype=np.int8),
         because=because,
     )
+
+
+def _top_of_each(
+    visitor: IntArray, product: IntArray, score: FloatArray, k: int
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """The k best-scored rows of each visitor (rows grouped by visitor, products ascending)."""
+    if len(visitor) == 0:
+        return visitor, product, score
+    # One float key: the visitor, then its score scaled below 1 (best first); a stable sort
+    # keeps ties in product id order.
+    row_max = np.maximum.reduceat(score, np.flatnonzero(np.r_[True, visitor[1:] != visitor[:-1]]))
+    visitor_max = np.repeat(
+        row_max,
+        np.diff(np.r_[np.flatnonzero(np.r_[True, visitor[1:] != visitor[:-1]]), len(visitor)]),
+    )
+    order = np.argsort(visitor + 0.999 * (1.0 - score / visitor_max), kind="stable")
+    order = order[rank_within(visitor[order]) < k]
+    order.sort()
+    return visitor[order], product[order], score[order]
+
+
+def _reasons(
+    visitor: IntArray,
+    product: IntArray,
+    pair_visitor: IntArray,
+    pair_candidate: IntArray,
+    pair_source: IntArray,
+    contribution: FloatArray,
+) -> IntArray:
+    """For each (visitor, product) candidate, the two history products that brought the most."""
+    wanted = np.isin(pair_key(pair_visitor, pair_candidate), pair_key(visitor, product))
+    by_source = grouped(pair_visitor[wanted], pair_candidate[wanted], pair_source[wanted])
+    total = by_source.sum(contribution[wanted])
+    owner_key = pair_key(
+        by_source.keys(pair_visitor[wanted]), by_source.keys(pair_candidate[wanted])
+    )
+    source = by_source.keys(pair_source[wanted])
+    order = np.lexsort((source, -total, owner_key))
+    owner_key, source = owner_key[order], source[order]
+    rank = rank_within(owner_key)
+    candidate_key = pair_key(visitor, product)
+    slot = np.searchsorted(np.sort(candidate_key), owner_key)
+    candidate_order = np.argsort(candidate_key)
+    because = np.full((len(visitor), REASON_PRODUCTS), -1, dtype=np.int64)
+    top = rank < REASON_PRODUCTS
+    because[candidate_order[slot[top]], rank[top]] = source[top]
+    return because
 
 
 def _target_categories(

@@ -13,6 +13,7 @@ from recommender.models import (
     PipelineRun,
     PipelineStatus,
     SimilarityKind,
+    SimilarityStagingRow,
     TrendingScore,
 )
 from recommender.tests.factories import PipelineRunFactory
@@ -181,6 +182,7 @@ def test_evaluation_stores_every_figure_of_every_contender(shop):
     event(ann, shop["teapot"], EventType.PURCHASE, days_ago=2)
     evaluation = pipelines.evaluation_compute(now=NOW, ks=(5, 10))
     run = evaluation.pipeline_run
+    assert run is not None
     assert run.kind == PipelineKind.EVALUATION
     assert run.status == PipelineStatus.SUCCEEDED
     contenders = [c.name for c in pipelines.evaluation_contenders()]
@@ -195,3 +197,70 @@ def test_evaluation_without_events_evaluates_nobody():
     evaluation = pipelines.evaluation_compute(now=NOW)
     assert evaluation.visitors_evaluated == 0
     assert evaluation.metrics.filter(metric="recall", value__gt=0).count() == 0
+
+
+def neighbour_rows():
+    return sorted(
+        ItemSimilarity.objects.filter(kind=SimilarityKind.BEHAVIOURAL).values_list(
+            "product_id", "similar_product_id", "score", "co_occurrence"
+        )
+    )
+
+
+@pytest.fixture
+def bigger_shop():
+    """Twelve products, thirty visitors: enough pairs for several blocks to matter."""
+    products = ProductFactory.create_batch(12)
+    for index in range(30):
+        visitor = VisitorFactory.create()
+        for offset in range(4):
+            event(visitor, products[(index + offset * (index % 3 + 1)) % 12], days_ago=offset + 1)
+    return products
+
+
+def test_distributed_similarity_equals_the_single_machine_run(bigger_shop):
+    pipelines.similarity_compute(now=NOW)
+    single = neighbour_rows()
+    assert single
+    run, ranges = pipelines.similarity_distributed_begin(blocks=3, now=NOW)
+    assert len(ranges) == 3
+    staged = [
+        pipelines.similarity_block_compute(run_id=run.pk, first_product=first, last_product=last)
+        for first, last in reversed(ranges)  # any order, any worker
+    ]
+    # A redelivered block replaces its own rows instead of adding them again.
+    first, last = ranges[0]
+    assert pipelines.similarity_block_compute(run_id=run.pk, first_product=first,
+                                              last_product=last) == staged[-1]  # fmt: skip
+    assert neighbour_rows() == single  # nothing swapped in before the last block
+    finished = pipelines.similarity_distributed_finish(run_id=run.pk)
+    assert finished.status == PipelineStatus.SUCCEEDED
+    assert finished.statistics["rows_written"] == sum(staged) == len(single)
+    assert neighbour_rows() == single
+    assert not SimilarityStagingRow.objects.exists()
+    # The body delivered twice changes nothing.
+    assert pipelines.similarity_distributed_finish(run_id=run.pk).status == PipelineStatus.SUCCEEDED
+    assert neighbour_rows() == single
+
+
+def test_a_failed_distributed_run_keeps_the_served_neighbours(bigger_shop):
+    pipelines.similarity_compute(now=NOW)
+    served = neighbour_rows()
+    run, ranges = pipelines.similarity_distributed_begin(blocks=2, now=NOW)
+    first, last = ranges[0]
+    pipelines.similarity_block_compute(run_id=run.pk, first_product=first, last_product=last)
+    pipelines.similarity_distributed_fail(run_id=run.pk, error="worker lost")
+    run.refresh_from_db()
+    assert run.status == PipelineStatus.FAILED
+    assert not SimilarityStagingRow.objects.exists()
+    # A late block or body of the failed run does nothing.
+    assert pipelines.similarity_block_compute(run_id=run.pk, first_product=first,
+                                              last_product=last) == 0  # fmt: skip
+    assert pipelines.similarity_distributed_finish(run_id=run.pk).status == PipelineStatus.FAILED
+    assert neighbour_rows() == served
+
+
+def test_a_distributed_run_cannot_start_while_similarity_runs(bigger_shop):
+    pipelines.similarity_distributed_begin(blocks=2, now=NOW)
+    with pytest.raises(pipelines.PipelineAlreadyRunningError):
+        pipelines.similarity_compute(now=NOW)

@@ -85,3 +85,29 @@ def test_a_task_sent_through_the_real_broker_is_run_by_a_worker():
             time.sleep(0.2)
     assert PipelineRun.objects.get().status == PipelineStatus.SUCCEEDED
     assert TrendingScore.objects.count() == 2
+
+
+def test_distributed_similarity_runs_as_a_chord_and_swaps_once():
+    EventFactory.create_batch(3)
+    run_id = tasks.compute_similarity_distributed.apply(kwargs={"blocks": 2}).get()
+    assert run_id is not None
+    run = PipelineRun.objects.get(pk=run_id)
+    assert run.status == PipelineStatus.SUCCEEDED
+    assert run.parameters["distributed_blocks"] == 2
+    assert "swap" in run.statistics["seconds"]
+
+
+@pytest.mark.broker
+@pytest.mark.redis
+def test_distributed_similarity_chord_through_the_real_broker_and_result_backend():
+    EventFactory.create_batch(3)
+    with start_worker(app, perform_ping_check=False, shutdown_timeout=30):
+        tasks.compute_similarity_distributed.delay(blocks=3)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if PipelineRun.objects.exclude(status=PipelineStatus.RUNNING).exists():
+                break
+            time.sleep(0.2)
+    run = PipelineRun.objects.get()
+    assert run.status == PipelineStatus.SUCCEEDED, run.error
+    assert len(run.statistics["ranges"]) == 3

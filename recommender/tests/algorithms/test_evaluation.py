@@ -105,3 +105,16 @@ def test_evaluation_without_test_purchases_evaluates_nobody():
                       config=config)  # fmt: skip
     assert result.results["tiered"][ALL_PURCHASES].visitors == 0
     assert result.results["tiered"][ALL_PURCHASES].figures[("recall", 5)] == 0.0
+
+
+def test_many_eligible_visitors_are_sampled_reproducibly():
+    rows = [(visitor, 1 + visitor % 4, PURCHASE, 1.0) for visitor in range(50)]
+    events = log(*rows, (0, 2, VIEW, 20))
+    config = EvaluationConfig(ks=(5,), recommenders=(Recommender("tiered"),), max_visitors=10)
+    first = evaluate(events, catalog=CATALOG, content=Neighbours.concatenate([]), now=NOW,
+                     config=config)  # fmt: skip
+    again = evaluate(events, catalog=CATALOG, content=Neighbours.concatenate([]), now=NOW,
+                     config=config)  # fmt: skip
+    assert first.eligible_visitors == 50
+    assert first.results["tiered"][ALL_PURCHASES].visitors == 10
+    assert first.results == again.results
