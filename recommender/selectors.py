@@ -11,7 +11,7 @@ from django.db.models.sql.compiler import SQLCompiler
 
 from catalog.models import Product
 from recommender.algorithms.content_similarity import ProductText
-from recommender.algorithms.events import EventArrays
+from recommender.algorithms.events import EventArrays, best_first, rank_within
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.tiered import Catalog
 from recommender.models import EvaluationRun, ItemSimilarity, SimilarityKind
@@ -91,15 +91,17 @@ def stored_neighbours(kind: SimilarityKind, *, per_product: int) -> Neighbours:
     )
     if frame.empty:
         return Neighbours.concatenate([])
-    frame = frame.sort_values(
-        ["product_id", "score", "similar_product_id"], ascending=[True, False, True]
-    )
-    frame = frame[frame.groupby("product_id").cumcount() < per_product]
+    product = frame["product_id"].to_numpy(dtype=np.int64)
+    neighbour = frame["similar_product_id"].to_numpy(dtype=np.int64)
+    score = frame["score"].to_numpy(dtype=np.float64)
+    product_index = np.unique(product, return_inverse=True)[1]
+    order = best_first(product_index, score, neighbour)
+    order = order[rank_within(product_index[order]) < per_product]
     return Neighbours(
-        product=frame["product_id"].to_numpy(dtype=np.int64),
-        neighbour=frame["similar_product_id"].to_numpy(dtype=np.int64),
-        score=frame["score"].to_numpy(dtype=np.float64),
-        co_occurrence=frame["co_occurrence"].to_numpy(dtype=np.int64),
+        product=product[order],
+        neighbour=neighbour[order],
+        score=score[order],
+        co_occurrence=frame["co_occurrence"].to_numpy(dtype=np.int64)[order],
     )
 
 

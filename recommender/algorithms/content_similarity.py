@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from recommender.algorithms.events import IntArray, rank_within
+from recommender.algorithms.events import IntArray, best_first, rank_within
 from recommender.algorithms.item_similarity import Neighbours
 
 DEFAULT_TOP_K = 20
@@ -90,7 +90,7 @@ def iter_content_blocks(
         threshold = candidate_scores.min(axis=1, keepdims=True)
         tied_rows, tied_columns = np.nonzero((scores >= threshold) & (scores > 0))
         tied_scores = scores[tied_rows, tied_columns]
-        order = np.lexsort((tied_columns, -tied_scores, tied_rows))
+        order = best_first(tied_rows, tied_scores, tied_columns)
         tied_rows, tied_columns, tied_scores = (
             tied_rows[order],
             tied_columns[order],

@@ -177,6 +177,8 @@ def evaluate(
     k = max(config.ks)
     global_trending, category_trending = _trending_at(train, split_at, catalog)
     behavioural = _behavioural(train, split_at, histories, config)
+    # Only the evaluated histories' products are ever looked up.
+    content = content.of_products(np.unique(histories.product))
 
     results: dict[str, dict[str, RankingMetrics]] = {}
     for contender in config.recommenders:

@@ -23,6 +23,7 @@ from recommender.algorithms.events import (
     EventArrays,
     FloatArray,
     IntArray,
+    best_first,
     grouped,
     rank_within,
 )
@@ -52,6 +53,20 @@ class Neighbours:
 
     def __len__(self) -> int:
         return len(self.product)
+
+    def cut(self, top_k: int) -> Neighbours:
+        """The first top_k rows of each product (rows grouped by product, best first)."""
+        best = rank_within(self.product) < top_k
+        return Neighbours(
+            self.product[best], self.neighbour[best], self.score[best], self.co_occurrence[best]
+        )
+
+    def of_products(self, product_ids: IntArray) -> Neighbours:
+        """Only the rows of the given products (order kept)."""
+        keep = np.isin(self.product, product_ids)
+        return Neighbours(
+            self.product[keep], self.neighbour[keep], self.score[keep], self.co_occurrence[keep]
+        )
 
     @classmethod
     def concatenate(cls, parts: list[Neighbours]) -> Neighbours:
@@ -164,11 +179,11 @@ def _top_k_of_block(
     rows, columns, score, count = _aligned_entries(scores, common)
     keep = (count >= min_common_visitors) & (block[rows] != columns) & (score > 0)
     rows, columns, score, count = rows[keep], columns[keep], score[keep], count[keep]
-    # Rows ascending, then score descending (one composite key), then column ascending, which is
-    # product id ascending (the matrix's columns are sorted ids). Rounding first makes
-    # mathematically equal cosines equal in floating point too.
+    # Rows ascending, then score descending, then column ascending, which is product id
+    # ascending (the matrix's columns are sorted ids). Rounding first makes mathematically
+    # equal cosines equal in floating point too.
     score = np.clip(np.round(score, 10), 0.0, 1.0)
-    order = np.lexsort((columns, rows * 2.0 + (1.0 - score)))
+    order = best_first(rows, score, columns)
     rows, columns, score, count = rows[order], columns[order], score[order], count[order]
     best = rank_within(rows) < top_k
     return Neighbours(
@@ -222,6 +237,22 @@ def blend_neighbours(
     if not 0.0 <= content_weight <= 1.0:
         raise ValueError("content_weight must be between 0 and 1")
     cold = ~np.isin(content.product, behavioural.product)
+    if content_weight == 0.0:
+        # Nothing to merge: behavioural rows, and content rows of products that have none.
+        cold_content = Neighbours(
+            content.product[cold],
+            content.neighbour[cold],
+            content.score[cold],
+            np.zeros(int(cold.sum()), dtype=np.int64),
+        )
+        both = Neighbours.concatenate([behavioural, cold_content])
+        order = np.argsort(both.product, kind="stable")
+        return Neighbours(
+            both.product[order],
+            both.neighbour[order],
+            both.score[order],
+            both.co_occurrence[order],
+        ).cut(top_k)
     content_factor = np.where(cold, 1.0, content_weight)
     parts = [
         Neighbours(
@@ -239,17 +270,21 @@ def blend_neighbours(
     ]
     merged = Neighbours.concatenate(parts)
     keep = merged.score > 0
+    if not keep.any():
+        return Neighbours.concatenate([])
     product, neighbour = merged.product[keep], merged.neighbour[keep]
     pairs = grouped(product, neighbour)
     score = np.round(pairs.sum(merged.score[keep]), 10)
     co_occurrence = pairs.sum(merged.co_occurrence[keep].astype(np.float64)).astype(np.int64)
     product, neighbour = pairs.keys(product), pairs.keys(neighbour)
-    order = np.lexsort((neighbour, -score, product))
+    # The pairs come grouped by product: number the products densely for the sort key.
+    product_index = np.cumsum(np.r_[True, product[1:] != product[:-1]]) - 1
+    neighbour_rank = np.unique(neighbour, return_inverse=True)[1]
+    order = best_first(product_index, np.clip(score, 0.0, 1.0), neighbour_rank)
     product, neighbour, score, co_occurrence = (
         product[order],
         neighbour[order],
         score[order],
         co_occurrence[order],
     )
-    best = rank_within(product) < top_k
-    return Neighbours(product[best], neighbour[best], score[best], co_occurrence[best])
+    return Neighbours(product, neighbour, score, co_occurrence).cut(top_k)
