@@ -231,10 +231,7 @@ def _personalised(
     starts = np.searchsorted(neighbours.product, histories.product, side="left")
     stops = np.searchsorted(neighbours.product, histories.product, side="right")
     lengths = np.minimum(stops - starts, rules.neighbours_per_event)
-    row = np.repeat(np.arange(len(lengths)), lengths)
-    entry = np.repeat(starts, lengths) + (
-        np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    )
+    row, entry = _slices(starts, lengths)
     # Candidates as catalog positions, looked up once per neighbour-table entry used.
     position = np.minimum(
         np.searchsorted(catalog.product, neighbours.neighbour[entry]), len(catalog.product) - 1
@@ -373,10 +370,7 @@ def _fill(
     stops = np.searchsorted(group, groups, side="right")
     lengths = np.minimum(stops - starts, length)
     lengths[groups == NO_CATEGORY] = 0
-    visitor = np.repeat(np.arange(len(groups)), lengths)
-    entry = np.repeat(starts, lengths) + (
-        np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    )
+    visitor, entry = _slices(starts, lengths)
     return _Candidates(
         visitor=visitor,
         product=product[entry],
@@ -439,6 +433,15 @@ def _concatenate(parts: list[_Candidates]) -> _Candidates:
         tier=np.concatenate([p.tier for p in parts]),
         because=np.concatenate([p.because for p in parts]),
     )
+
+
+def _slices(starts: IntArray, lengths: IntArray) -> tuple[IntArray, IntArray]:
+    """For slices [starts[i], starts[i] + lengths[i]) of one array: each element's slice
+    number and its index in the array."""
+    owner = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    offset = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    index: IntArray = np.repeat(starts, lengths) + offset
+    return owner, index
 
 
 def _no_candidates() -> _Candidates:
