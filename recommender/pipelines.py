@@ -37,10 +37,12 @@ from recommender.algorithms.evaluation import (
     Recommender,
     evaluate,
 )
+from recommender.algorithms.events import EventArrays
 from recommender.algorithms.item_similarity import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_MIN_COMMON_VISITORS,
     DEFAULT_TOP_K,
+    InteractionMatrix,
     Neighbours,
     interaction_matrix,
     iter_neighbour_blocks,
@@ -178,17 +180,11 @@ def similarity_compute(
 ) -> PipelineRun:
     """Recompute every product's behavioural (item-to-item) neighbours from recent events."""
     now = now or timezone.now()
-    parameters = {
-        "now": now.isoformat(),
-        "days": days,
-        "top_k": top_k,
-        "min_common_visitors": min_common_visitors,
-        "block_size": block_size,
-    }
+    parameters = _similarity_parameters(now, days, top_k, min_common_visitors)
+    parameters["block_size"] = block_size
     with _recorded_run(PipelineKind.SIMILARITY, parameters) as recorder:
         with recorder.phase("read"):
-            events = event_arrays(since=now - timedelta(days=days), until=now)
-            interactions = interaction_matrix(events)
+            events, interactions = _similarity_window(now, days)
         counted = _CountedBlocks(len(interactions.product_ids), block_size, progress)
         blocks = iter_neighbour_blocks(
             interactions,
@@ -212,6 +208,23 @@ def similarity_compute(
     return recorder.run
 
 
+def _similarity_parameters(
+    now: datetime, days: int, top_k: int, min_common_visitors: int
+) -> dict[str, Any]:
+    return {
+        "now": now.isoformat(),
+        "days": days,
+        "top_k": top_k,
+        "min_common_visitors": min_common_visitors,
+    }
+
+
+def _similarity_window(now: datetime, days: int) -> tuple[EventArrays, InteractionMatrix]:
+    """The events a similarity run learns from, and their visitors x products matrix."""
+    events = event_arrays(since=now - timedelta(days=days), until=now)
+    return events, interaction_matrix(events)
+
+
 # Scale-out: the same similarity job as Celery tasks on many workers. One task claims the run and
 # splits the products into id ranges; a chord of block tasks (any worker, any machine) computes
 # each range's neighbours into a staging table; the chord's body swaps them all in at once.
@@ -227,13 +240,8 @@ def similarity_distributed_begin(
 ) -> tuple[PipelineRun, list[tuple[int, int]]]:
     """Claim a similarity run and split the catalog into `blocks` product id ranges."""
     now = now or timezone.now()
-    parameters = {
-        "now": now.isoformat(),
-        "days": days,
-        "top_k": top_k,
-        "min_common_visitors": min_common_visitors,
-        "distributed_blocks": blocks,
-    }
+    parameters = _similarity_parameters(now, days, top_k, min_common_visitors)
+    parameters["distributed_blocks"] = blocks
     run = pipeline_run_claim(kind=PipelineKind.SIMILARITY, parameters=parameters)
     product_ids = np.fromiter(Product.objects.order_by("id").values_list("id", flat=True), np.int64)
     ranges = [
@@ -254,9 +262,9 @@ def similarity_block_compute(*, run_id: int, first_product: int, last_product: i
     if run.status != PipelineStatus.RUNNING:
         return 0  # failed or abandoned meanwhile: nothing will read the staged rows
     parameters = run.parameters
-    now = datetime.fromisoformat(parameters["now"])
-    events = event_arrays(since=now - timedelta(days=parameters["days"]), until=now)
-    interactions = interaction_matrix(events)
+    _, interactions = _similarity_window(
+        datetime.fromisoformat(parameters["now"]), parameters["days"]
+    )
     ids = interactions.product_ids
     columns = np.flatnonzero((ids >= first_product) & (ids <= last_product))
     blocks = iter_neighbour_blocks(
