@@ -7,6 +7,7 @@ from django.db.models import Model
 from django.http import HttpRequest
 
 from recommender.models import (
+    ContentSimilarity,
     EvaluationMetric,
     EvaluationRun,
     ItemSimilarity,
@@ -41,8 +42,15 @@ class TrendingScoreAdmin(ReadOnlyAdmin[TrendingScore]):
 
 @admin.register(ItemSimilarity)
 class ItemSimilarityAdmin(ReadOnlyAdmin[ItemSimilarity]):
-    list_display = ["product", "similar_product", "kind", "score", "co_occurrence", "computed_at"]
-    list_filter = ["kind"]
+    list_display = ["product", "similar_product", "score", "co_occurrence", "computed_at"]
+    list_select_related = ["product", "similar_product"]
+    search_fields = ["product__name", "product__external_id"]
+    show_full_result_count = False
+
+
+@admin.register(ContentSimilarity)
+class ContentSimilarityAdmin(ReadOnlyAdmin[ContentSimilarity]):
+    list_display = ["product", "similar_product", "score", "computed_at"]
     list_select_related = ["product", "similar_product"]
     search_fields = ["product__name", "product__external_id"]
     show_full_result_count = False

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
 from django.db.models import F, Q
 
@@ -81,19 +83,26 @@ class TrendingScore(models.Model):
         return f"{self.product_id} {self.window} {self.score:.3f}"
 
 
-class ItemSimilarity(models.Model):
-    Kind = SimilarityKind
+class ProductNeighbour(models.Model):
+    """A product's neighbour of one kind, as a pipeline last computed it.
 
-    # A derived table of millions of rows, rebuilt from events (whose own foreign keys
-    # guarantee the products exist) in one transaction. Database-level foreign keys would cost
-    # one trigger check per row per rebuild (46 s of a 134 s run at 5M events), so Django alone
-    # enforces them: it still cascades a product's deletion here. For the same reason there are
-    # no single-column indexes: the unique constraint leads with product, and an index on
+    Each kind has its own table, rebuilt from scratch by its own pipeline and swapped in by a
+    rename (see shopsmart.bulk.table_rebuilt): no deleted rows to vacuum, no index to update
+    row by row, and one kind's rebuild never waits for or overwrites the other's.
+    """
+
+    kind: ClassVar[SimilarityKind]
+
+    # A derived table of millions of rows, rebuilt in one transaction from events (whose own
+    # foreign keys guarantee the products exist) or the catalog. Database-level foreign keys
+    # would cost one trigger check per row per rebuild (46 s of a 134 s run at 5M events), so
+    # Django alone enforces them: it still cascades a product's deletion here. For the same
+    # reason there are no single-column indexes: the indexes lead with product, and one on
     # similar_product would only speed up the rare deletion of a product.
     product = models.ForeignKey(
         "catalog.Product",
         on_delete=models.CASCADE,
-        related_name="similarities",
+        related_name="+",
         db_index=False,
         db_constraint=False,
     )
@@ -104,34 +113,52 @@ class ItemSimilarity(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    kind = models.CharField(
-        max_length=16, choices=SimilarityKind.choices, default=SimilarityKind.BEHAVIOURAL
-    )
     score = models.FloatField()
     # Number of visitors who interacted with both products (0 for content neighbours).
     co_occurrence = models.PositiveIntegerField(default=0)
     computed_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["product", "kind", "-score"]
-        verbose_name_plural = "item similarities"
+        abstract = True
+        ordering = ["product", "-score"]
         indexes = [
-            models.Index(fields=["product", "kind", "-score"], name="similarity_product_score_idx"),
+            models.Index(fields=["product", "-score"], name="%(class)s_score_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["product", "similar_product", "kind"], name="similarity_unique_pair"
+                fields=["product", "similar_product"], name="%(class)s_unique_pair"
             ),
             models.CheckConstraint(
-                condition=~Q(product=F("similar_product")), name="similarity_not_self"
-            ),
-            models.CheckConstraint(
-                condition=Q(kind__in=SimilarityKind.values), name="similarity_kind_known"
+                condition=~Q(product=F("similar_product")), name="%(class)s_not_self"
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.product_id} ~ {self.similar_product_id} ({self.kind} {self.score:.3f})"
+
+
+class ItemSimilarity(ProductNeighbour):
+    """Behavioural (item-to-item collaborative filtering) neighbours."""
+
+    kind = SimilarityKind.BEHAVIOURAL
+
+    class Meta(ProductNeighbour.Meta):
+        verbose_name_plural = "item similarities"
+
+
+class ContentSimilarity(ProductNeighbour):
+    """Text (TF-IDF) neighbours."""
+
+    kind = SimilarityKind.CONTENT
+
+    class Meta(ProductNeighbour.Meta):
+        verbose_name_plural = "content similarities"
+
+
+NEIGHBOUR_MODELS: dict[SimilarityKind, type[ProductNeighbour]] = {
+    SimilarityKind.BEHAVIOURAL: ItemSimilarity,
+    SimilarityKind.CONTENT: ContentSimilarity,
+}
 
 
 class PipelineRun(models.Model):

@@ -51,6 +51,7 @@ from recommender.algorithms.tiered import NEIGHBOURS_PER_EVENT
 from recommender.algorithms.trending import WINDOWS, trending_scores
 from recommender.models import (
     ACTIVE_PIPELINE_STATUSES,
+    NEIGHBOUR_MODELS,
     EvaluationMetric,
     EvaluationRun,
     ItemSimilarity,
@@ -62,7 +63,7 @@ from recommender.models import (
     TrendingScore,
 )
 from recommender.selectors import catalog_arrays, event_arrays, product_texts, stored_neighbours
-from shopsmart.bulk import insert_frame, insert_frames, read_frame
+from shopsmart.bulk import insert_frame, insert_frames, read_frame, table_rebuilt
 
 SIMILARITY_HISTORY_DAYS = 90
 CONTENT_TOP_K = 20
@@ -157,9 +158,8 @@ def trending_compute(*, now: datetime | None = None) -> PipelineRun:
             categories = _category_of(rows["product_id"].to_numpy())
             rows["category_id"] = categories
             rows["computed_at"] = pd.Timestamp(now)
-        with recorder.phase("write"), transaction.atomic():
-            TrendingScore.objects.all().delete()
-            insert_frame(TrendingScore, rows)
+        with recorder.phase("write"), table_rebuilt(TrendingScore) as table:
+            insert_frame(table, rows)
             transaction.on_commit(lambda: cache.generation_bump(cache.TRENDING))
         recorder.statistics |= {
             "events_read": len(events),
@@ -294,21 +294,19 @@ def similarity_block_compute(*, run_id: int, first_product: int, last_product: i
 
 def similarity_distributed_finish(*, run_id: int) -> PipelineRun:
     """Swap every staged block of the run into ItemSimilarity in one transaction."""
-    target = ItemSimilarity._meta.db_table
     staging = SimilarityStagingRow._meta.db_table
     with transaction.atomic():
         run = PipelineRun.objects.select_for_update().get(pk=run_id)
         if run.status != PipelineStatus.RUNNING:
             return run  # finished already (a redelivered body) or failed
         started = time.perf_counter()
-        ItemSimilarity.objects.filter(kind=SimilarityKind.BEHAVIOURAL).delete()
-        with connection.cursor() as cursor:
+        with table_rebuilt(ItemSimilarity) as target, connection.cursor() as cursor:
             cursor.execute(
                 # Only table names from the models are formatted in; values are bound.
-                f"INSERT INTO {target} (product_id, similar_product_id, kind, score, "  # noqa: S608
-                f"co_occurrence, computed_at) SELECT product_id, similar_product_id, %s, score, "
+                f'INSERT INTO "{target}" (product_id, similar_product_id, score, '  # noqa: S608
+                f"co_occurrence, computed_at) SELECT product_id, similar_product_id, score, "
                 f"co_occurrence, %s FROM {staging} WHERE run_id = %s",
-                [SimilarityKind.BEHAVIOURAL.value, run.parameters["now"], run_id],
+                [run.parameters["now"], run_id],
             )
             written = cursor.rowcount
         SimilarityStagingRow.objects.filter(run_id=run_id).delete()
@@ -316,10 +314,7 @@ def similarity_distributed_finish(*, run_id: int) -> PipelineRun:
         run.finished_at = timezone.now()
         run.statistics |= {
             "rows_written": written,
-            "products_with_neighbours": ItemSimilarity.objects.filter(
-                kind=SimilarityKind.BEHAVIOURAL
-            )
-            .values("product_id")
+            "products_with_neighbours": ItemSimilarity.objects.values("product_id")
             .distinct()
             .count(),
             "seconds": {"swap": round(time.perf_counter() - started, 3)},
@@ -370,16 +365,14 @@ def similarity_replace(
                 {
                     "product_id": block.product,
                     "similar_product_id": block.neighbour,
-                    "kind": kind.value,
                     "score": block.score,
                     "co_occurrence": block.co_occurrence,
                     "computed_at": stamp,
                 }
             )
 
-    with transaction.atomic():
-        ItemSimilarity.objects.filter(kind=kind).delete()
-        written = insert_frames(ItemSimilarity, frames())
+    with table_rebuilt(NEIGHBOUR_MODELS[kind]) as table:
+        written = insert_frames(table, frames())
         transaction.on_commit(lambda: cache.generation_bump(cache.SIMILARITY))
     return written
 

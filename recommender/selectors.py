@@ -14,7 +14,7 @@ from recommender.algorithms.content_similarity import ProductText
 from recommender.algorithms.events import EventArrays, best_first, rank_within
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.tiered import Catalog
-from recommender.models import EvaluationRun, ItemSimilarity, SimilarityKind
+from recommender.models import NEIGHBOUR_MODELS, EvaluationRun, SimilarityKind
 from shopsmart.bulk import read_frame
 from tracking.models import EVENT_TYPE_CODES, Event
 
@@ -86,7 +86,7 @@ def product_texts() -> tuple[np.ndarray, list[ProductText]]:
 def stored_neighbours(kind: SimilarityKind, *, per_product: int) -> Neighbours:
     """The stored neighbours of one kind, best `per_product` of each, grouped by product."""
     frame = read_frame(
-        ItemSimilarity.objects.filter(kind=kind),
+        NEIGHBOUR_MODELS[kind]._default_manager.all(),
         ["product_id", "similar_product_id", "score", "co_occurrence"],
     )
     if frame.empty:

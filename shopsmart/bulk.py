@@ -7,6 +7,7 @@ time building model instances.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -20,18 +21,19 @@ SQLITE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 COPY_NULL = r"\N"
 
 
-def insert_frame(model: type[Model], frame: pd.DataFrame) -> int:
-    """Insert every row of frame (columns named as the model's db columns); return the count."""
-    return insert_frames(model, [frame])
+def insert_frame(target: type[Model] | str, frame: pd.DataFrame) -> int:
+    """Insert every row of frame (columns named as the db columns); return the count."""
+    return insert_frames(target, [frame])
 
 
-def insert_frames(model: type[Model], frames: Iterable[pd.DataFrame]) -> int:
+def insert_frames(target: type[Model] | str, frames: Iterable[pd.DataFrame]) -> int:
     """Insert frames with the same columns as they come, in one COPY on PostgreSQL.
 
-    Frames may be produced while earlier ones are being written: the database inserts them
-    in its own process while the caller computes the next one.
+    The target is a model's table or a table by name (as table_rebuilt yields). Frames may be
+    produced while earlier ones are being written: the database inserts them in its own process
+    while the caller computes the next one.
     """
-    table = connection.ops.quote_name(model._meta.db_table)
+    table = connection.ops.quote_name(target if isinstance(target, str) else target._meta.db_table)
     written = 0
     with connection.cursor() as cursor, ExitStack() as stack:
         copy = None
@@ -111,6 +113,111 @@ def indexes_deferred(model: type[Model]) -> Iterator[None]:
             editor.add_index(model, index)
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+@contextmanager
+def table_rebuilt(model: type[Model]) -> Iterator[str]:
+    """Replace every row of model's table by the rows the caller writes into the yielded table.
+
+    For derived tables that a pipeline rebuilds whole. On PostgreSQL the caller fills a new,
+    index-free copy of the table; on exit its indexes and constraints are built in one pass
+    each, it is analysed and renamed into place, and the old table is dropped whole: no
+    deleted rows for vacuum, no index updated row by row, and readers see the old rows until
+    the commit, then the new ones. Elsewhere the rows are deleted and the table itself is
+    yielded. Either way it all happens in one transaction: an error leaves the old rows.
+    """
+    live = model._meta.db_table
+    with transaction.atomic():
+        if connection.vendor != "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {connection.ops.quote_name(live)}")  # noqa: S608
+            yield live
+            return
+        fresh = f"{live}__rebuilt"
+        with connection.cursor() as cursor:
+            _refuse_referenced(cursor, live)
+            cursor.execute(
+                f'CREATE TABLE "{fresh}" (LIKE "{live}" INCLUDING DEFAULTS INCLUDING IDENTITY '
+                "INCLUDING CONSTRAINTS INCLUDING STORAGE)"
+            )
+        yield fresh
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            # Django's foreign keys are deferred; run pending checks now, as PostgreSQL alters
+            # no table that has pending trigger events.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            renames = _indexes_and_keys_copied(cursor, live, fresh)
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            cursor.execute(f'ANALYZE "{fresh}"')
+            sequence = _identity_sequence(cursor, live, model._meta.pk.column)
+            cursor.execute(f'DROP TABLE "{live}"')
+            cursor.execute(f'ALTER TABLE "{fresh}" RENAME TO "{live}"')
+            for temporary, name in renames:
+                # Renaming an index that backs a constraint renames the constraint too.
+                cursor.execute(f'ALTER INDEX "{temporary}" RENAME TO "{name}"')
+            if sequence:
+                new_sequence = _identity_sequence(cursor, live, model._meta.pk.column)
+                cursor.execute(f"ALTER SEQUENCE {new_sequence} RENAME TO {sequence.split('.')[-1]}")
+
+
+def _refuse_referenced(cursor: Any, table: str) -> None:
+    cursor.execute(
+        "SELECT conname FROM pg_constraint WHERE contype = 'f' AND confrelid = %s::regclass",
+        [table],
+    )
+    if referencing := [name for (name,) in cursor.fetchall()]:
+        raise ValueError(
+            f"{table} cannot be rebuilt by a rename: foreign keys refer to it ({referencing})."
+        )
+
+
+def _indexes_and_keys_copied(cursor: Any, live: str, fresh: str) -> list[tuple[str, str]]:
+    """Build live's indexes, keys and foreign keys on fresh under temporary names.
+
+    Returns (temporary, final) index names to rename once live is gone. CHECK and NOT NULL
+    constraints came with CREATE TABLE ... LIKE.
+    """
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid), contype FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'f') ORDER BY conname",
+        [live],
+    )
+    constraints = cursor.fetchall()
+    cursor.execute(
+        "SELECT index.relname, pg_get_indexdef(index.oid) FROM pg_index "
+        "JOIN pg_class index ON index.oid = pg_index.indexrelid "
+        "WHERE pg_index.indrelid = %s::regclass AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint WHERE conindid = index.oid) ORDER BY index.relname",
+        [live],
+    )
+    plain_indexes = cursor.fetchall()
+    renames = []
+    for number, (name, definition, kind) in enumerate(constraints):
+        temporary = f"{fresh}_c{number}"
+        # A foreign key's name is its table's own and may stay; an index-backed key's name is
+        # its index's, unique in the schema, so it takes the final name after the swap.
+        cursor.execute(
+            f'ALTER TABLE "{fresh}" ADD CONSTRAINT "{name if kind == "f" else temporary}" '
+            f"{definition}"
+        )
+        if kind != "f":
+            renames.append((temporary, name))
+    for number, (name, definition) in enumerate(plain_indexes):
+        temporary = f"{fresh}_i{number}"
+        match = re.fullmatch(r"CREATE (UNIQUE )?INDEX \S+ ON \S+ (USING .*)", definition)
+        if match is None:
+            raise ValueError(f"Unexpected index definition: {definition}")
+        cursor.execute(
+            f'CREATE {match.group(1) or ""}INDEX "{temporary}" ON "{fresh}" {match.group(2)}'
+        )
+        renames.append((temporary, name))
+    return renames
+
+
+def _identity_sequence(cursor: Any, table: str, column: str) -> str | None:
+    cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [f'"{table}"', column])
+    sequence: str | None = cursor.fetchone()[0]
+    return sequence
 
 
 def _copy_ready(frame: pd.DataFrame) -> pd.DataFrame:

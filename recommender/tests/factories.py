@@ -5,7 +5,13 @@ from factory.declarations import LazyFunction, SelfAttribute, SubFactory
 from factory.django import DjangoModelFactory
 
 from catalog.tests.factories import ProductFactory
-from recommender.models import ItemSimilarity, PipelineKind, PipelineRun, TrendingScore
+from recommender.models import (
+    ContentSimilarity,
+    ItemSimilarity,
+    PipelineKind,
+    PipelineRun,
+    TrendingScore,
+)
 
 
 class TrendingScoreFactory(DjangoModelFactory[TrendingScore]):
@@ -28,6 +34,16 @@ class ItemSimilarityFactory(DjangoModelFactory[ItemSimilarity]):
     similar_product = SubFactory(ProductFactory)
     score = 0.5
     co_occurrence = 3
+    computed_at = LazyFunction(timezone.now)
+
+
+class ContentSimilarityFactory(DjangoModelFactory[ContentSimilarity]):
+    class Meta:
+        model = ContentSimilarity
+
+    product = SubFactory(ProductFactory)
+    similar_product = SubFactory(ProductFactory)
+    score = 0.5
     computed_at = LazyFunction(timezone.now)
 
 

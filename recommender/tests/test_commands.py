@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from recommender.models import (
+    ContentSimilarity,
     EvaluationRun,
     ItemSimilarity,
     PipelineKind,
@@ -67,7 +68,7 @@ def test_compute_content_similarity_shows_progress_and_summarises(demo_shop):
     out, err = run("compute_content_similarity", "--top-k", "3")
     assert "Content similarity run #" in out
     assert "Content neighbours" in err
-    assert ItemSimilarity.objects.filter(kind="content").count() <= 3 * 80
+    assert ContentSimilarity.objects.count() <= 3 * 80
 
 
 def test_evaluate_prints_a_table_per_protocol_and_stores_the_run(demo_shop):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from catalog.tests.factories import ProductFactory
 from recommender.models import PipelineKind, PipelineRun, PipelineStatus, TrendingScore
 from recommender.tests.factories import (
+    ContentSimilarityFactory,
     ItemSimilarityFactory,
     PipelineRunFactory,
     TrendingScoreFactory,
@@ -37,9 +38,7 @@ def test_a_product_is_not_similar_to_itself():
 
 def test_similarity_pairs_are_unique_per_kind():
     pair = ItemSimilarityFactory.create()
-    ItemSimilarityFactory.create(
-        product=pair.product, similar_product=pair.similar_product, kind="content"
-    )
+    ContentSimilarityFactory.create(product=pair.product, similar_product=pair.similar_product)
     with pytest.raises(IntegrityError), transaction.atomic():
         ItemSimilarityFactory.create(product=pair.product, similar_product=pair.similar_product)
 

@@ -8,11 +8,11 @@ from django.utils import timezone
 from catalog.tests.factories import ProductFactory
 from recommender import cache, pipelines
 from recommender.models import (
+    ContentSimilarity,
     ItemSimilarity,
     PipelineKind,
     PipelineRun,
     PipelineStatus,
-    SimilarityKind,
     SimilarityStagingRow,
     TrendingScore,
 )
@@ -159,16 +159,16 @@ def test_no_events_gives_empty_tables_not_errors():
 
 def test_content_similarity_links_products_described_alike_and_keeps_behavioural_rows(shop):
     pipelines.similarity_compute(now=NOW)
-    behavioural = ItemSimilarity.objects.filter(kind=SimilarityKind.BEHAVIOURAL).count()
+    behavioural = ItemSimilarity.objects.count()
     ProductFactory.create(name="Big teapot", description="Porcelain teapot")
     run = pipelines.content_compute(now=NOW)
     assert run.status == PipelineStatus.SUCCEEDED
-    content = ItemSimilarity.objects.filter(kind=SimilarityKind.CONTENT)
+    content = ContentSimilarity.objects.all()
     teapots = set(
         content.filter(product__name="Big teapot").values_list("similar_product__name", flat=True)
     )
     assert "Teapot" in teapots
-    assert ItemSimilarity.objects.filter(kind=SimilarityKind.BEHAVIOURAL).count() == behavioural
+    assert ItemSimilarity.objects.count() == behavioural
     assert run.statistics["rows_written"] == content.count()
     again = pipelines.content_compute(now=NOW)
     assert again.statistics["rows_written"] == content.count()
@@ -201,7 +201,7 @@ def test_evaluation_without_events_evaluates_nobody():
 
 def neighbour_rows():
     return sorted(
-        ItemSimilarity.objects.filter(kind=SimilarityKind.BEHAVIOURAL).values_list(
+        ItemSimilarity.objects.values_list(
             "product_id", "similar_product_id", "score", "co_occurrence"
         )
     )

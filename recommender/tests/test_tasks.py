@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -33,8 +34,9 @@ def test_tasks_are_named_and_limited():
 
 
 def test_task_runs_the_pipeline_and_returns_the_run_id():
-    EventFactory.create()
-    run_id = tasks.compute_trending.apply(kwargs={"now": timezone.now().isoformat()}).get()
+    now = timezone.now()
+    EventFactory.create(occurred_at=now - timedelta(hours=1))
+    run_id = tasks.compute_trending.apply(kwargs={"now": now.isoformat()}).get()
     assert run_id is not None
     run = PipelineRun.objects.get(pk=run_id)
     assert (run.kind, run.status) == (PipelineKind.TRENDING, PipelineStatus.SUCCEEDED)

@@ -10,6 +10,7 @@ from django.urls import reverse
 from catalog.tests.factories import ReviewFactory
 from recommender.models import EvaluationMetric, EvaluationRun, PipelineKind
 from recommender.tests.factories import (
+    ContentSimilarityFactory,
     ItemSimilarityFactory,
     PipelineRunFactory,
     TrendingScoreFactory,
@@ -28,6 +29,7 @@ def staff_client(client):
     EventFactory.create()
     TrendingScoreFactory.create()
     ItemSimilarityFactory.create()
+    ContentSimilarityFactory.create()
     run = EvaluationRun.objects.create(
         pipeline_run=PipelineRunFactory.create(kind=PipelineKind.EVALUATION)
     )
@@ -45,7 +47,7 @@ def test_every_model_of_ours_is_registered():
     names = {model.__name__ for model in registered_models()}
     assert names == {
         "Category", "Product", "Review", "Visitor", "Event", "TrendingScore",
-        "ItemSimilarity", "PipelineRun", "EvaluationRun", "EvaluationMetric",
+        "ItemSimilarity", "ContentSimilarity", "PipelineRun", "EvaluationRun", "EvaluationMetric",
     }  # fmt: skip
 
 

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
+from catalog.models import Product
 from catalog.tests.factories import ProductFactory
-from shopsmart.bulk import indexes_deferred, insert_frame
+from recommender.models import TrendingScore
+from shopsmart.bulk import indexes_deferred, insert_frame, table_rebuilt
 from tracking.models import Event
 from tracking.tests.factories import VisitorFactory
 
@@ -71,3 +75,71 @@ def test_deferred_indexes_are_rebuilt_after_the_load():
 def test_deferred_indexes_refuse_to_run_outside_a_transaction():
     with pytest.raises(transaction.TransactionManagementError), indexes_deferred(Event):
         pass
+
+
+NOW = pd.Timestamp("2026-03-01", tz="UTC").to_pydatetime()
+
+
+def trending_frame(product_ids: list[int], score: float) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "product_id": product_ids,
+            "category_id": None,
+            "window": "7d",
+            "score": score,
+            "event_count": 1,
+            "computed_at": pd.Timestamp(NOW),
+        }
+    )
+
+
+def table_shape(table: str) -> dict[str, Any]:
+    """Every constraint and index of a table with its definition, and its id sequence."""
+    with connection.cursor() as cursor:
+        shape: dict[str, Any] = {
+            name: {key: value for key, value in info.items() if key != "definition"}
+            for name, info in connection.introspection.get_constraints(cursor, table).items()
+        }
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            shape["sequence"] = cursor.fetchone()[0]
+    return shape
+
+
+def test_a_rebuilt_table_holds_only_the_new_rows_under_the_same_schema():
+    old, new = ProductFactory.create_batch(2), ProductFactory.create_batch(3)
+    insert_frame(TrendingScore, trending_frame([p.pk for p in old], 1.0))
+    before = table_shape("recommender_trendingscore")
+    with table_rebuilt(TrendingScore) as table:
+        insert_frame(table, trending_frame([p.pk for p in new], 2.0))
+    assert sorted(TrendingScore.objects.values_list("product_id", "score")) == [
+        (p.pk, 2.0) for p in new
+    ]
+    assert table_shape("recommender_trendingscore") == before
+    # The rebuilt table enforces what the old one did: its keys, checks and foreign keys.
+    for bad in ({"product_id": new[0].pk}, {"score": -1.0}, {"product_id": 10**9}):
+        row = {"product_id": old[0].pk, "window": "7d", "score": 1.0, "computed_at": NOW}
+        with pytest.raises(IntegrityError), transaction.atomic():
+            TrendingScore.objects.create(**(row | bad))
+
+
+def test_a_failed_rebuild_leaves_the_old_rows():
+    products = ProductFactory.create_batch(2)
+    insert_frame(TrendingScore, trending_frame([p.pk for p in products], 1.0))
+
+    def rebuild_then_fail() -> None:
+        with table_rebuilt(TrendingScore) as table:
+            insert_frame(table, trending_frame([products[0].pk], 2.0))
+            raise RuntimeError("computation failed")
+
+    with pytest.raises(RuntimeError):
+        rebuild_then_fail()
+    assert sorted(TrendingScore.objects.values_list("score", flat=True)) == [1.0, 1.0]
+
+
+@pytest.mark.postgres
+def test_a_table_other_tables_refer_to_is_not_rebuilt():
+    ProductFactory.create()
+    with pytest.raises(ValueError, match="foreign keys refer to it"), table_rebuilt(Product):
+        pass
+    assert Product.objects.count() == 1

@@ -22,10 +22,12 @@ from catalog.placeholders import placeholder_url
 from catalog.services import product_ratings_refresh
 from recommender.algorithms.events import PURCHASE
 from recommender.models import (
+    ContentSimilarity,
     EvaluationMetric,
     EvaluationRun,
     ItemSimilarity,
     PipelineRun,
+    SimilarityStagingRow,
     TrendingScore,
 )
 from shopsmart.bulk import indexes_deferred, insert_frame
@@ -40,8 +42,10 @@ EVENT_CHUNK = 250_000
 STORE_MODELS = (
     EvaluationMetric,
     EvaluationRun,
+    SimilarityStagingRow,
     PipelineRun,
     ItemSimilarity,
+    ContentSimilarity,
     TrendingScore,
     Review,
     Event,
