@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import TypedDict
+
+from django.conf import settings
+from django.contrib.postgres.search import TrigramWordSimilarity
+from django.db import connection
+from django.db.models import Prefetch, Q, QuerySet, TextChoices, Value
 from django.shortcuts import get_object_or_404
 
 from catalog.models import Category, Product, Review
@@ -43,3 +50,125 @@ def product_detail(*, pk: int) -> Product:
         pk=pk,
     )
     return product
+
+
+class CategoryCard(TypedDict):
+    id: int
+    name: str
+    slug: str
+
+
+class ProductCard(TypedDict):
+    """A product as every API list shows it (and the pages' recommendation widgets)."""
+
+    id: int
+    external_id: str | None
+    name: str
+    price: str
+    url: str
+    image_url: str
+    category: CategoryCard
+
+
+def absolute_url(path: str) -> str:
+    """Site-relative paths prefixed with SITE_URL; URLs elsewhere are kept as they are."""
+    return f"{settings.SITE_URL}{path}" if path.startswith("/") else path
+
+
+def product_card(product: Product) -> ProductCard:
+    """The product's card; its category must have been fetched with it."""
+    category = product.category
+    return {
+        "id": product.pk,
+        "external_id": product.external_id,
+        "name": product.name,
+        "price": f"{product.price:.2f}",
+        "url": absolute_url(product.get_absolute_url()),
+        "image_url": absolute_url(product.image_url),
+        "category": {"id": category.pk, "name": category.name, "slug": category.slug},
+    }
+
+
+def product_cards(product_ids: Iterable[int]) -> dict[int, ProductCard]:
+    """The cards of the given products (one query), by id; unknown ids are left out."""
+    products = Product.objects.with_category().filter(pk__in=list(product_ids))
+    return {product.pk: product_card(product) for product in products}
+
+
+class ProductOrdering(TextChoices):
+    PRICE = "price", "Price, lowest first"
+    PRICE_DESCENDING = "-price", "Price, highest first"
+    NEWEST = "newest", "Newest first"
+    RATING = "rating", "Best rated first"
+    RELEVANCE = "relevance", "Best match first (with a search)"
+
+
+ORDER_BY: dict[str, tuple[str, ...]] = {
+    ProductOrdering.PRICE: ("price", "id"),
+    ProductOrdering.PRICE_DESCENDING: ("-price", "id"),
+    ProductOrdering.NEWEST: ("-created_at", "-id"),
+    ProductOrdering.RATING: ("-average_rating", "-review_count", "id"),
+}
+
+
+def product_search(
+    *,
+    search: str = "",
+    category: Category | None = None,
+    min_price: Decimal | None = None,
+    max_price: Decimal | None = None,
+    ordering: str | None = None,
+) -> QuerySet[Product]:
+    """Browsable products matching the filters. The search is fuzzy on PostgreSQL (trigram
+    word similarity on the name, so typos match) and a case-insensitive contains elsewhere;
+    without an ordering, searches come best match first and listings by name."""
+    products = product_list(category=category)
+    if min_price is not None:
+        products = products.filter(price__gte=min_price)
+    if max_price is not None:
+        products = products.filter(price__lte=max_price)
+    search = search.strip()
+    if search and connection.vendor == "postgresql":
+        # The %> operator uses the trigram index on name; its threshold is set per connection
+        # (settings: pg_trgm.word_similarity_threshold) looser than the default for typos.
+        products = products.filter(name__trigram_word_similar=search).annotate(
+            relevance=TrigramWordSimilarity(search, "name")
+        )
+    elif search:
+        products = products.filter(name__icontains=search).annotate(relevance=Value(1.0))
+    if ordering in ORDER_BY:
+        return products.order_by(*ORDER_BY[ordering])
+    if search:
+        return products.order_by("-relevance", "name", "id")
+    return products.order_by("name", "id")
+
+
+class CategoryNode(TypedDict):
+    id: int
+    name: str
+    slug: str
+    children: list[CategoryNode]
+
+
+def category_tree() -> list[CategoryNode]:
+    """Every category as a tree of nested children, by name (one query)."""
+    nodes: dict[int, CategoryNode] = {}
+    parents: dict[int, int | None] = {}
+    for category in Category.objects.order_by("name", "id"):
+        nodes[category.pk] = {
+            "id": category.pk,
+            "name": category.name,
+            "slug": category.slug,
+            "children": [],
+        }
+        parents[category.pk] = category.parent_id
+    roots: list[CategoryNode] = []
+    for pk, node in nodes.items():
+        parent = parents[pk]
+        (nodes[parent]["children"] if parent in nodes else roots).append(node)
+    return roots
+
+
+def category_by_id_or_slug(value: str) -> Category | None:
+    lookup = Q(pk=int(value)) if value.isdigit() else Q(slug=value)
+    return Category.objects.filter(lookup).first()

@@ -63,6 +63,7 @@ from recommender.models import (
     TrendingScore,
 )
 from recommender.selectors import catalog_arrays, event_arrays, product_texts, stored_neighbours
+from recommender.serving import served_recommender
 from shopsmart.bulk import insert_frame, insert_frames, read_frame, table_rebuilt
 
 SIMILARITY_HISTORY_DAYS = 90
@@ -408,12 +409,14 @@ def content_compute(
 
 def evaluation_contenders() -> tuple[Recommender, ...]:
     """The served recommender, the blends it could serve instead, and the baselines."""
-    served = settings.RECOMMENDER_CONTENT_WEIGHT
-    blends = sorted({0.0, 0.2, 0.5} - {served})
+    served = served_recommender()
+    blends = sorted({0.0, 0.2, 0.5} - {served.content_weight})
     return (
-        Recommender("tiered", content_weight=served),
+        served,
         *(Recommender(f"tiered_content_{weight:g}", content_weight=weight) for weight in blends),
-        Recommender("tiered_buy_again", content_weight=served, include_interacted=True),
+        Recommender(
+            "tiered_buy_again", content_weight=served.content_weight, include_interacted=True
+        ),
         Recommender("item_knn", content=False, category_fill=False, global_fill=False),
         Recommender("content", behavioural=False, category_fill=False, global_fill=False),
         Recommender("popularity", behavioural=False, content=False, category_fill=False),

@@ -11,7 +11,7 @@ from django.db.models.sql.compiler import SQLCompiler
 
 from catalog.models import Product
 from recommender.algorithms.content_similarity import ProductText
-from recommender.algorithms.events import EventArrays, best_first, rank_within
+from recommender.algorithms.events import EventArrays, IntArray, best_first, rank_within
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.tiered import Catalog
 from recommender.models import NEIGHBOUR_MODELS, EvaluationRun, SimilarityKind
@@ -83,12 +83,15 @@ def product_texts() -> tuple[np.ndarray, list[ProductText]]:
     return np.array(ids, dtype=np.int64), texts
 
 
-def stored_neighbours(kind: SimilarityKind, *, per_product: int) -> Neighbours:
-    """The stored neighbours of one kind, best `per_product` of each, grouped by product."""
-    frame = read_frame(
-        NEIGHBOUR_MODELS[kind]._default_manager.all(),
-        ["product_id", "similar_product_id", "score", "co_occurrence"],
-    )
+def stored_neighbours(
+    kind: SimilarityKind, *, per_product: int, products: IntArray | None = None
+) -> Neighbours:
+    """The stored neighbours of one kind (of the given products, else of all), best
+    `per_product` of each, grouped by product."""
+    rows = NEIGHBOUR_MODELS[kind]._default_manager.all()
+    if products is not None:
+        rows = rows.filter(product_id__in=products.tolist())
+    frame = read_frame(rows, ["product_id", "similar_product_id", "score", "co_occurrence"])
     if frame.empty:
         return Neighbours.concatenate([])
     product = frame["product_id"].to_numpy(dtype=np.int64)

@@ -6,5 +6,6 @@ admin.site.site_title = "ShopSmart admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("shopsmart.api.urls")),
     path("", include("catalog.urls")),
 ]

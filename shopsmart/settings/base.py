@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "catalog",
     "tracking",
@@ -84,6 +86,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
         "DB_CONNECT_TIMEOUT", default=5
     )
+    # Fuzzy search: how alike a search and a word of a product name must be (0.6 by default,
+    # too strict for shoppers' typos: "tepot" finds "teapot" at 0.4).
+    DATABASES["default"]["OPTIONS"]["options"] = "-c pg_trgm.word_similarity_threshold=" + (
+        env.str("SEARCH_SIMILARITY_THRESHOLD", default="0.4")
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache --------------------------------------------------------------------------------------
@@ -97,11 +104,16 @@ if REDIS_URL:
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="shopsmart"),
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 1,
+                "SOCKET_CONNECT_TIMEOUT": 0.25,
+                "SOCKET_TIMEOUT": 0.5,
+                # The cache only speeds things up: when Redis is down every read misses and
+                # every write is skipped (and logged), and the database answers.
+                "IGNORE_EXCEPTIONS": True,
             },
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOGGER = "shopsmart.cache"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -154,14 +166,50 @@ STORAGES = {
 
 # --- REST framework -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: a request without credentials answers 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 20,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "shopsmart.api.schema.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        "events": env.str("THROTTLE_EVENTS", default="600/minute"),
+        "search": env.str("THROTTLE_SEARCH", default="120/minute"),
+    },
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ShopSmart API",
+    "DESCRIPTION": (
+        "Products, trending products, similar products and personalised recommendations with "
+        "their reasons, and event ingestion. Personalised endpoints take an API token "
+        "(`Authorization: Token <key>`) or the shopper's own visitor cookie."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "EventTypeEnum": "tracking.models.EventType",
+        "TrendingWindowEnum": "recommender.models.TrendingWindow",
+    },
+}
+
+# The first-party cookie that identifies a shopper's browser (a random id, also the Visitor's
+# external_id): the storefront sets it, and it lets the browser read its own recommendations.
+VISITOR_COOKIE_NAME = env.str("VISITOR_COOKIE_NAME", default="shopsmart_visitor")
+# Prefix for the absolute product and image URLs of API responses ("" keeps them relative).
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
+# Seconds each cached answer lives (the seed's TTLs); events and pipeline runs invalidate
+# them sooner.
+CACHE_TTL_RECOMMENDATIONS = env.int("CACHE_TTL_RECOMMENDATIONS", default=5 * 60)
+CACHE_TTL_SIMILAR = env.int("CACHE_TTL_SIMILAR", default=60 * 60)
+CACHE_TTL_TRENDING = env.int("CACHE_TTL_TRENDING", default=15 * 60)
 
 # --- Logging ------------------------------------------------------------------------------------
 LOGGING = {

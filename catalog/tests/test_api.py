@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from catalog.tests.factories import CategoryFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def kitchen():
+    kitchen = CategoryFactory.create(name="Kitchen")
+    cups = CategoryFactory.create(name="Cups", parent=kitchen)
+    garden = CategoryFactory.create(name="Garden")
+    products = {
+        "mug": ProductFactory.create(name="Blue ceramic mug", category=cups, price=Decimal("8")),
+        "teapot": ProductFactory.create(name="Teapot", category=kitchen, price=Decimal("30")),
+        "rake": ProductFactory.create(name="Garden rake", category=garden, price=Decimal("20")),
+        "hidden": ProductFactory.create(name="Old mug", category=cups, is_active=False),
+        "sold_out": ProductFactory.create(name="Red mug", category=cups, stock=0),
+    }
+    return {"kitchen": kitchen, "cups": cups, **products}
+
+
+def names(response) -> list[str]:
+    return [item["name"] for item in response.json()["results"]]
+
+
+def test_products_list_only_browsable_products_with_the_card_shape(api, kitchen):
+    response = api.get("/api/products")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 3
+    assert names(response) == ["Blue ceramic mug", "Garden rake", "Teapot"]
+    card = body["results"][0]
+    assert card == {
+        "id": kitchen["mug"].pk,
+        "external_id": kitchen["mug"].external_id,
+        "name": "Blue ceramic mug",
+        "price": "8.00",
+        "url": kitchen["mug"].get_absolute_url(),
+        "image_url": kitchen["mug"].image_url,
+        "category": {"id": kitchen["cups"].pk, "name": "Cups", "slug": "cups"},
+    }
+
+
+@pytest.mark.parametrize("value", ["kitchen", "id"])
+def test_category_filter_takes_an_id_or_slug_and_includes_sub_categories(api, kitchen, value):
+    category = str(kitchen["kitchen"].pk) if value == "id" else "kitchen"
+    response = api.get("/api/products", {"category": category})
+    assert names(response) == ["Blue ceramic mug", "Teapot"]
+
+
+def test_price_range_and_ordering(api, kitchen):
+    response = api.get("/api/products", {"min_price": "10", "ordering": "-price"})
+    assert names(response) == ["Teapot", "Garden rake"]
+    response = api.get("/api/products", {"ordering": "price"})
+    assert names(response) == ["Blue ceramic mug", "Garden rake", "Teapot"]
+
+
+def test_search_finds_names_even_with_a_typo_on_postgresql(api, kitchen):
+    assert names(api.get("/api/products", {"search": "mug"})) == ["Blue ceramic mug"]
+    if connection.vendor == "postgresql":
+        assert names(api.get("/api/products", {"search": "tepot"})) == ["Teapot"]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "field"),
+    [
+        ({"min_price": "-1"}, "min_price"),
+        ({"min_price": "30", "max_price": "10"}, "max_price"),
+        ({"ordering": "colour"}, "ordering"),
+        ({"category": "no-such-category"}, "category"),
+        ({"page_size": "101"}, "page_size"),
+    ],
+)
+def test_bad_filters_are_400_with_field_messages(api, kitchen, parameters, field):
+    response = api.get("/api/products", parameters)
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_pagination_defaults_to_20_and_caps_at_100(api):
+    ProductFactory.create_batch(25)
+    body = api.get("/api/products").json()
+    assert (body["count"], len(body["results"])) == (25, 20)
+    assert body["next"] is not None
+    assert len(api.get("/api/products", {"page_size": 100}).json()["results"]) == 25
+    assert api.get("/api/products", {"page": 9}).status_code == 404
+
+
+def test_product_detail_and_unknown_product(api, kitchen):
+    body = api.get(f"/api/products/{kitchen['sold_out'].pk}").json()
+    assert (body["name"], body["in_stock"], body["stock"]) == ("Red mug", False, 0)
+    assert api.get(f"/api/products/{kitchen['hidden'].pk}").status_code == 404
+    assert api.get("/api/products/999999").status_code == 404
+
+
+def test_categories_are_a_tree(api, kitchen):
+    tree = api.get("/api/categories").json()
+    assert [node["name"] for node in tree] == ["Garden", "Kitchen"]
+    assert [child["name"] for child in tree[1]["children"]] == ["Cups"]

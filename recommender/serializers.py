@@ -1,0 +1,100 @@
+"""The recommender's API parameters and the documented shape of its answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from catalog.serializers import CategoryCardSerializer, ProductCardSerializer
+from recommender.models import TrendingWindow
+from recommender.serving import ReasonType, RecommendationStrategy, SimilarStrategy
+from shopsmart.api.access import VISITOR_MAX_LENGTH
+
+MAX_K = 50
+
+
+def k_field(default: int) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False, default=default, min_value=1, max_value=MAX_K, help_text="List length."
+    )
+
+
+class RecommendationQuerySerializer(serializers.Serializer[Any]):
+    visitor = serializers.CharField(
+        required=False,
+        max_length=VISITOR_MAX_LENGTH,
+        help_text="The visitor's external id; required with a token, else the cookie's visitor.",
+    )
+    k = k_field(10)
+    category = serializers.CharField(
+        required=False, max_length=140, help_text="Fill from this category (id or slug)."
+    )
+    include_interacted = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Let products the visitor already interacted with back in (buy it again).",
+    )
+    max_per_category = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_K,
+        help_text="At most this many products of one category (default from settings).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs.setdefault("max_per_category", settings.RECOMMENDER_MAX_PER_CATEGORY)
+        return attrs
+
+
+class SimilarQuerySerializer(serializers.Serializer[Any]):
+    k = k_field(10)
+
+
+class TrendingQuerySerializer(serializers.Serializer[Any]):
+    window = serializers.ChoiceField(
+        choices=TrendingWindow.choices, required=False, default=TrendingWindow.DAYS_7
+    )
+    category = serializers.CharField(
+        required=False, max_length=140, help_text="A category id or slug (sub-categories too)."
+    )
+    k = k_field(20)
+
+
+class ReasonSerializer(serializers.Serializer[Any]):
+    type = serializers.ChoiceField(choices=ReasonType.choices)
+    products = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="similar_to: the visitor's products that brought this one.",
+    )
+    category = serializers.IntegerField(required=False, help_text="trending_in_category.")
+    visitors = serializers.IntegerField(
+        required=False, help_text="interacted_together: shoppers who interacted with both."
+    )
+
+
+class ItemSerializer(serializers.Serializer[Any]):
+    product = ProductCardSerializer()
+    score = serializers.FloatField()
+    reason = ReasonSerializer()
+    explanation = serializers.CharField(help_text="The reason as a sentence for shoppers.")
+
+
+class RecommendationListSerializer(serializers.Serializer[Any]):
+    visitor = serializers.CharField()
+    strategy = serializers.ChoiceField(choices=RecommendationStrategy.choices)
+    items = ItemSerializer(many=True)
+
+
+class SimilarListSerializer(serializers.Serializer[Any]):
+    product = serializers.IntegerField()
+    strategy = serializers.ChoiceField(choices=SimilarStrategy.choices)
+    items = ItemSerializer(many=True)
+
+
+class TrendingListSerializer(serializers.Serializer[Any]):
+    window = serializers.ChoiceField(choices=TrendingWindow.choices)
+    category = CategoryCardSerializer(allow_null=True)
+    items = ItemSerializer(many=True)

@@ -1,0 +1,248 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from catalog.tests.factories import CategoryFactory, ProductFactory
+from recommender import pipelines
+from recommender.tests.factories import ContentSimilarityFactory
+from tracking.models import EventType
+from tracking.tests.factories import EventFactory, VisitorFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shop():
+    """Three shoppers viewed the mug, the teapot and the cup together; garden things sell."""
+    now = timezone.now()
+    kitchen = CategoryFactory.create(name="Kitchen")
+    garden = CategoryFactory.create(name="Garden")
+    products = {
+        name: ProductFactory.create(name=name, category=category)
+        for name, category in [
+            ("Blue Mug", kitchen), ("Tea Set", kitchen), ("Cup", kitchen), ("Plate", kitchen),
+            ("Rake", garden), ("Hose", garden),
+        ]
+    }  # fmt: skip
+    for _ in range(3):
+        visitor = VisitorFactory.create()
+        for name in ("Blue Mug", "Tea Set", "Cup"):
+            EventFactory.create(
+                visitor=visitor, product=products[name], occurred_at=now - timedelta(days=2)
+            )
+    for _ in range(5):
+        EventFactory.create(
+            product=products["Rake"],
+            event_type=EventType.PURCHASE,
+            occurred_at=now - timedelta(days=1),
+        )
+    EventFactory.create(product=products["Plate"], occurred_at=now - timedelta(days=1))
+    pipelines.trending_compute(now=now)
+    pipelines.similarity_compute(now=now)
+    return {"kitchen": kitchen, "garden": garden, **products}
+
+
+@pytest.fixture
+def token_client() -> APIClient:
+    client = APIClient()
+    user = User.objects.create_user("partner")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def viewed(visitor: str, *products, when=None) -> None:
+    owner = VisitorFactory.create(external_id=visitor) if isinstance(visitor, str) else visitor
+    for product in products:
+        EventFactory.create(visitor=owner, product=product, occurred_at=when or timezone.now())
+
+
+def item_names(body) -> list[str]:
+    return [item["product"]["name"] for item in body["items"]]
+
+
+def test_a_new_visitor_gets_global_trending(token_client, shop):
+    body = token_client.get("/api/recommendations", {"visitor": "new", "k": 3}).json()
+    assert body["visitor"] == "new"
+    assert body["strategy"] == "global_trending"
+    assert item_names(body)[0] == "Rake"
+    assert body["items"][0]["reason"] == {"type": "popular"}
+    assert body["items"][0]["explanation"] == "Popular right now"
+
+
+def test_personalised_items_name_the_products_that_brought_them(token_client, shop):
+    viewed("ann", shop["Blue Mug"])
+    body = token_client.get("/api/recommendations", {"visitor": "ann", "k": 2}).json()
+    assert body["strategy"] == "personalised"
+    assert set(item_names(body)) == {"Tea Set", "Cup"}
+    for item in body["items"]:
+        assert item["reason"] == {"type": "similar_to", "products": [shop["Blue Mug"].pk]}
+        assert item["explanation"] == "Because you viewed Blue Mug"
+    # The mug itself, already seen, is left out unless asked for.
+    again = {"visitor": "ann", "k": 10, "include_interacted": "true"}
+    assert "Blue Mug" not in item_names(body)
+    assert "Blue Mug" in item_names(token_client.get("/api/recommendations", again).json())
+
+
+def test_a_short_personalised_list_is_filled_from_the_category_then_the_store(token_client, shop):
+    viewed("ann", shop["Blue Mug"])
+    body = token_client.get("/api/recommendations", {"visitor": "ann", "k": 6}).json()
+    tiers = [item["reason"]["type"] for item in body["items"]]
+    assert tiers[:2] == ["similar_to", "similar_to"]
+    assert "trending_in_category" in tiers
+    assert "popular" in tiers
+    plate = next(i for i in body["items"] if i["product"]["name"] == "Plate")
+    assert plate["explanation"] == "Trending in Kitchen"
+    # The strategy is the tier that decided the list: personalised from half of k up.
+    assert body["strategy"] == "category_trending"
+    half = token_client.get("/api/recommendations", {"visitor": "ann", "k": 4}).json()
+    assert half["strategy"] == "personalised"
+
+
+def test_requested_category_and_diversity_cap(token_client, shop):
+    body = token_client.get(
+        "/api/recommendations", {"visitor": "new", "k": 3, "category": "garden"}
+    ).json()
+    assert body["strategy"] == "category_trending"
+    assert item_names(body)[0] == "Rake"
+    capped = token_client.get(
+        "/api/recommendations", {"visitor": "new", "k": 6, "max_per_category": 1}
+    ).json()
+    categories = [item["product"]["category"]["name"] for item in capped["items"]]
+    assert len(categories) == len(set(categories))
+
+
+def test_unavailable_products_are_never_recommended(token_client, shop):
+    shop["Rake"].stock = 0
+    shop["Rake"].save()
+    body = token_client.get("/api/recommendations", {"visitor": "new", "k": 6}).json()
+    assert "Rake" not in item_names(body)
+
+
+@pytest.mark.parametrize(
+    "parameters", [{"k": 0}, {"k": 51}, {"k": "ten"}, {"category": "nope"}, {}]
+)
+def test_bad_parameters_are_400(token_client, shop, parameters):
+    response = token_client.get("/api/recommendations", {"visitor": "ann"} | parameters)
+    if parameters:
+        assert response.status_code == 400
+    else:
+        assert response.status_code == 200
+    assert token_client.get("/api/recommendations").status_code == 400  # no visitor
+
+
+def test_without_credentials_401_and_a_browser_reads_only_its_own(shop):
+    browser = APIClient()
+    assert browser.get("/api/recommendations", {"visitor": "ann"}).status_code == 401
+    browser.cookies[settings.VISITOR_COOKIE_NAME] = "bob"
+    assert browser.get("/api/recommendations", {"visitor": "ann"}).status_code == 403
+    own = browser.get("/api/recommendations")
+    assert own.status_code == 200
+    assert own.json()["visitor"] == "bob"
+
+
+def test_query_count_does_not_grow_with_k(token_client, shop):
+    viewed("ann", shop["Blue Mug"], shop["Rake"])
+    counts = []
+    for k in (2, 20):
+        with CaptureQueriesContext(connection) as queries:
+            response = token_client.get("/api/recommendations", {"visitor": "ann", "k": k})
+            assert response.status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 9
+
+
+def test_an_event_invalidates_the_visitors_cached_recommendations(
+    token_client, shop, django_capture_on_commit_callbacks
+):
+    first = token_client.get("/api/recommendations", {"visitor": "ann", "k": 3}).json()
+    assert first["strategy"] == "global_trending"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = token_client.post(
+            "/api/events",
+            {"visitor": "ann", "product": shop["Blue Mug"].pk, "event_type": "view"},
+            format="json",
+        )
+    assert response.status_code == 201
+    second = token_client.get("/api/recommendations", {"visitor": "ann", "k": 3}).json()
+    assert second["strategy"] == "personalised"
+
+
+def test_a_pipeline_run_invalidates_cached_lists(
+    token_client, shop, django_capture_on_commit_callbacks
+):
+    before = token_client.get("/api/trending", {"k": 1}).json()
+    assert item_names(before) == ["Rake"]
+    for _ in range(10):
+        EventFactory.create(product=shop["Hose"], event_type=EventType.PURCHASE)
+    assert item_names(token_client.get("/api/trending", {"k": 1}).json()) == ["Rake"]  # cached
+    with django_capture_on_commit_callbacks(execute=True):
+        pipelines.trending_compute(now=timezone.now() + timedelta(seconds=1))
+    assert item_names(token_client.get("/api/trending", {"k": 1}).json()) == ["Hose"]
+
+
+def test_similar_products_fall_back_from_behaviour_to_content_to_category(shop):
+    client = APIClient()
+    body = client.get(f"/api/products/{shop['Blue Mug'].pk}/similar", {"k": 5}).json()
+    assert body["strategy"] == "item_similarity"
+    assert set(item_names(body)) == {"Tea Set", "Cup"}
+    assert body["items"][0]["reason"] == {"type": "interacted_together", "visitors": 3}
+    ContentSimilarityFactory.create(product=shop["Plate"], similar_product=shop["Cup"])
+    body = client.get(f"/api/products/{shop['Plate'].pk}/similar").json()
+    assert (body["strategy"], item_names(body)) == ("content_similarity", ["Cup"])
+    body = client.get(f"/api/products/{shop['Hose'].pk}/similar").json()
+    assert (body["strategy"], item_names(body)) == ("category_trending", ["Rake"])
+    assert client.get("/api/products/999999/similar").status_code == 404
+    assert client.get(f"/api/products/{shop['Hose'].pk}/similar", {"k": 0}).status_code == 400
+
+
+def test_trending_by_window_and_category(shop):
+    client = APIClient()
+    body = client.get("/api/trending", {"window": "30d", "category": "kitchen", "k": "2"}).json()
+    assert body["window"] == "30d"
+    assert body["category"]["name"] == "Kitchen"
+    assert body["items"][0]["explanation"] == "Trending in Kitchen"
+    assert client.get("/api/trending", {"window": "1y"}).status_code == 400
+
+
+def test_staff_flush_the_caches(shop):
+    client = APIClient()
+    assert client.post("/api/cache/flush").status_code in (401, 403)
+    client.force_login(User.objects.create_superuser("boss", "boss@example.com", "x"))
+    assert client.post("/api/cache/flush").status_code == 204
+
+
+@pytest.fixture
+def redis_down(settings):
+    """A Redis URL nothing listens on: every cache call fails to connect."""
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    settings.CACHES = {
+        "default": settings.CACHES["default"]
+        | {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": settings.REDIS_URL,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.25, "IGNORE_EXCEPTIONS": True},
+        }
+    }
+
+
+def test_with_redis_down_everything_answers_from_the_database(token_client, shop, redis_down):
+    viewed("ann", shop["Blue Mug"])
+    body = token_client.get("/api/recommendations", {"visitor": "ann", "k": 2}).json()
+    assert body["strategy"] == "personalised"
+    assert item_names(token_client.get("/api/trending", {"k": "1"}).json()) == ["Rake"]
+    similar = token_client.get(f"/api/products/{shop['Blue Mug'].pk}/similar").json()
+    assert similar["strategy"] == "item_similarity"
+    event = {"visitor": "ann", "product": shop["Cup"].pk, "event_type": "view"}
+    assert token_client.post("/api/events", event, format="json").status_code == 201
+    health = token_client.get("/api/health")
+    assert health.status_code == 200
+    assert health.json()["cache"] == "down"

@@ -1,0 +1,71 @@
+"""Who may read and write a visitor's data through the API, and how often.
+
+An API token (or a staff session) may act for any visitor; a browser only for the visitor of
+its own first-party cookie, and its writes need the CSRF token like any form of the site.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework.authentication import CSRFCheck
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import (
+    NotAuthenticated,
+    PermissionDenied,
+    ValidationError,
+)
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+VISITOR_MAX_LENGTH = 64
+
+
+def acts_for_any_visitor(request: Request) -> bool:
+    return isinstance(request.auth, Token) or bool(request.user and request.user.is_staff)
+
+
+def visitor_cookie(request: Request) -> str | None:
+    value = request.COOKIES.get(settings.VISITOR_COOKIE_NAME, "")
+    return value if 0 < len(value) <= VISITOR_MAX_LENGTH else None
+
+
+def visitor_allowed(request: Request, requested: str | None) -> str:
+    """The visitor the request may act for: the requested one with a token, else the cookie's.
+
+    Raises 400 (a token without a visitor), 401 (no credentials) or 403 (another visitor).
+    """
+    if acts_for_any_visitor(request):
+        if not requested:
+            raise ValidationError({"visitor": ["This field is required with an API token."]})
+        return requested
+    own = visitor_cookie(request)
+    if own is None:
+        raise NotAuthenticated("An API token or the visitor cookie is required.")
+    if requested and requested != own:
+        raise PermissionDenied("A browser may only act for its own visitor.")
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        _csrf_enforce(request)
+    return own
+
+
+def _csrf_enforce(request: Request) -> None:
+    """The browser's own cookie authorises writes, so they need CSRF protection, as a
+    session-authenticated write does (rest_framework.authentication.SessionAuthentication)."""
+    check = CSRFCheck(lambda _request: None)  # type: ignore[arg-type]
+    check.process_request(request._request)
+    reason = check.process_view(request._request, None, (), {})  # type: ignore[arg-type]
+    if reason:
+        raise PermissionDenied(f"CSRF Failed: {reason}")
+
+
+class SearchThrottle(SimpleRateThrottle):
+    """Product searches (listings without a search are not limited): per user, else per IP."""
+
+    scope = "search"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        if not request.query_params.get("search"):
+            return None
+        ident = request.user.pk if request.user.is_authenticated else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -1,0 +1,43 @@
+"""OpenAPI: every documented operation also documents the errors it can answer with."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    detail = serializers.CharField(help_text="What went wrong, for a person to read.")
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid parameters or body: an object of field names, each with a list of messages.",
+    401: "No credentials: an API token or the visitor's own cookie is needed.",
+    403: "The credentials do not allow this (for example another visitor's data).",
+    404: "No such object (or page).",
+    429: "Too many requests: retry after the number of seconds in the Retry-After header.",
+    503: "A service this answer depends on is down.",
+}
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Adds the responses of each status in the view's `error_statuses` to its operations."""
+
+    def _get_response_bodies(
+        self, direction: Literal["request", "response"] = "response"
+    ) -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
+        for status in getattr(self.view, "error_statuses", ()):
+            if str(status) in responses:
+                continue
+            body = OpenApiTypes.OBJECT if status == 400 else ErrorSerializer
+            responses[str(status)] = self._get_response_for_code(  # type: ignore[no-untyped-call]
+                OpenApiResponse(response=body, description=ERROR_DESCRIPTIONS[status]),
+                str(status),
+                direction=direction,
+            )
+        return responses

@@ -1,0 +1,24 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from catalog.api import CategoryTreeView, ProductDetailView, ProductListView
+from recommender.api import RecommendationsView, SimilarProductsView, TrendingView
+from shopsmart.api.views import CacheFlushView, HealthView, PingView
+from tracking.api import EventsView
+
+app_name = "api"
+
+urlpatterns = [
+    path("products", ProductListView.as_view(), name="product_list"),
+    path("products/<int:pk>", ProductDetailView.as_view(), name="product_detail"),
+    path("products/<int:pk>/similar", SimilarProductsView.as_view(), name="product_similar"),
+    path("categories", CategoryTreeView.as_view(), name="category_tree"),
+    path("trending", TrendingView.as_view(), name="trending"),
+    path("recommendations", RecommendationsView.as_view(), name="recommendations"),
+    path("events", EventsView.as_view(), name="events"),
+    path("health", HealthView.as_view(), name="health"),
+    path("ping", PingView.as_view(), name="ping"),
+    path("cache/flush", CacheFlushView.as_view(), name="cache_flush"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

@@ -1,0 +1,66 @@
+"""Service endpoints of the API: ping, health and the staff's cache flush."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from recommender import cache
+from shopsmart import health
+
+PingSerializer = inline_serializer("Ping", {"status": serializers.CharField()})
+HealthSerializer = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(choices=["ok", "unavailable"]),
+        "database": serializers.CharField(),
+        "cache": serializers.CharField(help_text="up, down or in-process"),
+        "broker": serializers.CharField(help_text="up, down or in-process"),
+        "pipelines_last_success_seconds_ago": serializers.DictField(
+            child=serializers.FloatField(allow_null=True)
+        ),
+        "cache_statistics": serializers.DictField(child=serializers.DictField()),
+    },
+)
+
+
+class PingView(APIView):
+    """The framework's floor: no database, no cache."""
+
+    authentication_classes: list[Any] = []
+
+    @extend_schema(responses=PingSerializer)
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok"})
+
+
+class HealthView(APIView):
+    """The database, cache and broker, and how long ago each pipeline last succeeded: 200 when
+    the database answers, 503 when it does not."""
+
+    authentication_classes: list[Any] = []
+    error_statuses = (503,)
+
+    @extend_schema(responses={200: HealthSerializer, 503: HealthSerializer})
+    def get(self, request: Request) -> Response:
+        report = health.health() | {"cache_statistics": cache.statistics()}
+        ok = report["status"] == "ok"
+        return Response(report, status=status.HTTP_200_OK if ok else 503)
+
+
+class CacheFlushView(APIView):
+    """Invalidate every cached recommendation, similar and trending list (staff only)."""
+
+    permission_classes = [IsAdminUser]
+    error_statuses = (401, 403)
+
+    @extend_schema(request=None, responses={204: OpenApiResponse(description="Flushed.")})
+    def post(self, request: Request) -> Response:
+        cache.flush()
+        return Response(status=status.HTTP_204_NO_CONTENT)

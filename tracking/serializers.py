@@ -1,0 +1,116 @@
+"""Event ingestion: what API clients send and what they get back."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from catalog.models import Product
+from shopsmart.api.access import VISITOR_MAX_LENGTH
+from tracking.models import Event, EventType
+
+MAX_BATCH = 500
+MAX_METADATA_BYTES = 4096
+# Clocks differ: an event may claim to be a little in the future, not more.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "integer"}, {"type": "string", "maxLength": 64}],
+        "description": "The product's id (a number) or its external id (a string).",
+    }
+)
+class ProductReferenceField(serializers.Field[Any, Any, Any, Any]):
+    default_error_messages = {"invalid": "A product id (number) or external id (string)."}
+
+    def to_internal_value(self, data: Any) -> int | str:
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("invalid")
+        if isinstance(data, str) and not 0 < len(data) <= 64:
+            self.fail("invalid")
+        reference: int | str = data
+        return reference
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class EventInSerializer(serializers.Serializer[Any]):
+    event_id = serializers.RegexField(
+        r"^[A-Za-z0-9_.:-]{1,64}$",
+        required=False,
+        help_text="Idempotency key: sending the same event_id again stores nothing new.",
+    )
+    visitor = serializers.CharField(
+        required=False,
+        max_length=VISITOR_MAX_LENGTH,
+        help_text="The visitor's external id (created if unknown); "
+        "required with a token, else the cookie's visitor.",
+    )
+    product = ProductReferenceField()
+    event_type = serializers.ChoiceField(choices=EventType.choices)
+    occurred_at = serializers.DateTimeField(required=False, help_text="Default: now.")
+    session_id = serializers.CharField(required=False, max_length=64, allow_blank=True)
+    metadata = serializers.DictField(required=False)
+
+    def validate_occurred_at(self, value: Any) -> Any:
+        if value > timezone.now() + CLOCK_SKEW:
+            raise serializers.ValidationError("Must not be in the future.")
+        return value
+
+    def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value)) > MAX_METADATA_BYTES:
+            raise serializers.ValidationError(f"At most {MAX_METADATA_BYTES} bytes of JSON.")
+        return value
+
+
+def product_ids_resolved(references: list[int | str]) -> dict[int | str, int]:
+    """The product id of each reference that names an existing product (one query)."""
+    ids = [r for r in references if isinstance(r, int)]
+    external_ids = [r for r in references if isinstance(r, str)]
+    found: dict[int | str, int] = {}
+    rows = Product.objects.filter(Q(pk__in=ids) | Q(external_id__in=external_ids)).values_list(
+        "pk", "external_id"
+    )
+    for pk, external_id in rows:
+        found[pk] = pk
+        if external_id is not None:
+            found[external_id] = pk
+    return found
+
+
+class EventOutSerializer(serializers.ModelSerializer[Event]):
+    visitor = serializers.CharField(source="visitor.external_id")
+    status = serializers.SerializerMethodField(help_text="created, or replayed (already stored).")
+
+    class Meta:
+        model = Event
+        fields = [
+            "event_id",
+            "visitor",
+            "product",
+            "event_type",
+            "occurred_at",
+            "session_id",
+            "metadata",
+            "status",
+        ]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_status(self, event: Event) -> str:
+        created: dict[int, bool] = self.context.get("created", {})
+        return "created" if created.get(event.pk) else "replayed"
+
+
+class EventBatchResultSerializer(serializers.Serializer[Any]):
+    created = serializers.IntegerField()
+    replayed = serializers.IntegerField()
+    events = EventOutSerializer(many=True)

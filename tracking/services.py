@@ -1,0 +1,119 @@
+"""Writes of shoppers' behaviour: visitors and their events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from recommender import cache
+from tracking.models import Event, EventSource, EventType, Visitor, new_event_id
+
+
+@dataclass(frozen=True)
+class EventInput:
+    """One event to record, validated (its product exists)."""
+
+    visitor: str
+    product_id: int
+    event_type: EventType
+    event_id: str = field(default_factory=new_event_id)
+    occurred_at: datetime | None = None
+    session_id: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class EventIdTakenError(Exception):
+    """event_ids already stored for another visitor's events (by position in the batch)."""
+
+    def __init__(self, positions: list[int]) -> None:
+        super().__init__(f"event_id already used by another visitor's event: {positions}")
+        self.positions = positions
+
+
+@dataclass(frozen=True)
+class RecordedEvents:
+    """The stored events in the order given; `created` says which ones are new (the others
+    were already stored under their event_id: a replay)."""
+
+    events: list[Event]
+    created: list[bool]
+
+
+def visitors_get_or_create(*, external_ids: Sequence[str]) -> dict[str, Visitor]:
+    """The visitors with these external ids, creating (anonymous) ones that are unknown.
+
+    Safe under concurrency: a visitor created meanwhile by another request is found, not
+    duplicated.
+    """
+    wanted = set(external_ids)
+    visitors = {v.external_id: v for v in Visitor.objects.filter(external_id__in=wanted)}
+    missing = wanted - visitors.keys()
+    if missing:
+        Visitor.objects.bulk_create(
+            [Visitor(external_id=external_id) for external_id in sorted(missing)],
+            ignore_conflicts=True,
+        )
+        visitors |= {v.external_id: v for v in Visitor.objects.filter(external_id__in=missing)}
+    return visitors
+
+
+@transaction.atomic
+def events_record(
+    *, events: Sequence[EventInput], source: EventSource = EventSource.API
+) -> RecordedEvents:
+    """Store a batch of events all or nothing, idempotently: an event_id already stored is
+    not stored again, and its stored event is returned. The visitors' cached recommendations
+    are invalidated once the batch is committed."""
+    now = timezone.now()
+    visitors = visitors_get_or_create(external_ids=[e.visitor for e in events])
+    event_ids = [e.event_id for e in events]
+    already = set(Event.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True))
+    Event.objects.bulk_create(
+        [
+            Event(
+                event_id=e.event_id,
+                visitor=visitors[e.visitor],
+                product_id=e.product_id,
+                event_type=e.event_type,
+                occurred_at=e.occurred_at or now,
+                session_id=e.session_id,
+                source=source,
+                metadata=e.metadata,
+            )
+            for e in events
+            if e.event_id not in already
+        ],
+        # A concurrent request storing the same event_id wins; this one then returns it.
+        ignore_conflicts=True,
+    )
+    stored = {
+        e.event_id: e
+        for e in Event.objects.select_related("visitor", "product").filter(event_id__in=event_ids)
+    }
+    taken = [
+        position
+        for position, e in enumerate(events)
+        if stored[e.event_id].visitor.external_id != e.visitor
+    ]
+    if taken:
+        # A replay is the same client sending its own event again, never a way to read
+        # someone else's; the exception rolls the whole batch back.
+        raise EventIdTakenError(taken)
+    touched = {visitors[e.visitor].pk for e in events}
+    Visitor.objects.filter(pk__in=touched).update(last_seen_at=now)
+    external_ids = sorted({e.visitor for e in events})
+    transaction.on_commit(lambda: _recommendations_invalidate(external_ids))
+    return RecordedEvents(
+        events=[stored[event_id] for event_id in event_ids],
+        created=[event_id not in already for event_id in event_ids],
+    )
+
+
+def _recommendations_invalidate(visitor_external_ids: Sequence[str]) -> None:
+    for external_id in visitor_external_ids:
+        cache.generation_bump(cache.RECOMMENDATIONS, scope=external_id)

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from catalog.tests.factories import ProductFactory
+from tracking.models import Event, Visitor
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api() -> APIClient:
+    client = APIClient()
+    user = User.objects.create_user("partner")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def product():
+    return ProductFactory.create(external_id="85123A")
+
+
+def post(client, body):
+    return client.post("/api/events", body, format="json")
+
+
+def test_one_event_creates_the_visitor_and_is_stored_once_per_event_id(api, product):
+    event = {"event_id": "e-1", "visitor": "17850", "product": "85123A", "event_type": "view"}
+    first = post(api, event)
+    assert first.status_code == 201
+    assert first.json()["status"] == "created"
+    assert first.json()["product"] == product.pk
+    replay = post(api, event)
+    assert replay.status_code == 200
+    assert replay.json()["status"] == "replayed"
+    assert Event.objects.count() == 1
+    assert Visitor.objects.get().external_id == "17850"
+
+
+def test_a_batch_is_stored_whole(api, product):
+    batch = [
+        {"visitor": "v1", "product": product.pk, "event_type": "view"},
+        {"visitor": "v1", "product": product.pk, "event_type": "purchase",
+         "occurred_at": (timezone.now() - timedelta(hours=1)).isoformat(),
+         "session_id": "s1", "metadata": {"quantity": 2}},
+    ]  # fmt: skip
+    response = post(api, batch)
+    assert response.status_code == 201
+    assert (response.json()["created"], response.json()["replayed"]) == (2, 0)
+    stored = Event.objects.get(event_type="purchase")
+    assert (stored.session_id, stored.metadata) == ("s1", {"quantity": 2})
+
+
+def test_one_bad_item_rejects_the_whole_batch_with_each_items_messages(api, product):
+    batch = [
+        {"visitor": "v1", "product": product.pk, "event_type": "view"},
+        {"visitor": "v1", "product": "NO-SUCH", "event_type": "view"},
+        {"visitor": "v1", "product": product.pk, "event_type": "like"},
+        {"visitor": "v1", "product": product.pk, "event_type": "view",
+         "occurred_at": (timezone.now() + timedelta(days=1)).isoformat()},
+    ]  # fmt: skip
+    response = post(api, batch)
+    assert response.status_code == 400
+    body = response.json()
+    assert [item["index"] for item in body["items"]] == [1, 2, 3]
+    assert "product" in body["items"][0]["errors"]
+    assert "event_type" in body["items"][1]["errors"]
+    assert "occurred_at" in body["items"][2]["errors"]
+    assert not Event.objects.exists()
+    assert not Visitor.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [[], {"visitor": "v1"}, "view", [{"product": 1}] * 501, {"visitor": "v1", "product": True,
+     "event_type": "view"}],
+)  # fmt: skip
+def test_malformed_bodies_are_400(api, product, body):
+    assert post(api, body).status_code == 400
+    assert not Event.objects.exists()
+
+
+def test_an_event_id_repeated_in_a_batch_or_of_another_visitor_is_rejected(api, product):
+    event = {"event_id": "same", "visitor": "v1", "product": product.pk, "event_type": "view"}
+    assert post(api, [event, event]).status_code == 400
+    assert post(api, event).status_code == 201
+    response = post(api, event | {"visitor": "v2"})
+    assert response.status_code == 400
+    assert "event_id" in response.json()
+    assert Event.objects.count() == 1
+
+
+def test_credentials_a_token_or_the_browsers_own_visitor(product):
+    browser = APIClient(enforce_csrf_checks=True)
+    event = {"product": product.pk, "event_type": "view"}
+    assert post(browser, event).status_code == 401
+    browser.cookies[settings.VISITOR_COOKIE_NAME] = "mine"
+    assert post(browser, event).status_code == 403  # no CSRF token
+    browser.cookies[settings.CSRF_COOKIE_NAME] = "a" * 32
+    browser.credentials(HTTP_X_CSRFTOKEN="a" * 32)
+    assert post(browser, event | {"visitor": "someone-else"}).status_code == 403
+    assert post(browser, event).status_code == 201
+    assert Event.objects.get().visitor.external_id == "mine"
+
+
+def test_a_token_needs_the_visitor(api, product):
+    response = post(api, {"product": product.pk, "event_type": "view"})
+    assert response.status_code == 400
+    assert "visitor" in response.json()
+
+
+def test_event_ingestion_is_throttled_with_retry_after(api, product, monkeypatch):
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"events": "2/minute"})
+    event = {"visitor": "v1", "product": product.pk, "event_type": "view"}
+    assert [post(api, event).status_code for _ in range(2)] == [201, 201]
+    limited = post(api, event)
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) > 0
