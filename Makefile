@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large clean
+.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,9 @@ bench: $(VENV)/.installed-dev
 
 bench-large: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py --large
+
+bench-api: $(VENV)/.installed-dev  ## API load: gunicorn + PostgreSQL + Redis, driven by wrk
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,268 @@
+"""API load benchmark: gunicorn (2 workers) on PostgreSQL + Redis, driven by wrk over loopback.
+
+Seeds the default demo store into its own database (BENCH_API_DATABASE_URL, default
+`shopsmart_bench_api`), runs the pipelines, starts gunicorn with DEBUG off and measures each
+endpoint at 4 and 32 concurrent clients: throughput, p50 / p95 / p99 latency and errors.
+Needs wrk (`apt-get install wrk`). Prints a table and writes bench/results/api-<name>.json.
+
+    python bench/api.py [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from run import RESULTS, ROOT, ensure_database, manage
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/shopsmart_bench_api"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/2"
+PORT = 8765
+CONCURRENCY = (4, 32)
+WRK = shutil.which("wrk") or "wrk"
+
+# Prints wrk's figures as one JSON line; every scenario script ends with it.
+DONE = """
+function done(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format(
+    'RESULT {"requests": %d, "seconds": %.3f, "errors": %d, "p50_ms": %.3f, "p95_ms": %.3f, '
+    .. '"p99_ms": %.3f}\\n',
+    summary.requests, summary.duration / 1e6, errors, latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000))
+end
+"""
+# Gives each wrk thread its own numbers, so generated requests never repeat across threads.
+THREADS = """
+local counter = 0
+local thread_id = 0
+local next_thread = 0
+function setup(thread)
+  thread:set("thread_id", next_thread)
+  next_thread = next_thread + 1
+end
+local function next_number()
+  counter = counter + 1
+  return counter * 2 + thread_id
+end
+"""
+
+
+def scenario_scripts(token: str, visitors: list[str], product_ids: list[int]) -> dict[str, str]:
+    auth = f'wrk.headers["Authorization"] = "Token {token}"\n'
+    visitor_table = "local visitors = {" + ",".join(json.dumps(v) for v in visitors) + "}\n"
+    product_table = "local products = {" + ",".join(str(p) for p in product_ids) + "}\n"
+    terms = ["mug", "lamp", "tepot", "blanket", "ceramic", "cotton", "garden", "candle"]
+    term_table = "local terms = {" + ",".join(json.dumps(t) for t in terms) + "}\n"
+    return {
+        "ping": 'wrk.path = "/api/ping"\n',
+        "recommendations (cache hit)": auth
+        + visitor_table
+        + THREADS
+        + """
+function request()
+  -- Ten visitors, warmed up before the run: every request is a hit.
+  local visitor = visitors[(next_number() % 10) + 1]
+  return wrk.format("GET", "/api/recommendations?k=10&visitor=" .. visitor)
+end
+""",
+        "recommendations (cache miss)": auth
+        + visitor_table
+        + THREADS
+        + """
+local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
+function request()
+  -- A (visitor, diversity cap, buy-again) combination never asked before: every request misses.
+  local n = next_number() + offset
+  local visitor = visitors[(n % #visitors) + 1]
+  local cap = 1 + math.floor(n / #visitors) % 50
+  local again = (math.floor(n / (#visitors * 50)) % 2 == 1) and "true" or "false"
+  return wrk.format("GET", "/api/recommendations?k=10&visitor=" .. visitor
+    .. "&max_per_category=" .. cap .. "&include_interacted=" .. again)
+end
+""",
+        "products?search=": term_table
+        + THREADS
+        + """
+function request()
+  return wrk.format("GET", "/api/products?search=" .. terms[(next_number() % #terms) + 1])
+end
+""",
+        "trending": 'wrk.path = "/api/trending?window=7d&k=20"\n',
+        "products/{id}/similar": product_table
+        + THREADS
+        + """
+function request()
+  return wrk.format("GET", "/api/products/" .. products[(next_number() % #products) + 1]
+    .. "/similar?k=10")
+end
+""",
+        "POST events": auth
+        + visitor_table
+        + product_table
+        + THREADS
+        + """
+local run = os.getenv("BENCH_OFFSET") or "0"
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+function request()
+  local n = next_number()
+  local body = string.format(
+    '{"event_id": "bench-%s-%d", "visitor": %q, "product": %d, "event_type": "view"}',
+    run, n, visitors[(n % #visitors) + 1], products[(n % #products) + 1])
+  return wrk.format(nil, "/api/events", nil, body)
+end
+""",
+    }
+
+
+def wrk_run(script: str, connections: int, seconds: int, offset: int) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+        file.write(script + DONE)
+    try:
+        command = [WRK, "-t2", f"-c{connections}", f"-d{seconds}s", "-s", file.name]
+        result = subprocess.run(  # noqa: S603
+            [*command, f"http://127.0.0.1:{PORT}"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "BENCH_OFFSET": str(offset)},
+        )
+    finally:
+        os.unlink(file.name)
+    line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))
+    figures: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
+    figures["requests_per_second"] = round(figures["requests"] / figures["seconds"], 1)
+    return figures
+
+
+def shell(url: str, code: str) -> str:
+    return manage(url, "shell", "--verbosity", "0", "-c", code).stdout.strip()
+
+
+def prepare(url: str) -> tuple[str, list[str], list[int]]:
+    ensure_database(url)
+    manage(url, "migrate", "--no-input", "-v0")
+    manage(url, "seed_demo", "--flush", "--seed", "42", "--verbosity", "0")
+    for command in ("compute_trending", "compute_similarity", "compute_content_similarity"):
+        manage(url, command, "--verbosity", "0")
+    token = shell(
+        url,
+        "from django.contrib.auth.models import User; "
+        "from rest_framework.authtoken.models import Token; "
+        "user, _ = User.objects.get_or_create(username='bench'); "
+        "print(Token.objects.get_or_create(user=user)[0].key)",
+    )
+    visitors = json.loads(
+        shell(
+            url,
+            "import json; from tracking.models import Visitor; "
+            "print(json.dumps(list(Visitor.objects.order_by('id')"
+            ".values_list('external_id', flat=True)[:500])))",
+        )
+    )
+    products = json.loads(
+        shell(
+            url,
+            "import json; from catalog.models import Product; "
+            "print(json.dumps(list(Product.objects.browsable().order_by('id')"
+            ".values_list('id', flat=True))))",
+        )
+    )
+    return token, visitors, products
+
+
+def start_server(url: str, redis_url: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "shopsmart.settings.base",
+        "DEBUG": "false",
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "CACHE_KEY_PREFIX": "bench-api",
+        "THROTTLE_EVENTS": "100000000/minute",
+        "THROTTLE_SEARCH": "100000000/minute",
+        "LOG_LEVEL": "WARNING",
+    }
+    gunicorn = [sys.executable, "-m", "gunicorn", "shopsmart.wsgi", "--workers", "2"]
+    server = subprocess.Popen(  # noqa: S603
+        [*gunicorn, "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/ping"):
+                return server
+        except OSError:
+            time.sleep(0.1)
+    server.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
+def warm(token: str, visitors: list[str]) -> None:
+    for visitor in visitors[:10]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{PORT}/api/recommendations?k=10&visitor={visitor}",
+            headers={"Authorization": f"Token {token}"},
+        )
+        with urllib.request.urlopen(request):  # noqa: S310
+            pass
+    with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/trending?window=7d&k=20"):
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+    url = os.environ.get("BENCH_API_DATABASE_URL", DEFAULT_URL)
+    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
+    token, visitors, products = prepare(url)
+    server = start_server(url, redis_url)
+    results: list[dict[str, Any]] = []
+    try:
+        warm(token, visitors)
+        scripts = scenario_scripts(token, visitors, products)
+        print(f"API on gunicorn (2 workers), PostgreSQL + Redis, wrk {args.seconds} s per run")
+        print(f"{'endpoint':<32}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}"
+              f"{'p99 ms':>9}{'errors':>8}")  # fmt: skip
+        offset = int(time.time())
+        for name, script in scripts.items():
+            for connections in CONCURRENCY:
+                offset += 10_000_000
+                figures = wrk_run(script, connections, args.seconds, offset)
+                figures |= {"endpoint": name, "clients": connections}
+                results.append(figures)
+                print(f"{name:<32}{connections:>8}{figures['requests_per_second']:>10}"
+                      f"{figures['p50_ms']:>9.2f}{figures['p95_ms']:>9.2f}"
+                      f"{figures['p99_ms']:>9.2f}{figures['errors']:>8}")  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait()
+    ping = {r["clients"]: r["requests_per_second"] for r in results if r["endpoint"] == "ping"}
+    print("\nRecommendations throughput as a share of ping's:")
+    for r in results:
+        if r["endpoint"].startswith("recommendations"):
+            share = r["requests_per_second"] / ping[r["clients"]]
+            print(f"  {r['endpoint']:<30} {r['clients']:>3} clients: {share:.0%}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "api-load.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
