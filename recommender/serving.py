@@ -264,14 +264,7 @@ def _explained(chosen: Recommendations, requested: Category | None) -> list[Item
         else:
             reason = {"type": ReasonType.POPULAR.value}
             explanation = "Popular right now"
-        items.append(
-            {
-                "product": card,
-                "score": round(score, 6),
-                "reason": reason,
-                "explanation": explanation,
-            }
-        )
+        items.append(_item(card, score, reason, explanation))
     return items
 
 
@@ -305,18 +298,9 @@ def _similar_compute(product: Product, k: int) -> SimilarList:
 
 def _similar_item(card: ProductCard, score: float, visitors: int) -> Item:
     if visitors:
-        return {
-            "product": card,
-            "score": round(score, 6),
-            "reason": {"type": ReasonType.INTERACTED_TOGETHER.value, "visitors": visitors},
-            "explanation": f"{visitors} shoppers who looked at this also looked at it",
-        }
-    return {
-        "product": card,
-        "score": round(score, 6),
-        "reason": {"type": ReasonType.DESCRIBED_ALIKE.value},
-        "explanation": "Described alike",
-    }
+        reason: Reason = {"type": ReasonType.INTERACTED_TOGETHER.value, "visitors": visitors}
+        return _item(card, score, reason, f"{visitors} shoppers who looked at this also did")
+    return _item(card, score, {"type": ReasonType.DESCRIBED_ALIKE.value}, "Described alike")
 
 
 def _trending_compute(window: str, category: Category | None, k: int) -> TrendingList:
@@ -336,21 +320,17 @@ def _trending_compute(window: str, category: Category | None, k: int) -> Trendin
 
 def _trending_item(card: ProductCard, score: float, *, in_category: bool) -> Item:
     if in_category:
-        return {
-            "product": card,
-            "score": round(score, 6),
-            "reason": {
-                "type": ReasonType.TRENDING_IN_CATEGORY.value,
-                "category": card["category"]["id"],
-            },
-            "explanation": f"Trending in {card['category']['name']}",
+        category = card["category"]
+        reason: Reason = {
+            "type": ReasonType.TRENDING_IN_CATEGORY.value,
+            "category": category["id"],
         }
-    return {
-        "product": card,
-        "score": round(score, 6),
-        "reason": {"type": ReasonType.POPULAR.value},
-        "explanation": "Popular right now",
-    }
+        return _item(card, score, reason, f"Trending in {category['name']}")
+    return _item(card, score, {"type": ReasonType.POPULAR.value}, "Popular right now")
+
+
+def _item(card: ProductCard, score: float, reason: Reason, explanation: str) -> Item:
+    return {"product": card, "score": round(score, 6), "reason": reason, "explanation": explanation}
 
 
 def _browsable(relation: str) -> Q:
