@@ -27,6 +27,7 @@ from catalog.selectors import (
 )
 from recommender import cache
 from recommender.algorithms.evaluation import Recommender
+from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.tiered import (
     HISTORY_LENGTH,
     NEIGHBOURS_PER_EVENT,
@@ -180,14 +181,16 @@ def _recommendations_compute(request: RecommendationRequest) -> RecommendationLi
         product=history_products,
         weight=np.array([EVENT_WEIGHTS[EventType(row[1])] for row in history], dtype=np.float64),
     )
-    neighbours = served_recommender().neighbours(
-        *(
-            stored_neighbours(
-                kind, per_product=NEIGHBOURS_PER_EVENT, products=np.unique(history_products)
+    neighbours = Neighbours.concatenate([])
+    if len(history):
+        neighbours = served_recommender().neighbours(
+            *(
+                stored_neighbours(
+                    kind, per_product=NEIGHBOURS_PER_EVENT, products=np.unique(history_products)
+                )
+                for kind in (SimilarityKind.BEHAVIOURAL, SimilarityKind.CONTENT)
             )
-            for kind in (SimilarityKind.BEHAVIOURAL, SimilarityKind.CONTENT)
         )
-    )
     fill_length = 3 * request.k + 20  # what recommend() draws from each trending tier at most
     if request.category is not None:
         in_category = category_with_descendant_ids(category=request.category)

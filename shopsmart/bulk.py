@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Model, QuerySet
 
@@ -71,7 +72,10 @@ def read_frame(queryset: QuerySet[Any], columns: list[str]) -> pd.DataFrame:
     rows = queryset.order_by().values_list(*columns)
     if connection.vendor != "postgresql":
         return pd.DataFrame.from_records(list(rows.iterator(chunk_size=10_000)), columns=columns)
-    sql, params = rows.query.sql_with_params()
+    try:
+        sql, params = rows.query.sql_with_params()
+    except EmptyResultSet:  # e.g. filtered on an empty id list: nothing to ask the database
+        return _empty_frame(columns)
     buffer = io.BytesIO()
     with (
         connection.cursor() as cursor,
@@ -81,8 +85,12 @@ def read_frame(queryset: QuerySet[Any], columns: list[str]) -> pd.DataFrame:
             buffer.write(block)
     buffer.seek(0)
     if buffer.getbuffer().nbytes == 0:
-        return pd.DataFrame({column: [] for column in columns})
+        return _empty_frame(columns)
     return pd.read_csv(buffer, header=None, names=columns)
+
+
+def _empty_frame(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({column: [] for column in columns})
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
 from recommender.models import TrendingScore
-from shopsmart.bulk import indexes_deferred, insert_frame, table_rebuilt
+from shopsmart.bulk import indexes_deferred, insert_frame, read_frame, table_rebuilt
 from tracking.models import Event
 from tracking.tests.factories import VisitorFactory
 
@@ -143,3 +143,9 @@ def test_a_table_other_tables_refer_to_is_not_rebuilt():
     with pytest.raises(ValueError, match="foreign keys refer to it"), table_rebuilt(Product):
         pass
     assert Product.objects.count() == 1
+
+
+def test_read_frame_of_an_empty_id_list_is_an_empty_frame():
+    frame = read_frame(Event.objects.filter(product_id__in=[]), ["visitor_id", "product_id"])
+    assert list(frame.columns) == ["visitor_id", "product_id"]
+    assert frame.empty
