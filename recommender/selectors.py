@@ -55,16 +55,22 @@ def event_arrays(*, since: datetime, until: datetime) -> EventArrays:
     )
 
 
-def catalog_arrays() -> Catalog:
-    """Every product's category and whether it may be recommended (active and in stock)."""
-    products = Product.objects.annotate(
+def catalog_arrays(*, products: IntArray | None = None) -> Catalog:
+    """Each product's (of the given ones, else of all) category and whether it may be
+    recommended (active and in stock)."""
+    rows = (
+        Product.objects.all()
+        if products is None
+        else Product.objects.filter(pk__in=np.unique(products).tolist())
+    )
+    annotated = rows.annotate(
         available=Case(
             When(Q(is_active=True, stock__gt=0), then=Value(1)),
             default=Value(0),
             output_field=IntegerField(),
         )
     )
-    frame = read_frame(products, ["id", "category_id", "available"]).sort_values("id")
+    frame = read_frame(annotated, ["id", "category_id", "available"]).sort_values("id")
     return Catalog(
         product=frame["id"].to_numpy(dtype=np.int64),
         category=frame["category_id"].to_numpy(dtype=np.int64),

@@ -32,7 +32,6 @@ from recommender.algorithms.tiered import (
     HISTORY_LENGTH,
     NEIGHBOURS_PER_EVENT,
     NO_CATEGORY,
-    Catalog,
     Histories,
     Ranked,
     Recommendations,
@@ -47,7 +46,7 @@ from recommender.models import (
     TrendingScore,
     TrendingWindow,
 )
-from recommender.selectors import stored_neighbours
+from recommender.selectors import catalog_arrays, stored_neighbours
 from tracking.models import EVENT_WEIGHTS, Event, EventType
 
 # Category trending, and global trending for the recommendations: the window the seed uses.
@@ -201,8 +200,8 @@ def _recommendations_compute(request: RecommendationRequest) -> RecommendationLi
         category_rows = _trending_top_per_category({row[2] for row in history}, fill_length)
     category_trending = _ranked(category_rows)
     global_trending = _ranked((0, p, score) for p, score in _trending_top(None, fill_length))
-    catalog = _catalog_of(
-        np.concatenate(
+    catalog = catalog_arrays(
+        products=np.concatenate(
             [
                 history_products,
                 neighbours.neighbour,
@@ -385,17 +384,4 @@ def _ranked(rows: Iterable[tuple[int, int, float]]) -> Ranked:
     group, product, score = (np.array(column) for column in zip(*listed, strict=True))
     return Ranked.of(
         product.astype(np.int64), score.astype(np.float64), group=group.astype(np.int64)
-    )
-
-
-def _catalog_of(product_ids: np.ndarray) -> Catalog:
-    rows = list(
-        Product.objects.filter(pk__in=np.unique(product_ids).tolist())
-        .order_by("id")
-        .values_list("id", "category_id", "is_active", "stock")
-    )
-    return Catalog(
-        product=np.array([row[0] for row in rows], dtype=np.int64),
-        category=np.array([row[1] for row in rows], dtype=np.int64),
-        available=np.array([row[2] and row[3] > 0 for row in rows], dtype=np.bool_),
     )

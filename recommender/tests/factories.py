@@ -10,6 +10,7 @@ from recommender.models import (
     ItemSimilarity,
     PipelineKind,
     PipelineRun,
+    ProductNeighbour,
     TrendingScore,
 )
 
@@ -26,25 +27,26 @@ class TrendingScoreFactory(DjangoModelFactory[TrendingScore]):
     computed_at = LazyFunction(timezone.now)
 
 
-class ItemSimilarityFactory(DjangoModelFactory[ItemSimilarity]):
+class ProductNeighbourFactory(DjangoModelFactory[ProductNeighbour]):
+    class Meta:
+        abstract = True
+
+    product = SubFactory(ProductFactory)
+    similar_product = SubFactory(ProductFactory)
+    score = 0.5
+    computed_at = LazyFunction(timezone.now)
+
+
+class ItemSimilarityFactory(ProductNeighbourFactory):
     class Meta:
         model = ItemSimilarity
 
-    product = SubFactory(ProductFactory)
-    similar_product = SubFactory(ProductFactory)
-    score = 0.5
     co_occurrence = 3
-    computed_at = LazyFunction(timezone.now)
 
 
-class ContentSimilarityFactory(DjangoModelFactory[ContentSimilarity]):
+class ContentSimilarityFactory(ProductNeighbourFactory):
     class Meta:
         model = ContentSimilarity
-
-    product = SubFactory(ProductFactory)
-    similar_product = SubFactory(ProductFactory)
-    score = 0.5
-    computed_at = LazyFunction(timezone.now)
 
 
 class PipelineRunFactory(DjangoModelFactory[PipelineRun]):
