@@ -75,6 +75,20 @@ def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}" if path.startswith("/") else path
 
 
+# What a card shows (its category is fetched with it).
+CARD_FIELDS = (
+    "id",
+    "external_id",
+    "name",
+    "slug",
+    "price",
+    "image_url",
+    "category__id",
+    "category__name",
+    "category__slug",
+)
+
+
 def product_card(product: Product) -> ProductCard:
     """The product's card; its category must have been fetched with it."""
     category = product.category
@@ -91,8 +105,39 @@ def product_card(product: Product) -> ProductCard:
 
 def product_cards(product_ids: Iterable[int]) -> dict[int, ProductCard]:
     """The cards of the given products (one query), by id; unknown ids are left out."""
-    products = Product.objects.with_category().filter(pk__in=list(product_ids))
-    return {product.pk: product_card(product) for product in products}
+    return product_cards_available(product_ids)[0]
+
+
+def product_cards_available(product_ids: Iterable[int]) -> tuple[dict[int, ProductCard], set[int]]:
+    """The cards of the given products by id, and which of them a shopper may be shown now
+    (active and in stock), in one query; unknown ids are left out."""
+    products = (
+        Product.objects.with_category()
+        .filter(pk__any=list(product_ids))
+        .only(*CARD_FIELDS, "is_active", "stock")
+        .order_by()
+    )
+    cards = {}
+    available = set()
+    for product in products:
+        cards[product.pk] = product_card(product)
+        if product.is_active and product.stock > 0:
+            available.add(product.pk)
+    return cards, available
+
+
+def products_available(*, among: Iterable[int]) -> set[int]:
+    """Which of the products a shopper may be shown now (active and in stock)."""
+    return set(products_available_categories(among=among))
+
+
+def products_available_categories(*, among: Iterable[int]) -> dict[int, int]:
+    """The category of each of the products a shopper may be shown now, by product id."""
+    ids = list(among)
+    if not ids:
+        return {}
+    rows = Product.objects.filter(pk__any=ids, is_active=True, stock__gt=0).order_by()
+    return dict(rows.values_list("id", "category_id"))
 
 
 class ProductOrdering(TextChoices):

@@ -1,28 +1,38 @@
-"""Cache keys of the recommender, invalidated by generation rather than by key patterns.
+"""Cached answers of the recommender, invalidated by generation rather than by key patterns.
 
-Every key of a family carries the family's generation number (and those of the families its
-value is computed from, and of its scope, such as one visitor); a pipeline run bumps its
-family's generation, an event bumps its visitor's, so all the old entries stop being read at
-once (and expire by TTL), on any cache backend, without scanning Redis for keys.
+Each family (rec / sim / trending) has a generation number, and so may a scope within it (one
+visitor's recommendations). A cached answer is stored with the generations it was computed
+under: the family's, those of the families it is computed from and its scope's. A pipeline run
+bumps its family's generation, an event its visitor's, so every older answer stops matching at
+once (it is overwritten by the next computation or expires by TTL), on any cache backend,
+without scanning Redis for keys.
 
-The cache only speeds answers up: with Redis down every read misses (django-redis logs the
-error, see settings), the caller computes the answer from the database, and nothing is raised.
-Hits and misses are counted per family for the dashboard.
+A lookup is one round trip on Redis: the generations, the stored answer and the lookup
+counter in one pipeline. The cache only speeds answers up: with Redis down every lookup misses
+(the error is logged), the caller computes the answer from the database and nothing is raised.
+Lookups and misses are counted per family, so the dashboard can show hit rates.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.core.cache import cache
+from redis.exceptions import RedisError
 
 TRENDING = "trending"
 SIMILARITY = "sim"
 RECOMMENDATIONS = "rec"
 FAMILIES = (RECOMMENDATIONS, SIMILARITY, TRENDING)
+
+LOOKUPS = "lookups"
+MISSES = "misses"
+
+logger = logging.getLogger("shopsmart.cache")
 
 T = TypeVar("T")
 
@@ -36,7 +46,7 @@ def generation(family: str) -> int:
 
 
 def generation_bump(family: str, scope: object = None) -> None:
-    """Invalidate every key of the family (or only those of one scope, such as a visitor)."""
+    """Invalidate every answer of the family (or only those of one scope, such as a visitor)."""
     name = _generation_key(family, scope)
     try:
         bumped = cache.incr(name)
@@ -44,33 +54,58 @@ def generation_bump(family: str, scope: object = None) -> None:
         bumped = None  # never set, or evicted
     if bumped is None:
         # A fresh clock reading is larger than any earlier generation (those were clock
-        # readings plus a few increments), so no old key is read again.
+        # readings plus a few increments), so no old answer matches again.
         cache.set(name, time.time_ns(), timeout=None)
 
 
-def key(family: str, *parts: object, depends_on: Sequence[str] = (), scope: object = None) -> str:
-    """e.g. key(REC, 10, depends_on=[TRENDING], scope="v1") -> "rec:v1:g3.7.2:10".
+def cached(
+    family: str,
+    *parts: object,
+    timeout: int,
+    compute: Callable[[], T],
+    depends_on: Sequence[str] = (),
+    scope: object = None,
+) -> T:
+    """The answer stored under family[:scope]:parts if it was computed under the current
+    generations, else compute it, store it for `timeout` s and return it.
 
-    All the generations it carries are read in one round trip.
+    e.g. cached(REC, 10, "-", depends_on=[TRENDING], scope="v1", ...) is stored under
+    "rec:v1:10:-" with the generations of rec, trending and rec:v1.
     """
+    head = [family] if scope is None else [family, str(scope)]
+    key = ":".join([*head, *(str(part) for part in parts)])
     names = [_generation_key(f) for f in (family, *depends_on)]
     if scope is not None:
         names.append(_generation_key(family, scope))
-    generations = ".".join(str(g) for g in _generations(names))
-    head = [family] if scope is None else [family, str(scope)]
-    return ":".join([*head, f"g{generations}", *(str(part) for part in parts)])
+    answers = _cached(family, [key], names, timeout, lambda _missing: [compute()])
+    return answers[key]
 
 
-def cached(family: str, cache_key: str, timeout: int, compute: Callable[[], T]) -> T:
-    """The cached value of the key, or compute it, store it for `timeout` s and return it."""
-    value: T | None = cache.get(cache_key)
-    if value is not None:
-        _count(family, "hits")
-        return value
-    _count(family, "misses")
-    value = compute()
-    cache.set(cache_key, value, timeout=timeout)
-    return value
+def cached_many(
+    family: str,
+    name: str,
+    ids: Sequence[int],
+    *,
+    timeout: int,
+    compute: Callable[[list[int]], list[T]],
+    depends_on: Sequence[str] = (),
+) -> list[T]:
+    """One answer per id, stored under family:name:id, read in one round trip; the ids
+    missing or stale are computed together (`compute` answers for each id it is given, in
+    order) and stored. Answers come in the order of `ids`."""
+    if not ids:
+        return []
+    keys = [f"{family}:{name}:{i}" for i in ids]
+    by_key = dict(zip(keys, ids, strict=True))
+    names = [_generation_key(f) for f in (family, *depends_on)]
+    answers = _cached(
+        family,
+        keys,
+        names,
+        timeout,
+        lambda missing: compute([by_key[key] for key in missing]),
+    )
+    return [answers[key] for key in keys]
 
 
 def flush() -> None:
@@ -81,28 +116,106 @@ def flush() -> None:
 
 def statistics() -> dict[str, dict[str, int]]:
     """Hits and misses of each family since the counters were first written."""
-    names = [_counter_key(family, event) for family in FAMILIES for event in ("hits", "misses")]
+    names = [_counter_key(family, event) for family in FAMILIES for event in (LOOKUPS, MISSES)]
     found = cache.get_many(names) or {}
-    return {
-        family: {
-            event: int(found.get(_counter_key(family, event), 0)) for event in ("hits", "misses")
-        }
-        for family in FAMILIES
-    }
+    figures = {}
+    for family in FAMILIES:
+        lookups = int(found.get(_counter_key(family, LOOKUPS), 0))
+        misses = int(found.get(_counter_key(family, MISSES), 0))
+        # A miss is counted just after its lookup: never report more misses than lookups.
+        figures[family] = {"hits": max(lookups - misses, 0), "misses": min(misses, lookups)}
+    return figures
+
+
+def _cached(
+    family: str,
+    keys: list[str],
+    generation_names: list[str],
+    timeout: int,
+    compute: Callable[[list[str]], list[T]],
+) -> dict[str, T]:
+    found = _lookup([*generation_names, *keys], family=family, lookups=len(keys))
+    if found is None:  # the cache is down: do not wait for it again in this request
+        return dict(zip(keys, compute(keys), strict=True))
+    generations = tuple(found.get(name) for name in generation_names)
+    answers: dict[str, T] = {}
+    missing = []
+    for key in keys:
+        stored = found.get(key)
+        if stored is not None and None not in generations and stored[0] == generations:
+            answers[key] = stored[1]
+        else:
+            missing.append(key)
+    if missing:
+        if None in generations:
+            generations = tuple(_generations(generation_names))
+        computed = dict(zip(missing, compute(missing), strict=True))
+        stored = {key: (generations, answer) for key, answer in computed.items()}
+        _store(stored, timeout=timeout, family=family, misses=len(missing))
+        answers |= computed
+    return answers
 
 
 def _counter_key(family: str, event: str) -> str:
     return f"stats:{family}:{event}"
 
 
-def _count(family: str, event: str) -> None:
+def _count(family: str, event: str, amount: int = 1) -> None:
     name = _counter_key(family, event)
     try:
-        cache.incr(name)
+        cache.incr(name, amount)
     except ValueError:
         cache.add(name, 0, timeout=None)
-        with suppress(ValueError):  # evicted again at once: one lost count
-            cache.incr(name)
+        with suppress(ValueError):  # evicted again at once: lost counts
+            cache.incr(name, amount)
+
+
+def _redis_client() -> Any:
+    """django-redis's client, whose raw connection can pipeline commands; None on other
+    cache backends."""
+    client = getattr(cache, "client", None)
+    return client if hasattr(client, "get_client") else None
+
+
+def _lookup(names: list[str], *, family: str, lookups: int) -> dict[str, Any] | None:
+    """The values found under the names, with the family's lookups counted; None if the
+    cache is unreachable."""
+    client = _redis_client()
+    if client is None:
+        found = cache.get_many(names)
+        _count(family, LOOKUPS, lookups)
+        return found
+    keys = [client.make_key(name) for name in names]
+    try:
+        pipeline = client.get_client(write=True).pipeline(transaction=False)
+        pipeline.mget(keys)
+        pipeline.incr(client.make_key(_counter_key(family, LOOKUPS)), lookups)
+        values, _ = pipeline.execute()
+    except (RedisError, OSError):
+        logger.warning("Cache lookup failed: answering without the cache", exc_info=True)
+        return None
+    return {
+        name: client.decode(value)
+        for name, value in zip(names, values, strict=True)
+        if value is not None
+    }
+
+
+def _store(values: dict[str, Any], *, timeout: int, family: str, misses: int) -> None:
+    """Store the values and count the family's misses (one round trip on Redis)."""
+    client = _redis_client()
+    if client is None:
+        cache.set_many(values, timeout)
+        _count(family, MISSES, misses)
+        return
+    try:
+        pipeline = client.get_client(write=True).pipeline(transaction=False)
+        for name, value in values.items():
+            pipeline.set(client.make_key(name), client.encode(value), ex=timeout)
+        pipeline.incr(client.make_key(_counter_key(family, MISSES)), misses)
+        pipeline.execute()
+    except (RedisError, OSError):
+        logger.warning("Cache store failed: the answer is served uncached", exc_info=True)
 
 
 def _generations(names: list[str]) -> list[int]:
@@ -113,5 +226,5 @@ def _generations(names: list[str]) -> list[int]:
         cache.add(name, time.time_ns(), timeout=None)
     if missing:
         found |= cache.get_many(missing) or {}
-    # With the cache down nothing is stored and nothing is read: generation 0, every read misses.
+    # With the cache down nothing is stored and nothing is read: generation 0.
     return [int(found.get(name, 0)) for name in names]

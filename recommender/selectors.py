@@ -6,17 +6,29 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from django.db.models import Case, F, FloatField, Func, IntegerField, Q, Value, When
+from django.db.models import (
+    Case,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
 from django.db.models.sql.compiler import SQLCompiler
 
 from catalog.models import Product
 from recommender.algorithms.content_similarity import ProductText
 from recommender.algorithms.events import EventArrays, IntArray, best_first, rank_within
 from recommender.algorithms.item_similarity import Neighbours
-from recommender.algorithms.tiered import Catalog
-from recommender.models import NEIGHBOUR_MODELS, EvaluationRun, SimilarityKind
+from recommender.algorithms.tiered import Catalog, Histories, Ranked
+from recommender.models import NEIGHBOUR_MODELS, EvaluationRun, SimilarityKind, TrendingScore
 from shopsmart.bulk import read_frame
-from tracking.models import EVENT_TYPE_CODES, Event
+from tracking.models import EVENT_TYPE_CODES, EVENT_WEIGHTS, Event, EventType
 
 
 class EpochSeconds(Func):
@@ -55,15 +67,9 @@ def event_arrays(*, since: datetime, until: datetime) -> EventArrays:
     )
 
 
-def catalog_arrays(*, products: IntArray | None = None) -> Catalog:
-    """Each product's (of the given ones, else of all) category and whether it may be
-    recommended (active and in stock)."""
-    rows = (
-        Product.objects.all()
-        if products is None
-        else Product.objects.filter(pk__in=np.unique(products).tolist())
-    )
-    annotated = rows.annotate(
+def catalog_arrays() -> Catalog:
+    """Every product's category and whether it may be recommended (active and in stock)."""
+    annotated = Product.objects.annotate(
         available=Case(
             When(Q(is_active=True, stock__gt=0), then=Value(1)),
             default=Value(0),
@@ -95,9 +101,22 @@ def stored_neighbours(
     """The stored neighbours of one kind (of the given products, else of all), best
     `per_product` of each, grouped by product."""
     rows = NEIGHBOUR_MODELS[kind]._default_manager.all()
+    columns = ["product_id", "similar_product_id", "score", "co_occurrence"]
     if products is not None:
-        rows = rows.filter(product_id__in=products.tolist())
-    frame = read_frame(rows, ["product_id", "similar_product_id", "score", "co_occurrence"])
+        # One visitor's history: the database ranks and cuts, and returns plain rows.
+        mine = rows.filter(product_id__any=np.unique(products).tolist())
+        best = _best_of_each(mine, "product_id", "similar_product_id", per_product)
+        listed = list(best.order_by("product_id", "rank").values_list(*columns))
+        if not listed:
+            return Neighbours.concatenate([])
+        by_column = list(zip(*listed, strict=True))
+        return Neighbours(
+            product=np.array(by_column[0], dtype=np.int64),
+            neighbour=np.array(by_column[1], dtype=np.int64),
+            score=np.array(by_column[2], dtype=np.float64),
+            co_occurrence=np.array(by_column[3], dtype=np.int64),
+        )
+    frame = read_frame(rows, columns)
     if frame.empty:
         return Neighbours.concatenate([])
     product = frame["product_id"].to_numpy(dtype=np.int64)
@@ -112,6 +131,53 @@ def stored_neighbours(
         score=score[order],
         co_occurrence=frame["co_occurrence"].to_numpy(dtype=np.int64)[order],
     )
+
+
+def recent_history(*, visitor: str, length: int) -> tuple[Histories, IntArray]:
+    """One visitor's last `length` events, newest first, as a history of visitor index 0, and
+    the categories of their products."""
+    rows = list(
+        Event.objects.filter(visitor__external_id=visitor)
+        .order_by("-occurred_at", "-id")
+        .values_list("product_id", "event_type", "product__category_id")[:length]
+    )
+    history = Histories(
+        visitor=np.zeros(len(rows), dtype=np.int64),
+        product=np.array([row[0] for row in rows], dtype=np.int64),
+        weight=np.array([EVENT_WEIGHTS[EventType(row[1])] for row in rows], dtype=np.float64),
+    )
+    return history, np.array([row[2] for row in rows], dtype=np.int64)
+
+
+def trending_ranked(*, window: str, depth: int) -> Ranked:
+    """The `depth` best available trending products of each category in the window, grouped
+    by category id."""
+    scores = TrendingScore.objects.filter(
+        product__is_active=True, product__stock__gt=0, window=window, category__isnull=False
+    )
+    best = _best_of_each(scores, "category_id", "product_id", depth)
+    listed = list(best.values_list("category_id", "product_id", "score"))
+    if not listed:
+        return Ranked.empty()
+    group, product, score = zip(*listed, strict=True)
+    return Ranked.of(
+        np.array(product, dtype=np.int64),
+        np.array(score, dtype=np.float64),
+        group=np.array(group, dtype=np.int64),
+    )
+
+
+def _best_of_each(rows: QuerySet[Any], group: str, tiebreak: str, limit: int) -> QuerySet[Any]:
+    """The `limit` best-scored rows of each group (ties: the lower `tiebreak` first), ranked
+    by the database; each row carries its `rank` from 1."""
+    ranked: QuerySet[Any] = rows.annotate(
+        rank=Window(
+            RowNumber(),
+            partition_by=F(group),
+            order_by=(F("score").desc(), F(tiebreak).asc()),
+        )
+    ).filter(rank__lte=limit)
+    return ranked
 
 
 def evaluation_figures(evaluation: EvaluationRun) -> dict[str, Any]:

@@ -9,10 +9,8 @@ from rest_framework import serializers
 
 from catalog.serializers import CategoryCardSerializer, ProductCardSerializer
 from recommender.models import TrendingWindow
-from recommender.serving import ReasonType, RecommendationStrategy, SimilarStrategy
+from recommender.serving import MAX_K, ReasonType, RecommendationStrategy, SimilarStrategy
 from shopsmart.api.access import VISITOR_MAX_LENGTH
-
-MAX_K = 50
 
 
 def k_field(default: int) -> serializers.IntegerField:

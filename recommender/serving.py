@@ -15,8 +15,7 @@ from typing import TypedDict
 
 import numpy as np
 from django.conf import settings
-from django.db.models import F, Q, TextChoices, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Q, TextChoices
 
 from catalog.models import Category, Product
 from catalog.selectors import (
@@ -24,14 +23,19 @@ from catalog.selectors import (
     ProductCard,
     category_with_descendant_ids,
     product_cards,
+    product_cards_available,
+    products_available,
+    products_available_categories,
 )
 from recommender import cache
 from recommender.algorithms.evaluation import Recommender
+from recommender.algorithms.events import IntArray
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.tiered import (
     HISTORY_LENGTH,
     NEIGHBOURS_PER_EVENT,
     NO_CATEGORY,
+    Catalog,
     Histories,
     Ranked,
     Recommendations,
@@ -46,11 +50,18 @@ from recommender.models import (
     TrendingScore,
     TrendingWindow,
 )
-from recommender.selectors import catalog_arrays, stored_neighbours
-from tracking.models import EVENT_WEIGHTS, Event, EventType
+from recommender.selectors import (
+    recent_history,
+    stored_neighbours,
+    trending_ranked,
+)
 
 # Category trending, and global trending for the recommendations: the window the seed uses.
 RECOMMENDATION_TRENDING_WINDOW = TrendingWindow.DAYS_7
+# The longest list the API serves, and how deep each trending tier is kept for the longest
+# list's fill (recommend() draws at most 3 k + 20 of each).
+MAX_K = 50
+FILL_DEPTH = 3 * MAX_K + 20
 
 
 class RecommendationStrategy(TextChoices):
@@ -130,102 +141,56 @@ def served_recommender() -> Recommender:
 
 def recommendations(request: RecommendationRequest) -> RecommendationList:
     """The visitor's top k products with the strategy and a reason for each (cached)."""
-    key = cache.key(
+    return cache.cached(
         cache.RECOMMENDATIONS,
         request.k,
         request.category.pk if request.category else "-",
         int(request.include_interacted),
         request.max_per_category or "-",
+        timeout=settings.CACHE_TTL_RECOMMENDATIONS,
+        compute=lambda: _recommendations_compute(request),
         depends_on=(cache.TRENDING, cache.SIMILARITY),
         scope=request.visitor,
-    )
-    return cache.cached(
-        cache.RECOMMENDATIONS,
-        key,
-        settings.CACHE_TTL_RECOMMENDATIONS,
-        lambda: _recommendations_compute(request),
     )
 
 
 def similar_products(*, product: Product, k: int) -> SimilarList:
     """The product's k nearest neighbours: behavioural, else by content, else its category's
     trending products (cached)."""
-    key = cache.key(cache.SIMILARITY, product.pk, k, depends_on=(cache.TRENDING,))
     return cache.cached(
-        cache.SIMILARITY, key, settings.CACHE_TTL_SIMILAR, lambda: _similar_compute(product, k)
+        cache.SIMILARITY,
+        product.pk,
+        k,
+        timeout=settings.CACHE_TTL_SIMILAR,
+        compute=lambda: _similar_compute(product, k),
+        depends_on=(cache.TRENDING,),
     )
 
 
 def trending_products(*, window: str, category: Category | None, k: int) -> TrendingList:
     """The k products trending most in the window, in the whole store or one category
     (with its sub-categories) (cached)."""
-    key = cache.key(cache.TRENDING, window, category.pk if category else "-", k)
     return cache.cached(
         cache.TRENDING,
-        key,
-        settings.CACHE_TTL_TRENDING,
-        lambda: _trending_compute(window, category, k),
+        window,
+        category.pk if category else "-",
+        k,
+        timeout=settings.CACHE_TTL_TRENDING,
+        compute=lambda: _trending_compute(window, category, k),
     )
 
 
 def _recommendations_compute(request: RecommendationRequest) -> RecommendationList:
-    history = list(
-        Event.objects.filter(visitor__external_id=request.visitor)
-        .order_by("-occurred_at", "-id")
-        .values_list("product_id", "event_type", "product__category_id")[:HISTORY_LENGTH]
-    )
-    history_products = np.array([row[0] for row in history], dtype=np.int64)
-    histories = Histories(
-        visitor=np.zeros(len(history), dtype=np.int64),
-        product=history_products,
-        weight=np.array([EVENT_WEIGHTS[EventType(row[1])] for row in history], dtype=np.float64),
-    )
-    neighbours = Neighbours.concatenate([])
-    if len(history):
-        neighbours = served_recommender().neighbours(
-            *(
-                stored_neighbours(
-                    kind, per_product=NEIGHBOURS_PER_EVENT, products=np.unique(history_products)
-                )
-                for kind in (SimilarityKind.BEHAVIOURAL, SimilarityKind.CONTENT)
-            )
-        )
-    fill_length = 3 * request.k + 20  # what recommend() draws from each trending tier at most
-    if request.category is not None:
-        in_category = category_with_descendant_ids(category=request.category)
-        category_rows = [
-            (request.category.pk, p, score) for p, score in _trending_top(in_category, fill_length)
-        ]
-    else:
-        category_rows = _trending_top_per_category({row[2] for row in history}, fill_length)
-    category_trending = _ranked(category_rows)
-    global_trending = _ranked((0, p, score) for p, score in _trending_top(None, fill_length))
-    catalog = catalog_arrays(
-        products=np.concatenate(
-            [
-                history_products,
-                neighbours.neighbour,
-                global_trending.product,
-                category_trending.product,
-            ]
-        )
-    )
-    chosen = recommend(
-        histories=histories,
-        visitor_count=1,
-        neighbours=neighbours,
-        catalog=catalog,
-        category_trending=category_trending,
-        global_trending=global_trending,
-        rules=Rules(
-            k=request.k,
-            max_per_category=request.max_per_category,
-            include_interacted=request.include_interacted,
-        ),
-        requested_category=np.array(
-            [request.category.pk if request.category else NO_CATEGORY], dtype=np.int64
-        ),
-    )
+    inputs = _recommendation_inputs(request)
+    # The neighbour lists and the fills held only available products when they were read,
+    # so trust them first and check the products the list shows when their cards are read.
+    # An unavailable product that is not shown changes nothing; if one is shown, every
+    # candidate is checked and the list chosen again.
+    chosen = inputs.recommend(available=None)
+    cards, available = product_cards_available(_shown(chosen))
+    if not available.issuperset(chosen.product.tolist()):
+        chosen = inputs.recommend(available=products_available(among=inputs.candidates.tolist()))
+        cards = product_cards(_shown(chosen))
     strategy = (
         STRATEGY_OF_TIER[Tier(int(chosen.strategy[0]))]
         if chosen.strategy[0] >= 0
@@ -234,13 +199,187 @@ def _recommendations_compute(request: RecommendationRequest) -> RecommendationLi
     return {
         "visitor": request.visitor,
         "strategy": strategy.value,
-        "items": _explained(chosen, request.category),
+        "items": _explained(chosen, cards, request.category),
     }
 
 
-def _explained(chosen: Recommendations, requested: Category | None) -> list[Item]:
-    anchors = chosen.because[chosen.because >= 0]
-    cards = product_cards(np.concatenate([chosen.product, anchors]).tolist())
+@dataclass(frozen=True)
+class _RecommendationInputs:
+    """What recommend() needs for one visitor: the history, the neighbours of its products,
+    the trending fills, and every candidate product (sorted) with its category."""
+
+    request: RecommendationRequest
+    history: Histories
+    neighbours: Neighbours
+    category_trending: Ranked
+    global_trending: Ranked
+    candidates: IntArray
+    categories: IntArray
+
+    def recommend(self, *, available: set[int] | None) -> Recommendations:
+        """The list, with the given candidates available (None: all of them)."""
+        return recommend(
+            histories=self.history,
+            visitor_count=1,
+            neighbours=self.neighbours,
+            catalog=Catalog(
+                product=self.candidates,
+                category=self.categories,
+                available=(
+                    np.ones(len(self.candidates), dtype=np.bool_)
+                    if available is None
+                    else np.isin(self.candidates, list(available))
+                ),
+            ),
+            category_trending=self.category_trending,
+            global_trending=self.global_trending,
+            rules=Rules(
+                k=self.request.k,
+                max_per_category=self.request.max_per_category,
+                include_interacted=self.request.include_interacted,
+            ),
+            requested_category=np.array(
+                [self.request.category.pk if self.request.category else NO_CATEGORY],
+                dtype=np.int64,
+            ),
+        )
+
+
+def _recommendation_inputs(request: RecommendationRequest) -> _RecommendationInputs:
+    history, history_categories = recent_history(visitor=request.visitor, length=HISTORY_LENGTH)
+    neighbours, neighbour_categories = _served_neighbours(history.product)
+    by_category = _trending_fills()
+    fill_length = 3 * request.k + 20  # what recommend() draws from each trending tier at most
+    if request.category is None:
+        category_trending = _best_of(by_category, history_categories, fill_length)
+    else:
+        in_category = category_with_descendant_ids(category=request.category)
+        category_trending = _best_of(by_category, in_category, fill_length)
+    global_trending = _best_of(by_category, None, fill_length)
+    fills = (category_trending, global_trending)
+    candidates, first = np.unique(
+        np.concatenate([history.product, neighbours.neighbour, *(f.product for f in fills)]),
+        return_index=True,
+    )
+    categories = np.concatenate(
+        [history_categories, neighbour_categories, *(f.group for f in fills)]
+    )
+    return _RecommendationInputs(
+        request=request,
+        history=history,
+        neighbours=neighbours,
+        # A requested category fills with its sub-categories' products as one group.
+        category_trending=(
+            category_trending
+            if request.category is None
+            else _regrouped(category_trending, request.category.pk)
+        ),
+        global_trending=_regrouped(global_trending, 0),
+        candidates=candidates,
+        categories=categories[first],
+    )
+
+
+def _shown(chosen: Recommendations) -> list[int]:
+    """The products a list shows: its items and the history products its reasons name."""
+    shown: list[int] = np.concatenate(
+        [chosen.product, chosen.because[chosen.because >= 0]]
+    ).tolist()
+    return shown
+
+
+# One stored neighbour of a product, with the neighbour's category: rows of this type, packed
+# as bytes, are what the cache holds for each product (cheaper to read than pickled arrays).
+NEIGHBOUR_ROW = np.dtype(
+    [("neighbour", "<i8"), ("score", "<f8"), ("co_occurrence", "<i8"), ("category", "<i8")]
+)
+
+
+def _served_neighbours(products: IntArray) -> tuple[Neighbours, IntArray]:
+    """The served neighbours (see served_recommender) of each product, best
+    NEIGHBOURS_PER_EVENT first, and each neighbour's category; cached per product until the
+    similarities are recomputed."""
+    distinct = np.unique(products)
+    packed = cache.cached_many(
+        cache.SIMILARITY,
+        "neighbours",
+        distinct.tolist(),
+        timeout=settings.CACHE_TTL_SIMILAR,
+        compute=_neighbour_rows,
+    )
+    rows = np.frombuffer(b"".join(packed), dtype=NEIGHBOUR_ROW)
+    lengths = [len(blob) // NEIGHBOUR_ROW.itemsize for blob in packed]
+    neighbours = Neighbours(
+        product=np.repeat(distinct, lengths),
+        neighbour=rows["neighbour"].copy(),
+        score=rows["score"].copy(),
+        co_occurrence=rows["co_occurrence"].copy(),
+    )
+    return neighbours, rows["category"].copy()
+
+
+def _neighbour_rows(products: list[int]) -> list[bytes]:
+    ids = np.array(products, dtype=np.int64)
+    neighbours = served_recommender().neighbours(
+        *(
+            stored_neighbours(kind, per_product=NEIGHBOURS_PER_EVENT, products=ids)
+            for kind in (SimilarityKind.BEHAVIOURAL, SimilarityKind.CONTENT)
+        )
+    )
+    # Unavailable neighbours are left out now; one restocked comes back with the next list.
+    categories = products_available_categories(among=np.unique(neighbours.neighbour).tolist())
+    shown = np.array([p in categories for p in neighbours.neighbour.tolist()], dtype=np.bool_)
+    neighbours = Neighbours(
+        product=neighbours.product[shown],
+        neighbour=neighbours.neighbour[shown],
+        score=neighbours.score[shown],
+        co_occurrence=neighbours.co_occurrence[shown],
+    )
+    rows = np.empty(len(neighbours), dtype=NEIGHBOUR_ROW)
+    rows["neighbour"] = neighbours.neighbour
+    rows["score"] = neighbours.score
+    rows["co_occurrence"] = neighbours.co_occurrence
+    rows["category"] = [categories[p] for p in neighbours.neighbour.tolist()]
+    starts = np.searchsorted(neighbours.product, ids, side="left")
+    stops = np.searchsorted(neighbours.product, ids, side="right")
+    return [rows[start:stop].tobytes() for start, stop in zip(starts, stops, strict=True)]
+
+
+def _trending_fills() -> Ranked:
+    """The best FILL_DEPTH available trending products of each category, the recommendations'
+    fills (cached until trending is recomputed)."""
+    return cache.cached(
+        cache.TRENDING,
+        "fills",
+        RECOMMENDATION_TRENDING_WINDOW,
+        timeout=settings.CACHE_TTL_TRENDING,
+        compute=lambda: trending_ranked(window=RECOMMENDATION_TRENDING_WINDOW, depth=FILL_DEPTH),
+    )
+
+
+def _best_of(by_category: Ranked, categories: Iterable[int] | None, length: int) -> Ranked:
+    """The `length` best rows of the categories (None: of every category) taken together,
+    best first, each still grouped under its own category."""
+    keep = (
+        np.ones(len(by_category.product), dtype=np.bool_)
+        if categories is None
+        else np.isin(by_category.group, np.fromiter(categories, dtype=np.int64))
+    )
+    order = np.lexsort((by_category.product[keep], -by_category.score[keep]))[:length]
+    return Ranked(
+        group=by_category.group[keep][order],
+        product=by_category.product[keep][order],
+        score=by_category.score[keep][order],
+    )
+
+
+def _regrouped(ranked: Ranked, group: int) -> Ranked:
+    return Ranked(np.full(len(ranked.product), group, dtype=np.int64), ranked.product, ranked.score)
+
+
+def _explained(
+    chosen: Recommendations, cards: dict[int, ProductCard], requested: Category | None
+) -> list[Item]:
     items: list[Item] = []
     for product, score, tier, because in zip(
         chosen.product.tolist(),
@@ -352,36 +491,3 @@ def _trending_top(
         scores = scores.filter(category_id__in=category_ids)
     best = scores.order_by("-score", "product_id").values_list("product_id", "score")
     return list(best[:limit])
-
-
-def _trending_top_per_category(
-    category_ids: Iterable[int], limit: int
-) -> list[tuple[int, int, float]]:
-    """(category, product, score) of the `limit` best of each category, in one query."""
-    best = (
-        TrendingScore.objects.filter(
-            _browsable("product"),
-            window=RECOMMENDATION_TRENDING_WINDOW,
-            category_id__in=list(category_ids),
-        )
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=F("category_id"),
-                order_by=(F("score").desc(), F("product_id").asc()),
-            )
-        )
-        .filter(rank__lte=limit)
-        .values_list("category_id", "product_id", "score")
-    )
-    return list(best)
-
-
-def _ranked(rows: Iterable[tuple[int, int, float]]) -> Ranked:
-    listed = list(rows)
-    if not listed:
-        return Ranked.empty()
-    group, product, score = (np.array(column) for column in zip(*listed, strict=True))
-    return Ranked.of(
-        product.astype(np.int64), score.astype(np.float64), group=group.astype(np.int64)
-    )

@@ -21,7 +21,6 @@ from enum import IntEnum
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from recommender.algorithms.events import (
     EventArrays,
@@ -240,29 +239,25 @@ def _personalised(
     known &= catalog.available[position]
     row, entry, position = row[known], entry[known], position[known]
     contribution = neighbours.score[entry] * histories.weight[row]
-    # Summed per (visitor, candidate) by SciPy's sparse matrix construction (compiled code).
-    shape = (visitors, len(catalog.product))
-    scores = sp.csr_matrix((contribution, (histories.visitor[row], position)), shape=shape)
-    scores.sum_duplicates()
+    # Summed per (visitor, candidate) pair; pairs come sorted by visitor, then candidate.
+    catalog_size = len(catalog.product)
+    pairs, pair_of_row = np.unique(
+        histories.visitor[row] * catalog_size + position, return_inverse=True
+    )
+    summed = np.bincount(pair_of_row, weights=contribution, minlength=len(pairs)).astype(
+        np.float64, copy=False
+    )
     if not rules.include_interacted:
         history_position = np.minimum(
-            np.searchsorted(catalog.product, histories.product), len(catalog.product) - 1
+            np.searchsorted(catalog.product, histories.product), catalog_size - 1
         )
         seen = catalog.product[history_position] == histories.product
-        interacted = sp.csr_matrix(
-            (
-                np.ones(int(seen.sum())),
-                (histories.visitor[seen], history_position[seen]),
-            ),
-            shape=shape,
-        )
-        interacted.data[:] = 1.0
-        scores = (scores - scores.multiply(interacted)).tocsr()
-        scores.eliminate_zeros()
-        scores.sort_indices()
-    visitor = np.repeat(np.arange(visitors, dtype=np.int64), np.diff(scores.indptr))
-    product = catalog.product[scores.indices]
-    score = scores.data.astype(np.float64)
+        interacted = histories.visitor[seen] * catalog_size + history_position[seen]
+        fresh = ~np.isin(pairs, interacted)
+        pairs, summed = pairs[fresh], summed[fresh]
+    visitor = pairs // catalog_size
+    product = catalog.product[pairs % catalog_size]
+    score = summed
     if rules.max_per_category is None:
         # Only the best k of each visitor can make the list: cut before the full sort.
         visitor, product, score = _top_of_each(visitor, product, score, rules.k)

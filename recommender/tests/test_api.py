@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from recommender import pipelines
 from recommender.tests.factories import ContentSimilarityFactory
-from tracking.models import EventType
+from tracking.models import EventType, Visitor
 from tracking.tests.factories import EventFactory, VisitorFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,7 @@ def token_client() -> APIClient:
     return client
 
 
-def viewed(visitor: str, *products, when=None) -> None:
+def viewed(visitor: str | Visitor, *products, when=None) -> None:
     owner = VisitorFactory.create(external_id=visitor) if isinstance(visitor, str) else visitor
     for product in products:
         EventFactory.create(visitor=owner, product=product, occurred_at=when or timezone.now())
@@ -127,6 +127,20 @@ def test_unavailable_products_are_never_recommended(token_client, shop):
     assert "Rake" not in item_names(body)
 
 
+def test_a_product_sold_out_after_its_neighbour_lists_were_cached_is_not_recommended(
+    token_client, shop
+):
+    viewed("ann", shop["Blue Mug"])
+    first = token_client.get("/api/recommendations", {"visitor": "ann", "k": 2}).json()
+    assert set(item_names(first)) == {"Tea Set", "Cup"}
+    shop["Tea Set"].stock = 0
+    shop["Tea Set"].save()
+    # Another list (k = 3) for the same visitor: the cached neighbour lists still name it.
+    body = token_client.get("/api/recommendations", {"visitor": "ann", "k": 3}).json()
+    assert "Tea Set" not in item_names(body)
+    assert item_names(body)[0] == "Cup"
+
+
 @pytest.mark.parametrize(
     "parameters", [{"k": 0}, {"k": 51}, {"k": "ten"}, {"category": "nope"}, {}]
 )
@@ -151,13 +165,26 @@ def test_without_credentials_401_and_a_browser_reads_only_its_own(shop):
 
 def test_query_count_does_not_grow_with_k(token_client, shop):
     viewed("ann", shop["Blue Mug"], shop["Rake"])
+    # The token, the trending fills and the products' neighbour lists are cached by the first
+    # call, shared by every list that needs them.
+    assert token_client.get("/api/recommendations", {"visitor": "ann"}).status_code == 200
     counts = []
     for k in (2, 20):
         with CaptureQueriesContext(connection) as queries:
             response = token_client.get("/api/recommendations", {"visitor": "ann", "k": k})
             assert response.status_code == 200
         counts.append(len(queries))
-    assert counts[0] == counts[1] <= 9
+    # The history, and the shown products' cards with their availability.
+    assert counts[0] == counts[1] == 2
+
+
+def test_a_cache_hit_answers_without_the_database(token_client, shop):
+    viewed("ann", shop["Blue Mug"])
+    first = token_client.get("/api/recommendations", {"visitor": "ann", "k": 3})
+    with CaptureQueriesContext(connection) as queries:
+        again = token_client.get("/api/recommendations", {"visitor": "ann", "k": 3})
+    assert again.json() == first.json()
+    assert len(queries) == 0
 
 
 def test_an_event_invalidates_the_visitors_cached_recommendations(
@@ -187,6 +214,21 @@ def test_a_pipeline_run_invalidates_cached_lists(
     with django_capture_on_commit_callbacks(execute=True):
         pipelines.trending_compute(now=timezone.now() + timedelta(seconds=1))
     assert item_names(token_client.get("/api/trending", {"k": 1}).json()) == ["Hose"]
+
+
+def test_a_similarity_run_changes_the_neighbours_recommendations_use(
+    token_client, shop, django_capture_on_commit_callbacks
+):
+    viewed("ann", shop["Plate"])
+    before = token_client.get("/api/recommendations", {"visitor": "ann", "k": 2}).json()
+    assert before["strategy"] != "personalised"  # nobody else looked at the plate
+    for _ in range(3):
+        viewed(VisitorFactory.create(), shop["Plate"], shop["Hose"])
+    with django_capture_on_commit_callbacks(execute=True):
+        pipelines.similarity_compute(now=timezone.now() + timedelta(seconds=1))
+    after = token_client.get("/api/recommendations", {"visitor": "ann", "k": 2}).json()
+    assert after["items"][0]["product"]["name"] == "Hose"
+    assert after["items"][0]["reason"] == {"type": "similar_to", "products": [shop["Plate"].pk]}
 
 
 def test_similar_products_fall_back_from_behaviour_to_content_to_category(shop):

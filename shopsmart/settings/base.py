@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "tracking",
     "recommender",
     "dashboard",
+    "shopsmart.api",
 ]
 
 MIDDLEWARE = [
@@ -168,7 +169,7 @@ STORAGES = {
 REST_FRAMEWORK = {
     # Token first: a request without credentials answers 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "shopsmart.api.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
