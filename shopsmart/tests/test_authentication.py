@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from shopsmart.api.authentication import token_cache_key
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def partner() -> tuple[User, Token, APIClient]:
+    user = User.objects.create_user("partner")
+    token = Token.objects.create(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return user, token, client
+
+
+def recommendations(client: APIClient) -> int:
+    return client.get("/api/recommendations", {"visitor": "ann"}).status_code
+
+
+def test_a_known_token_is_checked_without_the_database(partner):
+    _, token, client = partner
+    assert recommendations(client) == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert recommendations(client) == 200
+    assert not [q for q in queries.captured_queries if "authtoken" in q["sql"]]
+    # The cache holds a hash of the key, never the credential itself.
+    assert cache.get(token_cache_key(token.key)) is not None
+    assert cache.get(f"auth:token:{token.key}") is None
+
+
+def test_a_deleted_token_stops_working_at_once(partner):
+    _, token, client = partner
+    assert recommendations(client) == 200
+    token.delete()
+    assert recommendations(client) == 401
+
+
+def test_a_deactivated_user_is_refused_at_once(partner):
+    user, _, client = partner
+    assert recommendations(client) == 200
+    user.is_active = False
+    user.save()
+    assert recommendations(client) == 401
+
+
+def test_staff_rights_granted_later_take_effect_at_once(partner):
+    user, _, client = partner
+    assert client.post("/api/cache/flush").status_code == 403
+    user.is_staff = True
+    user.save()
+    assert client.post("/api/cache/flush").status_code == 204
+
+
+def test_an_unknown_token_is_refused(partner):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-real-key")
+    assert recommendations(client) == 401
+    assert recommendations(client) == 401
