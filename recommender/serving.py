@@ -182,10 +182,12 @@ def trending_products(*, window: str, category: Category | None, k: int) -> Tren
 
 def _recommendations_compute(request: RecommendationRequest) -> RecommendationList:
     inputs = _recommendation_inputs(request)
-    # The neighbour lists and the fills held only available products when they were read,
-    # so trust them first and check the products the list shows when their cards are read.
-    # An unavailable product that is not shown changes nothing; if one is shown, every
-    # candidate is checked and the list chosen again.
+    # The neighbour lists and the fills held only available products when they were cached,
+    # so trust them first and check the products the list shows when their cards are read:
+    # if one is no longer available, every candidate is checked and the list chosen again.
+    # Nothing unavailable is ever shown. (An unavailable candidate left unshown does not
+    # change the personalised items; in a fill it takes a place that, had it been checked,
+    # the next trending product would have had, which matters only when a fill runs out.)
     chosen = inputs.recommend(available=None)
     cards, available = product_cards_available(_shown(chosen))
     if not available.issuperset(chosen.product.tolist()):
