@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -178,6 +179,42 @@ def _best_of_each(rows: QuerySet[Any], group: str, tiebreak: str, limit: int) ->
         )
     ).filter(rank__lte=limit)
     return ranked
+
+
+@dataclass(frozen=True)
+class NeighbourRow:
+    product: int
+    name: str
+    score: float
+    co_occurrence: int
+    available: bool
+
+
+def product_neighbours(*, product_id: int, kind: SimilarityKind, limit: int) -> list[NeighbourRow]:
+    """A product's best `limit` stored neighbours of one kind, available or not."""
+    rows = (
+        NEIGHBOUR_MODELS[kind]
+        ._default_manager.filter(product_id=product_id)
+        .order_by("-score", "similar_product_id")
+        .values_list(
+            "similar_product_id",
+            "similar_product__name",
+            "score",
+            "co_occurrence",
+            "similar_product__is_active",
+            "similar_product__stock",
+        )[:limit]
+    )
+    return [
+        NeighbourRow(
+            product=neighbour,
+            name=name,
+            score=score,
+            co_occurrence=co_occurrence,
+            available=is_active and stock > 0,
+        )
+        for neighbour, name, score, co_occurrence, is_active, stock in rows
+    ]
 
 
 def evaluation_figures(evaluation: EvaluationRun) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -18,6 +19,8 @@ from recommender.models import (
 from recommender.tests.factories import PipelineRunFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+DAY = timedelta(days=1)
 
 
 @pytest.fixture
@@ -95,3 +98,69 @@ def test_evaluate_json_is_machine_readable(demo_shop):
 def test_evaluate_rejects_bad_arguments_with_usage_errors(arguments):
     with pytest.raises(CommandError, match="invalid"):
         run("evaluate", *arguments)
+
+
+@pytest.fixture
+def viewed_together():
+    """Three visitors viewed the mug and the teapot; one of them also the (sold out) cup."""
+    from catalog.tests.factories import CategoryFactory, ProductFactory
+    from recommender import pipelines
+    from tracking.tests.factories import EventFactory, VisitorFactory
+
+    kitchen = CategoryFactory.create(name="Kitchen", slug="kitchen")
+    mug, teapot = (ProductFactory.create(name=n, category=kitchen) for n in ("Mug", "Teapot"))
+    cup = ProductFactory.create(name="Cup", category=kitchen, stock=0)
+    now = timezone.now()
+    for number in range(3):
+        visitor = VisitorFactory.create(external_id=f"v{number}")
+        for product in (mug, teapot, cup):
+            EventFactory.create(visitor=visitor, product=product, occurred_at=now - DAY)
+    pipelines.trending_compute(now=now)
+    pipelines.similarity_compute(now=now)
+    EventFactory.create(visitor__external_id="bob", product=mug, occurred_at=now)
+    return {"mug": mug, "teapot": teapot, "cup": cup}
+
+
+def test_recommend_prints_the_apis_answer_with_reasons(viewed_together):
+    # One personalised product (the cup is sold out, the mug seen) makes half of k = 2.
+    out, _ = run("recommend", "bob", "--k", "2")
+    assert out.splitlines()[0] == "Visitor bob: strategy personalised"
+    assert "Teapot" in out.splitlines()[1]
+    assert "Because you viewed Mug" in out
+    assert "Cup" not in out  # sold out
+    answer = json.loads(run("recommend", "bob", "--k", "2", "--json")[0])
+    assert answer["strategy"] == "personalised"
+    assert answer["items"][0]["product"]["name"] == "Teapot"
+    by_category = run("recommend", "nobody", "--category", "kitchen")[0]
+    assert "strategy category_trending" in by_category
+    assert "Trending in Kitchen" in by_category
+
+
+@pytest.mark.parametrize(
+    "arguments", [("x", "--k", "0"), ("x", "--k", "51"), ("x", "--max-per-category", "no")]
+)
+def test_recommend_refuses_bad_arguments(viewed_together, arguments):
+    with pytest.raises(CommandError):
+        run("recommend", *arguments)
+
+
+def test_recommend_refuses_an_unknown_category(viewed_together):
+    with pytest.raises(CommandError, match="No category with id or slug 'garden'"):
+        run("recommend", "x", "--category", "garden")
+
+
+def test_explain_product_prints_neighbours_with_co_occurrence(viewed_together):
+    mug = viewed_together["mug"]
+    out, _ = run("explain_product", str(mug.pk))
+    lines = out.splitlines()
+    assert lines[0] == f"#{mug.pk} Mug"
+    teapot = next(line for line in lines if "Teapot" in line)
+    assert "3 visitors" in teapot
+    cup = next(line for line in lines if "Cup" in line)
+    assert "(not available now)" in cup
+    assert "none stored" in out  # no content neighbours computed
+    body = json.loads(run("explain_product", str(mug.pk), "--json", "--top", "1")[0])
+    assert len(body["behavioural"]) == 1
+    assert body["behavioural"][0]["co_occurrence"] == 3
+    with pytest.raises(CommandError, match="No product with id 0"):
+        run("explain_product", "0")
