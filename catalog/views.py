@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,14 +11,31 @@ from django.views.decorators.http import require_safe
 from catalog import selectors
 from catalog.models import Category
 from catalog.placeholders import placeholder_svg
+from recommender import serving
+from tracking.services import product_view_record
 
 PAGE_SIZE = 24
 
 
+SHELF_LENGTH = 8
+# Where a recommended product was clicked: `?rec=<widget>&strategy=<strategy>` on its link.
+WIDGET = re.compile(r"[a-z0-9_]{1,40}")
+
+
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
+    for_you = serving.recommendations(
+        serving.RecommendationRequest(visitor=request.visitor_id, k=SHELF_LENGTH)  # type: ignore[attr-defined]
+    )
     context = {
         "categories": selectors.category_list().filter(parent__isnull=True),
+        # A first visit has no history: its "for you" would only repeat the trending shelf.
+        "for_you": for_you
+        if for_you["strategy"] != serving.RecommendationStrategy.GLOBAL_TRENDING
+        else None,
+        "trending": serving.trending_products(
+            window=serving.RECOMMENDATION_TRENDING_WINDOW, category=None, k=SHELF_LENGTH
+        ),
         "products": selectors.product_newest(limit=12),
     }
     return render(request, "catalog/home.html", context)
@@ -35,7 +54,26 @@ def product_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
     product = selectors.product_detail(pk=pk)
     if slug != product.slug:
         return redirect(product, permanent=True)
+    if request.method == "GET":
+        if request.session.session_key is None:
+            request.session.save()
+        product_view_record(
+            visitor=request.visitor_id,  # type: ignore[attr-defined]
+            product_id=product.pk,
+            session_id=request.session.session_key or "",
+            metadata=_recommendation_click(request),
+        )
     return render(request, "catalog/product_detail.html", {"product": product})
+
+
+def _recommendation_click(request: HttpRequest) -> dict[str, str]:
+    """The widget and strategy of the recommendation a shopper clicked to get here, if any."""
+    widget = request.GET.get("rec", "")
+    if WIDGET.fullmatch(widget) is None:
+        return {}
+    strategy = request.GET.get("strategy", "")
+    known = strategy in serving.RecommendationStrategy.values
+    return {"rec": widget, "strategy": strategy} if known else {"rec": widget}
 
 
 @require_safe

@@ -114,6 +114,26 @@ def events_record(
     )
 
 
+def product_view_record(
+    *, visitor: str, product_id: int, session_id: str, metadata: dict[str, Any] | None = None
+) -> Event:
+    """A shopper opened a product's page (recorded by the server, never by trusting the
+    browser); `metadata` names the recommendation widget and strategy the click came from."""
+    recorded = events_record(
+        events=[
+            EventInput(
+                visitor=visitor,
+                product_id=product_id,
+                event_type=EventType.VIEW,
+                session_id=session_id,
+                metadata=metadata or {},
+            )
+        ],
+        source=EventSource.STOREFRONT,
+    )
+    return recorded.events[0]
+
+
 def _recommendations_invalidate(visitor_external_ids: Sequence[str]) -> None:
     for external_id in visitor_external_ids:
         cache.generation_bump(cache.RECOMMENDATIONS, scope=external_id)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from catalog.tests.factories import CategoryFactory, ProductFactory, ReviewFactory
@@ -72,3 +73,57 @@ def test_pages_answer_head_requests(client):
     product = ProductFactory.create()
     assert client.head(reverse("catalog:home")).status_code == 200
     assert client.head(product.get_absolute_url()).status_code == 200
+
+
+def test_opening_a_product_records_a_view_with_the_session_and_the_clicked_widget(client):
+    from tracking.models import Event, EventSource, EventType
+
+    product = ProductFactory.create()
+    client.get(reverse("catalog:home"))
+    visitor = client.cookies[settings.VISITOR_COOKIE_NAME].value
+    client.get(product.get_absolute_url() + "?rec=home_for_you&strategy=personalised")
+    client.get(product.get_absolute_url() + "?rec=<script>&strategy=personalised")
+    client.head(product.get_absolute_url())  # a HEAD is nobody looking
+    first, second = Event.objects.order_by("id")
+    assert (first.visitor.external_id, first.product, first.event_type, first.source) == (
+        visitor,
+        product,
+        EventType.VIEW,
+        EventSource.STOREFRONT,
+    )
+    assert first.session_id == client.session.session_key != ""
+    assert first.metadata == {"rec": "home_for_you", "strategy": "personalised"}
+    assert second.metadata == {}
+
+
+def test_the_home_page_turns_personal_after_browsing(client, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from recommender import pipelines
+    from tracking.tests.factories import EventFactory, VisitorFactory
+
+    kitchen = CategoryFactory.create(name="Kitchen")
+    mug, teapot, cup = (
+        ProductFactory.create(name=name, category=kitchen) for name in ("Mug", "Teapot", "Cup")
+    )
+    for _ in range(3):
+        shopper = VisitorFactory.create()
+        for product in (mug, teapot, cup):
+            EventFactory.create(
+                visitor=shopper, product=product, occurred_at=timezone.now() - timedelta(days=1)
+            )
+    pipelines.trending_compute(now=timezone.now())
+    pipelines.similarity_compute(now=timezone.now())
+    first = client.get(reverse("catalog:home")).content.decode()
+    assert "Trending now" in first
+    assert "Recommended for you" not in first
+    assert "?rec=home_trending&amp;strategy=global_trending" in first
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(mug.get_absolute_url())
+    after = client.get(reverse("catalog:home")).content.decode()
+    assert "Recommended for you" in after
+    assert "Because you viewed Mug" in after
+    # Two personalised products of eight: the list's strategy is the category fill's.
+    assert "?rec=home_for_you&amp;strategy=category_trending" in after

@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tracking.middleware.VisitorCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -204,6 +205,7 @@ SPECTACULAR_SETTINGS = {
 # The first-party cookie that identifies a shopper's browser (a random id, also the Visitor's
 # external_id): the storefront sets it, and it lets the browser read its own recommendations.
 VISITOR_COOKIE_NAME = env.str("VISITOR_COOKIE_NAME", default="shopsmart_visitor")
+VISITOR_COOKIE_SECURE = env.bool("VISITOR_COOKIE_SECURE", default=False)  # True in production
 # Prefix for the absolute product and image URLs of API responses ("" keeps them relative).
 SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 # Seconds each cached answer lives (the seed's TTLs); events and pipeline runs invalidate
