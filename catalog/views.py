@@ -12,6 +12,7 @@ from catalog import selectors
 from catalog.models import Category
 from catalog.placeholders import placeholder_svg
 from recommender import serving
+from tracking.selectors import recently_viewed
 from tracking.services import product_view_record
 
 PAGE_SIZE = 24
@@ -46,7 +47,11 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     category = get_object_or_404(Category, slug=slug)
     products = selectors.product_list(category=category).order_by("name", "id")
     page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "catalog/category_detail.html", {"category": category, "page": page})
+    trending = serving.trending_products(
+        window=serving.RECOMMENDATION_TRENDING_WINDOW, category=category, k=SHELF_LENGTH
+    )
+    context = {"category": category, "page": page, "trending": trending}
+    return render(request, "catalog/category_detail.html", context)
 
 
 @require_safe
@@ -63,7 +68,19 @@ def product_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
             session_id=request.session.session_key or "",
             metadata=_recommendation_click(request),
         )
-    return render(request, "catalog/product_detail.html", {"product": product})
+    context = {
+        "product": product,
+        "similar": serving.similar_products(product=product, k=SHELF_LENGTH),
+        "recently_viewed": _recently_viewed(request.visitor_id, exclude=product.pk),  # type: ignore[attr-defined]
+    }
+    return render(request, "catalog/product_detail.html", context)
+
+
+def _recently_viewed(visitor: str, *, exclude: int) -> list[dict[str, object]]:
+    """The visitor's own last viewed products that can be shown, as shelf items."""
+    viewed = recently_viewed(visitor=visitor, limit=SHELF_LENGTH, exclude=exclude)
+    cards, available = selectors.product_cards_available(viewed)
+    return [{"product": cards[p]} for p in viewed if p in available]
 
 
 def _recommendation_click(request: HttpRequest) -> dict[str, str]:

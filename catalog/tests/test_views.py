@@ -127,3 +127,47 @@ def test_the_home_page_turns_personal_after_browsing(client, django_capture_on_c
     assert "Because you viewed Mug" in after
     # Two personalised products of eight: the list's strategy is the category fill's.
     assert "?rec=home_for_you&amp;strategy=category_trending" in after
+
+
+@pytest.fixture
+def kitchen_shelves():
+    """Three shoppers viewed the mug, the teapot and the cup; trending and neighbours computed."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from recommender import pipelines
+    from tracking.tests.factories import EventFactory, VisitorFactory
+
+    kitchen = CategoryFactory.create(name="Kitchen", slug="kitchen")
+    products = {
+        name: ProductFactory.create(name=name, category=kitchen)
+        for name in ("Mug", "Teapot", "Cup")
+    }
+    for _ in range(3):
+        shopper = VisitorFactory.create()
+        for product in products.values():
+            EventFactory.create(
+                visitor=shopper, product=product, occurred_at=timezone.now() - timedelta(days=1)
+            )
+    pipelines.trending_compute(now=timezone.now())
+    pipelines.similarity_compute(now=timezone.now())
+    return {"kitchen": kitchen, **products}
+
+
+def test_product_page_shows_similar_and_the_shoppers_own_recent_views(client, kitchen_shelves):
+    mug, teapot = kitchen_shelves["Mug"], kitchen_shelves["Teapot"]
+    page = client.get(mug.get_absolute_url()).content.decode()
+    assert "Customers who viewed this also viewed" in page
+    assert f"{teapot.get_absolute_url()}?rec=product_similar&amp;strategy=item_similarity" in page
+    assert "Recently viewed" not in page  # only the mug itself so far
+    page = client.get(teapot.get_absolute_url()).content.decode()
+    recent = page[page.index("Recently viewed") :]
+    assert "Mug" in recent
+    assert "Teapot" not in recent
+
+
+def test_category_page_shows_what_trends_in_it_on_its_first_page(client, kitchen_shelves):
+    page = client.get(reverse("catalog:category_detail", args=["kitchen"])).content.decode()
+    assert "Trending in Kitchen" in page
+    assert "?rec=category_trending&amp;strategy=category_trending" in page

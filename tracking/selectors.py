@@ -1,0 +1,19 @@
+"""Reads of shoppers' behaviour."""
+
+from __future__ import annotations
+
+from tracking.models import Event, EventType
+
+# How far back "recently viewed" looks (events, not products).
+RECENT_VIEWS = 50
+
+
+def recently_viewed(*, visitor: str, limit: int, exclude: int | None = None) -> list[int]:
+    """The products the visitor viewed last, newest first, each once."""
+    views = (
+        Event.objects.filter(visitor__external_id=visitor, event_type=EventType.VIEW)
+        .order_by("-occurred_at", "-id")
+        .values_list("product_id", flat=True)[:RECENT_VIEWS]
+    )
+    products = list(dict.fromkeys(p for p in views if p != exclude))
+    return products[:limit]
