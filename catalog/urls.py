@@ -6,6 +6,7 @@ app_name = "catalog"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
     path("c/<slug:slug>/", views.category_detail, name="category_detail"),
     path("p/<int:pk>/<slug:slug>/", views.product_detail, name="product_detail"),
     path(

@@ -9,6 +9,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
 from catalog import selectors
+from catalog.forms import SearchForm
 from catalog.models import Category
 from catalog.placeholders import placeholder_svg
 from recommender import serving
@@ -91,6 +92,29 @@ def _recommendation_click(request: HttpRequest) -> dict[str, str]:
     strategy = request.GET.get("strategy", "")
     known = strategy in serving.RecommendationStrategy.values
     return {"rec": widget, "strategy": strategy} if known else {"rec": widget}
+
+
+@require_safe
+def search(request: HttpRequest) -> HttpResponse:
+    """Fuzzy search (typos tolerated on PostgreSQL) with category and price filters; with
+    nothing found, the trending products instead."""
+    form = SearchForm(request.GET)
+    if not form.is_valid():
+        return render(request, "catalog/search.html", {"form": form}, status=400)
+    filters = form.cleaned_data
+    products = selectors.product_search(
+        search=filters["q"],
+        category=filters["category"],
+        min_price=filters["min_price"],
+        max_price=filters["max_price"],
+    )
+    page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
+    context: dict[str, object] = {"form": form, "page": page, "query": filters["q"]}
+    if not page.object_list:
+        context["trending"] = serving.trending_products(
+            window=serving.RECOMMENDATION_TRENDING_WINDOW, category=None, k=SHELF_LENGTH
+        )
+    return render(request, "catalog/search.html", context)
 
 
 @require_safe

@@ -171,3 +171,58 @@ def test_category_page_shows_what_trends_in_it_on_its_first_page(client, kitchen
     page = client.get(reverse("catalog:category_detail", args=["kitchen"])).content.decode()
     assert "Trending in Kitchen" in page
     assert "?rec=category_trending&amp;strategy=category_trending" in page
+
+
+def test_search_finds_by_name_with_filters_and_pages(client):
+    kitchen, garden = CategoryFactory.create(slug="kitchen"), CategoryFactory.create(slug="garden")
+    ProductFactory.create(name="Blue Teapot", category=kitchen, price="20.00")
+    ProductFactory.create(name="Green Teapot", category=garden, price="50.00")
+    ProductFactory.create(name="Rake", category=garden, price="10.00")
+    page = client.get(reverse("catalog:search"), {"q": "teapot"}).content.decode()
+    assert "Blue Teapot" in page
+    assert "Green Teapot" in page
+    assert "Rake" not in page
+    page = client.get(
+        reverse("catalog:search"), {"q": "teapot", "category": "garden", "max_price": "60"}
+    ).content.decode()
+    assert "Green Teapot" in page
+    assert "Blue Teapot" not in page
+    ProductFactory.create_batch(30, name="Teapot spare lid", category=kitchen)
+    first = client.get(reverse("catalog:search"), {"q": "teapot"}).content.decode()
+    assert "Page 1 of 2" in first
+    assert "?q=teapot&amp;page=2" in first
+    assert (
+        "Page 2 of 2"
+        in client.get(reverse("catalog:search"), {"q": "teapot", "page": 2}).content.decode()
+    )
+
+
+@pytest.mark.postgres
+def test_search_tolerates_typos_on_postgresql(client):
+    ProductFactory.create(name="Enamel Teapot")
+    page = client.get(reverse("catalog:search"), {"q": "tepot"}).content.decode()
+    assert "Enamel Teapot" in page
+
+
+def test_a_search_without_results_suggests_trending_products(client, kitchen_shelves):
+    page = client.get(reverse("catalog:search"), {"q": "zzzz"}).content.decode()
+    assert "Nothing matches “zzzz”" in page
+    assert "Trending now" in page
+    assert "?rec=search_empty_trending" in page
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{"min_price": "-1"}, {"min_price": "10", "max_price": "5"}, {"category": "nope"},
+     {"q": "x" * 201}],
+)  # fmt: skip
+def test_bad_search_filters_answer_400_with_the_message(client, filters):
+    response = client.get(reverse("catalog:search"), filters)
+    assert response.status_code == 400
+    assert 'role="alert"' in response.content.decode()
+
+
+def test_every_page_has_the_labelled_search_box(client):
+    page = client.get(reverse("catalog:home")).content.decode()
+    assert '<label for="site-search"' in page
+    assert 'role="search"' in page
