@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api clean
+.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,9 @@ bench-large: $(VENV)/.installed-dev
 
 bench-api: $(VENV)/.installed-dev  ## API load: gunicorn + PostgreSQL + Redis, driven by wrk
 	$(BIN)/python bench/api.py
+
+bench-pages: $(VENV)/.installed-dev  ## shop pages under load, as bench-api
+	$(BIN)/python bench/pages.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -228,51 +229,71 @@ def warm(token: str, visitors: list[str]) -> None:
         pass
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_setup(description: str) -> tuple[int, str, str]:
+    """The command line's run length, and the bench database and Redis (shared with the
+    commands the benchmark runs)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     url = os.environ.get("BENCH_API_DATABASE_URL", DEFAULT_URL)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
-    # The commands run for the benchmark share the server's cache.
     os.environ |= {"REDIS_URL": redis_url, "CACHE_KEY_PREFIX": CACHE_PREFIX}
+    return args.seconds, url, redis_url
+
+
+def measure(
+    scripts: dict[str, str],
+    concurrency: tuple[int, ...],
+    seconds: int,
+    before_run: Callable[[str], None] = lambda _name: None,
+) -> list[dict[str, Any]]:
+    """Each script at each concurrency after a discarded warm-up second (workers have imported
+    the views and opened their connections), printed as a table row as it is measured."""
+    print(f"{'scenario':<32}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}"
+          f"{'p99 ms':>9}{'errors':>8}")  # fmt: skip
+    results = []
+    offset = int(time.time())
+    for name, script in scripts.items():
+        for connections in concurrency:
+            wrk_run(script, connections, 1, offset + 5_000_000)
+            before_run(name)
+            offset += 10_000_000
+            figures = wrk_run(script, connections, seconds, offset)
+            figures |= {"scenario": name, "clients": connections}
+            results.append(figures)
+            print(f"{name:<32}{connections:>8}{figures['requests_per_second']:>10}"
+                  f"{figures['p50_ms']:>9.2f}{figures['p95_ms']:>9.2f}"
+                  f"{figures['p99_ms']:>9.2f}{figures['errors']:>8}")  # fmt: skip
+    return results
+
+
+def main() -> None:
+    seconds, url, redis_url = bench_setup(__doc__.splitlines()[0])
     token, visitors, products = prepare(url)
     server = start_server(url, redis_url)
-    results: list[dict[str, Any]] = []
+
+    def before_run(name: str) -> None:
+        if name == MISSES:
+            # No list computed before (by the warm-up or an earlier run) is served: every
+            # measured request computes one (the shared caches stay warm).
+            shell(url, f"from recommender import cache; cache.generation_bump({RECS!r})")
+
     try:
         warm(token, visitors)
+        print(f"API on gunicorn (2 workers), PostgreSQL + Redis, wrk {seconds} s per run")
         scripts = scenario_scripts(token, visitors, products)
-        print(f"API on gunicorn (2 workers), PostgreSQL + Redis, wrk {args.seconds} s per run")
-        print(f"{'endpoint':<32}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}"
-              f"{'p99 ms':>9}{'errors':>8}")  # fmt: skip
-        offset = int(time.time())
-        for name, script in scripts.items():
-            for connections in CONCURRENCY:
-                # One discarded second first: workers have imported the view and opened
-                # their connections before the measured run starts.
-                wrk_run(script, connections, 1, offset + 5_000_000)
-                if name == MISSES:
-                    # No list computed before (by the warm-up or an earlier run) is served:
-                    # every measured request computes one (shared caches stay warm).
-                    shell(url, f"from recommender import cache; cache.generation_bump({RECS!r})")
-                offset += 10_000_000
-                figures = wrk_run(script, connections, args.seconds, offset)
-                figures |= {"endpoint": name, "clients": connections}
-                results.append(figures)
-                print(f"{name:<32}{connections:>8}{figures['requests_per_second']:>10}"
-                      f"{figures['p50_ms']:>9.2f}{figures['p95_ms']:>9.2f}"
-                      f"{figures['p99_ms']:>9.2f}{figures['errors']:>8}")  # fmt: skip
+        results = measure(scripts, CONCURRENCY, seconds, before_run)
     finally:
         server.terminate()
         server.wait()
-    ping = {r["clients"]: r["requests_per_second"] for r in results if r["endpoint"] == "ping"}
+    ping = {r["clients"]: r["requests_per_second"] for r in results if r["scenario"] == "ping"}
     print("\nRecommendations throughput as a share of ping's:")
     for r in results:
-        if r["endpoint"].startswith("recommendations"):
+        if r["scenario"].startswith("recommendations"):
             share = r["requests_per_second"] / ping[r["clients"]]
-            print(f"  {r['endpoint']:<30} {r['clients']:>3} clients: {share:.0%}")
+            print(f"  {r['scenario']:<30} {r['clients']:>3} clients: {share:.0%}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "api-load.json").write_text(json.dumps(results, indent=2))
 

@@ -226,3 +226,39 @@ def test_every_page_has_the_labelled_search_box(client):
     page = client.get(reverse("catalog:home")).content.decode()
     assert '<label for="site-search"' in page
     assert 'role="search"' in page
+
+
+def test_pages_make_as_many_queries_whatever_they_show(client, kitchen_shelves):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tracking.models import Visitor
+    from tracking.tests.factories import EventFactory
+
+    kitchen, mug = kitchen_shelves["kitchen"], kitchen_shelves["Mug"]
+    client.get(mug.get_absolute_url())  # the shopper has a history
+    shopper = Visitor.objects.get(external_id=client.cookies[settings.VISITOR_COOKIE_NAME].value)
+    pages = [
+        reverse("catalog:home"),
+        reverse("catalog:category_detail", args=["kitchen"]),
+        mug.get_absolute_url(),
+        reverse("catalog:search") + "?q=teapot",
+    ]
+
+    def queries_per_page() -> list[int]:
+        counts = []
+        for page in pages:
+            client.get(page)  # shared caches warm, as in a running shop
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(page).status_code == 200
+            counts.append(len(queries))
+        return counts
+
+    for product in ProductFactory.create_batch(2, category=kitchen, name="Teapot"):
+        EventFactory.create(visitor=shopper, product=product)
+    few = queries_per_page()
+    for product in ProductFactory.create_batch(30, category=kitchen, name="Teapot"):
+        EventFactory.create(visitor=shopper, product=product)
+    many = queries_per_page()
+    assert many == few
+    assert max(few) <= 12, few

@@ -1,0 +1,94 @@
+"""Storefront pages under load: gunicorn (2 workers) on PostgreSQL + Redis, driven by wrk.
+
+The default demo store (as bench/api.py prepares it); ten shoppers with a history browse with
+their visitor cookie: home, category pages, product pages (each records a view, as in the
+shop) and searches, at 4 and 16 concurrent clients after one discarded warm-up second.
+Prints a table and writes bench/results/pages-load.json.
+
+    python bench/pages.py [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from api import THREADS, bench_setup, measure, prepare, shell, start_server
+from run import RESULTS
+
+CONCURRENCY = (4, 16)
+
+
+def lua_table(name: str, values: list[str]) -> str:
+    return f"local {name} = {{" + ",".join(json.dumps(v) for v in values) + "}\n"
+
+
+def scenario_scripts(
+    visitors: list[str], categories: list[str], products: list[str]
+) -> dict[str, str]:
+    shoppers = (
+        lua_table("visitors", visitors[:10])
+        + THREADS
+        + """
+local function as_shopper(path)
+  local visitor = visitors[(next_number() % #visitors) + 1]
+  return wrk.format("GET", path, {["Cookie"] = "shopsmart_visitor=" .. visitor})
+end
+"""
+    )
+    terms = ["mug", "lamp", "tepot", "blanket", "ceramic", "cotton", "garden", "candle"]
+    return {
+        "home": shoppers + 'function request() return as_shopper("/") end\n',
+        "category": shoppers
+        + lua_table("categories", categories)
+        + """
+function request()
+  return as_shopper("/c/" .. categories[(next_number() % #categories) + 1] .. "/")
+end
+""",
+        "product": shoppers
+        + lua_table("products", products)
+        + """
+function request() return as_shopper(products[(next_number() % #products) + 1]) end
+""",
+        "search": shoppers
+        + lua_table("terms", terms)
+        + """
+function request()
+  return as_shopper("/search/?q=" .. terms[(next_number() % #terms) + 1])
+end
+""",
+    }
+
+
+def main() -> None:
+    seconds, url, redis_url = bench_setup(__doc__.splitlines()[0])
+    prepare(url)
+    pages = json.loads(
+        shell(
+            url,
+            "import json; from catalog.models import Category, Product; "
+            "from tracking.models import Visitor; "
+            "print(json.dumps({'visitors': list(Visitor.objects.filter(events__isnull=False)"
+            ".distinct().order_by('id').values_list('external_id', flat=True)[:10]), "
+            "'categories': list(Category.objects.values_list('slug', flat=True)), "
+            "'products': [p.get_absolute_url() for p in Product.objects.browsable()[:200]]}))",
+        )
+    )
+    server = start_server(url, redis_url)
+    try:
+        print(f"Shop pages on gunicorn (2 workers), PostgreSQL + Redis, wrk {seconds} s per run")
+        scripts = scenario_scripts(pages["visitors"], pages["categories"], pages["products"])
+        results = measure(scripts, CONCURRENCY, seconds)
+    finally:
+        server.terminate()
+        server.wait()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "pages-load.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
