@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from catalog.cart import MAX_QUANTITY
 from catalog.models import Category
 
 SEARCH_MAX_LENGTH = 200
@@ -35,3 +36,7 @@ class SearchForm(forms.Form):
         if low is not None and high is not None and low > high:
             self.add_error("max_price", "Must not be below the lowest price.")
         return cleaned
+
+
+class QuantityForm(forms.Form):
+    quantity = forms.IntegerField(label="Quantity", min_value=0, max_value=MAX_QUANTITY)

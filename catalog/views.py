@@ -1,20 +1,24 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from catalog import selectors
-from catalog.forms import SearchForm
-from catalog.models import Category
+from catalog.cart import MAX_QUANTITY, CartError, cart_quantities, cart_read, cart_set
+from catalog.forms import QuantityForm, SearchForm
+from catalog.models import Category, Product
 from catalog.placeholders import placeholder_svg
 from recommender import serving
+from tracking.models import EventType
 from tracking.selectors import recently_viewed
-from tracking.services import product_view_record
+from tracking.services import storefront_event_record
 
 PAGE_SIZE = 24
 
@@ -63,18 +67,66 @@ def product_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
     if request.method == "GET":
         if request.session.session_key is None:
             request.session.save()
-        product_view_record(
-            visitor=request.visitor_id,  # type: ignore[attr-defined]
-            product_id=product.pk,
-            session_id=request.session.session_key or "",
-            metadata=_recommendation_click(request),
-        )
+        _record(request, product, EventType.VIEW, metadata=_recommendation_click(request))
     context = {
         "product": product,
+        "quantity_form": QuantityForm(initial={"quantity": 1}),
         "similar": serving.similar_products(product=product, k=SHELF_LENGTH),
         "recently_viewed": _recently_viewed(request.visitor_id, exclude=product.pk),  # type: ignore[attr-defined]
     }
     return render(request, "catalog/product_detail.html", context)
+
+
+def _record(request: HttpRequest, product: Product, event_type: EventType, **extra: Any) -> None:
+    """One of the shopper's events, with the session it happened in."""
+    if request.session.session_key is None:
+        request.session.save()
+    storefront_event_record(
+        visitor=request.visitor_id,  # type: ignore[attr-defined]
+        product_id=product.pk,
+        event_type=event_type,
+        session_id=request.session.session_key or "",
+        **extra,
+    )
+
+
+@require_safe
+def cart_detail(request: HttpRequest) -> HttpResponse:
+    return render(request, "catalog/cart.html", {"cart": cart_read(request.session)})
+
+
+@require_POST
+def cart_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add the chosen quantity of a product to what the cart already holds."""
+    product = get_object_or_404(Product.objects.active(), pk=pk)
+    form = QuantityForm(request.POST)
+    if not form.is_valid() or form.cleaned_data["quantity"] < 1:
+        messages.error(request, "Choose how many to add (at least 1).")
+        return redirect(product)
+    held = cart_quantities(request.session).get(product.pk, 0)
+    try:
+        cart_set(request.session, product=product, quantity=held + form.cleaned_data["quantity"])
+    except CartError as error:
+        messages.error(request, str(error))
+        return redirect(product)
+    _record(request, product, EventType.ADD_TO_CART)
+    messages.success(request, f"{product.name} is in your cart.")
+    return redirect("catalog:cart")
+
+
+@require_POST
+def cart_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a line's quantity (0 removes it)."""
+    product = get_object_or_404(Product, pk=pk)
+    form = QuantityForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"{product.name}: choose a quantity from 0 to {MAX_QUANTITY}.")
+        return redirect("catalog:cart")
+    try:
+        cart_set(request.session, product=product, quantity=form.cleaned_data["quantity"])
+    except CartError as error:
+        messages.error(request, str(error))
+    return redirect("catalog:cart")
 
 
 def _recently_viewed(visitor: str, *, exclude: int) -> list[dict[str, object]]:

@@ -114,17 +114,23 @@ def events_record(
     )
 
 
-def product_view_record(
-    *, visitor: str, product_id: int, session_id: str, metadata: dict[str, Any] | None = None
+def storefront_event_record(
+    *,
+    visitor: str,
+    product_id: int,
+    event_type: EventType,
+    session_id: str,
+    metadata: dict[str, Any] | None = None,
 ) -> Event:
-    """A shopper opened a product's page (recorded by the server, never by trusting the
-    browser); `metadata` names the recommendation widget and strategy the click came from."""
+    """A shopper opened a product's page or put it in the cart (recorded by the server, never
+    by trusting the browser); a view's `metadata` names the recommendation widget and strategy
+    the click came from."""
     recorded = events_record(
         events=[
             EventInput(
                 visitor=visitor,
                 product_id=product_id,
-                event_type=EventType.VIEW,
+                event_type=event_type,
                 session_id=session_id,
                 metadata=metadata or {},
             )

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from catalog.cart import CartError, cart_read, cart_set
+from catalog.tests.factories import ProductFactory
+from tracking.models import Event, EventType
+
+pytestmark = pytest.mark.django_db
+
+
+def add(client: Client, product, quantity="1"):
+    return client.post(reverse("catalog:cart_add", args=[product.pk]), {"quantity": quantity})
+
+
+def update(client: Client, product, quantity):
+    return client.post(reverse("catalog:cart_update", args=[product.pk]), {"quantity": quantity})
+
+
+def test_adding_shows_the_line_and_totals_and_records_an_add_to_cart_event(client):
+    mug = ProductFactory.create(name="Mug", price="4.50", stock=5)
+    client.get(reverse("catalog:home"))
+    response = add(client, mug, "2")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("catalog:cart")
+    add(client, mug, "1")
+    page = client.get(reverse("catalog:cart")).content.decode()
+    assert "Mug" in page
+    assert 'value="3"' in page
+    assert "&pound;13.50" in page
+    assert "Total (3 items)" in page
+    events = Event.objects.filter(event_type=EventType.ADD_TO_CART)
+    assert events.count() == 2
+    assert {e.session_id for e in events} == {client.session.session_key}
+
+
+def test_more_than_the_stock_is_refused_and_nothing_changes(client):
+    mug = ProductFactory.create(name="Mug", stock=2)
+    add(client, mug, "2")
+    response = add(client, mug, "1")
+    assert response["Location"] == mug.get_absolute_url()
+    page = client.get(mug.get_absolute_url()).content.decode()
+    assert "Mug: only 2 left." in page
+    assert cart_read(client.session).count == 2
+    assert Event.objects.filter(event_type=EventType.ADD_TO_CART).count() == 1
+
+
+@pytest.mark.parametrize("quantity", ["x", "0", "-1", "100", ""])
+def test_a_bad_quantity_adds_nothing(client, quantity):
+    mug = ProductFactory.create(stock=200)
+    add(client, mug, quantity)
+    assert cart_read(client.session).count == 0
+
+
+def test_an_out_of_stock_or_withdrawn_product_cannot_be_added(client):
+    sold_out = ProductFactory.create(name="Kettle", stock=0)
+    add(client, sold_out)
+    assert "Kettle: out of stock." in client.get(sold_out.get_absolute_url()).content.decode()
+    withdrawn = ProductFactory.create(is_active=False)
+    assert add(client, withdrawn).status_code == 404
+    assert cart_read(client.session).count == 0
+
+
+def test_quantities_change_and_lines_go(client):
+    mug, cup = ProductFactory.create(stock=9), ProductFactory.create(stock=9)
+    add(client, mug)
+    add(client, cup)
+    update(client, mug, "4")
+    update(client, cup, "0")
+    cart = cart_read(client.session)
+    assert [(line.product, line.quantity) for line in cart.lines] == [(mug, 4)]
+    update(client, mug, "x")
+    assert cart_read(client.session).count == 4
+
+
+def test_the_cart_needs_the_csrf_token():
+    client = Client(enforce_csrf_checks=True)
+    mug = ProductFactory.create(stock=3)
+    assert add(client, mug).status_code == 403
+    page = client.get(mug.get_absolute_url()).content.decode()
+    assert "csrfmiddlewaretoken" in page
+
+
+def test_the_cart_survives_logging_in(client):
+    mug = ProductFactory.create(stock=3)
+    add(client, mug, "2")
+    client.force_login(User.objects.create_user("ann"))
+    assert cart_read(client.session).count == 2
+
+
+def test_a_line_shows_when_its_product_sold_out_since_and_deleted_ones_go():
+    session: dict[str, object] = {}
+    mug = ProductFactory.create(price="2.00", stock=3)
+    gone = ProductFactory.create(stock=3)
+    cart_set(session, product=mug, quantity=3)
+    cart_set(session, product=gone, quantity=1)
+    gone.delete()
+    mug.stock = 1
+    mug.save()
+    cart = cart_read(session)
+    assert [line.product for line in cart.lines] == [mug]
+    assert cart.total == Decimal("6.00")
+    assert not cart.can_check_out
+    with pytest.raises(CartError):
+        cart_set(session, product=mug, quantity=2)
