@@ -65,8 +65,6 @@ def product_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
     if slug != product.slug:
         return redirect(product, permanent=True)
     if request.method == "GET":
-        if request.session.session_key is None:
-            request.session.save()
         _record(request, product, EventType.VIEW, metadata=_recommendation_click(request))
     context = {
         "product": product,
