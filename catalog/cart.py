@@ -87,3 +87,13 @@ def cart_set(session: MutableMapping[str, Any], *, product: Product, quantity: i
     else:
         cart.pop(str(product.pk), None)
     session[SESSION_KEY] = cart
+
+
+def cart_increase(session: MutableMapping[str, Any], *, product: Product, by: int) -> None:
+    """Add `by` more of the product to what the cart already holds."""
+    held = cart_quantities(session).get(product.pk, 0)
+    cart_set(session, product=product, quantity=held + by)
+
+
+def cart_clear(session: MutableMapping[str, Any]) -> None:
+    session.pop(SESSION_KEY, None)

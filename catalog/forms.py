@@ -8,9 +8,13 @@ from typing import Any
 from django import forms
 
 from catalog.cart import MAX_QUANTITY
-from catalog.models import Category
+from catalog.models import Category, Product
+from catalog.payments import payment_methods
+from catalog.services import CheckoutDetails
 
 SEARCH_MAX_LENGTH = 200
+# The product and its "frequently bought together" products.
+MAX_BOUGHT_TOGETHER = 4
 
 
 class SearchForm(forms.Form):
@@ -38,5 +42,59 @@ class SearchForm(forms.Form):
         return cleaned
 
 
+class BoughtTogetherForm(forms.Form):
+    products = forms.ModelMultipleChoiceField(
+        queryset=Product.objects.all(), widget=forms.CheckboxSelectMultiple
+    )
+
+    def clean_products(self) -> list[Product]:
+        products: list[Product] = list(self.cleaned_data["products"])
+        if len(products) > MAX_BOUGHT_TOGETHER:
+            raise forms.ValidationError(f"At most {MAX_BOUGHT_TOGETHER} products at once.")
+        return products
+
+
 class QuantityForm(forms.Form):
     quantity = forms.IntegerField(label="Quantity", min_value=0, max_value=MAX_QUANTITY)
+
+
+class CheckoutForm(forms.Form):
+    full_name = forms.CharField(label="Full name", max_length=200)
+    email = forms.EmailField(label="Email")
+    address = forms.CharField(
+        label="Delivery address", max_length=1000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    payment_method = forms.ChoiceField(label="Payment", widget=forms.RadioSelect)
+    # The form's idempotency key: submitting this form again places no second order.
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        methods = payment_methods().values()
+        field = self.fields["payment_method"]
+        field.choices = [(m.code, f"{m.label}: {m.description}") for m in methods]  # type: ignore[attr-defined]
+        field.initial = next(iter(payment_methods()), None)
+
+    def details(self) -> CheckoutDetails:
+        data = self.cleaned_data
+        return CheckoutDetails(
+            full_name=data["full_name"].strip(),
+            email=data["email"],
+            address=data["address"].strip(),
+            payment_method=data["payment_method"],
+        )
+
+
+class ReviewForm(forms.Form):
+    rating = forms.TypedChoiceField(
+        label="Your rating",
+        choices=[(n, f"{n} star{'s' if n > 1 else ''}") for n in range(5, 0, -1)],
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label="Your review",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

@@ -121,3 +121,97 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rating}/5 for {self.product_id} by {self.visitor_id}"
+
+
+class OrderStatus(models.TextChoices):
+    PLACED = "placed", "Placed"
+    SHIPPED = "shipped", "Shipped"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class PaymentStatus(models.TextChoices):
+    # Pay on delivery: the money is collected when the parcel arrives.
+    DUE_ON_DELIVERY = "due_on_delivery", "Due on delivery"
+    PAID = "paid", "Paid"
+    FAILED = "failed", "Failed"
+
+
+class Order(models.Model):
+    Status = OrderStatus
+
+    # What the shopper sees and quotes; random, so one order's number says nothing of another's.
+    number = models.CharField(max_length=16)
+    # One per checkout form shown: submitting the same form twice places one order.
+    checkout_token = models.CharField(max_length=64)
+    visitor = models.ForeignKey("tracking.Visitor", on_delete=models.PROTECT, related_name="orders")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+    )
+    full_name = models.CharField(max_length=200)
+    email = models.EmailField()
+    address = models.TextField()
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED
+    )
+    payment_method = models.CharField(max_length=32)
+    payment_status = models.CharField(max_length=16, choices=PaymentStatus.choices)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="order_user_idx"),
+            models.Index(fields=["visitor"], name="order_visitor_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["number"], name="order_unique_number"),
+            models.UniqueConstraint(fields=["checkout_token"], name="order_unique_checkout_token"),
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(status__in=OrderStatus.values), name="order_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(payment_status__in=PaymentStatus.values),
+                name="order_payment_status_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:order_detail", kwargs={"number": self.number})
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # PROTECT: an order's history outlives the product's withdrawal (deactivate it instead).
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    # The name and price as sold, whatever the catalog says later.
+    product_name = models.CharField(max_length=255)
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["order", "id"]
+        indexes = [models.Index(fields=["product"], name="orderline_product_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "product"], name="orderline_unique_product"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="orderline_unit_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product_name}"
+
+    @property
+    def total(self) -> Decimal:
+        return self.unit_price * self.quantity

@@ -7,12 +7,13 @@ from decimal import Decimal
 from typing import TypedDict
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet, TextChoices, Value
 from django.shortcuts import get_object_or_404
 
-from catalog.models import Category, Product, Review
+from catalog.models import Category, Order, OrderLine, Product, Review
 
 
 def category_list() -> QuerySet[Category]:
@@ -217,3 +218,24 @@ def category_tree() -> list[CategoryNode]:
 def category_by_id_or_slug(value: str) -> Category | None:
     lookup = Q(pk=int(value)) if value.isdigit() else Q(slug=value)
     return Category.objects.filter(lookup).first()
+
+
+def order_visible(*, number: str, user: User | AnonymousUser, placed_here: Iterable[str]) -> Order:
+    """The order with this number, if the one asking may see it: its account's owner, or the
+    browser session that placed it; 404 otherwise (so numbers reveal nothing)."""
+    mine = Q(number__in=list(placed_here))
+    if user.is_authenticated:
+        mine |= Q(user=user)
+    order: Order = get_object_or_404(_orders_with_lines().filter(mine), number=number)
+    return order
+
+
+def order_history(*, user: User) -> QuerySet[Order]:
+    """The account's orders, newest first, with their lines."""
+    return _orders_with_lines().filter(user=user)
+
+
+def _orders_with_lines() -> QuerySet[Order]:
+    return Order.objects.prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.select_related("product"))
+    )

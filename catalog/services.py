@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Avg, Count, DecimalField, IntegerField, OuterRef, Subquery, Value
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.db.models import (
+    Avg,
+    Count,
+    DecimalField,
+    F,
+    IntegerField,
+    OuterRef,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
-from catalog.models import Product, Review
+from catalog.models import Order, OrderLine, PaymentStatus, Product, Review
+from catalog.payments import PaymentError, payment_methods
+from tracking.models import EventSource, EventType
+from tracking.services import EventInput, events_record, visitors_get_or_create
 
 
 def product_ratings_refresh(*, product_ids: Iterable[int] | None = None) -> int:
@@ -26,3 +42,185 @@ def product_ratings_refresh(*, product_ids: Iterable[int] | None = None) -> int:
             Value(Decimal("0")),
         ),
     )
+
+
+# The numbers of the orders a browser session placed, so a guest can see their confirmation
+# again and signing in adds them to the account.
+ORDERS_PLACED_SESSION_KEY = "orders_placed"
+ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+ORDER_NUMBER_LENGTH = 10
+
+
+def new_order_number() -> str:
+    return "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(ORDER_NUMBER_LENGTH))
+
+
+@dataclass(frozen=True)
+class CheckoutDetails:
+    full_name: str
+    email: str
+    address: str
+    payment_method: str
+
+
+class CheckoutError(Exception):
+    """Checkout placed nothing; `problems` are messages for the shopper."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: Order
+    # False when the checkout token had already placed this order (a resubmitted form).
+    created: bool
+
+
+def order_place(
+    *,
+    checkout_token: str,
+    quantities: Mapping[int, int],
+    details: CheckoutDetails,
+    visitor: str,
+    user: User | None,
+    session_id: str = "",
+) -> PlacedOrder:
+    """Place an order for the quantities of products, all or nothing.
+
+    The stock of each product is taken with one conditional UPDATE (`stock >= quantity`), which
+    the database serialises per product, so concurrent checkouts never oversell nor take the
+    stock below zero. One purchase event is recorded per line. The same checkout_token places
+    one order however often it is submitted, concurrently or not.
+    """
+    existing = Order.objects.filter(checkout_token=checkout_token).first()
+    if existing is not None:
+        return PlacedOrder(existing, created=False)
+    try:
+        return PlacedOrder(
+            _order_create(checkout_token, quantities, details, visitor, user, session_id),
+            created=True,
+        )
+    except IntegrityError:
+        # A concurrent submission of the same form committed first.
+        existing = Order.objects.filter(checkout_token=checkout_token).first()
+        if existing is None:
+            raise
+        return PlacedOrder(existing, created=False)
+
+
+@transaction.atomic
+def _order_create(
+    checkout_token: str,
+    quantities: Mapping[int, int],
+    details: CheckoutDetails,
+    visitor: str,
+    user: User | None,
+    session_id: str,
+) -> Order:
+    if not quantities:
+        raise CheckoutError(["Your cart is empty."])
+    if details.payment_method not in payment_methods():
+        raise CheckoutError(["Choose a payment method."])
+    products = Product.objects.in_bulk(sorted(quantities))
+    lines = [
+        OrderLine(
+            product=products[pk],
+            product_name=products[pk].name,
+            unit_price=products[pk].price,
+            quantity=quantities[pk],
+        )
+        for pk in sorted(quantities)
+        if pk in products
+    ]
+    order = Order.objects.create(
+        number=new_order_number(),
+        checkout_token=checkout_token,
+        visitor=visitors_get_or_create(external_ids=[visitor])[visitor],
+        user=user,
+        full_name=details.full_name,
+        email=details.email,
+        address=details.address,
+        payment_method=details.payment_method,
+        payment_status=PaymentStatus.DUE_ON_DELIVERY,
+        total=sum((line.total for line in lines), Decimal("0")),
+    )
+    problems = [
+        "A product in your cart is no longer sold." for pk in quantities if pk not in products
+    ]
+    # In id order, so two checkouts of the same products never wait on each other crosswise.
+    for line in lines:
+        taken = Product.objects.filter(
+            pk=line.product.pk, is_active=True, stock__gte=line.quantity
+        ).update(stock=F("stock") - line.quantity)
+        if not taken:
+            problems.append(_unavailable(line.product, line.quantity))
+    if problems:
+        raise CheckoutError(problems)
+    for line in lines:
+        line.order = order
+    OrderLine.objects.bulk_create(lines)
+    try:
+        order.payment_status = payment_methods()[details.payment_method].take(order)
+    except PaymentError as error:
+        raise CheckoutError([str(error)]) from error
+    order.save(update_fields=["payment_status", "updated_at"])
+    events_record(
+        events=[
+            EventInput(
+                visitor=visitor,
+                product_id=line.product.pk,
+                event_type=EventType.PURCHASE,
+                event_id=f"order-{order.number}-{line.product.pk}",
+                occurred_at=order.created_at,
+                session_id=session_id,
+                metadata={
+                    "order": order.number,
+                    "quantity": line.quantity,
+                    "revenue": f"{line.total:.2f}",
+                },
+            )
+            for line in lines
+        ],
+        source=EventSource.STOREFRONT,
+    )
+    return order
+
+
+def _unavailable(product: Product, wanted: int) -> str:
+    product.refresh_from_db(fields=["stock", "is_active"])
+    if not product.is_active or not product.stock:
+        return f"{product.name} is sold out."
+    return f"{product.name}: only {product.stock} left (you asked for {wanted})."
+
+
+def orders_claim(*, numbers: Iterable[str], user: User) -> int:
+    """Guest orders placed in this browser session become the signed-in account's."""
+    return Order.objects.filter(number__in=list(numbers), user__isnull=True).update(user=user)
+
+
+class ReviewError(Exception):
+    """The review was refused; the message is for the shopper."""
+
+
+@transaction.atomic
+def review_create(
+    *, product: Product, user: User, visitor: str, rating: int, comment: str
+) -> Review:
+    """A signed-in shopper's one review of a product; the product's rating follows at once."""
+    if Review.objects.filter(product=product, user=user).exists():
+        raise ReviewError("You have already reviewed this product.")
+    try:
+        with transaction.atomic():
+            review = Review.objects.create(
+                product=product,
+                user=user,
+                visitor=visitors_get_or_create(external_ids=[visitor])[visitor],
+                rating=rating,
+                comment=comment,
+            )
+    except IntegrityError as error:  # the same review sent twice at once
+        raise ReviewError("You have already reviewed this product.") from error
+    product_ratings_refresh(product_ids=[product.pk])
+    return review

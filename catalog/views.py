@@ -1,20 +1,38 @@
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from catalog import selectors
-from catalog.cart import MAX_QUANTITY, CartError, cart_quantities, cart_read, cart_set
-from catalog.forms import QuantityForm, SearchForm
+from catalog.cart import (
+    MAX_QUANTITY,
+    Cart,
+    CartError,
+    cart_clear,
+    cart_increase,
+    cart_quantities,
+    cart_read,
+    cart_set,
+)
+from catalog.forms import BoughtTogetherForm, CheckoutForm, QuantityForm, ReviewForm, SearchForm
 from catalog.models import Category, Product
 from catalog.placeholders import placeholder_svg
+from catalog.services import (
+    ORDERS_PLACED_SESSION_KEY,
+    CheckoutError,
+    ReviewError,
+    order_place,
+    review_create,
+)
 from recommender import serving
 from tracking.models import EventType
 from tracking.selectors import recently_viewed
@@ -24,6 +42,8 @@ PAGE_SIZE = 24
 
 
 SHELF_LENGTH = 8
+BOUGHT_TOGETHER_LENGTH = 3
+BOUGHT_TOGETHER_WIDGET = "product_bought_together"
 # Where a recommended product was clicked: `?rec=<widget>&strategy=<strategy>` on its link.
 WIDGET = re.compile(r"[a-z0-9_]{1,40}")
 
@@ -71,8 +91,33 @@ def product_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
         "quantity_form": QuantityForm(initial={"quantity": 1}),
         "similar": serving.similar_products(product=product, k=SHELF_LENGTH),
         "recently_viewed": _recently_viewed(request.visitor_id, exclude=product.pk),  # type: ignore[attr-defined]
+        "review_form": ReviewForm(),
+        "bought_together": serving.bought_together(product=product, k=BOUGHT_TOGETHER_LENGTH),
     }
     return render(request, "catalog/product_detail.html", context)
+
+
+@require_POST
+@login_required
+def review_add(request: HttpRequest, pk: int) -> HttpResponse:
+    product = get_object_or_404(Product.objects.active(), pk=pk)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a rating from 1 to 5 stars (and at most 2,000 characters).")
+        return redirect(product)
+    try:
+        review_create(
+            product=product,
+            user=request.user,  # type: ignore[arg-type]
+            visitor=request.visitor_id,  # type: ignore[attr-defined]
+            rating=form.cleaned_data["rating"],
+            comment=form.cleaned_data["comment"].strip(),
+        )
+    except ReviewError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Thank you for your review.")
+    return redirect(product)
 
 
 def _record(request: HttpRequest, product: Product, event_type: EventType, **extra: Any) -> None:
@@ -101,14 +146,36 @@ def cart_add(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid() or form.cleaned_data["quantity"] < 1:
         messages.error(request, "Choose how many to add (at least 1).")
         return redirect(product)
-    held = cart_quantities(request.session).get(product.pk, 0)
     try:
-        cart_set(request.session, product=product, quantity=held + form.cleaned_data["quantity"])
+        cart_increase(request.session, product=product, by=form.cleaned_data["quantity"])
     except CartError as error:
         messages.error(request, str(error))
         return redirect(product)
     _record(request, product, EventType.ADD_TO_CART)
     messages.success(request, f"{product.name} is in your cart.")
+    return redirect("catalog:cart")
+
+
+@require_POST
+def cart_add_together(request: HttpRequest, pk: int) -> HttpResponse:
+    """One of each product ticked in a product's "Frequently bought together" (the product
+    itself included), in one click; what cannot be added is said, the rest is added."""
+    product = get_object_or_404(Product, pk=pk)
+    form = BoughtTogetherForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Tick the products to add.")
+        return redirect(product)
+    added = []
+    for chosen in form.cleaned_data["products"]:
+        try:
+            cart_increase(request.session, product=chosen, by=1)
+        except CartError as error:
+            messages.error(request, str(error))
+            continue
+        _record(request, chosen, EventType.ADD_TO_CART, metadata={"rec": BOUGHT_TOGETHER_WIDGET})
+        added.append(chosen.name)
+    if added:
+        messages.success(request, f"Added to your cart: {', '.join(added)}.")
     return redirect("catalog:cart")
 
 
@@ -171,3 +238,70 @@ def search(request: HttpRequest) -> HttpResponse:
 @cache_control(public=True, max_age=60 * 60 * 24 * 365, immutable=True)
 def placeholder_image(request: HttpRequest, theme: str, key: str) -> HttpResponse:
     return HttpResponse(placeholder_svg(theme=theme, key=key), content_type="image/svg+xml")
+
+
+CHECKOUT_TOKEN_SESSION_KEY = "checkout_token"  # noqa: S105 (a session key, not a secret)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def checkout(request: HttpRequest) -> HttpResponse:
+    """The checkout form (GET) and placing the order (POST). Each form shown carries a fresh
+    token, so a double submission of one form places one order."""
+    cart = cart_read(request.session)
+    if not cart.lines:
+        messages.info(request, "Your cart is empty.")
+        return redirect("catalog:cart")
+    if request.method == "POST":
+        return _checkout_submit(request, cart)
+    request.session[CHECKOUT_TOKEN_SESSION_KEY] = token = uuid.uuid4().hex
+    user = request.user
+    initial = {"token": token}
+    if user.is_authenticated:
+        initial |= {"full_name": user.get_full_name(), "email": user.email}
+    return _checkout_page(request, cart, CheckoutForm(initial=initial))
+
+
+def _checkout_submit(request: HttpRequest, cart: Cart) -> HttpResponse:
+    form = CheckoutForm(request.POST)
+    if not form.is_valid():
+        return _checkout_page(request, cart, form, status=400)
+    if form.cleaned_data["token"] != request.session.get(CHECKOUT_TOKEN_SESSION_KEY):
+        messages.error(request, "This checkout form has expired: please check your order again.")
+        return redirect("catalog:checkout")
+    if request.session.session_key is None:
+        request.session.save()
+    try:
+        placed = order_place(
+            checkout_token=form.cleaned_data["token"],
+            quantities=cart_quantities(request.session),
+            details=form.details(),
+            visitor=request.visitor_id,  # type: ignore[attr-defined]
+            user=request.user if request.user.is_authenticated else None,
+            session_id=request.session.session_key or "",
+        )
+    except CheckoutError as error:
+        for problem in error.problems:
+            messages.error(request, problem)
+        return redirect("catalog:cart")
+    order = placed.order
+    cart_clear(request.session)
+    placed_here = request.session.get(ORDERS_PLACED_SESSION_KEY, [])
+    if order.number not in placed_here:
+        request.session[ORDERS_PLACED_SESSION_KEY] = [*placed_here, order.number][-20:]
+    return redirect(order)
+
+
+def _checkout_page(
+    request: HttpRequest, cart: Cart, form: CheckoutForm, status: int = 200
+) -> HttpResponse:
+    return render(request, "catalog/checkout.html", {"cart": cart, "form": form}, status=status)
+
+
+@require_safe
+def order_detail(request: HttpRequest, number: str) -> HttpResponse:
+    order = selectors.order_visible(
+        number=number,
+        user=request.user,
+        placed_here=request.session.get(ORDERS_PLACED_SESSION_KEY, []),
+    )
+    return render(request, "catalog/order_detail.html", {"order": order})

@@ -16,12 +16,15 @@ class SimilarityKind(models.TextChoices):
     BEHAVIOURAL = "behavioural", "Behavioural"
     # Text (TF-IDF) neighbours, for products nobody has interacted with yet.
     CONTENT = "content", "Content"
+    # Products bought in the same baskets ("frequently bought together").
+    BOUGHT_TOGETHER = "bought_together", "Bought together"
 
 
 class PipelineKind(models.TextChoices):
     TRENDING = "trending", "Trending"
     SIMILARITY = "similarity", "Item similarity"
     CONTENT = "content", "Content similarity"
+    BOUGHT_TOGETHER = "bought_together", "Bought together"
     EVALUATION = "evaluation", "Evaluation"
 
 
@@ -155,9 +158,19 @@ class ContentSimilarity(ProductNeighbour):
         verbose_name_plural = "content similarities"
 
 
+class BoughtTogether(ProductNeighbour):
+    """Products bought in the same baskets; co_occurrence counts the baskets."""
+
+    kind = SimilarityKind.BOUGHT_TOGETHER
+
+    class Meta(ProductNeighbour.Meta):
+        verbose_name = "bought together pair"
+
+
 NEIGHBOUR_MODELS: dict[SimilarityKind, type[ProductNeighbour]] = {
     SimilarityKind.BEHAVIOURAL: ItemSimilarity,
     SimilarityKind.CONTENT: ContentSimilarity,
+    SimilarityKind.BOUGHT_TOGETHER: BoughtTogether,
 }
 
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from catalog.models import Product
 from recommender import cache
+from recommender.algorithms import bought_together
 from recommender.algorithms.content_similarity import (
     content_block_size,
     iter_content_blocks,
@@ -65,10 +66,13 @@ from recommender.models import (
 from recommender.selectors import catalog_arrays, event_arrays, product_texts, stored_neighbours
 from recommender.serving import served_recommender
 from shopsmart.bulk import insert_frame, insert_frames, read_frame, table_rebuilt
+from tracking.models import EventType
 
 SIMILARITY_HISTORY_DAYS = 90
 CONTENT_TOP_K = 20
 EVALUATION_TEST_DAYS = 7
+# Purchases are a few percent of events, so baskets are learned from a longer history.
+BOUGHT_TOGETHER_HISTORY_DAYS = 365
 # (done, total) after each unit of work, for progress bars.
 ProgressCallback = Callable[[int, int], None]
 
@@ -401,6 +405,39 @@ def content_compute(
         recorder.statistics |= {
             "products": len(product_ids),
             "terms": int(matrix.shape[1]),
+            "products_with_neighbours": counted.products_with_neighbours,
+            "rows_written": written,
+        }
+    return recorder.run
+
+
+def bought_together_compute(
+    *,
+    now: datetime | None = None,
+    days: int = BOUGHT_TOGETHER_HISTORY_DAYS,
+    top_k: int = bought_together.DEFAULT_TOP_K,
+    min_baskets: int = bought_together.DEFAULT_MIN_BASKETS,
+    progress: ProgressCallback | None = None,
+) -> PipelineRun:
+    """Recompute every product's "frequently bought together" products from recent purchases."""
+    now = now or timezone.now()
+    parameters = {"now": now.isoformat(), "days": days, "top_k": top_k, "min_baskets": min_baskets}
+    with _recorded_run(PipelineKind.BOUGHT_TOGETHER, parameters) as recorder:
+        with recorder.phase("read"):
+            purchases = event_arrays(
+                since=now - timedelta(days=days), until=now, event_types=[EventType.PURCHASE]
+            )
+            baskets = bought_together.basket_matrix(purchases)
+        counted = _CountedBlocks(len(baskets.product_ids), DEFAULT_BLOCK_SIZE, progress)
+        blocks = iter_neighbour_blocks(baskets, top_k=top_k, min_common_visitors=min_baskets)
+        with recorder.phase("compute_and_write"):
+            written = similarity_replace(
+                blocks=counted(blocks), kind=SimilarityKind.BOUGHT_TOGETHER, computed_at=now
+            )
+        recorder.statistics |= {
+            "purchases_read": len(purchases),
+            "baskets": len(baskets.visitor_ids),
+            "products_bought": len(baskets.product_ids),
             "products_with_neighbours": counted.products_with_neighbours,
             "rows_written": written,
         }

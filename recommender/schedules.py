@@ -43,6 +43,14 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         description="TF-IDF neighbours from product names, descriptions and categories.",
     ),
     PeriodicJob(
+        name="Bought together (daily, 01:00 UTC)",
+        task="recommender.compute_bought_together",
+        minute="0",
+        hour="1",
+        expire_seconds=3 * 60 * 60,
+        description="Products bought in the same baskets over the last year.",
+    ),
+    PeriodicJob(
         name="Evaluation (weekly, Sunday 03:00 UTC)",
         task="recommender.evaluate",
         minute="0",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,9 +49,15 @@ class EpochSeconds(Func):
         )
 
 
-def event_arrays(*, since: datetime, until: datetime) -> EventArrays:
-    """Events with since <= occurred_at < until, only the columns the algorithms need."""
-    events = Event.objects.filter(occurred_at__gte=since, occurred_at__lt=until).annotate(
+def event_arrays(
+    *, since: datetime, until: datetime, event_types: Sequence[EventType] | None = None
+) -> EventArrays:
+    """Events with since <= occurred_at < until (of the given types, else all), only the
+    columns the algorithms need."""
+    events = Event.objects.filter(occurred_at__gte=since, occurred_at__lt=until)
+    if event_types is not None:
+        events = events.filter(event_type__in=event_types)
+    events = events.annotate(
         type_code=Case(
             *(When(event_type=kind, then=Value(code)) for kind, code in EVENT_TYPE_CODES.items()),
             output_field=IntegerField(),

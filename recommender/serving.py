@@ -44,8 +44,10 @@ from recommender.algorithms.tiered import (
     recommend,
 )
 from recommender.models import (
+    BoughtTogether,
     ContentSimilarity,
     ItemSimilarity,
+    ProductNeighbour,
     SimilarityKind,
     TrendingScore,
     TrendingWindow,
@@ -84,6 +86,7 @@ class ReasonType(TextChoices):
     POPULAR = "popular", "Trending in the whole store"
     INTERACTED_TOGETHER = "interacted_together", "Shoppers interacted with both"
     DESCRIBED_ALIKE = "described_alike", "Described alike"
+    BOUGHT_TOGETHER = "bought_together", "Bought in the same orders"
 
 
 STRATEGY_OF_TIER = {
@@ -98,6 +101,7 @@ class Reason(TypedDict, total=False):
     products: list[int]
     category: int
     visitors: int
+    orders: int
 
 
 class Item(TypedDict):
@@ -116,6 +120,11 @@ class RecommendationList(TypedDict):
 class SimilarList(TypedDict):
     product: int
     strategy: str
+    items: list[Item]
+
+
+class BoughtTogetherList(TypedDict):
+    product: int
     items: list[Item]
 
 
@@ -164,6 +173,19 @@ def similar_products(*, product: Product, k: int) -> SimilarList:
         timeout=settings.CACHE_TTL_SIMILAR,
         compute=lambda: _similar_compute(product, k),
         depends_on=(cache.TRENDING,),
+    )
+
+
+def bought_together(*, product: Product, k: int) -> BoughtTogetherList:
+    """The k products most often bought in the same orders as this one, that can be bought
+    now (cached; empty until someone buys them together)."""
+    return cache.cached(
+        cache.SIMILARITY,
+        "bought_together",
+        product.pk,
+        k,
+        timeout=settings.CACHE_TTL_SIMILAR,
+        compute=lambda: _bought_together_compute(product, k),
     )
 
 
@@ -411,17 +433,40 @@ def _explained(
     return items
 
 
+def _bought_together_compute(product: Product, k: int) -> BoughtTogetherList:
+    rows = _neighbours_browsable(BoughtTogether, product, k)
+    cards = product_cards(row[0] for row in rows)
+    items = [
+        _item(
+            cards[p],
+            score,
+            {"type": ReasonType.BOUGHT_TOGETHER.value, "orders": orders},
+            f"Bought together in {orders} orders",
+        )
+        for p, score, orders in rows
+    ]
+    return {"product": product.pk, "items": items}
+
+
+def _neighbours_browsable(
+    model: type[ProductNeighbour], product: Product, k: int
+) -> list[tuple[int, float, int]]:
+    """(neighbour, score, co_occurrence) of the product's best k neighbours a shopper may be
+    shown now."""
+    return list(
+        model._default_manager.filter(product_id=product.pk)
+        .filter(_browsable("similar_product"))
+        .order_by("-score", "similar_product_id")
+        .values_list("similar_product_id", "score", "co_occurrence")[:k]
+    )
+
+
 def _similar_compute(product: Product, k: int) -> SimilarList:
     for strategy, model in (
         (SimilarStrategy.ITEM_SIMILARITY, ItemSimilarity),
         (SimilarStrategy.CONTENT_SIMILARITY, ContentSimilarity),
     ):
-        rows = list(
-            model.objects.filter(product_id=product.pk)
-            .filter(_browsable("similar_product"))
-            .order_by("-score", "similar_product_id")
-            .values_list("similar_product_id", "score", "co_occurrence")[:k]
-        )
+        rows = _neighbours_browsable(model, product, k)
         if rows:
             cards = product_cards(row[0] for row in rows)
             items = [_similar_item(cards[p], score, visitors) for p, score, visitors in rows]

@@ -52,6 +52,13 @@ def compute_content_similarity(now: str | None = None) -> int | None:
     return _run(pipelines.content_compute, now)
 
 
+@shared_task(name="recommender.compute_bought_together", acks_late=True,
+             soft_time_limit=25 * 60, time_limit=30 * 60)  # fmt: skip
+def compute_bought_together(now: str | None = None) -> int | None:
+    """Recompute "bought together" pairs; returns the PipelineRun id (None if one was running)."""
+    return _run(pipelines.bought_together_compute, now)
+
+
 @shared_task(name="recommender.evaluate", acks_late=True,
              soft_time_limit=25 * 60, time_limit=30 * 60)  # fmt: skip
 def evaluate(now: str | None = None) -> int | None:

@@ -7,5 +7,6 @@ admin.site.site_title = "ShopSmart admin"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("shopsmart.api.urls")),
+    path("account/", include("shopsmart.accounts.urls")),
     path("", include("catalog.urls")),
 ]

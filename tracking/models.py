@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django.conf import settings
@@ -11,6 +12,11 @@ from recommender.algorithms.events import ADD_TO_CART, EVENT_TYPE_WEIGHTS, PURCH
 
 def new_event_id() -> str:
     return uuid.uuid4().hex
+
+
+def new_visitor_id() -> str:
+    """A browser's random visitor id (the first-party cookie's value)."""
+    return secrets.token_hex(16)
 
 
 class Visitor(models.Model):

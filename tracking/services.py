@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from recommender import cache
-from tracking.models import Event, EventSource, EventType, Visitor, new_event_id
+from tracking.models import Event, EventSource, EventType, Visitor, new_event_id, new_visitor_id
 
 
 @dataclass(frozen=True)
@@ -143,3 +144,32 @@ def storefront_event_record(
 def _recommendations_invalidate(visitor_external_ids: Sequence[str]) -> None:
     for external_id in visitor_external_ids:
         cache.generation_bump(cache.RECOMMENDATIONS, scope=external_id)
+
+
+@transaction.atomic
+def visitor_sign_in(*, visitor: str, user: AbstractBaseUser) -> Visitor:
+    """The account's visitor, which the browser's anonymous `visitor` becomes on signing in.
+
+    An account's first sign-in adopts the browser's visitor; later ones, from another browser,
+    move that browser's anonymous history into the account's visitor, so what the shopper did
+    before signing in shapes their recommendations everywhere. A browser visitor that belongs
+    to another account is left alone.
+    """
+    # The account's row is locked, so two first sign-ins at once make one account visitor.
+    list(type(user)._default_manager.select_for_update().filter(pk=user.pk).values_list("pk"))
+    account = Visitor.objects.filter(user_id=user.pk).order_by("id").first()
+    browser = Visitor.objects.filter(external_id=visitor).first()
+    if browser is not None and browser.user_id not in (None, user.pk):
+        # Another account's visitor (its owner's session ended without logging out): that
+        # history is theirs, so this account starts afresh.
+        browser, visitor = None, new_visitor_id()
+    if account is None:
+        account = browser or Visitor(external_id=visitor)
+        account.user_id = user.pk
+        account.is_anonymous = False
+        account.save()
+    elif browser is not None and browser.pk != account.pk:
+        Event.objects.filter(visitor=browser).update(visitor=account)
+        moved = [browser.external_id, account.external_id]
+        transaction.on_commit(lambda: _recommendations_invalidate(moved))
+    return account

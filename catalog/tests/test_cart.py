@@ -108,3 +108,50 @@ def test_a_line_shows_when_its_product_sold_out_since_and_deleted_ones_go():
     assert not cart.can_check_out
     with pytest.raises(CartError):
         cart_set(session, product=mug, quantity=2)
+
+
+def test_frequently_bought_together_adds_the_ticked_products_in_one_click(client):
+    from recommender.tests.factories import BoughtTogetherFactory
+
+    teapot = ProductFactory.create(name="Teapot", stock=5)
+    tea = ProductFactory.create(name="Tea", stock=5)
+    cosy = ProductFactory.create(name="Tea cosy", stock=5)
+    BoughtTogetherFactory.create(product=teapot, similar_product=tea, score=0.9, co_occurrence=7)
+    BoughtTogetherFactory.create(product=teapot, similar_product=cosy, score=0.5)
+    page = client.get(teapot.get_absolute_url()).content.decode()
+    assert "Frequently bought together" in page
+    assert "Bought together in 7 orders" in page
+    assert "Add all 3 to cart" in page
+
+    response = client.post(
+        reverse("catalog:cart_add_together", args=[teapot.pk]), {"products": [teapot.pk, tea.pk]}
+    )
+    assert response["Location"] == reverse("catalog:cart")
+    assert {line.product.name: line.quantity for line in cart_read(client.session).lines} == {
+        "Teapot": 1,
+        "Tea": 1,
+    }
+    added = Event.objects.filter(event_type=EventType.ADD_TO_CART)
+    assert {e.metadata["rec"] for e in added} == {"product_bought_together"}
+    assert added.count() == 2
+
+
+def test_bought_together_adds_what_it_can_and_says_what_it_could_not(client):
+    teapot = ProductFactory.create(name="Teapot", stock=5)
+    gone = ProductFactory.create(name="Tea", stock=0)
+    client.post(
+        reverse("catalog:cart_add_together", args=[teapot.pk]), {"products": [teapot.pk, gone.pk]}
+    )
+    assert [line.product.name for line in cart_read(client.session).lines] == ["Teapot"]
+    assert "Tea: out of stock." in client.get(reverse("catalog:cart")).content.decode()
+    response = client.post(
+        reverse("catalog:cart_add_together", args=[teapot.pk]), {"products": [999999]}
+    )
+    assert response["Location"] == teapot.get_absolute_url()
+
+
+def test_no_bought_together_section_without_pairs(client):
+    teapot = ProductFactory.create(stock=5)
+    assert (
+        "Frequently bought together" not in client.get(teapot.get_absolute_url()).content.decode()
+    )

@@ -6,6 +6,7 @@ from factory.django import DjangoModelFactory
 
 from catalog.tests.factories import ProductFactory
 from recommender.models import (
+    BoughtTogether,
     ContentSimilarity,
     ItemSimilarity,
     PipelineKind,
@@ -47,6 +48,13 @@ class ItemSimilarityFactory(ProductNeighbourFactory):
 class ContentSimilarityFactory(ProductNeighbourFactory):
     class Meta:
         model = ContentSimilarity
+
+
+class BoughtTogetherFactory(ProductNeighbourFactory):
+    class Meta:
+        model = BoughtTogether
+
+    co_occurrence = 4
 
 
 class PipelineRunFactory(DjangoModelFactory[PipelineRun]):

@@ -8,6 +8,7 @@ from django.utils import timezone
 from catalog.tests.factories import ProductFactory
 from recommender import cache, pipelines
 from recommender.models import (
+    BoughtTogether,
     ContentSimilarity,
     ItemSimilarity,
     PipelineKind,
@@ -264,3 +265,21 @@ def test_a_distributed_run_cannot_start_while_similarity_runs(bigger_shop):
     pipelines.similarity_distributed_begin(blocks=2, now=NOW)
     with pytest.raises(pipelines.PipelineAlreadyRunningError):
         pipelines.similarity_compute(now=NOW)
+
+
+def test_bought_together_pairs_products_of_the_same_orders(shop):
+    tea = ProductFactory.create(name="Tea")
+    for days_ago in (3, 4):
+        shopper = VisitorFactory.create()
+        event(shopper, shop["teapot"], EventType.PURCHASE, days_ago=days_ago)
+        event(shopper, tea, EventType.PURCHASE, days_ago=days_ago)
+    event(VisitorFactory.create(), shop["mug"], EventType.VIEW)  # views are not baskets
+    run = pipelines.bought_together_compute(now=NOW)
+    assert run.status == PipelineStatus.SUCCEEDED
+    pairs = BoughtTogether.objects.order_by("product__name")
+    assert [(p.product, p.similar_product, p.co_occurrence) for p in pairs] == [
+        (tea, shop["teapot"], 2),
+        (shop["teapot"], tea, 2),
+    ]
+    assert run.statistics["baskets"] == 3  # bob's lone teapot is a basket too
+    assert run.statistics["rows_written"] == 2

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "recommender",
     "dashboard",
     "shopsmart.api",
+    "shopsmart.accounts",
 ]
 
 MIDDLEWARE = [
@@ -147,7 +148,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "account"
+LOGOUT_REDIRECT_URL = "catalog:home"
 
 # --- Internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -206,6 +209,8 @@ SPECTACULAR_SETTINGS = {
 # external_id): the storefront sets it, and it lets the browser read its own recommendations.
 VISITOR_COOKIE_NAME = env.str("VISITOR_COOKIE_NAME", default="shopsmart_visitor")
 VISITOR_COOKIE_SECURE = env.bool("VISITOR_COOKIE_SECURE", default=False)  # True in production
+# Checkout's payment methods, offered in this order (see catalog.payments to add a provider).
+PAYMENT_METHODS = ["catalog.payments.PayOnDelivery"]
 # Prefix for the absolute product and image URLs of API responses ("" keeps them relative).
 SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 # Seconds each cached answer lives (the seed's TTLs); events and pipeline runs invalidate

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.utils import timezone
 from factory.declarations import LazyAttribute, LazyFunction, Sequence, SubFactory
-from factory.django import DjangoModelFactory
+from factory.django import DjangoModelFactory, Password
 
 from catalog.tests.factories import ProductFactory
 from tracking.models import Event, EventSource, EventType, Visitor
@@ -15,6 +15,7 @@ class UserFactory(DjangoModelFactory[User]):
 
     username = Sequence(lambda n: f"user{n}")
     email = LazyAttribute(lambda o: f"{o.username}@example.com")
+    password = Password("a long shop test password")
 
 
 class VisitorFactory(DjangoModelFactory[Visitor]):

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import CommandParser
+
+from recommender.algorithms.bought_together import DEFAULT_MIN_BASKETS, DEFAULT_TOP_K
+from recommender.management.commands._pipeline import PipelineCommand
+from recommender.models import PipelineRun
+from recommender.pipelines import BOUGHT_TOGETHER_HISTORY_DAYS, bought_together_compute
+from shopsmart.commands import positive_int
+
+
+class Command(PipelineCommand):
+    help = 'Recompute every product\'s "frequently bought together" products now (the nightly job).'
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--days", type=positive_int, default=BOUGHT_TOGETHER_HISTORY_DAYS)
+        parser.add_argument("--top-k", type=positive_int, default=DEFAULT_TOP_K)
+        parser.add_argument("--min-baskets", type=positive_int, default=DEFAULT_MIN_BASKETS)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        def compute() -> PipelineRun:
+            with self.progress_bar("Bought together", "products", **options) as progress:
+                return bought_together_compute(
+                    days=options["days"],
+                    top_k=options["top_k"],
+                    min_baskets=options["min_baskets"],
+                    progress=progress,
+                )
+
+        self.run_pipeline(compute)
