@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 from django.db import connection
+
+BROWSER = "/usr/bin/chromium"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_postgres = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL")
     skip_redis = pytest.mark.skip(reason="needs Redis: set REDIS_URL")
     skip_broker = pytest.mark.skip(reason="needs a Celery broker: set CELERY_BROKER_URL")
+    # CI sets REQUIRE_BROWSER=1 so that a missing browser fails there instead of skipping.
+    has_browser = Path(BROWSER).exists() or os.environ.get("REQUIRE_BROWSER") == "1"
+    skip_browser = pytest.mark.skip(
+        reason=f"needs Chromium at {BROWSER} (apt-get install chromium)"
+    )
     for item in items:
         if "postgres" in item.keywords and connection.vendor != "postgresql":
             item.add_marker(skip_postgres)
@@ -18,6 +28,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_redis)
         if "broker" in item.keywords and settings.CELERY_TASK_ALWAYS_EAGER:
             item.add_marker(skip_broker)
+        if "browser" in item.keywords and not has_browser:
+            item.add_marker(skip_browser)
 
 
 def _empty_cache() -> None:

@@ -10,6 +10,7 @@ from django import forms
 from catalog.cart import MAX_QUANTITY
 from catalog.models import Category, Product
 from catalog.payments import payment_methods
+from catalog.selectors import ProductOrdering
 from catalog.services import CheckoutDetails
 
 SEARCH_MAX_LENGTH = 200
@@ -17,15 +18,19 @@ SEARCH_MAX_LENGTH = 200
 MAX_BOUGHT_TOGETHER = 4
 
 
-class SearchForm(forms.Form):
-    """The header's search box and the results page's filters (all optional)."""
+# Relevance is the search's own default, not a choice.
+SORT_CHOICES = [
+    (value, label) for value, label in ProductOrdering.choices if value != ProductOrdering.RELEVANCE
+]
 
-    q = forms.CharField(label="Search", required=False, max_length=SEARCH_MAX_LENGTH)
-    category = forms.ModelChoiceField(
-        queryset=Category.objects.order_by("name"),
+
+class ProductFilterForm(forms.Form):
+    """A listing's sorting and price range (all optional)."""
+
+    sort = forms.ChoiceField(
+        label="Sort by",
         required=False,
-        to_field_name="slug",
-        empty_label="All categories",
+        choices=[("", "Name"), *SORT_CHOICES],
     )
     min_price = forms.DecimalField(
         label="From £", required=False, min_value=Decimal(0), max_digits=10, decimal_places=2
@@ -40,6 +45,25 @@ class SearchForm(forms.Form):
         if low is not None and high is not None and low > high:
             self.add_error("max_price", "Must not be below the lowest price.")
         return cleaned
+
+
+class SearchForm(ProductFilterForm):
+    """The header's search box and the results page's filters (all optional)."""
+
+    q = forms.CharField(label="Search", required=False, max_length=SEARCH_MAX_LENGTH)
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.order_by("name"),
+        required=False,
+        to_field_name="slug",
+        empty_label="All categories",
+    )
+    field_order = ["q", "category", "sort", "min_price", "max_price"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Best match first unless the shopper chose another order.
+        sort: forms.ChoiceField = self.fields["sort"]  # type: ignore[assignment]
+        sort.choices = [("", "Best match"), *SORT_CHOICES]
 
 
 class BoughtTogetherForm(forms.Form):

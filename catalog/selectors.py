@@ -10,10 +10,11 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet, TextChoices, Value
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, TextChoices, Value
 from django.shortcuts import get_object_or_404
 
 from catalog.models import Category, Order, OrderLine, Product, Review
+from recommender.models import TrendingScore, TrendingWindow
 
 
 def category_list() -> QuerySet[Category]:
@@ -146,6 +147,7 @@ class ProductOrdering(TextChoices):
     PRICE_DESCENDING = "-price", "Price, highest first"
     NEWEST = "newest", "Newest first"
     RATING = "rating", "Best rated first"
+    POPULARITY = "popularity", "Most popular first"
     RELEVANCE = "relevance", "Best match first (with a search)"
 
 
@@ -184,6 +186,14 @@ def product_search(
         products = products.filter(name__icontains=search).annotate(relevance=Value(1.0))
     if ordering in ORDER_BY:
         return products.order_by(*ORDER_BY[ordering])
+    if ordering == ProductOrdering.POPULARITY:
+        # The 30-day trending score: recent interest, decayed (never-seen products last).
+        trending = TrendingScore.objects.filter(
+            product=OuterRef("pk"), window=TrendingWindow.DAYS_30
+        )
+        return products.annotate(popularity=Subquery(trending.values("score")[:1])).order_by(
+            F("popularity").desc(nulls_last=True), "name", "id"
+        )
     if search:
         return products.order_by("-relevance", "name", "id")
     return products.order_by("name", "id")

@@ -23,7 +23,14 @@ from catalog.cart import (
     cart_read,
     cart_set,
 )
-from catalog.forms import BoughtTogetherForm, CheckoutForm, QuantityForm, ReviewForm, SearchForm
+from catalog.forms import (
+    BoughtTogetherForm,
+    CheckoutForm,
+    ProductFilterForm,
+    QuantityForm,
+    ReviewForm,
+    SearchForm,
+)
 from catalog.models import Category, Product
 from catalog.placeholders import placeholder_svg
 from catalog.services import (
@@ -69,13 +76,23 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """The category's products (and its sub-categories'), sorted and filtered by price."""
     category = get_object_or_404(Category, slug=slug)
-    products = selectors.product_list(category=category).order_by("name", "id")
-    page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
-    trending = serving.trending_products(
+    form = ProductFilterForm(request.GET)
+    context: dict[str, object] = {"category": category, "form": form}
+    if not form.is_valid():
+        return render(request, "catalog/category_detail.html", context, status=400)
+    filters = form.cleaned_data
+    products = selectors.product_search(
+        category=category,
+        min_price=filters["min_price"],
+        max_price=filters["max_price"],
+        ordering=filters["sort"] or None,
+    )
+    context["page"] = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
+    context["trending"] = serving.trending_products(
         window=serving.RECOMMENDATION_TRENDING_WINDOW, category=category, k=SHELF_LENGTH
     )
-    context = {"category": category, "page": page, "trending": trending}
     return render(request, "catalog/category_detail.html", context)
 
 
@@ -224,6 +241,7 @@ def search(request: HttpRequest) -> HttpResponse:
         category=filters["category"],
         min_price=filters["min_price"],
         max_price=filters["max_price"],
+        ordering=filters["sort"] or None,
     )
     page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
     context: dict[str, object] = {"form": form, "page": page, "query": filters["q"]}

@@ -14,7 +14,10 @@ from shopsmart.commands import positive_int
 HEADINGS = {
     SimilarityKind.BEHAVIOURAL: "Item-to-item neighbours (visitors who interacted with both)",
     SimilarityKind.CONTENT: "Content neighbours (TF-IDF of name, category and description)",
+    SimilarityKind.BOUGHT_TOGETHER: "Frequently bought together (baskets with both)",
 }
+# What each kind's co-occurrence counts (content neighbours count nothing).
+COUNTED = {SimilarityKind.BEHAVIOURAL: "visitors", SimilarityKind.BOUGHT_TOGETHER: "baskets"}
 
 
 class Command(BaseCommand):
@@ -50,11 +53,11 @@ class Command(BaseCommand):
             self.stdout.write(f"\n{HEADINGS[kind]}:")
             if not rows:
                 self.stdout.write("  none stored (run the similarity pipelines)")
-            behavioural = kind == SimilarityKind.BEHAVIOURAL
+            unit = COUNTED.get(kind)
             for rank, row in enumerate(rows, start=1):
-                visitors = f"{row.co_occurrence:>6} visitors" if behavioural else ""
+                counted = f"{row.co_occurrence:>6} {unit}" if unit else ""
                 flag = "" if row.available else "  (not available now)"
                 self.stdout.write(
                     f"{rank:>4}. #{row.product:<7} {row.name[:40]:<40} "
-                    f"{row.score:>7.4f}{visitors}{flag}"
+                    f"{row.score:>7.4f}{counted}{flag}"
                 )
