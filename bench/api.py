@@ -161,7 +161,12 @@ def prepare(url: str) -> tuple[str, list[str], list[int]]:
     ensure_database(url)
     manage(url, "migrate", "--no-input", "-v0")
     manage(url, "seed_demo", "--flush", "--seed", "42", "--verbosity", "0")
-    for command in ("compute_trending", "compute_similarity", "compute_content_similarity"):
+    for command in (
+        "compute_trending",
+        "compute_similarity",
+        "compute_content_similarity",
+        "compute_bought_together",
+    ):
         manage(url, command, "--verbosity", "0")
     token = shell(
         url,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -262,3 +264,66 @@ def test_pages_make_as_many_queries_whatever_they_show(client, kitchen_shelves):
     many = queries_per_page()
     assert many == few
     assert max(few) <= 12, few
+
+
+def _names_in_grid(page: str) -> list[str]:
+    grid = page[page.index('<div class="grid">') :]
+    return re.findall(r"<h3>([^<]+)</h3>", grid)
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("", ["Bowl", "Cup", "Jug"]),
+        ("price", ["Cup", "Jug", "Bowl"]),
+        ("-price", ["Bowl", "Jug", "Cup"]),
+        ("rating", ["Jug", "Cup", "Bowl"]),
+        ("newest", ["Jug", "Cup", "Bowl"]),
+        ("popularity", ["Cup", "Bowl", "Jug"]),
+    ],
+)
+def test_category_page_sorts(client, sort, expected):
+    from recommender.tests.factories import TrendingScoreFactory
+
+    kitchen = CategoryFactory.create(slug="kitchen")
+    bowl = ProductFactory.create(category=kitchen, name="Bowl", price="9.00", average_rating="3")
+    cup = ProductFactory.create(category=kitchen, name="Cup", price="2.00", average_rating="4")
+    ProductFactory.create(category=kitchen, name="Jug", price="5.00", average_rating="5")
+    TrendingScoreFactory.create(product=cup, window="30d", score=9.0)
+    TrendingScoreFactory.create(product=bowl, window="30d", score=1.0)
+    url = reverse("catalog:category_detail", args=["kitchen"])
+    page = client.get(url, {"sort": sort}).content.decode()
+    assert _names_in_grid(page) == expected
+
+
+def test_category_page_filters_by_price_and_refuses_bad_filters(client):
+    kitchen = CategoryFactory.create(slug="kitchen")
+    for name, price in (("Bowl", "9.00"), ("Cup", "2.00"), ("Jug", "5.00")):
+        ProductFactory.create(category=kitchen, name=name, price=price)
+    url = reverse("catalog:category_detail", args=["kitchen"])
+    page = client.get(url, {"min_price": "3", "max_price": "9"}).content.decode()
+    assert _names_in_grid(page) == ["Bowl", "Jug"]
+    bad = client.get(url, {"min_price": "9", "max_price": "3", "sort": "cheapest"})
+    assert bad.status_code == 400
+    assert "Must not be below the lowest price." in bad.content.decode()
+    assert "Select a valid choice." in bad.content.decode()
+
+
+def test_errors_show_the_shop_s_pages_never_a_trace(monkeypatch):
+    from django.test import Client
+
+    from catalog import selectors
+
+    def broken(**kwargs):
+        raise RuntimeError("secret internals: SELECT password FROM users")
+
+    monkeypatch.setattr(selectors, "product_newest", broken)
+    client = Client(raise_request_exception=False)
+    failed = client.get(reverse("catalog:home"))
+    assert failed.status_code == 500
+    assert "Something went wrong on our side" in failed.content.decode()
+    assert "secret internals" not in failed.content.decode()
+    assert "Traceback" not in failed.content.decode()
+    missing = client.get("/no-such-page/")
+    assert missing.status_code == 404
+    assert "/static/css/shop.css" in missing.content.decode()
