@@ -1,8 +1,9 @@
 """Storefront pages under load: gunicorn (2 workers) on PostgreSQL + Redis, driven by wrk.
 
 The default demo store (as bench/api.py prepares it); ten shoppers with a history browse with
-their visitor cookie: home, category pages, product pages (each records a view, as in the
-shop) and searches, at 4 and 16 concurrent clients after one discarded warm-up second.
+their visitor and session cookies, as a browser sends them: home, category pages, product
+pages (each records a view, as in the shop) and searches, at 4 and 16 concurrent clients
+after one discarded warm-up second.
 Prints a table and writes bench/results/pages-load.json.
 
     python bench/pages.py [--seconds 10]
@@ -20,6 +21,29 @@ from api import THREADS, bench_setup, measure, prepare, shell, start_server
 from run import RESULTS
 
 CONCURRENCY = (4, 16)
+# Ten demo shoppers with a history, each with a session (as their browser would have), the
+# category slugs and 200 product URLs.
+PAGES_TO_VISIT = """
+import json
+from django.contrib.sessions.backends.cached_db import SessionStore
+from catalog.models import Category, Product
+from tracking.models import Visitor
+
+def session_key():
+    session = SessionStore()
+    session.create()
+    return session.session_key
+
+shoppers = Visitor.objects.filter(events__isnull=False).distinct().order_by("id")
+print(json.dumps({
+    "cookies": [
+        f"shopsmart_visitor={visitor}; sessionid={session_key()}"
+        for visitor in shoppers.values_list("external_id", flat=True)[:10]
+    ],
+    "categories": list(Category.objects.values_list("slug", flat=True)),
+    "products": [p.get_absolute_url() for p in Product.objects.browsable()[:200]],
+}))
+"""
 
 
 def lua_table(name: str, values: list[str]) -> str:
@@ -27,15 +51,15 @@ def lua_table(name: str, values: list[str]) -> str:
 
 
 def scenario_scripts(
-    visitors: list[str], categories: list[str], products: list[str]
+    shoppers_cookies: list[str], categories: list[str], products: list[str]
 ) -> dict[str, str]:
     shoppers = (
-        lua_table("visitors", visitors[:10])
+        lua_table("cookies", shoppers_cookies)
         + THREADS
         + """
 local function as_shopper(path)
-  local visitor = visitors[(next_number() % #visitors) + 1]
-  return wrk.format("GET", path, {["Cookie"] = "shopsmart_visitor=" .. visitor})
+  local cookie = cookies[(next_number() % #cookies) + 1]
+  return wrk.format("GET", path, {["Cookie"] = cookie})
 end
 """
     )
@@ -67,21 +91,11 @@ end
 def main() -> None:
     seconds, url, redis_url = bench_setup(__doc__.splitlines()[0])
     prepare(url)
-    pages = json.loads(
-        shell(
-            url,
-            "import json; from catalog.models import Category, Product; "
-            "from tracking.models import Visitor; "
-            "print(json.dumps({'visitors': list(Visitor.objects.filter(events__isnull=False)"
-            ".distinct().order_by('id').values_list('external_id', flat=True)[:10]), "
-            "'categories': list(Category.objects.values_list('slug', flat=True)), "
-            "'products': [p.get_absolute_url() for p in Product.objects.browsable()[:200]]}))",
-        )
-    )
+    pages = json.loads(shell(url, PAGES_TO_VISIT))
     server = start_server(url, redis_url)
     try:
         print(f"Shop pages on gunicorn (2 workers), PostgreSQL + Redis, wrk {seconds} s per run")
-        scripts = scenario_scripts(pages["visitors"], pages["categories"], pages["products"])
+        scripts = scenario_scripts(pages["cookies"], pages["categories"], pages["products"])
         results = measure(scripts, CONCURRENCY, seconds)
     finally:
         server.terminate()

@@ -44,12 +44,13 @@ def product_newest(*, limit: int) -> QuerySet[Product]:
 
 
 def product_detail(*, pk: int) -> Product:
-    reviews = Review.objects.select_related("user").order_by("-created_at")[:20]
-    product: Product = get_object_or_404(
-        Product.objects.active()
-        .with_category()
-        .prefetch_related(Prefetch("reviews", queryset=reviews, to_attr="recent_reviews")),
-        pk=pk,
+    """An active product with its category and its 20 latest reviews (`recent_reviews`)."""
+    product: Product = get_object_or_404(Product.objects.active().with_category(), pk=pk)
+    # A plain LIMIT query: a prefetch with a slice would rank every review in a window.
+    product.recent_reviews = list(  # type: ignore[attr-defined]
+        Review.objects.filter(product=product)
+        .select_related("user")
+        .order_by("-created_at", "-id")[:20]
     )
     return product
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -13,6 +13,9 @@ from django.utils import timezone
 
 from recommender import cache
 from tracking.models import Event, EventSource, EventType, Visitor, new_event_id, new_visitor_id
+
+# How stale a shopper's last_seen_at may get while they browse.
+LAST_SEEN_PRECISION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -125,20 +128,27 @@ def storefront_event_record(
 ) -> Event:
     """A shopper opened a product's page or put it in the cart (recorded by the server, never
     by trusting the browser); a view's `metadata` names the recommendation widget and strategy
-    the click came from."""
-    recorded = events_record(
-        events=[
-            EventInput(
-                visitor=visitor,
-                product_id=product_id,
-                event_type=event_type,
-                session_id=session_id,
-                metadata=metadata or {},
-            )
-        ],
+    the click came from.
+
+    The event is new by construction (the server draws its event_id), so unlike a client's
+    batch it needs no replay check: one INSERT, and the visitor's last_seen_at only when it is
+    more than a minute old, as every page of a shopper's visit would otherwise rewrite it.
+    """
+    now = timezone.now()
+    shopper = visitors_get_or_create(external_ids=[visitor])[visitor]
+    event = Event.objects.create(
+        visitor=shopper,
+        product_id=product_id,
+        event_type=event_type,
+        occurred_at=now,
+        session_id=session_id,
         source=EventSource.STOREFRONT,
+        metadata=metadata or {},
     )
-    return recorded.events[0]
+    if shopper.last_seen_at is None or now - shopper.last_seen_at > LAST_SEEN_PRECISION:
+        Visitor.objects.filter(pk=shopper.pk).update(last_seen_at=now)
+    transaction.on_commit(lambda: _recommendations_invalidate([visitor]))
+    return event
 
 
 def _recommendations_invalidate(visitor_external_ids: Sequence[str]) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 
 from catalog.models import Order, Product
 from conftest import BROWSER
@@ -38,6 +39,9 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
         )
         yield chromium
         chromium.close()
+        # Playwright runs the test in its own greenlet, where the ORM had connections of its
+        # own: closed here, or they would keep the test database from being dropped.
+        connections.close_all()
 
 
 @pytest.fixture

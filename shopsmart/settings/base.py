@@ -120,6 +120,10 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Sessions (the cart, sign-in) are kept in the database, the source of truth, and read through
+# the cache; with the cache down they are read from the database.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 # --- Celery -------------------------------------------------------------------------------------
 # Without a broker, tasks run in-process when they are sent, so the store works with no servers.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
