@@ -327,3 +327,28 @@ def test_errors_show_the_shop_s_pages_never_a_trace(monkeypatch):
     missing = client.get("/no-such-page/")
     assert missing.status_code == 404
     assert "/static/css/shop.css" in missing.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/cart/add/{pk}/",
+        "/cart/{pk}/",
+        "/cart/add-together/{pk}/",
+        "/p/{pk}/review/",
+        "/checkout/",
+        "/account/signup/",
+        "/account/login/",
+        "/account/logout/",
+    ],
+)
+def test_every_form_needs_its_csrf_token(url):
+    from django.test import Client
+
+    from tracking.tests.factories import UserFactory
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(UserFactory.create())
+    product = ProductFactory.create(stock=5)
+    response = client.post(url.format(pk=product.pk), {"quantity": "1", "rating": "5"})
+    assert response.status_code == 403
