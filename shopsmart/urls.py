@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("shopsmart.api.urls")),
     path("account/", include("shopsmart.accounts.urls")),
+    path("dashboard/", include("dashboard.urls")),
     path("", include("catalog.urls")),
 ]

@@ -1,0 +1,127 @@
+"""Charts drawn on the server as SVG: no script and no CDN, readable by screen readers (each
+chart has a title and a description, and the page shows the numbers beside it).
+
+Pure functions: labels and numbers in, markup out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+# Colour-blind-safe (Okabe-Ito), in series order.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9")
+WIDTH, HEIGHT = 640, 240
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: Sequence[float]
+
+
+def line_chart(title: str, labels: Sequence[str], series: Sequence[Series]) -> str:
+    """One line per series over the labels (days), with a y axis from 0 and a legend."""
+    top = _nice_ceiling(max((max(s.values, default=0) for s in series), default=0))
+    plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    step = plot_width / max(len(labels) - 1, 1)
+
+    def point(i: int, value: float) -> str:
+        return f"{LEFT + i * step:.1f},{TOP + plot_height * (1 - value / top):.1f}"
+
+    parts = [_axes(top, plot_height)]
+    for i, label in enumerate(labels):
+        if i in _label_positions(len(labels)):
+            x = LEFT + i * step
+            # The ends are anchored inwards so their labels stay inside the chart.
+            anchor = "start" if i == 0 else "end" if i == len(labels) - 1 else "middle"
+            parts.append(
+                f'<text x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}">{escape(label)}</text>'
+            )
+    for colour, line in zip(PALETTE, series, strict=False):
+        points = " ".join(point(i, v) for i, v in enumerate(line.values))
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}">'
+            f"<title>{escape(line.name)}</title></polyline>"
+        )
+    return _svg(title, _describe(labels, series), parts, legend=[s.name for s in series])
+
+
+def bar_chart(title: str, bars: Sequence[tuple[str, float]]) -> str:
+    """Horizontal bars, longest first as given (a funnel), each with its value."""
+    top = max((value for _, value in bars), default=0) or 1
+    bar_height = (HEIGHT - TOP - BOTTOM) / max(len(bars), 1)
+    label_width = 120
+    parts = []
+    for i, (label, value) in enumerate(bars):
+        y = TOP + i * bar_height
+        length = (WIDTH - label_width - 80) * value / top
+        parts.append(
+            f'<text x="{label_width - 8}" y="{y + bar_height / 2 + 4:.1f}" text-anchor="end">'
+            f"{escape(label)}</text>"
+            f'<rect x="{label_width}" y="{y + 4:.1f}" width="{length:.1f}" '
+            f'height="{bar_height - 8:.1f}" fill="{PALETTE[i % len(PALETTE)]}"/>'
+            f'<text x="{label_width + length + 6:.1f}" y="{y + bar_height / 2 + 4:.1f}">'
+            f"{_number(value)}</text>"
+        )
+    description = "; ".join(f"{label}: {_number(value)}" for label, value in bars)
+    return _svg(title, description, parts, legend=[])
+
+
+def _svg(title: str, description: str, parts: list[str], *, legend: list[str]) -> str:
+    keys = "".join(
+        f'<tspan fill="{colour}">&#9632;</tspan> {escape(name)}&#160;&#160;'
+        for colour, name in zip(PALETTE, legend, strict=False)
+    )
+    legend_row = f'<text x="{LEFT}" y="{HEIGHT + 14}">{keys}</text>' if legend else ""
+    height = HEIGHT + (20 if legend else 0)
+    return (
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
+        f"<desc>{escape(description)}</desc>{''.join(parts)}{legend_row}</svg>"
+    )
+
+
+def _axes(top: float, plot_height: float) -> str:
+    lines = []
+    for fraction in (0, 0.5, 1):
+        y = TOP + plot_height * (1 - fraction)
+        lines.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{_number(top * fraction)}</text>"
+        )
+    return "".join(lines)
+
+
+def _label_positions(count: int) -> set[int]:
+    """At most 8 evenly spaced x labels, always the first and the last."""
+    if count <= 8:
+        return set(range(count))
+    every = -(-count // 7)
+    return set(range(0, count, every)) | {count - 1}
+
+
+def _describe(labels: Sequence[str], series: Sequence[Series]) -> str:
+    totals = "; ".join(f"{s.name}: {_number(sum(s.values))} in all" for s in series)
+    span = f"{labels[0]} to {labels[-1]}" if labels else "no days"
+    return f"{span}. {totals}"
+
+
+def _nice_ceiling(value: float) -> float:
+    """The smallest 1, 2 or 5 x 10^n at or above the value (1 for nothing)."""
+    if value <= 0:
+        return 1
+    magnitude = 1.0
+    while magnitude * 10 <= value:
+        magnitude *= 10
+    for factor in (1, 2, 5, 10):
+        if factor * magnitude >= value:
+            return factor * magnitude
+    return 10 * magnitude
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:,.2f}"

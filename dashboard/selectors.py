@@ -1,0 +1,168 @@
+"""Reads for the operators' dashboard: aggregated in the database, one query per figure set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db.models import Count, Q, Sum
+from django.db.models.enums import TextChoices
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from catalog.models import Order
+from tracking.models import Event, EventType
+
+
+class Period(TextChoices):
+    TODAY = "today", "Today"
+    DAYS_7 = "7d", "Last 7 days"
+    DAYS_30 = "30d", "Last 30 days"
+
+
+PERIOD_DAYS = {Period.TODAY: 1, Period.DAYS_7: 7, Period.DAYS_30: 30}
+
+
+@dataclass(frozen=True)
+class Span:
+    start: datetime
+    end: datetime
+
+    def before(self) -> Span:
+        """The span of the same length just before this one."""
+        return Span(self.start - (self.end - self.start), self.start)
+
+
+def period_span(period: Period, *, now: datetime) -> Span:
+    """Today: since midnight (the server's time zone); N days: the last N x 24 hours."""
+    if period == Period.TODAY:
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        return Span(midnight, midnight + timedelta(days=1))
+    return Span(now - timedelta(days=PERIOD_DAYS[period]), now)
+
+
+@dataclass(frozen=True)
+class Figures:
+    visitors: int
+    views: int
+    add_to_carts: int
+    purchases: int
+    # The funnel: distinct visitors who did each step.
+    viewers: int
+    carters: int
+    buyers: int
+    orders: int
+    revenue: Decimal
+
+    @property
+    def conversion(self) -> float | None:
+        """Share of viewing visitors who bought."""
+        return self.buyers / self.viewers if self.viewers else None
+
+
+def store_figures(span: Span) -> Figures:
+    """The store's activity in the span: two aggregate queries."""
+    events = Event.objects.filter(occurred_at__gte=span.start, occurred_at__lt=span.end)
+    kinds = {kind: Q(event_type=kind) for kind in EventType}
+    counts = events.aggregate(
+        visitors=Count("visitor", distinct=True),
+        views=Count("id", filter=kinds[EventType.VIEW]),
+        add_to_carts=Count("id", filter=kinds[EventType.ADD_TO_CART]),
+        purchases=Count("id", filter=kinds[EventType.PURCHASE]),
+        viewers=Count("visitor", distinct=True, filter=kinds[EventType.VIEW]),
+        carters=Count("visitor", distinct=True, filter=kinds[EventType.ADD_TO_CART]),
+        buyers=Count("visitor", distinct=True, filter=kinds[EventType.PURCHASE]),
+    )
+    orders = Order.objects.filter(created_at__gte=span.start, created_at__lt=span.end).aggregate(
+        orders=Count("id"), revenue=Sum("total")
+    )
+    return Figures(**counts, orders=orders["orders"], revenue=orders["revenue"] or Decimal("0"))
+
+
+@dataclass(frozen=True)
+class DailySeries:
+    days: list[date]
+    # Per series name, one value per day (0 on days without any).
+    values: dict[str, list[float]]
+
+
+def events_per_day(span: Span) -> DailySeries:
+    """Events per day and type over the span (one grouped query)."""
+    rows = (
+        Event.objects.filter(occurred_at__gte=span.start, occurred_at__lt=span.end)
+        .annotate(day=TruncDate("occurred_at"))
+        .values_list("day", "event_type")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    days = _days(span)
+    values = {kind.label: [0.0] * len(days) for kind in EventType}
+    position = {day: i for i, day in enumerate(days)}
+    for day, kind, n in rows:
+        if day in position:
+            values[EventType(kind).label][position[day]] = float(n)
+    return DailySeries(days, values)
+
+
+def revenue_per_day(span: Span) -> DailySeries:
+    """Order revenue per day over the span (one grouped query)."""
+    rows = (
+        Order.objects.filter(created_at__gte=span.start, created_at__lt=span.end)
+        .annotate(day=TruncDate("created_at"))
+        .values_list("day")
+        .annotate(revenue=Sum("total"))
+        .order_by()
+    )
+    days = _days(span)
+    position = {day: i for i, day in enumerate(days)}
+    revenue = [0.0] * len(days)
+    for day, total in rows:
+        if day in position:
+            revenue[position[day]] = float(total)
+    return DailySeries(days, {"Revenue": revenue})
+
+
+def _days(span: Span) -> list[date]:
+    first = timezone.localtime(span.start).date()
+    last = timezone.localtime(span.end - timedelta(microseconds=1)).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+@dataclass(frozen=True)
+class Overview:
+    period: Period
+    span: Span
+    current: Figures
+    previous: Figures
+    events: DailySeries
+    revenue: DailySeries
+
+
+# The seed's TTL for dashboard statistics.
+OVERVIEW_CACHE_SECONDS = 60
+
+
+def overview(period: Period, *, now: datetime | None = None) -> Overview:
+    """The period's figures beside the previous period's, and its daily series (cached for a
+    minute: the page is looked at, not polled for the last event)."""
+    now = timezone.localtime(now)
+
+    def compute() -> Overview:
+        span = period_span(period, now=now)
+        return Overview(
+            period=period,
+            span=span,
+            current=store_figures(span),
+            previous=store_figures(span.before()),
+            events=events_per_day(span),
+            revenue=revenue_per_day(span),
+        )
+
+    key = f"dashboard:overview:{period}"
+    cached: Overview | None = cache.get(key)
+    if cached is None:
+        cached = compute()
+        cache.set(key, cached, timeout=OVERVIEW_CACHE_SECONDS)
+    return cached

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog.models import Order
+from catalog.tests.factories import ProductFactory
+from dashboard import charts
+from dashboard.selectors import Period, Span, events_per_day, overview, period_span, store_figures
+from tracking.models import EventType
+from tracking.tests.factories import EventFactory, UserFactory, VisitorFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.make_aware(datetime(2026, 11, 20, 15, 0))
+
+
+def order(visitor, total: str, at: datetime) -> Order:
+    placed = Order.objects.create(
+        number=f"N{Order.objects.count()}",
+        checkout_token=f"t{Order.objects.count()}",
+        visitor=visitor,
+        full_name="A",
+        email="a@example.com",
+        address="1 Road",
+        payment_method="pay_on_delivery",
+        payment_status="due_on_delivery",
+        total=Decimal(total),
+    )
+    Order.objects.filter(pk=placed.pk).update(created_at=at)
+    return placed
+
+
+@pytest.fixture
+def week():
+    """In the last 7 days: Ann viewed twice, carted and bought (one order of 30.00); Bob
+    viewed once. In the 7 days before: Cy viewed once and bought (one order of 10.00)."""
+    mug = ProductFactory.create()
+    ann, bob, cy = (VisitorFactory.create() for _ in range(3))
+
+    def event(visitor, kind, days_ago):
+        EventFactory.create(
+            visitor=visitor,
+            product=mug,
+            event_type=kind,
+            occurred_at=NOW - timedelta(days=days_ago),
+        )
+
+    event(ann, EventType.VIEW, 1)
+    event(ann, EventType.VIEW, 2)
+    event(ann, EventType.ADD_TO_CART, 2)
+    event(ann, EventType.PURCHASE, 2)
+    event(bob, EventType.VIEW, 3)
+    event(cy, EventType.VIEW, 9)
+    event(cy, EventType.PURCHASE, 9)
+    order(ann, "30.00", NOW - timedelta(days=2))
+    order(cy, "10.00", NOW - timedelta(days=9))
+
+
+def test_figures_of_a_period_and_the_one_before(week):
+    span = period_span(Period.DAYS_7, now=NOW)
+    current, previous = store_figures(span), store_figures(span.before())
+    assert (current.visitors, current.views, current.add_to_carts, current.purchases) == (
+        2,
+        3,
+        1,
+        1,
+    )
+    assert (current.viewers, current.carters, current.buyers) == (2, 1, 1)
+    assert (current.orders, current.revenue) == (1, Decimal("30.00"))
+    assert current.conversion == 0.5
+    assert (previous.visitors, previous.buyers, previous.orders) == (1, 1, 1)
+    assert previous.revenue == Decimal("10.00")
+    assert previous.conversion == 1.0
+
+
+def test_today_starts_at_midnight():
+    span = period_span(Period.TODAY, now=NOW)
+    assert (span.start.hour, span.end - span.start) == (0, timedelta(days=1))
+    assert span.before() == Span(span.start - timedelta(days=1), span.start)
+
+
+def test_events_per_day_has_every_day_of_the_span_by_type(week):
+    series = events_per_day(period_span(Period.DAYS_7, now=NOW))
+    assert len(series.days) == 8  # 7 x 24 hours ending mid-afternoon touch 8 dates
+    assert sum(series.values["View"]) == 3
+    two_days_ago = series.days.index((NOW - timedelta(days=2)).date())
+    assert series.values["View"][two_days_ago] == 1
+    assert series.values["Add to cart"][two_days_ago] == 1
+    assert series.values["Purchase"][two_days_ago] == 1
+
+
+def test_overview_is_cached_for_a_minute(week, django_assert_num_queries):
+    overview(Period.DAYS_7, now=NOW)
+    with django_assert_num_queries(0):
+        cached = overview(Period.DAYS_7, now=NOW)
+    assert cached.current.orders == 1
+
+
+def test_charts_are_accessible_svg_with_escaped_text():
+    svg = charts.line_chart("Events <per day>", ["1 Nov", "2 Nov"], [charts.Series("View", [3, 5])])
+    assert svg.startswith('<svg class="chart"')
+    assert 'role="img"' in svg
+    assert "<title>Events &lt;per day&gt;</title>" in svg
+    assert "View: 8 in all" in svg
+    assert svg.count("<polyline") == 1
+    bars = charts.bar_chart("Funnel", [("Viewed", 10), ("Bought", 2)])
+    assert "Viewed: 10; Bought: 2" in bars
+    assert bars.count("<rect") == 2
+
+
+def test_dashboard_is_for_staff_only(client):
+    url = reverse("dashboard:overview")
+    assert client.get(url)["Location"].startswith(reverse("login"))
+    client.force_login(UserFactory.create())
+    assert client.get(url).status_code == 403
+    client.force_login(UserFactory.create(is_staff=True))
+    assert client.get(url).status_code == 200
+
+
+def test_dashboard_shows_kpis_and_charts_and_refuses_unknown_periods(client, week):
+    client.force_login(UserFactory.create(is_staff=True))
+    page = client.get(reverse("dashboard:overview"), {"period": "30d"}).content.decode()
+    assert "Visitors" in page
+    assert "Conversion" in page
+    assert page.count('<svg class="chart"') == 3
+    bad = client.get(reverse("dashboard:overview"), {"period": "1y"})
+    assert bad.status_code == 400
+    assert "Unknown period" in bad.content.decode()

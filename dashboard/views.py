@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_safe
+
+from dashboard import charts, selectors
+from dashboard.selectors import Figures, Period
+
+View = Callable[..., HttpResponse]
+
+
+def staff_required(view: View) -> View:
+    """Anonymous -> the sign-in page; signed in without staff rights -> 403."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_staff:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+@require_safe
+@staff_required
+def overview(request: HttpRequest) -> HttpResponse:
+    chosen = request.GET.get("period", Period.DAYS_7)
+    if chosen not in Period.values:
+        refused = {"periods": Period.choices, "error": f"Unknown period {chosen!r}."}
+        return render(request, "dashboard/overview.html", refused, status=400)
+    stats = selectors.overview(Period(chosen))
+    days = [day.strftime("%d %b") for day in stats.events.days]
+    context: dict[str, object] = {
+        "periods": Period.choices,
+        "stats": stats,
+        "kpis": _kpis(stats.current, stats.previous),
+        "events_chart": mark_safe(  # noqa: S308 (markup built from escaped text and numbers)
+            charts.line_chart(
+                "Events per day by type",
+                days,
+                [charts.Series(name, values) for name, values in stats.events.values.items()],
+            )
+        ),
+        "revenue_chart": mark_safe(  # noqa: S308
+            charts.line_chart(
+                "Revenue per day (£)",
+                days,
+                [charts.Series("Revenue", stats.revenue.values["Revenue"])],
+            )
+        ),
+        "funnel_chart": mark_safe(  # noqa: S308
+            charts.bar_chart(
+                "Funnel: visitors who viewed, added to cart, bought",
+                [
+                    ("Viewed", stats.current.viewers),
+                    ("Added to cart", stats.current.carters),
+                    ("Bought", stats.current.buyers),
+                ],
+            )
+        ),
+    }
+    return render(request, "dashboard/overview.html", context)
+
+
+def _kpis(current: Figures, previous: Figures) -> list[dict[str, object]]:
+    """Each headline figure with its change against the previous period."""
+    rows = [
+        ("Visitors", current.visitors, previous.visitors),
+        ("Product views", current.views, previous.views),
+        ("Added to cart", current.add_to_carts, previous.add_to_carts),
+        ("Purchases", current.purchases, previous.purchases),
+        ("Orders", current.orders, previous.orders),
+        ("Revenue (£)", current.revenue, previous.revenue),
+        ("Conversion", current.conversion, previous.conversion),
+    ]
+    return [
+        {
+            "label": label,
+            "value": now,
+            "change": _change(now, before),
+            "percent": label == "Conversion",
+        }
+        for label, now, before in rows
+    ]
+
+
+def _change(now: Any, before: Any) -> float | None:
+    """Relative change, None when there is nothing to compare with."""
+    if now is None or not before:
+        return None
+    return float((now - before) / before)
