@@ -7,12 +7,18 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Max, Q, Sum, Window
 from django.db.models.enums import TextChoices
-from django.db.models.functions import TruncDate
+from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 
 from catalog.models import Order
+from recommender.models import (
+    ACTIVE_PIPELINE_STATUSES,
+    PipelineKind,
+    PipelineRun,
+    PipelineStatus,
+)
 from tracking.models import Event, EventType
 
 
@@ -166,3 +172,47 @@ def overview(period: Period, *, now: datetime | None = None) -> Overview:
         cached = compute()
         cache.set(key, cached, timeout=OVERVIEW_CACHE_SECONDS)
     return cached
+
+
+RUNS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class PipelineState:
+    kind: PipelineKind
+    runs: list[PipelineRun]
+    # When its results were last replaced (its latest successful run finished).
+    fresh_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return any(run.status in ACTIVE_PIPELINE_STATUSES for run in self.runs)
+
+
+def pipeline_states() -> list[PipelineState]:
+    """Each pipeline's latest runs and freshness (two queries; never cached: operators watch
+    a run they just started)."""
+    latest = (
+        PipelineRun.objects.annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=F("kind"),
+                order_by=[F("created_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=RUNS_SHOWN)
+        .order_by("kind", "-created_at", "-id")
+    )
+    runs: dict[str, list[PipelineRun]] = {kind: [] for kind in PipelineKind}
+    for run in latest:
+        runs[run.kind].append(run)
+    fresh_at = dict(
+        PipelineRun.objects.filter(status=PipelineStatus.SUCCEEDED)
+        .values_list("kind")
+        .annotate(last=Max("finished_at"))
+        .order_by()
+    )
+    return [
+        PipelineState(kind=kind, runs=runs[kind], fresh_at=fresh_at.get(kind))
+        for kind in PipelineKind
+    ]

@@ -6,4 +6,7 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("pipelines/", views.pipelines, name="pipelines"),
+    path("pipelines/<str:kind>/run/", views.pipeline_run, name="pipeline_run"),
+    path("caches/flush/", views.caches_flush, name="caches_flush"),
 ]

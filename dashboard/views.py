@@ -4,15 +4,20 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from dashboard import charts, selectors
 from dashboard.selectors import Figures, Period
+from recommender import cache
+from recommender.models import PipelineKind
+from recommender.pipelines import PipelineAlreadyRunningError
+from recommender.services import pipeline_enqueue
 
 View = Callable[..., HttpResponse]
 
@@ -99,3 +104,47 @@ def _change(now: Any, before: Any) -> float | None:
     if now is None or not before:
         return None
     return float((now - before) / before)
+
+
+@require_safe
+@staff_required
+def pipelines(request: HttpRequest) -> HttpResponse:
+    states = selectors.pipeline_states()
+    context = {
+        "states": states,
+        "cache_statistics": _hit_rates(cache.statistics()),
+        # Without script: the page reloads itself while a run is queued or running.
+        "refresh": any(state.active for state in states),
+    }
+    return render(request, "dashboard/pipelines.html", context)
+
+
+@require_POST
+@staff_required
+def pipeline_run(request: HttpRequest, kind: str) -> HttpResponse:
+    if kind not in PipelineKind.values:
+        raise Http404("No such pipeline.")
+    try:
+        run = pipeline_enqueue(kind=PipelineKind(kind))
+    except PipelineAlreadyRunningError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{run.get_kind_display()} run #{run.pk} is queued.")
+    return redirect("dashboard:pipelines")
+
+
+@require_POST
+@staff_required
+def caches_flush(request: HttpRequest) -> HttpResponse:
+    cache.flush()
+    messages.success(request, "Every cached answer is invalidated.")
+    return redirect("dashboard:pipelines")
+
+
+def _hit_rates(statistics: dict[str, dict[str, int]]) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for family, counts in statistics.items():
+        lookups = counts["hits"] + counts["misses"]
+        rate = counts["hits"] / lookups if lookups else None
+        rows.append({"family": family, **counts, "rate": rate})
+    return rows

@@ -98,17 +98,33 @@ def _stale_after() -> timedelta:
     return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
 
 
-def pipeline_run_claim(*, kind: PipelineKind, parameters: dict[str, Any]) -> PipelineRun:
-    """Insert this pipeline's running run, or refuse if another run of it is active."""
+def pipeline_runs_abandoned_fail(*, kind: PipelineKind) -> None:
+    """Mark this pipeline's runs still active past the time limit as failed (worker lost)."""
     now = timezone.now()
-    with transaction.atomic():
-        PipelineRun.objects.filter(
-            kind=kind, status__in=ACTIVE_PIPELINE_STATUSES, created_at__lt=now - _stale_after()
-        ).update(
-            status=PipelineStatus.FAILED,
-            finished_at=now,
-            error="Abandoned: still running past the time limit (worker lost).",
-        )
+    PipelineRun.objects.filter(
+        kind=kind, status__in=ACTIVE_PIPELINE_STATUSES, created_at__lt=now - _stale_after()
+    ).update(
+        status=PipelineStatus.FAILED,
+        finished_at=now,
+        error="Abandoned: still running past the time limit (worker lost).",
+    )
+
+
+def pipeline_run_claim(
+    *, kind: PipelineKind, parameters: dict[str, Any], queued_run: int | None = None
+) -> PipelineRun:
+    """Insert this pipeline's running run, or start `queued_run` (enqueued by an operator);
+    refuse if another run of it is active, or if the queued run was started already (a
+    redelivered task) or abandoned."""
+    pipeline_runs_abandoned_fail(kind=kind)
+    now = timezone.now()
+    if queued_run is not None:
+        started = PipelineRun.objects.filter(
+            pk=queued_run, kind=kind, status=PipelineStatus.QUEUED
+        ).update(status=PipelineStatus.RUNNING, started_at=now, parameters=parameters)
+        if not started:
+            raise PipelineAlreadyRunningError(f"Run #{queued_run} is no longer queued.")
+        return PipelineRun.objects.get(pk=queued_run)
     try:
         with transaction.atomic():
             return PipelineRun.objects.create(
@@ -121,8 +137,12 @@ def pipeline_run_claim(*, kind: PipelineKind, parameters: dict[str, Any]) -> Pip
 
 
 @contextmanager
-def _recorded_run(kind: PipelineKind, parameters: dict[str, Any]) -> Iterator[RunRecorder]:
-    recorder = RunRecorder(pipeline_run_claim(kind=kind, parameters=parameters))
+def _recorded_run(
+    kind: PipelineKind, parameters: dict[str, Any], queued_run: int | None
+) -> Iterator[RunRecorder]:
+    recorder = RunRecorder(
+        pipeline_run_claim(kind=kind, parameters=parameters, queued_run=queued_run)
+    )
     run = recorder.run
     try:
         yield recorder
@@ -138,11 +158,11 @@ def _recorded_run(kind: PipelineKind, parameters: dict[str, Any]) -> Iterator[Ru
         run.save(update_fields=["status", "error", "finished_at", "statistics"])
 
 
-def trending_compute(*, now: datetime | None = None) -> PipelineRun:
+def trending_compute(*, now: datetime | None = None, queued_run: int | None = None) -> PipelineRun:
     """Recompute the 7-day and 30-day trending scores of every product with recent events."""
     now = now or timezone.now()
     longest = max(window.days for window in WINDOWS)
-    with _recorded_run(PipelineKind.TRENDING, {"now": now.isoformat()}) as recorder:
+    with _recorded_run(PipelineKind.TRENDING, {"now": now.isoformat()}, queued_run) as recorder:
         with recorder.phase("read"):
             events = event_arrays(since=now - timedelta(days=longest), until=now)
         with recorder.phase("compute"):
@@ -177,6 +197,7 @@ def trending_compute(*, now: datetime | None = None) -> PipelineRun:
 def similarity_compute(
     *,
     now: datetime | None = None,
+    queued_run: int | None = None,
     days: int = SIMILARITY_HISTORY_DAYS,
     top_k: int = DEFAULT_TOP_K,
     min_common_visitors: int = DEFAULT_MIN_COMMON_VISITORS,
@@ -187,7 +208,7 @@ def similarity_compute(
     now = now or timezone.now()
     parameters = _similarity_parameters(now, days, top_k, min_common_visitors)
     parameters["block_size"] = block_size
-    with _recorded_run(PipelineKind.SIMILARITY, parameters) as recorder:
+    with _recorded_run(PipelineKind.SIMILARITY, parameters, queued_run) as recorder:
         with recorder.phase("read"):
             events, interactions = _similarity_window(now, days)
         counted = _CountedBlocks(len(interactions.product_ids), block_size, progress)
@@ -385,12 +406,15 @@ def similarity_replace(
 def content_compute(
     *,
     now: datetime | None = None,
+    queued_run: int | None = None,
     top_k: int = CONTENT_TOP_K,
     progress: ProgressCallback | None = None,
 ) -> PipelineRun:
     """Recompute every product's content (TF-IDF) neighbours from the catalog's texts."""
     now = now or timezone.now()
-    with _recorded_run(PipelineKind.CONTENT, {"now": now.isoformat(), "top_k": top_k}) as recorder:
+    with _recorded_run(
+        PipelineKind.CONTENT, {"now": now.isoformat(), "top_k": top_k}, queued_run
+    ) as recorder:
         with recorder.phase("read"):
             product_ids, texts = product_texts()
         with recorder.phase("vectorise"):
@@ -414,6 +438,7 @@ def content_compute(
 def bought_together_compute(
     *,
     now: datetime | None = None,
+    queued_run: int | None = None,
     days: int = BOUGHT_TOGETHER_HISTORY_DAYS,
     top_k: int = bought_together.DEFAULT_TOP_K,
     min_baskets: int = bought_together.DEFAULT_MIN_BASKETS,
@@ -422,7 +447,7 @@ def bought_together_compute(
     """Recompute every product's "frequently bought together" products from recent purchases."""
     now = now or timezone.now()
     parameters = {"now": now.isoformat(), "days": days, "top_k": top_k, "min_baskets": min_baskets}
-    with _recorded_run(PipelineKind.BOUGHT_TOGETHER, parameters) as recorder:
+    with _recorded_run(PipelineKind.BOUGHT_TOGETHER, parameters, queued_run) as recorder:
         with recorder.phase("read"):
             purchases = event_arrays(
                 since=now - timedelta(days=days), until=now, event_types=[EventType.PURCHASE]
@@ -463,6 +488,7 @@ def evaluation_contenders() -> tuple[Recommender, ...]:
 def evaluation_compute(
     *,
     now: datetime | None = None,
+    queued_run: int | None = None,
     test_days: int = EVALUATION_TEST_DAYS,
     ks: tuple[int, ...] = DEFAULT_KS,
     progress: ProgressCallback | None = None,
@@ -486,7 +512,7 @@ def evaluation_compute(
         "max_visitors": config.max_visitors,
         "recommenders": [contender.name for contender in config.recommenders],
     }
-    with _recorded_run(PipelineKind.EVALUATION, parameters) as recorder:
+    with _recorded_run(PipelineKind.EVALUATION, parameters, queued_run) as recorder:
         with recorder.phase("read"):
             events = event_arrays(
                 since=now - timedelta(days=SIMILARITY_HISTORY_DAYS + test_days), until=now

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from celery import Task
+from django.db import IntegrityError, transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from recommender import tasks
+from recommender.models import PipelineKind, PipelineRun, PipelineStatus
+from recommender.pipelines import PipelineAlreadyRunningError, pipeline_runs_abandoned_fail
 from recommender.schedules import SCHEDULE, PeriodicJob
+
+PIPELINE_TASKS: dict[PipelineKind, Task[..., int | None]] = {
+    PipelineKind.TRENDING: tasks.compute_trending,
+    PipelineKind.SIMILARITY: tasks.compute_similarity,
+    PipelineKind.CONTENT: tasks.compute_content_similarity,
+    PipelineKind.BOUGHT_TOGETHER: tasks.compute_bought_together,
+    PipelineKind.EVALUATION: tasks.evaluate,
+}
 
 
 @transaction.atomic
@@ -43,3 +55,25 @@ def schedule_install(*, jobs: tuple[PeriodicJob, ...] = SCHEDULE) -> dict[str, i
         created += was_created
         updated += not was_created
     return {"created": created, "kept": updated}
+
+
+def pipeline_enqueue(*, kind: PipelineKind) -> PipelineRun:
+    """Queue one run of the pipeline now (an operator's "run now"): a queued run is recorded,
+    then its task is sent. Refused while a run of this pipeline is queued or running, so
+    pressing the button twice starts one run."""
+    pipeline_runs_abandoned_fail(kind=kind)
+    try:
+        with transaction.atomic():
+            run = PipelineRun.objects.create(
+                kind=kind, status=PipelineStatus.QUEUED, parameters={"requested": "by hand"}
+            )
+    except IntegrityError as error:
+        raise PipelineAlreadyRunningError(
+            f"The {kind.label.lower()} pipeline is already queued or running."
+        ) from error
+    transaction.on_commit(
+        lambda: PIPELINE_TASKS[kind].apply_async(
+            kwargs={"queued_run": run.pk}, expires=tasks.ENQUEUED_EXPIRES
+        )
+    )
+    return run

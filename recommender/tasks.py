@@ -1,7 +1,9 @@
 """Celery tasks: thin, named wrappers around the pipelines, safe to run twice.
 
 A second run while one is active is refused by the pipeline (and logged, not retried); a run
-repeated later recomputes and replaces the same results. Scheduling lives in schedules.py.
+repeated later recomputes and replaces the same results. `queued_run` is the run an operator
+enqueued (recommender.services.pipeline_enqueue): the task starts that run, once. Scheduling
+lives in schedules.py.
 """
 
 from __future__ import annotations
@@ -18,12 +20,17 @@ from recommender.models import EvaluationRun, PipelineRun
 logger = logging.getLogger(__name__)
 
 HOUR = 60 * 60
+# A run enqueued by hand that no worker started within this many seconds is dropped (it shows
+# as queued until the abandoned-run sweep fails it).
+ENQUEUED_EXPIRES = 15 * 60
 
 
-def _run(compute: Callable[..., PipelineRun | EvaluationRun], now: str | None) -> int | None:
+def _run(
+    compute: Callable[..., PipelineRun | EvaluationRun], now: str | None, queued_run: int | None
+) -> int | None:
     moment = parse_datetime(now) if now else None
     try:
-        run = compute(now=moment)
+        run = compute(now=moment, queued_run=queued_run)
     except pipelines.PipelineAlreadyRunningError as error:
         logger.info("Skipped: %s", error)
         return None
@@ -32,38 +39,38 @@ def _run(compute: Callable[..., PipelineRun | EvaluationRun], now: str | None) -
 
 @shared_task(name="recommender.compute_trending", acks_late=True,
              soft_time_limit=10 * 60, time_limit=11 * 60)  # fmt: skip
-def compute_trending(now: str | None = None) -> int | None:
+def compute_trending(now: str | None = None, queued_run: int | None = None) -> int | None:
     """Recompute trending scores; returns the PipelineRun id (None if one was running)."""
-    return _run(pipelines.trending_compute, now)
+    return _run(pipelines.trending_compute, now, queued_run)
 
 
 # The hard limit stays within CELERY_TASK_TIME_LIMIT, after which a run counts as abandoned.
 @shared_task(name="recommender.compute_similarity", acks_late=True,
              soft_time_limit=55 * 60, time_limit=HOUR)  # fmt: skip
-def compute_similarity(now: str | None = None) -> int | None:
+def compute_similarity(now: str | None = None, queued_run: int | None = None) -> int | None:
     """Recompute item-to-item neighbours; returns the PipelineRun id (None if one was running)."""
-    return _run(pipelines.similarity_compute, now)
+    return _run(pipelines.similarity_compute, now, queued_run)
 
 
 @shared_task(name="recommender.compute_content_similarity", acks_late=True,
              soft_time_limit=25 * 60, time_limit=30 * 60)  # fmt: skip
-def compute_content_similarity(now: str | None = None) -> int | None:
+def compute_content_similarity(now: str | None = None, queued_run: int | None = None) -> int | None:
     """Recompute content neighbours; returns the PipelineRun id (None if one was running)."""
-    return _run(pipelines.content_compute, now)
+    return _run(pipelines.content_compute, now, queued_run)
 
 
 @shared_task(name="recommender.compute_bought_together", acks_late=True,
              soft_time_limit=25 * 60, time_limit=30 * 60)  # fmt: skip
-def compute_bought_together(now: str | None = None) -> int | None:
+def compute_bought_together(now: str | None = None, queued_run: int | None = None) -> int | None:
     """Recompute "bought together" pairs; returns the PipelineRun id (None if one was running)."""
-    return _run(pipelines.bought_together_compute, now)
+    return _run(pipelines.bought_together_compute, now, queued_run)
 
 
 @shared_task(name="recommender.evaluate", acks_late=True,
              soft_time_limit=25 * 60, time_limit=30 * 60)  # fmt: skip
-def evaluate(now: str | None = None) -> int | None:
+def evaluate(now: str | None = None, queued_run: int | None = None) -> int | None:
     """Evaluate the recommenders on the last week; returns the EvaluationRun id."""
-    return _run(pipelines.evaluation_compute, now)
+    return _run(pipelines.evaluation_compute, now, queued_run)
 
 
 # Scale-out of the similarity job (docs/scaling.md): block tasks on any number of workers, then

@@ -23,4 +23,8 @@ def test_staff_see_kpis_and_charts(browser, live_server, demo_shop):  # noqa: F8
     assert page.locator("svg.chart").count() == 3
     assert page.locator(".kpi").count() == 7
     shoot(page, "desktop-dashboard")
+    page.get_by_role("link", name="Pipelines and caches").click()
+    assert page.get_by_role("heading", name="Bought together").is_visible()
+    assert page.get_by_text("Succeeded").count() == 4  # the four pipelines demo_shop ran
+    shoot(page, "desktop-dashboard-pipelines")
     page.close()
