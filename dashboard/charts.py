@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from html import escape
 
 # Colour-blind-safe (Okabe-Ito), in series order.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9")
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000")
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
 
@@ -19,33 +19,53 @@ LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
 @dataclass(frozen=True)
 class Series:
     name: str
-    values: Sequence[float]
+    # None: no figure there (the line breaks).
+    values: Sequence[float | None]
 
 
 def line_chart(title: str, labels: Sequence[str], series: Sequence[Series]) -> str:
     """One line per series over the labels (days), with a y axis from 0 and a legend."""
-    top = _nice_ceiling(max((max(s.values, default=0) for s in series), default=0))
+    top = _nice_ceiling(max((v for s in series for v in s.values if v is not None), default=0))
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_width / max(len(labels) - 1, 1)
+    # A single day or run sits in the middle.
+    start = LEFT + (plot_width / 2 if len(labels) == 1 else 0)
 
-    def point(i: int, value: float) -> str:
-        return f"{LEFT + i * step:.1f},{TOP + plot_height * (1 - value / top):.1f}"
+    def point(i: int, value: float) -> tuple[float, float]:
+        return start + i * step, TOP + plot_height * (1 - value / top)
 
     parts = [_axes(top, plot_height)]
     for i, label in enumerate(labels):
         if i in _label_positions(len(labels)):
-            x = LEFT + i * step
+            x = start + i * step
             # The ends are anchored inwards so their labels stay inside the chart.
-            anchor = "start" if i == 0 else "end" if i == len(labels) - 1 else "middle"
+            anchor = (
+                "middle"
+                if len(labels) == 1
+                else "start"
+                if i == 0
+                else "end"
+                if i == len(labels) - 1
+                else "middle"
+            )
             parts.append(
                 f'<text x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}">{escape(label)}</text>'
             )
     for colour, line in zip(PALETTE, series, strict=False):
-        points = " ".join(point(i, v) for i, v in enumerate(line.values))
-        parts.append(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}">'
-            f"<title>{escape(line.name)}</title></polyline>"
-        )
+        name = f"<title>{escape(line.name)}</title>"
+        for run in _unbroken_runs(line.values):
+            xy = [point(i, value) for i, value in run]
+            if len(xy) == 1:  # a lone figure: a dot, as a one-point line shows nothing
+                ((x, y),) = xy
+                parts.append(
+                    f'<circle r="3" fill="{colour}" cx="{x:.1f}" cy="{y:.1f}">{name}</circle>'
+                )
+            else:
+                points = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+                parts.append(
+                    f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
+                    f'points="{points}">{name}</polyline>'
+                )
     return _svg(title, _describe(labels, series), parts, legend=[s.name for s in series])
 
 
@@ -53,7 +73,10 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float]]) -> str:
     """Horizontal bars, longest first as given (a funnel), each with its value."""
     top = max((value for _, value in bars), default=0) or 1
     bar_height = (HEIGHT - TOP - BOTTOM) / max(len(bars), 1)
-    label_width = 120
+    # Room for the longest label (about 6.5 px a character at the chart's 11 px font).
+    label_width = min(
+        WIDTH // 2, 16 + round(6.5 * max((len(label) for label, _ in bars), default=0))
+    )
     parts = []
     for i, (label, value) in enumerate(bars):
         y = TOP + i * bar_height
@@ -70,17 +93,26 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float]]) -> str:
     return _svg(title, description, parts, legend=[])
 
 
+LEGEND_PER_ROW = 4
+
+
 def _svg(title: str, description: str, parts: list[str], *, legend: list[str]) -> str:
-    keys = "".join(
-        f'<tspan fill="{colour}">&#9632;</tspan> {escape(name)}&#160;&#160;'
-        for colour, name in zip(PALETTE, legend, strict=False)
+    keyed = list(zip(PALETTE, legend, strict=False))
+    rows = [keyed[i : i + LEGEND_PER_ROW] for i in range(0, len(keyed), LEGEND_PER_ROW)]
+    legend_rows = "".join(
+        f'<text x="{LEFT}" y="{HEIGHT + 14 + 16 * number}">'
+        + "".join(
+            f'<tspan fill="{colour}">&#9632;</tspan> {escape(name)}&#160;&#160;&#160;'
+            for colour, name in row
+        )
+        + "</text>"
+        for number, row in enumerate(rows)
     )
-    legend_row = f'<text x="{LEFT}" y="{HEIGHT + 14}">{keys}</text>' if legend else ""
-    height = HEIGHT + (20 if legend else 0)
+    height = HEIGHT + 16 * len(rows) + (4 if rows else 0)
     return (
         f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
-        f"<desc>{escape(description)}</desc>{''.join(parts)}{legend_row}</svg>"
+        f"<desc>{escape(description)}</desc>{''.join(parts)}{legend_rows}</svg>"
     )
 
 
@@ -96,6 +128,18 @@ def _axes(top: float, plot_height: float) -> str:
     return "".join(lines)
 
 
+def _unbroken_runs(values: Sequence[float | None]) -> list[list[tuple[int, float]]]:
+    """The (position, value) stretches between missing values."""
+    runs: list[list[tuple[int, float]]] = [[]]
+    for i, value in enumerate(values):
+        if value is None:
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append((i, value))
+    return [run for run in runs if run]
+
+
 def _label_positions(count: int) -> set[int]:
     """At most 8 evenly spaced x labels, always the first and the last."""
     if count <= 8:
@@ -105,7 +149,9 @@ def _label_positions(count: int) -> set[int]:
 
 
 def _describe(labels: Sequence[str], series: Sequence[Series]) -> str:
-    totals = "; ".join(f"{s.name}: {_number(sum(s.values))} in all" for s in series)
+    totals = "; ".join(
+        f"{s.name}: {_number(sum(v for v in s.values if v is not None))} in all" for s in series
+    )
     span = f"{labels[0]} to {labels[-1]}" if labels else "no days"
     return f"{span}. {totals}"
 

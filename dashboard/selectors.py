@@ -15,6 +15,9 @@ from django.utils import timezone
 from catalog.models import Order
 from recommender.models import (
     ACTIVE_PIPELINE_STATUSES,
+    EvaluationMetric,
+    EvaluationProtocol,
+    EvaluationRun,
     PipelineKind,
     PipelineRun,
     PipelineStatus,
@@ -144,6 +147,8 @@ class Overview:
     previous: Figures
     events: DailySeries
     revenue: DailySeries
+    clicks: list[WidgetClicks]
+    quality: QualityHistory
 
 
 # The seed's TTL for dashboard statistics.
@@ -164,6 +169,8 @@ def overview(period: Period, *, now: datetime | None = None) -> Overview:
             previous=store_figures(span.before()),
             events=events_per_day(span),
             revenue=revenue_per_day(span),
+            clicks=recommendation_clicks(span),
+            quality=quality_history(),
         )
 
     key = f"dashboard:overview:{period}"
@@ -216,3 +223,62 @@ def pipeline_states() -> list[PipelineState]:
         PipelineState(kind=kind, runs=runs[kind], fresh_at=fresh_at.get(kind))
         for kind in PipelineKind
     ]
+
+
+# The figures charted over time, each at its cut-off (0: none), on the all-purchases protocol.
+QUALITY_METRICS = (("hit_rate", 20), ("ndcg", 20), ("recall", 20), ("coverage", 0))
+QUALITY_RUNS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class QualityHistory:
+    runs: list[datetime]
+    # Per (metric, k): per algorithm, one value per run (None where a run lacks it).
+    series: dict[tuple[str, int], dict[str, list[float | None]]]
+
+
+def quality_history() -> QualityHistory:
+    """The last evaluation runs' headline figures per algorithm (two queries)."""
+    runs = list(
+        EvaluationRun.objects.order_by("-created_at", "-id").values_list("id", "created_at")[
+            :QUALITY_RUNS_SHOWN
+        ]
+    )[::-1]
+    position = {run_id: i for i, (run_id, _) in enumerate(runs)}
+    wanted = Q()
+    for metric, k in QUALITY_METRICS:
+        wanted |= Q(metric=metric, k=k)
+    rows = EvaluationMetric.objects.filter(
+        wanted, run_id__in=list(position), protocol=EvaluationProtocol.ALL_PURCHASES
+    ).values_list("run_id", "algorithm", "metric", "k", "value")
+    series: dict[tuple[str, int], dict[str, list[float | None]]] = {
+        figure: {} for figure in QUALITY_METRICS
+    }
+    for run_id, algorithm, metric, k, value in rows:
+        values = series[(metric, k)].setdefault(algorithm, [None] * len(runs))
+        values[position[run_id]] = value
+    return QualityHistory(runs=[created for _, created in runs], series=series)
+
+
+@dataclass(frozen=True)
+class WidgetClicks:
+    widget: str
+    strategy: str
+    clicks: int
+
+
+def recommendation_clicks(span: Span) -> list[WidgetClicks]:
+    """Product views that came from a click on a recommendation, per widget and strategy
+    (the `rec` and `strategy` the storefront put in each view's metadata), most first."""
+    rows = (
+        Event.objects.filter(
+            event_type=EventType.VIEW,
+            occurred_at__gte=span.start,
+            occurred_at__lt=span.end,
+            metadata__has_key="rec",
+        )
+        .values_list("metadata__rec", "metadata__strategy")
+        .annotate(clicks=Count("id"))
+        .order_by("-clicks")
+    )
+    return [WidgetClicks(str(w), str(s or "-"), n) for w, s, n in rows]

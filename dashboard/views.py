@@ -21,6 +21,13 @@ from recommender.services import pipeline_enqueue
 
 View = Callable[..., HttpResponse]
 
+QUALITY_TITLES = {
+    "hit_rate": "Hit rate @20 per algorithm (all purchases)",
+    "ndcg": "NDCG @20 per algorithm (all purchases)",
+    "recall": "Recall @20 per algorithm (all purchases)",
+    "coverage": "Catalog coverage per algorithm",
+}
+
 
 def staff_required(view: View) -> View:
     """Anonymous -> the sign-in page; signed in without staff rights -> 403."""
@@ -73,6 +80,28 @@ def overview(request: HttpRequest) -> HttpResponse:
                 ],
             )
         ),
+        "clicks_chart": mark_safe(  # noqa: S308
+            charts.bar_chart(
+                "Product views from recommendation clicks, per widget and strategy",
+                [(f"{c.widget} / {c.strategy}", c.clicks) for c in stats.clicks],
+            )
+        ),
+        "quality_charts": [
+            (
+                QUALITY_TITLES[metric],
+                mark_safe(  # noqa: S308
+                    charts.line_chart(
+                        QUALITY_TITLES[metric],
+                        [run.strftime("%d %b %H:%M") for run in stats.quality.runs],
+                        [
+                            charts.Series(name, values)
+                            for name, values in sorted(by_algorithm.items())
+                        ],
+                    )
+                ),
+            )
+            for (metric, _), by_algorithm in stats.quality.series.items()
+        ],
     }
     return render(request, "dashboard/overview.html", context)
 

@@ -10,7 +10,16 @@ from django.utils import timezone
 from catalog.models import Order
 from catalog.tests.factories import ProductFactory
 from dashboard import charts
-from dashboard.selectors import Period, Span, events_per_day, overview, period_span, store_figures
+from dashboard.selectors import (
+    Period,
+    Span,
+    events_per_day,
+    overview,
+    period_span,
+    quality_history,
+    recommendation_clicks,
+    store_figures,
+)
 from tracking.models import EventType
 from tracking.tests.factories import EventFactory, UserFactory, VisitorFactory
 
@@ -131,3 +140,42 @@ def test_dashboard_shows_kpis_and_charts_and_refuses_unknown_periods(client, wee
     bad = client.get(reverse("dashboard:overview"), {"period": "1y"})
     assert bad.status_code == 400
     assert "Unknown period" in bad.content.decode()
+
+
+def test_recommendation_clicks_per_widget_and_strategy():
+    span = period_span(Period.DAYS_7, now=NOW)
+    for widget, strategy, times in (
+        ("home_for_you", "personalised", 3),
+        ("product_similar", None, 1),
+    ):
+        for _ in range(times):
+            metadata = {"rec": widget} | ({"strategy": strategy} if strategy else {})
+            EventFactory.create(occurred_at=NOW - timedelta(days=1), metadata=metadata)
+    EventFactory.create(occurred_at=NOW - timedelta(days=1))  # not from a recommendation
+    EventFactory.create(occurred_at=NOW - timedelta(days=1), metadata={"rec": "home_for_you"},
+                        event_type=EventType.ADD_TO_CART)  # fmt: skip
+    clicks = recommendation_clicks(span)
+    assert [(c.widget, c.strategy, c.clicks) for c in clicks] == [
+        ("home_for_you", "personalised", 3),
+        ("product_similar", "-", 1),
+    ]
+
+
+def test_quality_history_per_metric_and_algorithm():
+    from recommender.models import EvaluationMetric, EvaluationRun
+
+    older, newer = EvaluationRun.objects.create(), EvaluationRun.objects.create()
+    for run, value in ((older, 0.1), (newer, 0.2)):
+        EvaluationMetric.objects.create(
+            run=run, algorithm="tiered", protocol="all", metric="ndcg", k=20, value=value
+        )
+        EvaluationMetric.objects.create(
+            run=run, algorithm="tiered", protocol="discovery", metric="ndcg", k=20, value=9
+        )
+    EvaluationMetric.objects.create(
+        run=newer, algorithm="popularity", protocol="all", metric="ndcg", k=20, value=0.05
+    )
+    history = quality_history()
+    assert len(history.runs) == 2
+    assert history.series[("ndcg", 20)] == {"tiered": [0.1, 0.2], "popularity": [None, 0.05]}
+    assert history.series[("coverage", 0)] == {}
