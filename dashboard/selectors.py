@@ -7,17 +7,18 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Count, F, Max, Q, Sum, Window
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum, Window
 from django.db.models.enums import TextChoices
 from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 
-from catalog.models import Order
+from catalog.models import Order, Product
 from recommender.models import (
     ACTIVE_PIPELINE_STATUSES,
     EvaluationMetric,
     EvaluationProtocol,
     EvaluationRun,
+    ItemSimilarity,
     PipelineKind,
     PipelineRun,
     PipelineStatus,
@@ -149,6 +150,8 @@ class Overview:
     revenue: DailySeries
     clicks: list[WidgetClicks]
     quality: QualityHistory
+    top: dict[str, list[ProductCount]]
+    coverage: CatalogCoverage
 
 
 # The seed's TTL for dashboard statistics.
@@ -171,6 +174,8 @@ def overview(period: Period, *, now: datetime | None = None) -> Overview:
             revenue=revenue_per_day(span),
             clicks=recommendation_clicks(span),
             quality=quality_history(),
+            top=top_products(span),
+            coverage=catalog_coverage(),
         )
 
     key = f"dashboard:overview:{period}"
@@ -282,3 +287,57 @@ def recommendation_clicks(span: Span) -> list[WidgetClicks]:
         .order_by("-clicks")
     )
     return [WidgetClicks(str(w), str(s or "-"), n) for w, s, n in rows]
+
+
+TOP_PRODUCTS = 10
+
+
+@dataclass(frozen=True)
+class ProductCount:
+    product_id: int
+    name: str
+    count: int
+
+
+def top_products(span: Span) -> dict[str, list[ProductCount]]:
+    """The most viewed, added to cart and bought products of the span (one grouped query per
+    event type, each answered from the (event_type, occurred_at) index)."""
+    top: dict[str, list[ProductCount]] = {}
+    for kind in EventType:
+        rows = (
+            Event.objects.filter(
+                event_type=kind, occurred_at__gte=span.start, occurred_at__lt=span.end
+            )
+            .values_list("product_id", "product__name")
+            .annotate(n=Count("id"))
+            .order_by("-n", "product_id")[:TOP_PRODUCTS]
+        )
+        top[kind.label] = [ProductCount(p, name, n) for p, name, n in rows]
+    return top
+
+
+@dataclass(frozen=True)
+class CatalogCoverage:
+    browsable: int
+    # Browsable products that have behavioural neighbours, and that are some product's.
+    with_neighbours: int
+    recommended: int
+    # A sample of browsable products with no behavioural neighbours yet (cold items).
+    cold: list[tuple[int, str]]
+
+
+COLD_SHOWN = 10
+
+
+def catalog_coverage() -> CatalogCoverage:
+    """How much of the sellable catalog item similarity can reach (four queries)."""
+    browsable = Product.objects.filter(is_active=True, stock__gt=0)
+    has_neighbours = Exists(ItemSimilarity.objects.filter(product=OuterRef("pk")))
+    is_neighbour = Exists(ItemSimilarity.objects.filter(similar_product=OuterRef("pk")))
+    cold = browsable.exclude(has_neighbours).order_by("id").values_list("id", "name")
+    return CatalogCoverage(
+        browsable=browsable.count(),
+        with_neighbours=browsable.filter(has_neighbours).count(),
+        recommended=browsable.filter(is_neighbour).count(),
+        cold=list(cold[:COLD_SHOWN]),
+    )

@@ -7,18 +7,20 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog.models import Order
+from catalog.models import Order, Product
 from catalog.tests.factories import ProductFactory
 from dashboard import charts
 from dashboard.selectors import (
     Period,
     Span,
+    catalog_coverage,
     events_per_day,
     overview,
     period_span,
     quality_history,
     recommendation_clicks,
     store_figures,
+    top_products,
 )
 from tracking.models import EventType
 from tracking.tests.factories import EventFactory, UserFactory, VisitorFactory
@@ -179,3 +181,20 @@ def test_quality_history_per_metric_and_algorithm():
     assert len(history.runs) == 2
     assert history.series[("ndcg", 20)] == {"tiered": [0.1, 0.2], "popularity": [None, 0.05]}
     assert history.series[("coverage", 0)] == {}
+
+
+def test_top_products_per_event_type(week):
+    top = top_products(period_span(Period.DAYS_7, now=NOW))
+    assert [(p.name, p.count) for p in top["View"]] == [(Product.objects.get().name, 3)]
+    assert [p.count for p in top["Purchase"]] == [1]
+
+
+def test_catalog_coverage_and_cold_products():
+    from recommender.tests.factories import ItemSimilarityFactory
+
+    mug, teapot, cold = (ProductFactory.create(name=n) for n in ("Mug", "Teapot", "Lamp"))
+    ProductFactory.create(name="Sold out", stock=0)
+    ItemSimilarityFactory.create(product=mug, similar_product=teapot)
+    coverage = catalog_coverage()
+    assert (coverage.browsable, coverage.with_neighbours, coverage.recommended) == (3, 1, 1)
+    assert coverage.cold == [(teapot.pk, "Teapot"), (cold.pk, "Lamp")]
