@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
-from catalog.models import Category, Product, Review
+from catalog.models import Category, Order, OrderLine, Product, Review
 
 
 @admin.register(Category)
@@ -57,3 +58,58 @@ class ReviewAdmin(admin.ModelAdmin[Review]):
     autocomplete_fields = ["product", "visitor", "user"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+
+
+class OrderLineInline(admin.TabularInline[OrderLine, Order]):
+    model = OrderLine
+    extra = 0
+    fields = readonly_fields = ("product", "product_name", "unit_price", "quantity")
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        # An order's lines are what was sold: staff change its status, not its contents.
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin[Order]):
+    list_display = [
+        "number",
+        "created_at",
+        "full_name",
+        "email",
+        "total",
+        "status",
+        "payment_status",
+    ]
+    list_filter = ["status", "payment_status", "payment_method", "created_at"]
+    list_select_related = ["user"]
+    search_fields = ["number", "full_name", "email", "user__username"]
+    fields = [
+        "number",
+        "status",
+        "payment_method",
+        "payment_status",
+        "total",
+        "full_name",
+        "email",
+        "address",
+        "user",
+        "visitor",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = [
+        "number",
+        "payment_method",
+        "total",
+        "user",
+        "visitor",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [OrderLineInline]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # orders come from checkout

@@ -7,6 +7,7 @@ from django.db.models import Model
 from django.http import HttpRequest
 
 from recommender.models import (
+    BoughtTogether,
     ContentSimilarity,
     EvaluationMetric,
     EvaluationRun,
@@ -51,6 +52,14 @@ class ItemSimilarityAdmin(ReadOnlyAdmin[ItemSimilarity]):
 @admin.register(ContentSimilarity)
 class ContentSimilarityAdmin(ReadOnlyAdmin[ContentSimilarity]):
     list_display = ["product", "similar_product", "score", "computed_at"]
+    list_select_related = ["product", "similar_product"]
+    search_fields = ["product__name", "product__external_id"]
+    show_full_result_count = False
+
+
+@admin.register(BoughtTogether)
+class BoughtTogetherAdmin(ReadOnlyAdmin[BoughtTogether]):
+    list_display = ["product", "similar_product", "score", "co_occurrence", "computed_at"]
     list_select_related = ["product", "similar_product"]
     search_fields = ["product__name", "product__external_id"]
     show_full_result_count = False

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from tracking.models import Event, Visitor
+
+HISTORY_SHOWN = 50
 
 
 @admin.register(Visitor)
@@ -12,8 +16,30 @@ class VisitorAdmin(admin.ModelAdmin[Visitor]):
     list_select_related = ["user"]
     search_fields = ["external_id", "user__username", "user__email"]
     autocomplete_fields = ["user"]
-    readonly_fields = ["created_at"]
+    readonly_fields = ["created_at", "history"]
     show_full_result_count = False
+
+    @admin.display(description="Latest events")
+    def history(self, visitor: Visitor) -> str:
+        """The visitor's last events, newest first (an inline would load every one)."""
+        events = visitor.events.select_related("product").order_by("-occurred_at", "-id")[
+            :HISTORY_SHOWN
+        ]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    e.occurred_at.strftime("%Y-%m-%d %H:%M"),
+                    e.get_event_type_display(),
+                    e.product,
+                    e.source,
+                )
+                for e in events
+            ),
+        )
+        header = "<tr><th>When</th><th>Event</th><th>Product</th><th>Source</th></tr>"
+        return format_html("<table>{}{}</table>", mark_safe(header), rows) if rows else "No events"  # noqa: S308
 
 
 @admin.register(Event)

@@ -7,9 +7,11 @@ from django.contrib import admin
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from catalog.tests.factories import ReviewFactory
+from catalog.services import CheckoutDetails, order_place
+from catalog.tests.factories import ProductFactory, ReviewFactory
 from recommender.models import EvaluationMetric, EvaluationRun, PipelineKind
 from recommender.tests.factories import (
+    BoughtTogetherFactory,
     ContentSimilarityFactory,
     ItemSimilarityFactory,
     PipelineRunFactory,
@@ -30,6 +32,15 @@ def staff_client(client):
     TrendingScoreFactory.create()
     ItemSimilarityFactory.create()
     ContentSimilarityFactory.create()
+    BoughtTogetherFactory.create()
+    mug = ProductFactory.create(stock=5)
+    order_place(
+        checkout_token="t",
+        quantities={mug.pk: 1},
+        details=CheckoutDetails("Ada", "ada@example.com", "1 Road", "pay_on_delivery"),
+        visitor="v",
+        user=None,
+    )
     run = EvaluationRun.objects.create(
         pipeline_run=PipelineRunFactory.create(kind=PipelineKind.EVALUATION)
     )
@@ -48,6 +59,7 @@ def test_every_model_of_ours_is_registered():
     assert names == {
         "Category", "Product", "Review", "Visitor", "Event", "TrendingScore",
         "ItemSimilarity", "ContentSimilarity", "PipelineRun", "EvaluationRun", "EvaluationMetric",
+        "Order", "BoughtTogether",
     }  # fmt: skip
 
 
@@ -60,8 +72,9 @@ def test_admin_pages_open(staff_client, model):
     change = staff_client.get(reverse("admin:{}_{}_change".format(*info), args=[obj.pk]))
     assert change.status_code == 200
     add = staff_client.get(reverse("admin:{}_{}_add".format(*info)))
-    computed = model._meta.app_label == "recommender"
-    assert add.status_code == (403 if computed else 200)
+    # Computed tables and orders (placed by checkout only) cannot be added by hand.
+    not_by_hand = model._meta.app_label == "recommender" or model.__name__ == "Order"
+    assert add.status_code == (403 if not_by_hand else 200)
 
 
 def test_computed_tables_are_read_only(staff_client):
@@ -71,3 +84,12 @@ def test_computed_tables_are_read_only(staff_client):
     assert response.status_code == 403
     score.refresh_from_db()
     assert score.score == 1.0
+
+
+def test_a_visitor_s_page_shows_their_latest_events(staff_client):
+    event = EventFactory.create()
+    page = staff_client.get(
+        reverse("admin:tracking_visitor_change", args=[event.visitor_id])
+    ).content.decode()
+    assert "Latest events" in page
+    assert str(event.product) in page
