@@ -22,6 +22,8 @@ from recommender.models import (
     PipelineKind,
     PipelineRun,
     PipelineStatus,
+    TrendingScore,
+    TrendingWindow,
 )
 from tracking.models import Event, EventType
 
@@ -152,6 +154,7 @@ class Overview:
     quality: QualityHistory
     top: dict[str, list[ProductCount]]
     coverage: CatalogCoverage
+    trending: list[CategoryTrending]
 
 
 # The seed's TTL for dashboard statistics.
@@ -176,6 +179,7 @@ def overview(period: Period, *, now: datetime | None = None) -> Overview:
             quality=quality_history(),
             top=top_products(span),
             coverage=catalog_coverage(),
+            trending=trending_by_category(),
         )
 
     key = f"dashboard:overview:{period}"
@@ -341,3 +345,35 @@ def catalog_coverage() -> CatalogCoverage:
         recommended=browsable.filter(is_neighbour).count(),
         cold=list(cold[:COLD_SHOWN]),
     )
+
+
+TRENDING_PER_CATEGORY = 3
+
+
+@dataclass(frozen=True)
+class CategoryTrending:
+    category: str
+    # Per window, its best products' names, best first.
+    by_window: dict[str, list[str]]
+
+
+def trending_by_category() -> list[CategoryTrending]:
+    """Each category's top trending products in each window, as the pipeline last computed
+    them (one ranked query), categories by name."""
+    rows = (
+        TrendingScore.objects.annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("window"), F("category")],
+                order_by=[F("score").desc(), F("product_id").asc()],
+            )
+        )
+        .filter(rank__lte=TRENDING_PER_CATEGORY, category__isnull=False)
+        .order_by("category__name", "window", "rank")
+        .values_list("category__name", "window", "product__name")
+    )
+    categories: dict[str, dict[str, list[str]]] = {}
+    for category, window, product in rows:
+        by_window = categories.setdefault(category, {w: [] for w in TrendingWindow.values})
+        by_window[window].append(product)
+    return [CategoryTrending(name, by_window) for name, by_window in categories.items()]

@@ -21,6 +21,7 @@ from dashboard.selectors import (
     recommendation_clicks,
     store_figures,
     top_products,
+    trending_by_category,
 )
 from tracking.models import EventType
 from tracking.tests.factories import EventFactory, UserFactory, VisitorFactory
@@ -198,3 +199,23 @@ def test_catalog_coverage_and_cold_products():
     coverage = catalog_coverage()
     assert (coverage.browsable, coverage.with_neighbours, coverage.recommended) == (3, 1, 1)
     assert coverage.cold == [(teapot.pk, "Teapot"), (cold.pk, "Lamp")]
+
+
+def test_trending_by_category_and_window():
+    from catalog.tests.factories import CategoryFactory
+    from recommender.tests.factories import TrendingScoreFactory
+
+    kitchen, garden = CategoryFactory.create(name="Kitchen"), CategoryFactory.create(name="Garden")
+    for name, category, window, score in (
+        ("Mug", kitchen, "7d", 3.0),
+        ("Teapot", kitchen, "7d", 5.0),
+        ("Cup", kitchen, "30d", 1.0),
+        ("Rake", garden, "30d", 2.0),
+    ):
+        product = ProductFactory.create(name=name, category=category)
+        TrendingScoreFactory.create(product=product, window=window, score=score)
+    rows = trending_by_category()
+    assert [(r.category, r.by_window) for r in rows] == [
+        ("Garden", {"7d": [], "30d": ["Rake"]}),
+        ("Kitchen", {"7d": ["Teapot", "Mug"], "30d": ["Cup"]}),
+    ]
