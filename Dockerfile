@@ -7,7 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DJANGO_SETTINGS_MODULE=shopsmart.settings.production \
-    STATIC_ROOT=/app/staticfiles
+    STATIC_ROOT=/app/staticfiles \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus-metrics
 
 WORKDIR /app
 
@@ -28,5 +29,5 @@ RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(64))')"
 USER shop
 EXPOSE 8000
 
-CMD ["gunicorn", "shopsmart.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", \
-     "--timeout", "30", "--access-logfile", "-"]
+CMD ["gunicorn", "shopsmart.wsgi", "--config", "python:shopsmart.gunicorn_conf", \
+     "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "30"]

@@ -9,6 +9,7 @@ visitor's recommendations.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypedDict
@@ -57,6 +58,7 @@ from recommender.selectors import (
     stored_neighbours,
     trending_ranked,
 )
+from shopsmart.metrics import RECOMMENDATION_SECONDS
 
 # Category trending, and global trending for the recommendations: the window the seed uses.
 RECOMMENDATION_TRENDING_WINDOW = TrendingWindow.DAYS_7
@@ -150,7 +152,8 @@ def served_recommender() -> Recommender:
 
 def recommendations(request: RecommendationRequest) -> RecommendationList:
     """The visitor's top k products with the strategy and a reason for each (cached)."""
-    return cache.cached(
+    started = time.perf_counter()
+    answer: RecommendationList = cache.cached(
         cache.RECOMMENDATIONS,
         request.k,
         request.category.pk if request.category else "-",
@@ -161,6 +164,8 @@ def recommendations(request: RecommendationRequest) -> RecommendationList:
         depends_on=(cache.TRENDING, cache.SIMILARITY),
         scope=request.visitor,
     )
+    RECOMMENDATION_SECONDS.labels(answer["strategy"]).observe(time.perf_counter() - started)
+    return answer
 
 
 def similar_products(*, product: Product, k: int) -> SimilarList:

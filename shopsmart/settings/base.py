@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import django_stubs_ext
+import structlog
 
 from shopsmart.settings.env import BASE_DIR, VAR_DIR, env
 
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_structlog",
     "catalog",
     "tracking",
     "recommender",
@@ -54,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_structlog.middlewares.RequestMiddleware",
+    "shopsmart.metrics.RequestMetricsMiddleware",
     "tracking.middleware.VisitorCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -224,13 +228,65 @@ CACHE_TTL_SIMILAR = env.int("CACHE_TTL_SIMILAR", default=60 * 60)
 CACHE_TTL_TRENDING = env.int("CACHE_TTL_TRENDING", default=15 * 60)
 
 # --- Logging ------------------------------------------------------------------------------------
+# Logs are JSON lines (one object per record, for a log collector) with the request id bound
+# to every record of a request, and carried into the Celery tasks it enqueues
+# (django-structlog); LOG_FORMAT=console prints them for people instead.
+# Prometheus metrics at /metrics (shopsmart.metrics): open in development; production keeps
+# them for staff sessions and for scrapers sending `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_PUBLIC = env.bool("METRICS_PUBLIC", default=True)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# Behind a proxy that stamps X-Request-ID, keep its id so its logs and ours join up; a client
+# could send anything, so it is off unless the proxy is there.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = env.bool("TRUST_UPSTREAM_REQUEST_ID", default=False)
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "json": {
+            "()": structlog.stdlib.ProcessorFormatter,
+            "processor": structlog.processors.JSONRenderer(),
+            # Records from plain `logging` loggers (Django's, Celery's) get the same fields.
+            "foreign_pre_chain": [
+                structlog.contextvars.merge_contextvars,
+                structlog.processors.TimeStamper(fmt="iso"),
+                structlog.stdlib.add_logger_name,
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.ExtraAdder(),
+            ],
+        },
+        "console": {
+            "()": structlog.stdlib.ProcessorFormatter,
+            "processor": structlog.dev.ConsoleRenderer(colors=False),
+            "foreign_pre_chain": [
+                structlog.contextvars.merge_contextvars,
+                structlog.processors.TimeStamper(fmt="iso"),
+                structlog.stdlib.add_logger_name,
+                structlog.stdlib.add_log_level,
+            ],
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.filter_by_level,
+        structlog.processors.TimeStamper(fmt="iso"),
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+        structlog.processors.UnicodeDecoder(),
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    cache_logger_on_first_use=True,
+)
 
 # Recommendations. The share of content (TF-IDF) similarity blended into the item-to-item
 # neighbours (products nobody has interacted with yet always use their content neighbours),

@@ -1,0 +1,153 @@
+"""Prometheus metrics: what the processes measure, and what the shared stores already know.
+
+Measured in each web process: request latency by view and status, recommendation latency by
+strategy. Read from the shared stores at scrape time, so every process reports the same: cache
+hits and misses per key family (counted in Redis), each pipeline's runs by status, its last
+run's duration and its last success (from PipelineRun).
+
+With several worker processes (gunicorn), set PROMETHEUS_MULTIPROC_DIR to an empty directory
+shared by them: /metrics then sums the histograms of every process.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import time
+from collections.abc import Callable, Iterator
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import REGISTRY, Collector
+
+REQUEST_SECONDS = Histogram(
+    "shopsmart_request_seconds",
+    "Time to answer an HTTP request, by view and status code.",
+    ["method", "view", "status"],
+)
+RECOMMENDATION_SECONDS = Histogram(
+    "shopsmart_recommendation_seconds",
+    "Time to answer a recommendation list (cache hit or not), by the strategy it used.",
+    ["strategy"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+
+
+class RequestMetricsMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = request.resolver_match
+        # The view's name, never the path: paths hold ids, and labels must stay few.
+        view = match.view_name if match is not None else "unmatched"
+        REQUEST_SECONDS.labels(request.method, view, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response
+
+
+class StoreCollector(Collector):
+    """Figures the database and the cache hold for every process."""
+
+    def describe(self) -> list[CounterMetricFamily | GaugeMetricFamily]:
+        # Nothing to declare up front: registering must not query the database.
+        return []
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        from django.db.models import Count, Max
+
+        from recommender import cache
+        from recommender.models import PipelineKind, PipelineRun, PipelineStatus
+
+        lookups = CounterMetricFamily(
+            "shopsmart_cache_lookups",
+            "Cached-answer lookups per key family and result, since the counters were created.",
+            labels=["family", "result"],
+        )
+        for family, counts in cache.statistics().items():
+            lookups.add_metric([family, "hit"], counts["hits"])
+            lookups.add_metric([family, "miss"], counts["misses"])
+        yield lookups
+
+        runs = CounterMetricFamily(
+            "shopsmart_pipeline_runs",
+            "Pipeline runs by kind and status.",
+            labels=["kind", "status"],
+        )
+        for kind, status, n in (
+            PipelineRun.objects.values_list("kind", "status").annotate(n=Count("id")).order_by()
+        ):
+            runs.add_metric([kind, status], n)
+        yield runs
+
+        last_success = GaugeMetricFamily(
+            "shopsmart_pipeline_last_success_timestamp_seconds",
+            "When each pipeline's results were last replaced.",
+            labels=["kind"],
+        )
+        finished = (
+            PipelineRun.objects.filter(status=PipelineStatus.SUCCEEDED)
+            .values_list("kind")
+            .annotate(last=Max("finished_at"))
+            .order_by()
+        )
+        for kind, last in finished:
+            if last is not None:
+                last_success.add_metric([kind], last.timestamp())
+        yield last_success
+
+        duration = GaugeMetricFamily(
+            "shopsmart_pipeline_last_duration_seconds",
+            "How long each pipeline's latest finished run took.",
+            labels=["kind", "status"],
+        )
+        for kind in PipelineKind:
+            run = (
+                PipelineRun.objects.filter(kind=kind, finished_at__isnull=False)
+                .order_by("-finished_at")
+                .first()
+            )
+            if run is not None and run.seconds is not None:
+                duration.add_metric([kind, run.status], run.seconds)
+        yield duration
+
+
+def metrics_text() -> tuple[bytes, str]:
+    """The exposition of every metric, and its content type."""
+    registry: CollectorRegistry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        registry.register(StoreCollector())
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+REGISTRY.register(StoreCollector())
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """GET /metrics for Prometheus: open where METRICS_PUBLIC (development); in production only
+    to `Authorization: Bearer <METRICS_TOKEN>` or a staff session."""
+    if not _may_read_metrics(request):
+        return HttpResponse("Metrics are not public.", status=403, content_type="text/plain")
+    body, content_type = metrics_text()
+    return HttpResponse(body, content_type=content_type)
+
+
+def _may_read_metrics(request: HttpRequest) -> bool:
+    if settings.METRICS_PUBLIC or request.user.is_staff:
+        return True
+    token = settings.METRICS_TOKEN
+    sent = request.headers.get("Authorization", "")
+    return bool(token) and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
