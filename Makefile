@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages clean
+.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages bench-dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,9 @@ bench-api: $(VENV)/.installed-dev  ## API load: gunicorn + PostgreSQL + Redis, d
 
 bench-pages: $(VENV)/.installed-dev  ## shop pages under load, as bench-api
 	$(BIN)/python bench/pages.py
+
+bench-dashboard: $(VENV)/.installed-dev  ## the dashboard on the 5M-event store
+	$(BIN)/python bench/dashboard_render.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from django.core.cache import cache
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum, Window
@@ -13,6 +16,7 @@ from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 
 from catalog.models import Order, Product
+from recommender import cache as recommender_cache
 from recommender.models import (
     ACTIVE_PIPELINE_STATUSES,
     EvaluationMetric,
@@ -26,6 +30,8 @@ from recommender.models import (
     TrendingWindow,
 )
 from tracking.models import Event, EventType
+
+logger = logging.getLogger(__name__)
 
 
 class Period(TextChoices):
@@ -145,6 +151,7 @@ def _days(span: Span) -> list[date]:
 @dataclass(frozen=True)
 class Overview:
     period: Period
+    computed_at: datetime
     span: Span
     current: Figures
     previous: Figures
@@ -157,36 +164,72 @@ class Overview:
     trending: list[CategoryTrending]
 
 
-# The seed's TTL for dashboard statistics.
-OVERVIEW_CACHE_SECONDS = 60
+# The figures shown are at most this old while someone looks (the seed's TTL) ...
+OVERVIEW_FRESH_SECONDS = 60
+# ... and an older answer is still shown, at once, while a fresh one is computed behind it.
+OVERVIEW_KEEP_SECONDS = 24 * 60 * 60
+
+
+def overview_key(period: Period) -> str:
+    return f"dashboard:overview:{period}"
+
+
+def overview_compute(period: Period, *, now: datetime | None = None) -> Overview:
+    """The period's figures beside the previous period's, its daily series, and the store's
+    recommendation health, from the database (aggregated queries)."""
+    now = timezone.localtime(now)
+    span = period_span(period, now=now)
+    return Overview(
+        period=period,
+        computed_at=now,
+        span=span,
+        current=store_figures(span),
+        previous=store_figures(span.before()),
+        events=events_per_day(span),
+        revenue=revenue_per_day(span),
+        clicks=recommendation_clicks(span),
+        quality=quality_history(),
+        top=top_products(span),
+        coverage=_per_generation(recommender_cache.SIMILARITY, catalog_coverage),
+        trending=_per_generation(recommender_cache.TRENDING, trending_by_category),
+    )
+
+
+T = TypeVar("T")
+
+
+def _per_generation(family: str, compute: Callable[[], T]) -> T:
+    """A figure that changes only when a pipeline replaces its results (coverage after the
+    similarity run, trending after the trending run): computed once per run, not per minute."""
+    key = f"dashboard:{compute.__name__}:{recommender_cache.generation(family)}"
+    found: T | None = cache.get(key)
+    if found is None:
+        found = compute()
+        cache.set(key, found, timeout=OVERVIEW_KEEP_SECONDS)
+    return found
 
 
 def overview(period: Period, *, now: datetime | None = None) -> Overview:
-    """The period's figures beside the previous period's, and its daily series (cached for a
-    minute: the page is looked at, not polled for the last event)."""
-    now = timezone.localtime(now)
+    """The period's overview from the cache. Older than a minute, it is still returned at once
+    and a refresh is enqueued (one per minute and period), so the page never waits on
+    aggregating millions of events; only with nothing cached (a first visit, a flush) is it
+    computed while the operator waits."""
+    from dashboard.tasks import refresh_overview
 
-    def compute() -> Overview:
-        span = period_span(period, now=now)
-        return Overview(
-            period=period,
-            span=span,
-            current=store_figures(span),
-            previous=store_figures(span.before()),
-            events=events_per_day(span),
-            revenue=revenue_per_day(span),
-            clicks=recommendation_clicks(span),
-            quality=quality_history(),
-            top=top_products(span),
-            coverage=catalog_coverage(),
-            trending=trending_by_category(),
-        )
-
-    key = f"dashboard:overview:{period}"
-    cached: Overview | None = cache.get(key)
+    cached: Overview | None = cache.get(overview_key(period))
     if cached is None:
-        cached = compute()
-        cache.set(key, cached, timeout=OVERVIEW_CACHE_SECONDS)
+        cached = overview_compute(period, now=now)
+        cache.set(overview_key(period), cached, timeout=OVERVIEW_KEEP_SECONDS)
+        return cached
+    age = timezone.localtime(now) - cached.computed_at
+    refreshing = f"{overview_key(period)}:refreshing"
+    if age.total_seconds() > OVERVIEW_FRESH_SECONDS and cache.add(
+        refreshing, True, timeout=OVERVIEW_FRESH_SECONDS
+    ):
+        try:
+            refresh_overview.apply_async(args=(str(period),), expires=OVERVIEW_FRESH_SECONDS)
+        except Exception:  # the broker is down: show what there is, retry next minute
+            logger.exception("Could not enqueue the dashboard refresh of %s", period)
     return cached
 
 

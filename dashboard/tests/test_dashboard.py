@@ -16,6 +16,7 @@ from dashboard.selectors import (
     catalog_coverage,
     events_per_day,
     overview,
+    overview_compute,
     period_span,
     quality_history,
     recommendation_clicks,
@@ -219,3 +220,35 @@ def test_trending_by_category_and_window():
         ("Garden", {"7d": [], "30d": ["Rake"]}),
         ("Kitchen", {"7d": ["Teapot", "Mug"], "30d": ["Cup"]}),
     ]
+
+
+def test_a_stale_overview_is_shown_at_once_and_refreshed_behind_it(
+    week, monkeypatch, django_assert_num_queries
+):
+    from dashboard import tasks
+
+    sent: list[tuple[str, ...]] = []
+    monkeypatch.setattr(
+        tasks.refresh_overview, "apply_async", lambda args, expires: sent.append(args)
+    )
+    first = overview(Period.DAYS_7, now=NOW)
+    later = NOW + timedelta(minutes=5)
+    with django_assert_num_queries(0):
+        shown = overview(Period.DAYS_7, now=later)
+        overview(Period.DAYS_7, now=later)  # a second look within the minute: no second refresh
+    assert shown.computed_at == first.computed_at
+    assert sent == [("7d",)]
+    Order.objects.all().delete()
+    tasks.refresh_overview("7d")
+    assert overview(Period.DAYS_7).current.orders == 0
+
+
+def test_figures_that_change_with_the_pipelines_are_computed_once_per_run(week):
+    from recommender import cache as recommender_cache
+
+    overview(Period.DAYS_7, now=NOW)
+    assert overview_compute(Period.DAYS_30, now=NOW).coverage.browsable == 1
+    ProductFactory.create()
+    assert overview_compute(Period.DAYS_30, now=NOW).coverage.browsable == 1
+    recommender_cache.generation_bump(recommender_cache.SIMILARITY)
+    assert overview_compute(Period.DAYS_30, now=NOW).coverage.browsable == 2
