@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -18,21 +19,33 @@ from tracking.tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
+class JsonLog:
+    """What the project's JSON formatter writes for the records of every logger."""
+
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+        self.handler = logging.StreamHandler(self.stream)
+        self.handler.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                processor=structlog.processors.JSONRenderer(),
+                foreign_pre_chain=[structlog.contextvars.merge_contextvars],
+            )
+        )
+        self.attach()
+
+    def attach(self) -> None:
+        """(Again, after something reconfigured logging, as a starting worker does.)"""
+        logging.getLogger().addHandler(self.handler)
+
+    def __call__(self) -> list[dict[str, object]]:
+        return [json.loads(line) for line in self.stream.getvalue().splitlines()]
+
+
 @pytest.fixture
 def json_log():
-    """What the project's JSON formatter writes for the records of every logger."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            processor=structlog.processors.JSONRenderer(),
-            foreign_pre_chain=[structlog.contextvars.merge_contextvars],
-        )
-    )
-    root = logging.getLogger()
-    root.addHandler(handler)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    root.removeHandler(handler)
+    log = JsonLog()
+    yield log
+    logging.getLogger().removeHandler(log.handler)
 
 
 def test_every_request_logs_json_with_the_proxy_s_request_id(client, json_log, settings):
@@ -84,3 +97,33 @@ def test_without_a_token_production_metrics_are_for_staff_only(client, settings)
     settings.METRICS_PUBLIC = False
     settings.METRICS_TOKEN = ""
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 403
+
+
+@pytest.mark.broker
+@pytest.mark.django_db(transaction=True)
+def test_a_task_logs_with_the_request_id_of_the_request_that_enqueued_it(
+    client, json_log, settings
+):
+    from celery.contrib.testing.worker import start_worker
+
+    from recommender.models import PipelineRun, PipelineStatus
+    from shopsmart.celery import app
+    from tracking.tests.factories import EventFactory
+
+    settings.DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+    EventFactory.create()
+    client.force_login(UserFactory.create(is_staff=True))
+    with start_worker(app, perform_ping_check=False, shutdown_timeout=30):
+        json_log.attach()
+        client.post(
+            reverse("dashboard:pipeline_run", args=["trending"]), HTTP_X_REQUEST_ID="run-now-42"
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if PipelineRun.objects.filter(status=PipelineStatus.SUCCEEDED).exists():
+                break
+            time.sleep(0.2)
+    assert PipelineRun.objects.get().status == PipelineStatus.SUCCEEDED
+    task_records = [r for r in json_log() if r.get("task_id")]
+    assert task_records
+    assert {r.get("request_id") for r in task_records} == {"run-now-42"}
