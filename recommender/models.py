@@ -219,13 +219,6 @@ class PipelineRun(models.Model):
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
 
     @property
-    def seconds(self) -> float | None:
-        """How long the run took, once finished."""
-        if self.started_at is None or self.finished_at is None:
-            return None
-        return (self.finished_at - self.started_at).total_seconds()
-
-    @property
     def duration_seconds(self) -> float | None:
         if self.started_at is None or self.finished_at is None:
             return None

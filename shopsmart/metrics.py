@@ -118,8 +118,8 @@ class StoreCollector(Collector):
                 .order_by("-finished_at")
                 .first()
             )
-            if run is not None and run.seconds is not None:
-                duration.add_metric([kind, run.status], run.seconds)
+            if run is not None and run.duration_seconds is not None:
+                duration.add_metric([kind, run.status], run.duration_seconds)
         yield duration
 
 
