@@ -1,0 +1,41 @@
+"""What an import read, imported and skipped, and why."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+# How many line numbers are kept per skip reason, for a person to look at.
+EXAMPLE_LINES = 5
+
+
+class ImportFormatError(Exception):
+    """The file is not of the expected format; nothing was imported."""
+
+
+@dataclass
+class ImportReport:
+    rows_read: int = 0
+    # What the import wrote (new rows; rows already there from an earlier run are not counted).
+    created: Counter[str] = field(default_factory=Counter)
+    already_imported: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[int]] = field(default_factory=dict)
+
+    def skip(self, reason: str, line: int) -> None:
+        self.skipped[reason] += 1
+        lines = self.examples.setdefault(reason, [])
+        if len(lines) < EXAMPLE_LINES:
+            lines.append(line)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows_read": self.rows_read,
+            "created": dict(self.created),
+            "already_imported": self.already_imported,
+            "skipped": {
+                reason: {"rows": n, "first_lines": self.examples[reason]}
+                for reason, n in sorted(self.skipped.items())
+            },
+        }
