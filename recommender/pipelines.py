@@ -489,7 +489,7 @@ def evaluation_compute(
     *,
     now: datetime | None = None,
     queued_run: int | None = None,
-    test_days: int = EVALUATION_TEST_DAYS,
+    test_days: float = EVALUATION_TEST_DAYS,
     ks: tuple[int, ...] = DEFAULT_KS,
     progress: ProgressCallback | None = None,
 ) -> EvaluationRun:

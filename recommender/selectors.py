@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -14,6 +14,7 @@ from django.db.models import (
     FloatField,
     Func,
     IntegerField,
+    Max,
     Q,
     QuerySet,
     Value,
@@ -73,6 +74,12 @@ def event_arrays(
         event_type=frame["type_code"].to_numpy(dtype=np.int8),
         timestamp=frame["seconds"].to_numpy(dtype=np.float64),
     )
+
+
+def events_end() -> datetime | None:
+    """Just after the last event: the end of a test period that takes every event."""
+    last: datetime | None = Event.objects.aggregate(last=Max("occurred_at"))["last"]
+    return None if last is None else last + timedelta(seconds=1)
 
 
 def catalog_arrays() -> Catalog:

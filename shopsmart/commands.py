@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
+
+from django.utils import timezone
+
 
 def positive_int(value: str) -> int:
     """An argparse type: a whole number of at least 1 (argparse reports anything else)."""
@@ -17,3 +21,9 @@ def positive_int_list(value: str) -> tuple[int, ...]:
     if not numbers:
         raise ValueError(value)
     return numbers
+
+
+def iso_date(value: str) -> datetime:
+    """An argparse type: a YYYY-MM-DD date, as the midnight that starts it (current time zone)."""
+    day = date.fromisoformat(value)
+    return timezone.make_aware(datetime.combine(day, time.min))

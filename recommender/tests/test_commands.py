@@ -164,3 +164,43 @@ def test_explain_product_prints_neighbours_with_co_occurrence(viewed_together):
     assert body["behavioural"][0]["co_occurrence"] == 3
     with pytest.raises(CommandError, match="No product with id 0"):
         run("explain_product", "0")
+
+
+def test_evaluate_splits_at_a_date_until_the_last_event():
+    from datetime import datetime
+
+    from catalog.tests.factories import ProductFactory
+    from tracking.models import EventType
+    from tracking.tests.factories import EventFactory, VisitorFactory
+
+    mug, teapot = ProductFactory.create(), ProductFactory.create()
+    august = timezone.make_aware(datetime(2011, 8, 20, 12))
+    september = timezone.make_aware(datetime(2011, 9, 10, 12))
+    for _ in range(3):
+        shopper = VisitorFactory.create()
+        EventFactory.create(visitor=shopper, product=mug, occurred_at=august)
+        EventFactory.create(
+            visitor=shopper, product=teapot, event_type=EventType.PURCHASE, occurred_at=september
+        )
+    out, _ = run("evaluate", "--split-date", "2011-09-01", "--json", "--k", "5")
+    figures = json.loads(out)
+    pipeline_run = EvaluationRun.objects.get().pipeline_run
+    assert pipeline_run is not None
+    statistics = pipeline_run.statistics
+    assert (statistics["train_events"], statistics["test_events"]) == (3, 3)
+    assert figures["parameters"]["now"].startswith("2011-09-10T12:00:01")
+    assert figures["parameters"]["test_days"] == pytest.approx(9.5, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--split-date", "2011-13-01"], "invalid iso_date"),
+        (["--split-date", "2011-09-01", "--test-days", "3"], "not allowed with argument"),
+        (["--until", "2011-09-01"], "--until goes with --split-date"),
+        (["--split-date", "2030-01-01"], "Nothing to test"),
+    ],
+)
+def test_evaluate_refuses_a_bad_split(arguments, message):
+    with pytest.raises(CommandError, match=message):
+        run("evaluate", *arguments)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -13,8 +14,8 @@ from recommender.pipelines import (
     PipelineAlreadyRunningError,
     evaluation_compute,
 )
-from recommender.selectors import evaluation_figures
-from shopsmart.commands import positive_int, positive_int_list
+from recommender.selectors import evaluation_figures, events_end
+from shopsmart.commands import iso_date, positive_int, positive_int_list
 
 SHORT_NAMES = {"recall": "R", "precision": "P", "hit_rate": "HR", "ndcg": "NDCG", "map": "MAP"}
 
@@ -22,20 +23,28 @@ SHORT_NAMES = {"recall": "R", "precision": "P", "hit_rate": "HR", "ndcg": "NDCG"
 class Command(PipelineCommand):
     help = (
         "Evaluate the served recommender and the baselines on a temporal split (the weekly job, "
-        "by hand): train on everything before the last --test-days, score on its purchases."
+        "by hand): train on everything before the last --test-days (or before --split-date), "
+        "score on the purchases after it (until --until, default: the last event)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--test-days", type=positive_int, default=EVALUATION_TEST_DAYS)
+        split = parser.add_mutually_exclusive_group()
+        split.add_argument("--test-days", type=positive_int, default=EVALUATION_TEST_DAYS)
+        split.add_argument("--split-date", type=iso_date, metavar="YYYY-MM-DD",
+                           help="train before this date, test from it on")  # fmt: skip
+        parser.add_argument("--until", type=iso_date, metavar="YYYY-MM-DD",
+                            help="end of the test period with --split-date (default: just "
+                            "after the last event)")  # fmt: skip
         parser.add_argument("--k", type=positive_int_list, default=DEFAULT_KS,
                             help="cut-offs, comma separated (default 5,10,20)")  # fmt: skip
         parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        now, test_days = self._test_period(options)
         try:
             with self.progress_bar("Recommenders", "evaluated", **options) as progress:
                 evaluation = evaluation_compute(
-                    test_days=options["test_days"], ks=options["k"], progress=progress
+                    now=now, test_days=test_days, ks=options["k"], progress=progress
                 )
         except PipelineAlreadyRunningError as error:
             raise CommandError(str(error)) from error
@@ -46,6 +55,20 @@ class Command(PipelineCommand):
         if evaluation.pipeline_run:
             self.summarise(evaluation.pipeline_run)
         self._table(figures, options["k"])
+
+    def _test_period(self, options: dict[str, Any]) -> tuple[datetime | None, float]:
+        """The end of the test period (None: now) and its length in days."""
+        split: datetime | None = options["split_date"]
+        if split is None:
+            if options["until"] is not None:
+                raise CommandError("--until goes with --split-date.")
+            return None, float(options["test_days"])
+        until = options["until"] or events_end()
+        if until is None or until <= split:
+            raise CommandError(
+                f"Nothing to test: no events from {split:%Y-%m-%d} on (or --until is not after it)."
+            )
+        return until, (until - split) / timedelta(days=1)
 
     def _table(self, figures: dict[str, Any], ks: tuple[int, ...]) -> None:
         results = figures["results"]
