@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import date, datetime, time
+from pathlib import Path
+from typing import IO, Any, cast
 
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
+from tqdm import tqdm
+
+from tracking.importers.report import ImportFormatError, ImportReport
 
 
 def positive_int(value: str) -> int:
@@ -27,3 +35,34 @@ def iso_date(value: str) -> datetime:
     """An argparse type: a YYYY-MM-DD date, as the midnight that starts it (current time zone)."""
     day = date.fromisoformat(value)
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class ImportCommand(BaseCommand):
+    """An importer's command: PATH and --batch-size, a progress bar, the report as JSON, and a
+    command error (non-zero exit) for a missing file or one of another format."""
+
+    importer: Callable[..., ImportReport]
+    default_batch_size: int
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--batch-size", type=positive_int, default=self.default_batch_size)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["path"]
+        if not path.is_file():
+            raise CommandError(f"No such file: {path}")
+        stream = cast(IO[str], self.stderr._out)
+        with tqdm(unit=" lines", desc="Importing", file=stream,
+                  disable=options["verbosity"] == 0) as bar:  # fmt: skip
+
+            def progress(done: int) -> None:
+                bar.update(done - bar.n)
+
+            try:
+                report = type(self).importer(
+                    path=path, batch_size=options["batch_size"], progress=progress
+                )
+            except ImportFormatError as error:
+                raise CommandError(str(error)) from error
+        self.stdout.write(json.dumps(report.as_dict(), indent=2))

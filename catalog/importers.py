@@ -1,0 +1,149 @@
+"""Import a catalog from a plain CSV file: external_id, name, description, price, category,
+image_url, stock (a header row with these names, in any order; extra columns are ignored).
+
+A category is a name, or a path of names ("Home > Kitchen"), created when missing. A product is
+found by external_id: new ones are created, known ones updated (names, prices and stock change).
+Rows are streamed and written in batches, each in one transaction; bad rows are skipped and
+counted by reason with their line numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from catalog.models import Category, Product
+from catalog.placeholders import placeholder_url
+from recommender import cache
+from tracking.importers.online_retail import open_text
+from tracking.importers.report import ImportFormatError, ImportReport
+
+COLUMNS = ("external_id", "name", "description", "price", "category", "image_url", "stock")
+REQUIRED = ("external_id", "name", "price", "category")
+BATCH_SIZE = 1_000
+UPDATED_FIELDS = ["name", "slug", "description", "price", "category", "image_url", "stock"]
+MAX_PRICE = Decimal("99999999.99")
+
+
+def catalog_import(
+    *, path: Path, batch_size: int = BATCH_SIZE, progress: Callable[[int], None] | None = None
+) -> ImportReport:
+    report = ImportReport()
+    categories: dict[str, int] = {}
+    batch: list[Product] = []
+    seen: set[str] = set()
+    for number, row in _rows(path):
+        report.rows_read += 1
+        problem = _problem(row, seen)
+        if problem:
+            report.skip(problem, number)
+            continue
+        seen.add(row["external_id"].strip())
+        batch.append(_product(row, categories))
+        if len(batch) >= batch_size:
+            _write(batch, report)
+            batch = []
+        if progress is not None and number % 1_000 == 0:
+            progress(number)
+    _write(batch, report)
+    report.created["categories"] = len(categories)
+    transaction.on_commit(cache.flush)
+    return report
+
+
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        with open_text(path) as text:
+            reader = csv.DictReader(text)
+            missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ImportFormatError(
+                    f"{path.name} is not a catalog file: missing column(s) {', '.join(missing)} "
+                    f"(expected {','.join(COLUMNS)})."
+                )
+            for row in reader:
+                yield reader.line_num, {k: (v or "") for k, v in row.items() if k is not None}
+    except (UnicodeDecodeError, EOFError, OSError, csv.Error) as error:
+        raise ImportFormatError(f"{path.name} cannot be read as UTF-8 CSV: {error}") from error
+
+
+def _problem(row: dict[str, str], seen: set[str]) -> str | None:
+    external_id = row["external_id"].strip()
+    if not external_id or len(external_id) > 64:
+        return "external_id_missing_or_too_long"
+    if external_id in seen:
+        return "external_id_repeated_in_file"
+    if not row["name"].strip() or len(row["name"].strip()) > 255:
+        return "name_missing_or_too_long"
+    if not any(part.strip() for part in row["category"].split(">")):
+        return "category_missing"
+    try:
+        price = Decimal(row["price"].strip())
+    except InvalidOperation:
+        return "price_not_a_number"
+    if not price.is_finite() or price < 0 or price > MAX_PRICE:
+        return "price_out_of_range"
+    stock = row.get("stock", "").strip() or "0"
+    if not stock.isdigit():
+        return "stock_not_a_whole_number"
+    if len(row.get("image_url", "")) > 500:
+        return "image_url_too_long"
+    return None
+
+
+def _product(row: dict[str, str], categories: dict[str, int]) -> Product:
+    name = " ".join(row["name"].split())
+    external_id = row["external_id"].strip()
+    category_id = _category_id(row["category"], categories)
+    return Product(
+        external_id=external_id,
+        name=name,
+        slug=slugify(name)[:255] or slugify(external_id),
+        description=row.get("description", "").strip(),
+        price=Decimal(row["price"].strip()),
+        category_id=category_id,
+        image_url=row.get("image_url", "").strip()
+        or placeholder_url(
+            theme=slugify(row["category"].split(">")[-1]) or "product",
+            key=slugify(external_id) or "item",
+        ),
+        stock=int(row.get("stock", "").strip() or 0),
+    )
+
+
+def _category_id(path: str, known: dict[str, int]) -> int:
+    """The category at the end of a "Parent > Child" path, creating what is missing."""
+    parent: int | None = None
+    for name in (" ".join(part.split()) for part in path.split(">")):
+        if not name:
+            continue
+        if name not in known:
+            category, _ = Category.objects.get_or_create(
+                slug=slugify(name)[:140], defaults={"name": name[:120], "parent_id": parent}
+            )
+            known[name] = category.pk
+        parent = known[name]
+    if parent is None:
+        raise ValueError(f"Not a category path: {path!r}")
+    return parent
+
+
+@transaction.atomic
+def _write(batch: list[Product], report: ImportReport) -> None:
+    if not batch:
+        return
+    ids = [product.external_id for product in batch]
+    known = set(Product.objects.filter(external_id__in=ids).values_list("external_id", flat=True))
+    Product.objects.bulk_create(
+        batch,
+        update_conflicts=True,
+        unique_fields=["external_id"],
+        update_fields=UPDATED_FIELDS,
+    )
+    report.created["products"] += len(batch) - len(known)
+    report.created["products_updated"] += len(known)
