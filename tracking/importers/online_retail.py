@@ -39,7 +39,7 @@ from catalog.categorise import DerivedCategory, derive_categories
 from catalog.models import Category, Product
 from catalog.placeholders import placeholder_url
 from recommender import cache
-from tracking.importers.report import ImportFormatError, ImportReport
+from tracking.importers.report import ImportFormatError, ImportReport, events_write
 from tracking.models import Event, EventSource, EventType, Visitor
 
 COLUMNS = (
@@ -230,12 +230,12 @@ def online_retail_import(
     for number, line in invoice_lines(lines):
         batch.append(_event(line, product_ids, visitor_ids))
         if len(batch) >= batch_size:
-            _events_write(batch, report)
+            events_write(batch, report)
             batch = []
         done = number
         if progress is not None and done % 5_000 == 0:
             progress(report.rows_read + done)
-    _events_write(batch, report)
+    events_write(batch, report)
     if progress is not None:
         progress(2 * report.rows_read)
     transaction.on_commit(cache.flush)
@@ -353,16 +353,3 @@ def _event(line: PurchaseLine, product_ids: dict[str, int], visitor_ids: dict[st
             "country": line.country,
         },
     )
-
-
-@transaction.atomic
-def _events_write(batch: list[Event], report: ImportReport) -> None:
-    if not batch:
-        return
-    ids = [event.event_id for event in batch]
-    already = set(Event.objects.filter(event_id__in=ids).values_list("event_id", flat=True))
-    Event.objects.bulk_create(
-        [event for event in batch if event.event_id not in already], ignore_conflicts=True
-    )
-    report.created["purchase_events"] += len(batch) - len(already)
-    report.already_imported += len(already)

@@ -1,10 +1,14 @@
-"""What an import read, imported and skipped, and why."""
+"""What an import read, imported and skipped, and why; and writing imported events."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.db import transaction
+
+from tracking.models import Event
 
 # How many line numbers are kept per skip reason, for a person to look at.
 EXAMPLE_LINES = 5
@@ -39,3 +43,22 @@ class ImportReport:
                 for reason, n in sorted(self.skipped.items())
             },
         }
+
+
+@transaction.atomic
+def events_write(batch: list[Event], report: ImportReport) -> None:
+    """Store a batch of imported events whole or not at all; an event whose event_id is
+    already stored (an earlier run) or earlier in the batch (a repeated row) is counted as
+    already imported, not stored again."""
+    if not batch:
+        return
+    unique: dict[str, Event] = {}
+    for event in batch:
+        unique.setdefault(event.event_id, event)
+    already = set(
+        Event.objects.filter(event_id__in=list(unique)).values_list("event_id", flat=True)
+    )
+    new = [event for event_id, event in unique.items() if event_id not in already]
+    Event.objects.bulk_create(new, ignore_conflicts=True)
+    report.created["events"] += len(new)
+    report.already_imported += len(batch) - len(new)
