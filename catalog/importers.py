@@ -9,8 +9,7 @@ counted by reason with their line numbers.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -20,8 +19,7 @@ from django.utils.text import slugify
 from catalog.models import Category, Product
 from catalog.placeholders import placeholder_url
 from recommender import cache
-from tracking.importers.online_retail import open_text
-from tracking.importers.report import ImportFormatError, ImportReport
+from tracking.importers.report import ImportReport, csv_rows
 
 COLUMNS = ("external_id", "name", "description", "price", "category", "image_url", "stock")
 REQUIRED = ("external_id", "name", "price", "category")
@@ -37,7 +35,8 @@ def catalog_import(
     categories: dict[str, int] = {}
     batch: list[Product] = []
     seen: set[str] = set()
-    for number, row in _rows(path):
+    rows = csv_rows(path, kind="a catalog file", columns=COLUMNS, required=REQUIRED)
+    for number, row in rows:
         report.rows_read += 1
         problem = _problem(row, seen)
         if problem:
@@ -54,22 +53,6 @@ def catalog_import(
     report.created["categories"] = len(categories)
     transaction.on_commit(cache.flush)
     return report
-
-
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    try:
-        with open_text(path) as text:
-            reader = csv.DictReader(text)
-            missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-            if missing:
-                raise ImportFormatError(
-                    f"{path.name} is not a catalog file: missing column(s) {', '.join(missing)} "
-                    f"(expected {','.join(COLUMNS)})."
-                )
-            for row in reader:
-                yield reader.line_num, {k: (v or "") for k, v in row.items() if k is not None}
-    except (UnicodeDecodeError, EOFError, OSError, csv.Error) as error:
-        raise ImportFormatError(f"{path.name} cannot be read as UTF-8 CSV: {error}") from error
 
 
 def _problem(row: dict[str, str], seen: set[str]) -> str | None:

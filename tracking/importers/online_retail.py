@@ -20,8 +20,6 @@ stays flat whatever its length; each batch is written in its own transaction.
 
 from __future__ import annotations
 
-import csv
-import gzip
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -29,7 +27,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -39,7 +36,7 @@ from catalog.categorise import DerivedCategory, derive_categories
 from catalog.models import Category, Product
 from catalog.placeholders import placeholder_url
 from recommender import cache
-from tracking.importers.report import ImportFormatError, ImportReport, events_write
+from tracking.importers.report import ImportReport, csv_rows, events_write
 from tracking.models import Event, EventSource, EventType, Visitor
 
 COLUMNS = (
@@ -88,28 +85,8 @@ class PurchaseLine:
         return self.customer or f"invoice-{self.invoice}"
 
 
-def open_text(path: Path) -> IO[str]:
-    """The file as text, gunzipped when it is a .gz."""
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
-
-
-def rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) of each data line; ImportFormatError on a file of another format."""
-    try:
-        with open_text(path) as text:
-            reader = csv.DictReader(text)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise ImportFormatError(
-                    f"{path.name} is not an Online Retail file: missing column(s) "
-                    f"{', '.join(missing)} (expected {','.join(COLUMNS)})."
-                )
-            for row in reader:
-                yield reader.line_num, row
-    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError, csv.Error) as error:
-        raise ImportFormatError(f"{path.name} cannot be read as UTF-8 CSV: {error}") from error
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    return csv_rows(path, kind="an Online Retail file", columns=COLUMNS)
 
 
 def classify(row: dict[str, str]) -> PurchaseLine | Skip:
@@ -222,7 +199,7 @@ def online_retail_import(
         visitor_ids = _visitors_write(scan, report)
     lines = (
         (number, line)
-        for number, row in rows(path)
+        for number, row in _rows(path)
         if isinstance(line := classify(row), PurchaseLine)
     )
     batch: list[Event] = []
@@ -244,7 +221,7 @@ def online_retail_import(
 
 def _scan(path: Path, report: ImportReport, progress: Progress | None) -> Scan:
     scan = Scan(products={}, customers=set(), guests=set())
-    for number, row in rows(path):
+    for number, row in _rows(path):
         report.rows_read += 1
         if progress is not None and number % 5_000 == 0:
             progress(number)

@@ -1,10 +1,15 @@
-"""What an import read, imported and skipped, and why; and writing imported events."""
+"""What the importers share: reading a CSV file (plain or gzipped), the report of what was
+read, imported and skipped, and writing imported events."""
 
 from __future__ import annotations
 
+import csv
+import gzip
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from django.db import transaction
 
@@ -16,6 +21,35 @@ EXAMPLE_LINES = 5
 
 class ImportFormatError(Exception):
     """The file is not of the expected format; nothing was imported."""
+
+
+def open_text(path: Path) -> IO[str]:
+    """The file as text, gunzipped when it is a .gz."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return path.open(encoding="utf-8", newline="")
+
+
+def csv_rows(
+    path: Path, *, kind: str, columns: Sequence[str], required: Sequence[str] | None = None
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row with values stripped) of each data line of a CSV file with a header;
+    ImportFormatError when a required column (default: all of `columns`) is missing or the file
+    cannot be read, so a file of another format is refused on its first line."""
+    try:
+        with open_text(path) as text:
+            reader = csv.DictReader(text)
+            header = reader.fieldnames or []
+            missing = [c for c in (columns if required is None else required) if c not in header]
+            if missing:
+                raise ImportFormatError(
+                    f"{path.name} is not {kind}: missing column(s) {', '.join(missing)} "
+                    f"(expected {','.join(columns)})."
+                )
+            for row in reader:
+                yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError, OSError, csv.Error) as error:
+        raise ImportFormatError(f"{path.name} cannot be read as UTF-8 CSV: {error}") from error
 
 
 @dataclass

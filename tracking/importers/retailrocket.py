@@ -10,16 +10,14 @@ streamed and written in batches, each in one transaction.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from catalog.models import Product
 from recommender import cache
-from tracking.importers.online_retail import open_text
-from tracking.importers.report import ImportFormatError, ImportReport, events_write
+from tracking.importers.report import ImportReport, csv_rows, events_write
 from tracking.models import Event, EventSource, EventType, Visitor
 from tracking.services import visitors_get_or_create
 
@@ -40,7 +38,7 @@ def retailrocket_import(
     report = ImportReport()
     products: dict[str, int | None] = {}
     pending: list[tuple[int, dict[str, str]]] = []
-    for number, row in _rows(path):
+    for number, row in csv_rows(path, kind="a RetailRocket event log", columns=COLUMNS):
         report.rows_read += 1
         pending.append((number, row))
         if len(pending) >= batch_size:
@@ -51,22 +49,6 @@ def retailrocket_import(
     _batch_write(pending, products, report)
     cache.flush()
     return report
-
-
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    try:
-        with open_text(path) as text:
-            reader = csv.DictReader(text)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise ImportFormatError(
-                    f"{path.name} is not a RetailRocket event log: missing column(s) "
-                    f"{', '.join(missing)} (expected {','.join(COLUMNS)})."
-                )
-            for row in reader:
-                yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}
-    except (UnicodeDecodeError, EOFError, OSError, csv.Error) as error:
-        raise ImportFormatError(f"{path.name} cannot be read as UTF-8 CSV: {error}") from error
 
 
 def _batch_write(
