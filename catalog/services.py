@@ -208,9 +208,9 @@ class ReviewError(Exception):
 def review_create(
     *, product: Product, user: User, visitor: str, rating: int, comment: str
 ) -> Review:
-    """A signed-in shopper's one review of a product; the product's rating follows at once."""
-    if Review.objects.filter(product=product, user=user).exists():
-        raise ReviewError("You have already reviewed this product.")
+    """A signed-in shopper's one review of a product (the database's unique constraints say
+    whether there is one already, also for two submissions at once); the product's rating
+    follows at once."""
     try:
         with transaction.atomic():
             review = Review.objects.create(
@@ -220,7 +220,7 @@ def review_create(
                 rating=rating,
                 comment=comment,
             )
-    except IntegrityError as error:  # the same review sent twice at once
+    except IntegrityError as error:
         raise ReviewError("You have already reviewed this product.") from error
     product_ratings_refresh(product_ids=[product.pk])
     return review
