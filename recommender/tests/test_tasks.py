@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.db.models import Q
 from django.utils import timezone
 
 from recommender import tasks
@@ -12,6 +12,7 @@ from recommender.models import PipelineKind, PipelineRun, PipelineStatus, Trendi
 from recommender.schedules import SCHEDULE
 from recommender.services import schedule_install
 from recommender.tests.factories import PipelineRunFactory
+from recommender.tests.waiting import wait_for_run
 from shopsmart.celery import app
 from tracking.tests.factories import EventFactory
 
@@ -80,11 +81,7 @@ def test_a_task_sent_through_the_real_broker_is_run_by_a_worker():
     EventFactory.create()
     with start_worker(app, perform_ping_check=False, shutdown_timeout=30):
         tasks.compute_trending.delay()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if PipelineRun.objects.filter(status=PipelineStatus.SUCCEEDED).exists():
-                break
-            time.sleep(0.2)
+        wait_for_run(Q(status=PipelineStatus.SUCCEEDED), seconds=30)
     assert PipelineRun.objects.get().status == PipelineStatus.SUCCEEDED
     assert TrendingScore.objects.count() == 2
 
@@ -114,11 +111,7 @@ def test_distributed_similarity_chord_through_the_real_broker_and_result_backend
     EventFactory.create_batch(3)
     with start_worker(app, perform_ping_check=False, shutdown_timeout=30):
         tasks.compute_similarity_distributed.delay(blocks=3)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if PipelineRun.objects.exclude(status=PipelineStatus.RUNNING).exists():
-                break
-            time.sleep(0.2)
+        wait_for_run(~Q(status=PipelineStatus.RUNNING), seconds=60)
     run = PipelineRun.objects.get()
     assert run.status == PipelineStatus.SUCCEEDED, run.error
     assert len(run.statistics["ranges"]) == 3

@@ -3,7 +3,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import time
 from datetime import timedelta
 
 import pytest
@@ -105,8 +104,10 @@ def test_a_task_logs_with_the_request_id_of_the_request_that_enqueued_it(
     client, json_log, settings
 ):
     from celery.contrib.testing.worker import start_worker
+    from django.db.models import Q
 
     from recommender.models import PipelineRun, PipelineStatus
+    from recommender.tests.waiting import wait_for_run
     from shopsmart.celery import app
     from tracking.tests.factories import EventFactory
 
@@ -118,11 +119,7 @@ def test_a_task_logs_with_the_request_id_of_the_request_that_enqueued_it(
         client.post(
             reverse("dashboard:pipeline_run", args=["trending"]), HTTP_X_REQUEST_ID="run-now-42"
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if PipelineRun.objects.filter(status=PipelineStatus.SUCCEEDED).exists():
-                break
-            time.sleep(0.2)
+        wait_for_run(Q(status=PipelineStatus.SUCCEEDED), seconds=30)
     assert PipelineRun.objects.get().status == PipelineStatus.SUCCEEDED
     task_records = [r for r in json_log() if r.get("task_id")]
     assert task_records
