@@ -26,6 +26,11 @@ from django.utils import timezone
 from catalog.models import Product
 from recommender import cache
 from recommender.algorithms import bought_together
+from recommender.algorithms.behavioural import (
+    SimilarityMethod,
+    behavioural_blocks,
+    resolved_method,
+)
 from recommender.algorithms.content_similarity import (
     content_block_size,
     iter_content_blocks,
@@ -211,11 +216,17 @@ def similarity_compute(
     with _recorded_run(PipelineKind.SIMILARITY, parameters, queued_run) as recorder:
         with recorder.phase("read"):
             events, interactions = _similarity_window(now, days)
+        method = resolved_method(
+            SimilarityMethod(settings.RECOMMENDER_SIMILARITY_METHOD),
+            len(interactions.product_ids),
+        )
         counted = _CountedBlocks(len(interactions.product_ids), block_size, progress)
-        blocks = iter_neighbour_blocks(
+        blocks = behavioural_blocks(
             interactions,
+            method=method,
             top_k=top_k,
             min_common_visitors=min_common_visitors,
+            l2=settings.RECOMMENDER_EASE_L2,
             block_size=block_size,
         )
         # Computing and writing overlap: the database inserts one block while the next is
@@ -225,6 +236,7 @@ def similarity_compute(
                 blocks=counted(blocks), kind=SimilarityKind.BEHAVIOURAL, computed_at=now
             )
         recorder.statistics |= {
+            "method": method.value,
             "events_read": len(events),
             "visitors": len(interactions.visitor_ids),
             "products_with_events": len(interactions.product_ids),
@@ -242,6 +254,8 @@ def _similarity_parameters(
         "days": days,
         "top_k": top_k,
         "min_common_visitors": min_common_visitors,
+        "similarity": settings.RECOMMENDER_SIMILARITY_METHOD,
+        "l2": settings.RECOMMENDER_EASE_L2,
     }
 
 
@@ -477,9 +491,18 @@ def evaluation_contenders() -> tuple[Recommender, ...]:
         served,
         *(Recommender(f"tiered_content_{weight:g}", content_weight=weight) for weight in blends),
         Recommender(
-            "tiered_buy_again", content_weight=served.content_weight, include_interacted=True
+            "tiered_buy_again",
+            content_weight=served.content_weight,
+            include_interacted=True,
+            repeat_weight=settings.RECOMMENDER_REPEAT_WEIGHT,
         ),
-        Recommender("item_knn", content=False, category_fill=False, global_fill=False),
+        Recommender(
+            "item_knn",
+            content=False,
+            category_fill=False,
+            global_fill=False,
+            similarity=SimilarityMethod.COSINE,
+        ),
         Recommender("content", behavioural=False, category_fill=False, global_fill=False),
         Recommender("popularity", behavioural=False, content=False, category_fill=False),
     )
@@ -501,6 +524,9 @@ def evaluation_compute(
         similarity_days=SIMILARITY_HISTORY_DAYS,
         max_per_category=settings.RECOMMENDER_MAX_PER_CATEGORY,
         recommenders=evaluation_contenders(),
+        similarity=SimilarityMethod(settings.RECOMMENDER_SIMILARITY_METHOD),
+        l2=settings.RECOMMENDER_EASE_L2,
+        half_life_days=settings.RECOMMENDER_REPEAT_HALF_LIFE_DAYS,
     )
     parameters = {
         "now": now.isoformat(),
@@ -508,6 +534,10 @@ def evaluation_compute(
         "ks": list(ks),
         "similarity_days": SIMILARITY_HISTORY_DAYS,
         "served_content_weight": settings.RECOMMENDER_CONTENT_WEIGHT,
+        "similarity": settings.RECOMMENDER_SIMILARITY_METHOD,
+        "l2": settings.RECOMMENDER_EASE_L2,
+        "repeat_weight": settings.RECOMMENDER_REPEAT_WEIGHT,
+        "repeat_half_life_days": settings.RECOMMENDER_REPEAT_HALF_LIFE_DAYS,
         "max_per_category": settings.RECOMMENDER_MAX_PER_CATEGORY,
         "max_visitors": config.max_visitors,
         "recommenders": [contender.name for contender in config.recommenders],

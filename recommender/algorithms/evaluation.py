@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from recommender.algorithms.behavioural import SimilarityMethod, behavioural_neighbours
+from recommender.algorithms.buy_again import DEFAULT_HALF_LIFE_DAYS, repeat_scores
+from recommender.algorithms.ease import DEFAULT_L2
 from recommender.algorithms.events import (
     PURCHASE,
     SECONDS_PER_DAY,
@@ -29,7 +32,6 @@ from recommender.algorithms.item_similarity import (
     Neighbours,
     blend_neighbours,
     interaction_matrix,
-    item_neighbours,
 )
 from recommender.algorithms.tiered import (
     NEIGHBOURS_PER_EVENT,
@@ -103,6 +105,10 @@ class Recommender:
     category_fill: bool = True
     global_fill: bool = True
     include_interacted: bool = False
+    # The behavioural neighbours' method; None: the served one (EvaluationConfig.similarity).
+    similarity: SimilarityMethod | None = None
+    # With include_interacted: the weight of the visitor's own repeat purchases (buy_again).
+    repeat_weight: float = 0.0
 
     def neighbours(self, behavioural: Neighbours, content: Neighbours) -> Neighbours:
         if self.behavioural and self.content:
@@ -125,6 +131,11 @@ class EvaluationConfig:
     min_common_visitors: int = DEFAULT_MIN_COMMON_VISITORS
     max_per_category: int | None = None
     recommenders: tuple[Recommender, ...] = field(default_factory=tuple)
+    similarity: SimilarityMethod = SimilarityMethod.AUTO
+    l2: float = DEFAULT_L2
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS
+    # Only visitors who also purchased before the split (returning buyers).
+    returning_buyers_only: bool = False
     # Above this many visitors with test purchases, a uniform random sample of them (fixed
     # seed) is evaluated: 5,000 visitors put a hit rate's standard error under 0.7 points.
     max_visitors: int = 5_000
@@ -142,6 +153,65 @@ class EvaluationResult:
     results: dict[str, dict[str, RankingMetrics]]
 
 
+@dataclass(frozen=True)
+class TemporalSplit:
+    """Training events before split_at; the evaluated visitors (ascending ids) and, per
+    protocol, their relevant (visitor position, product) pairs from the test period."""
+
+    split_at: float
+    train: EventArrays
+    test_events: int
+    # Visitors with at least one test purchase (and, if asked, a training one), before sampling.
+    eligible_visitors: int
+    visitor_ids: IntArray
+    protocols: dict[str, IntArray]
+
+
+def temporal_split(
+    events: EventArrays,
+    *,
+    split_at: float,
+    until: float,
+    max_visitors: int,
+    sample_seed: int = 0,
+    returning_buyers_only: bool = False,
+) -> TemporalSplit:
+    """Train on events before split_at, test on the purchases in [split_at, until)."""
+    train = events.select(events.timestamp < split_at)
+    test = events.select((events.timestamp >= split_at) & (events.timestamp < until))
+    purchases = test.select(test.event_type == PURCHASE)
+    eligible = np.unique(purchases.visitor)
+    if returning_buyers_only:
+        eligible = np.intersect1d(eligible, train.visitor[train.event_type == PURCHASE])
+    visitor_ids = eligible
+    if len(eligible) > max_visitors:
+        rng = np.random.default_rng(sample_seed)
+        visitor_ids = np.sort(rng.choice(eligible, max_visitors, replace=False))
+    purchases = purchases.select(np.isin(purchases.visitor, visitor_ids))
+    buyer = np.searchsorted(visitor_ids, purchases.visitor)
+    bought = grouped(buyer, purchases.product)
+    relevant = np.stack([bought.keys(buyer), bought.keys(purchases.product)])
+    seen = _seen_before(relevant, visitor_ids, train)
+    return TemporalSplit(
+        split_at=split_at,
+        train=train,
+        test_events=len(test),
+        eligible_visitors=len(eligible),
+        visitor_ids=visitor_ids,
+        protocols={ALL_PURCHASES: relevant, DISCOVERY: relevant[:, ~seen]},
+    )
+
+
+def split_metrics(
+    lists: IntArray, split: TemporalSplit, catalog: Catalog, ks: Sequence[int]
+) -> dict[str, RankingMetrics]:
+    """One recommender's lists (a row per evaluated visitor) scored under each protocol."""
+    return {
+        name: _protocol_metrics(lists, pairs, catalog, ks)
+        for name, pairs in split.protocols.items()
+    }
+
+
 def evaluate(
     events: EventArrays,
     *,
@@ -155,28 +225,22 @@ def evaluate(
 
     `progress(done, total)` is called after each recommender.
     """
-    split_at = now - config.test_days * SECONDS_PER_DAY
-    train = events.select(events.timestamp < split_at)
-    test = events.select((events.timestamp >= split_at) & (events.timestamp < now))
-    purchases = test.select(test.event_type == PURCHASE)
-    eligible = np.unique(purchases.visitor)
-    visitor_ids = eligible
-    if len(eligible) > config.max_visitors:
-        rng = np.random.default_rng(config.sample_seed)
-        visitor_ids = np.sort(rng.choice(eligible, config.max_visitors, replace=False))
-        purchases = purchases.select(np.isin(purchases.visitor, visitor_ids))
-    buyer = np.searchsorted(visitor_ids, purchases.visitor)
-    bought = grouped(buyer, purchases.product)
-    relevant = np.stack([bought.keys(buyer), bought.keys(purchases.product)])
-    seen = _seen_before(relevant, visitor_ids, train)
-    protocols = {
-        ALL_PURCHASES: relevant,
-        DISCOVERY: relevant[:, ~seen],
-    }
-    histories = Histories.from_events(train, visitor_ids)
+    split = temporal_split(
+        events,
+        split_at=now - config.test_days * SECONDS_PER_DAY,
+        until=now,
+        max_visitors=config.max_visitors,
+        sample_seed=config.sample_seed,
+        returning_buyers_only=config.returning_buyers_only,
+    )
+    visitor_ids = split.visitor_ids
+    histories = Histories.from_events(split.train, visitor_ids)
     k = max(config.ks)
-    global_trending, category_trending = _trending_at(train, split_at, catalog)
-    behavioural = _behavioural(train, split_at, histories, config)
+    global_trending, category_trending = _trending_at(split.train, split.split_at, catalog)
+    behavioural = _Behavioural(split.train, split.split_at, histories, config)
+    repeats = repeat_scores(
+        split.train, visitor_ids, now=split.split_at, half_life_days=config.half_life_days
+    )
     # Only the evaluated histories' products are ever looked up.
     content = content.of_products(np.unique(histories.product))
 
@@ -186,7 +250,9 @@ def evaluate(
         recommendations = recommend(
             histories=histories,
             visitor_count=len(visitor_ids),
-            neighbours=contender.neighbours(behavioural, content),
+            neighbours=contender.neighbours(
+                behavioural.of(contender.similarity or config.similarity), content
+            ),
             catalog=catalog,
             category_trending=category_trending if contender.category_fill else empty,
             global_trending=global_trending if contender.global_fill else empty,
@@ -195,20 +261,19 @@ def evaluate(
                 max_per_category=config.max_per_category,
                 include_interacted=contender.include_interacted,
                 explain=False,
+                repeat_weight=contender.repeat_weight,
             ),
+            repeats=repeats,
         )
         lists = recommendations.lists(len(visitor_ids), k)
-        results[contender.name] = {
-            name: _protocol_metrics(lists, pairs, catalog, config.ks)
-            for name, pairs in protocols.items()
-        }
+        results[contender.name] = split_metrics(lists, split, catalog, config.ks)
         if progress:
             progress(len(results), len(config.recommenders))
     return EvaluationResult(
-        split_at=split_at,
-        train_events=len(train),
-        test_events=len(test),
-        eligible_visitors=len(eligible),
+        split_at=split.split_at,
+        train_events=len(split.train),
+        test_events=split.test_events,
+        eligible_visitors=split.eligible_visitors,
         results=results,
     )
 
@@ -251,16 +316,29 @@ def _trending_at(train: EventArrays, now: float, catalog: Catalog) -> tuple[Rank
     )
 
 
-def _behavioural(
-    train: EventArrays, now: float, histories: Histories, config: EvaluationConfig
-) -> Neighbours:
-    """Item-to-item neighbours of the products in the evaluated histories, from training only."""
-    recent = train.select(train.timestamp >= now - config.similarity_days * SECONDS_PER_DAY)
-    if len(recent) == 0:
-        return Neighbours.concatenate([])
-    return item_neighbours(
-        interaction_matrix(recent),
-        top_k=NEIGHBOURS_PER_EVENT,
-        min_common_visitors=config.min_common_visitors,
-        only_products=np.unique(histories.product),
-    )
+class _Behavioural:
+    """Item-to-item neighbours of the evaluated histories' products from the recent training
+    events, computed once per method."""
+
+    def __init__(
+        self, train: EventArrays, now: float, histories: Histories, config: EvaluationConfig
+    ) -> None:
+        recent = train.select(train.timestamp >= now - config.similarity_days * SECONDS_PER_DAY)
+        self._interactions = interaction_matrix(recent) if len(recent) else None
+        self._products = np.unique(histories.product)
+        self._config = config
+        self._computed: dict[SimilarityMethod, Neighbours] = {}
+
+    def of(self, method: SimilarityMethod) -> Neighbours:
+        if self._interactions is None:
+            return Neighbours.concatenate([])
+        if method not in self._computed:
+            self._computed[method] = behavioural_neighbours(
+                self._interactions,
+                method=method,
+                top_k=NEIGHBOURS_PER_EVENT,
+                min_common_visitors=self._config.min_common_visitors,
+                l2=self._config.l2,
+                only_products=self._products,
+            )
+        return self._computed[method]

@@ -136,6 +136,9 @@ class Rules:
     neighbours_per_event: int = NEIGHBOURS_PER_EVENT
     # Name the history products behind each personalised item (the evaluation needs no reasons).
     explain: bool = True
+    # With include_interacted: how much the visitor's own repeat purchases count against the
+    # neighbours (both scaled to the visitor's best = 1 first).
+    repeat_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -174,15 +177,20 @@ def recommend(
     global_trending: Ranked,
     rules: Rules,
     requested_category: IntArray | None = None,
+    repeats: Ranked | None = None,
 ) -> Recommendations:
     """Top `rules.k` products for each of visitor_count visitors (see the module docstring).
 
     `neighbours` must be sorted by product, best first within each product (as the similarity
     pipelines produce and store them). `requested_category` holds one category id per visitor,
-    NO_CATEGORY to use the visitor's own.
+    NO_CATEGORY to use the visitor's own. `repeats` (grouped by visitor index, as
+    buy_again.repeat_scores gives them) join the personalised tier when interacted products
+    are allowed and `rules.repeat_weight` is positive.
     """
     k = rules.k
-    personalised = _personalised(histories, neighbours, catalog, rules, visitor_count)
+    if not (rules.include_interacted and rules.repeat_weight > 0):
+        repeats = None
+    personalised = _personalised(histories, neighbours, catalog, rules, repeats)
     personalised = _select(personalised, catalog, rules.max_per_category, k)
     target = _target_categories(histories, visitor_count, catalog, requested_category)
     # Enough fill for the list even when the cap or the personalised items take some away.
@@ -222,9 +230,16 @@ class _Candidates:
 
 
 def _personalised(
-    histories: Histories, neighbours: Neighbours, catalog: Catalog, rules: Rules, visitors: int
+    histories: Histories,
+    neighbours: Neighbours,
+    catalog: Catalog,
+    rules: Rules,
+    repeats: Ranked | None,
 ) -> _Candidates:
-    if len(histories.product) == 0 or len(neighbours) == 0 or len(catalog.product) == 0:
+    if len(catalog.product) == 0 or (
+        (len(histories.product) == 0 or len(neighbours) == 0)
+        and (repeats is None or len(repeats.product) == 0)
+    ):
         return _no_candidates()
     # Each history row's slice of the neighbour table, cut to neighbours_per_event.
     starts = np.searchsorted(neighbours.product, histories.product, side="left")
@@ -247,6 +262,8 @@ def _personalised(
     summed = np.bincount(pair_of_row, weights=contribution, minlength=len(pairs)).astype(
         np.float64, copy=False
     )
+    if repeats is not None:
+        pairs, summed = _with_repeats(pairs, summed, repeats, catalog, rules.repeat_weight)
     if not rules.include_interacted:
         history_position = np.minimum(
             np.searchsorted(catalog.product, histories.product), catalog_size - 1
@@ -278,6 +295,36 @@ def _personalised(
         tier=np.full(len(visitor), Tier.PERSONALISED, dtype=np.int8),
         because=because,
     )
+
+
+def _with_repeats(
+    pairs: IntArray, summed: FloatArray, repeats: Ranked, catalog: Catalog, weight: float
+) -> tuple[IntArray, FloatArray]:
+    """(visitor, catalog position) pairs scored by their neighbour score plus weight x their
+    repeat score, each scaled to the visitor's best = 1; sorted by visitor, then position."""
+    catalog_size = len(catalog.product)
+    position = np.minimum(np.searchsorted(catalog.product, repeats.product), catalog_size - 1)
+    known = (catalog.product[position] == repeats.product) & catalog.available[position]
+    repeat_pairs = repeats.group[known] * catalog_size + position[known]
+    merged, pair_of_row = np.unique(np.concatenate([pairs, repeat_pairs]), return_inverse=True)
+    scores = np.concatenate(
+        [
+            _scaled_to_best(pairs // catalog_size, summed),
+            weight * _scaled_to_best(repeats.group[known], repeats.score[known]),
+        ]
+    )
+    total = np.bincount(pair_of_row, weights=scores, minlength=len(merged)).astype(np.float64)
+    return merged, total
+
+
+def _scaled_to_best(visitor: IntArray, score: FloatArray) -> FloatArray:
+    """Each (positive) score divided by the best score of its visitor."""
+    if len(visitor) == 0:
+        return score
+    best = np.zeros(int(visitor.max()) + 1)
+    np.maximum.at(best, visitor, score)
+    scaled: FloatArray = score / best[visitor]
+    return scaled
 
 
 def _top_of_each(

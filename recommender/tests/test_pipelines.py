@@ -118,7 +118,7 @@ def test_a_failed_run_keeps_the_previous_results(shop, monkeypatch):
     def broken(*args, **kwargs):
         raise MemoryError("simulated failure while computing")
 
-    monkeypatch.setattr(pipelines, "iter_neighbour_blocks", broken)
+    monkeypatch.setattr(pipelines, "behavioural_blocks", broken)
     with pytest.raises(MemoryError):
         pipelines.similarity_compute(now=NOW)
     failed = PipelineRun.objects.filter(kind=PipelineKind.SIMILARITY).order_by("-id")[0]
@@ -219,7 +219,9 @@ def bigger_shop():
     return products
 
 
-def test_distributed_similarity_equals_the_single_machine_run(bigger_shop):
+def test_distributed_similarity_equals_the_single_machine_run(bigger_shop, settings):
+    # The distributed run is for catalogs beyond EASE's reach: it computes cosine neighbours.
+    settings.RECOMMENDER_SIMILARITY_METHOD = "cosine"
     pipelines.similarity_compute(now=NOW)
     single = neighbour_rows()
     assert single

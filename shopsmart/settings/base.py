@@ -294,3 +294,10 @@ structlog.configure(
 # one category per list, off unless set.
 RECOMMENDER_CONTENT_WEIGHT = env.float("RECOMMENDER_CONTENT_WEIGHT", default=0.0)
 RECOMMENDER_MAX_PER_CATEGORY: int | None = env.int("RECOMMENDER_MAX_PER_CATEGORY", default=None)
+# Behavioural neighbours: "auto" is EASE up to 10,000 products with events, cosine beyond;
+# EASE's L2 penalty, and how buy-again weighs repeat purchases (docs/recommender.md tells how
+# these were chosen).
+RECOMMENDER_SIMILARITY_METHOD = env.str("RECOMMENDER_SIMILARITY_METHOD", default="auto")
+RECOMMENDER_EASE_L2 = env.float("RECOMMENDER_EASE_L2", default=200.0)
+RECOMMENDER_REPEAT_WEIGHT = env.float("RECOMMENDER_REPEAT_WEIGHT", default=2.0)
+RECOMMENDER_REPEAT_HALF_LIFE_DAYS = env.float("RECOMMENDER_REPEAT_HALF_LIFE_DAYS", default=90.0)

@@ -1,0 +1,96 @@
+"""EASE (Steck 2019, "Embarrassingly Shallow Autoencoders for Sparse Data"): item-to-item
+weights in closed form.
+
+With X the binary visitors x products matrix, G = XᵀX + λI and P = G⁻¹, the weights are
+B = -P / diag(P) (column-wise) with a zero diagonal: the ridge regression predicting each
+product from all the others. A visitor's score for product j is Σᵢ xᵢ·B[i, j], so row i of B
+is what history product i contributes to each candidate: exactly the shape of a neighbour
+table, which the served recommender already aggregates per history event. Only the best
+positive weights of each row are kept (negative ones say "not this", which a top-k list
+never needs).
+
+The inverse is dense (products²), so EASE is for catalogs of up to EASE_MAX_PRODUCTS products
+with events; beyond that the cosine neighbours (item_similarity) take over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from recommender.algorithms.events import IntArray, best_first, rank_within
+from recommender.algorithms.item_similarity import (
+    DEFAULT_BLOCK_SIZE,
+    DEFAULT_MIN_COMMON_VISITORS,
+    DEFAULT_TOP_K,
+    InteractionMatrix,
+    Neighbours,
+)
+
+# 10,000 products: about 2 GB at the peak (the Gram matrix, its inverse and the pair counts),
+# a minute on one core.
+EASE_MAX_PRODUCTS = 10_000
+# Chosen on the validation month of the UCI Online Retail data (docs/recommender.md).
+DEFAULT_L2 = 200.0
+
+
+def ease_weights(
+    interactions: InteractionMatrix, *, l2: float = DEFAULT_L2
+) -> tuple[np.ndarray, np.ndarray]:
+    """The products x products EASE weights B (zero diagonal) of the binary interactions, and
+    how many visitors interacted with each pair of products (float32 counts)."""
+    binary = (interactions.matrix > 0).astype(np.float64)
+    gram = (binary.T @ binary).toarray()
+    common = gram.astype(np.float32)
+    gram[np.diag_indices_from(gram)] += l2
+    weights = np.linalg.inv(gram)
+    del gram
+    # In place: B = -P / diag(P), column by column.
+    weights /= -np.diag(weights).copy()
+    weights[np.diag_indices_from(weights)] = 0.0
+    return weights, common
+
+
+def iter_ease_blocks(
+    interactions: InteractionMatrix,
+    *,
+    l2: float = DEFAULT_L2,
+    top_k: int = DEFAULT_TOP_K,
+    min_common_visitors: int = DEFAULT_MIN_COMMON_VISITORS,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+    columns: IntArray | None = None,
+) -> Iterator[Neighbours]:
+    """Each product's top_k positive EASE weights among the products sharing at least
+    min_common_visitors visitors with it (as the cosine neighbours require), of the given
+    ascending column positions, else of every product; one block of products at a time, best
+    first within each product. `co_occurrence` counts the visitors of both products.
+    """
+    product_count = len(interactions.product_ids)
+    if product_count > EASE_MAX_PRODUCTS:
+        raise ValueError(
+            f"EASE needs a dense {product_count:,}² matrix; use the cosine neighbours above "
+            f"{EASE_MAX_PRODUCTS:,} products."
+        )
+    if product_count == 0:
+        return
+    weights, common = ease_weights(interactions, l2=l2)
+    if columns is None:
+        columns = np.arange(product_count, dtype=np.int64)
+    for block_start in range(0, len(columns), block_size):
+        block = columns[block_start : block_start + block_size]
+        rows, candidates = np.nonzero(
+            (weights[block] > 0) & (common[block] >= min_common_visitors)
+        )
+        score = weights[block[rows], candidates]
+        # Scores are ranked within [0, 1]: the best-first sort compares them there.
+        order = best_first(rows, score / max(float(score.max(initial=0.0)), 1.0), candidates)
+        rows, candidates, score = rows[order], candidates[order], score[order]
+        best = rank_within(rows) < top_k
+        rows, candidates, score = rows[best], candidates[best], score[best]
+        yield Neighbours(
+            product=interactions.product_ids[block[rows]],
+            neighbour=interactions.product_ids[candidates],
+            score=score.astype(np.float64),
+            co_occurrence=np.rint(common[block[rows], candidates]).astype(np.int64),
+        )
