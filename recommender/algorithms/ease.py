@@ -79,9 +79,7 @@ def iter_ease_blocks(
         columns = np.arange(product_count, dtype=np.int64)
     for block_start in range(0, len(columns), block_size):
         block = columns[block_start : block_start + block_size]
-        rows, candidates = np.nonzero(
-            (weights[block] > 0) & (common[block] >= min_common_visitors)
-        )
+        rows, candidates = np.nonzero((weights[block] > 0) & (common[block] >= min_common_visitors))
         score = weights[block[rows], candidates]
         # Scores are ranked within [0, 1]: the best-first sort compares them there.
         order = best_first(rows, score / max(float(score.max(initial=0.0)), 1.0), candidates)
