@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages bench-dashboard clean
+.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages bench-dashboard bench-real-data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,10 @@ bench-pages: $(VENV)/.installed-dev  ## shop pages under load, as bench-api
 
 bench-dashboard: $(VENV)/.installed-dev  ## the dashboard on the 5M-event store
 	$(BIN)/python bench/dashboard_render.py
+
+bench-real-data: $(VENV)/.installed-dev  ## import UCI Online Retail, recommender vs baselines
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	$(BIN)/python bench/real_data.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -66,6 +66,14 @@ def home(request: HttpRequest) -> HttpResponse:
         "for_you": for_you
         if for_you["strategy"] != serving.RecommendationStrategy.GLOBAL_TRENDING
         else None,
+        # Returning buyers' own repeat purchases (the shelf hides itself when empty).
+        "buy_again": serving.recommendations(
+            serving.RecommendationRequest(
+                visitor=request.visitor_id,  # type: ignore[attr-defined]
+                k=SHELF_LENGTH,
+                scenario=serving.RecommendationScenario.BUY_AGAIN,
+            )
+        ),
         "trending": serving.trending_products(
             window=serving.RECOMMENDATION_TRENDING_WINDOW, category=None, k=SHELF_LENGTH
         ),

@@ -42,6 +42,7 @@ class RecommendationsView(APIView):
             category=category_from_parameter(parameters.get("category")),
             include_interacted=parameters["include_interacted"],
             max_per_category=parameters["max_per_category"],
+            scenario=serving.RecommendationScenario(parameters["scenario"]),
         )
         return Response(serving.recommendations(request_for))
 

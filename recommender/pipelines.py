@@ -571,6 +571,21 @@ def evaluation_compute(
     return evaluation
 
 
+def evaluation_record(*, parameters: dict[str, Any], result: EvaluationResult) -> EvaluationRun:
+    """Store an evaluation computed elsewhere (the real-data benchmark) as an evaluation run,
+    so the dashboard and the admin show it beside the weekly ones."""
+    with _recorded_run(PipelineKind.EVALUATION, parameters, None) as recorder:
+        evaluation = _evaluation_store(recorder.run, parameters, result)
+        recorder.statistics |= {
+            "train_events": result.train_events,
+            "test_events": result.test_events,
+            "visitors_eligible": result.eligible_visitors,
+            "visitors_evaluated": evaluation.visitors_evaluated,
+            "evaluation_run": evaluation.pk,
+        }
+    return evaluation
+
+
 @transaction.atomic
 def _evaluation_store(
     run: PipelineRun, parameters: dict[str, Any], result: EvaluationResult

@@ -164,6 +164,21 @@ def recent_history(*, visitor: str, length: int) -> tuple[Histories, IntArray]:
     return history, np.array([row[2] for row in rows], dtype=np.int64)
 
 
+def purchase_history(*, visitor: str, length: int) -> EventArrays:
+    """One visitor's last `length` purchases as events of visitor 0 (for buy_again)."""
+    rows = list(
+        Event.objects.filter(visitor__external_id=visitor, event_type=EventType.PURCHASE)
+        .order_by("-occurred_at", "-id")
+        .values_list("product_id", "occurred_at")[:length]
+    )
+    return EventArrays(
+        visitor=np.zeros(len(rows), dtype=np.int64),
+        product=np.array([row[0] for row in rows], dtype=np.int64),
+        event_type=np.full(len(rows), EVENT_TYPE_CODES[EventType.PURCHASE], dtype=np.int8),
+        timestamp=np.array([row[1].timestamp() for row in rows], dtype=np.float64),
+    )
+
+
 def trending_ranked(*, window: str, depth: int) -> Ranked:
     """The `depth` best available trending products of each category in the window, grouped
     by category id."""

@@ -9,7 +9,13 @@ from rest_framework import serializers
 
 from catalog.serializers import CategoryCardSerializer, ProductCardSerializer
 from recommender.models import TrendingWindow
-from recommender.serving import MAX_K, ReasonType, RecommendationStrategy, SimilarStrategy
+from recommender.serving import (
+    MAX_K,
+    ReasonType,
+    RecommendationScenario,
+    RecommendationStrategy,
+    SimilarStrategy,
+)
 from shopsmart.api.access import VISITOR_MAX_LENGTH
 
 
@@ -39,6 +45,12 @@ class RecommendationQuerySerializer(serializers.Serializer[Any]):
         min_value=1,
         max_value=MAX_K,
         help_text="At most this many products of one category (default from settings).",
+    )
+    scenario = serializers.ChoiceField(
+        choices=RecommendationScenario.choices,
+        required=False,
+        default=RecommendationScenario.RECOMMENDED,
+        help_text="buy_again: only the visitor's own purchases, by frequency and recency.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

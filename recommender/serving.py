@@ -29,6 +29,7 @@ from catalog.selectors import (
     products_available_categories,
 )
 from recommender import cache
+from recommender.algorithms.buy_again import repeat_scores
 from recommender.algorithms.evaluation import Recommender
 from recommender.algorithms.events import IntArray
 from recommender.algorithms.item_similarity import Neighbours
@@ -54,6 +55,7 @@ from recommender.models import (
     TrendingWindow,
 )
 from recommender.selectors import (
+    purchase_history,
     recent_history,
     stored_neighbours,
     trending_ranked,
@@ -72,7 +74,13 @@ class RecommendationStrategy(TextChoices):
     PERSONALISED = "personalised", "Personalised (item-to-item from the visitor's history)"
     CATEGORY_TRENDING = "category_trending", "Trending in the visitor's or requested category"
     GLOBAL_TRENDING = "global_trending", "Trending in the whole store"
-    NONE = "none", "Nothing to recommend (an empty catalog)"
+    BUY_AGAIN = "buy_again", "The visitor's repeat purchases (scenario=buy_again)"
+    NONE = "none", "Nothing to recommend (an empty catalog, or no purchases to buy again)"
+
+
+class RecommendationScenario(TextChoices):
+    RECOMMENDED = "recommended", "Recommended for the visitor (the tiered strategy)"
+    BUY_AGAIN = "buy_again", "The visitor's own purchases, by how often and how recently"
 
 
 class SimilarStrategy(TextChoices):
@@ -89,6 +97,7 @@ class ReasonType(TextChoices):
     INTERACTED_TOGETHER = "interacted_together", "Shoppers interacted with both"
     DESCRIBED_ALIKE = "described_alike", "Described alike"
     BOUGHT_TOGETHER = "bought_together", "Bought in the same orders"
+    BOUGHT_BEFORE = "bought_before", "The visitor bought it before"
 
 
 STRATEGY_OF_TIER = {
@@ -143,6 +152,7 @@ class RecommendationRequest:
     category: Category | None = None
     include_interacted: bool = False
     max_per_category: int | None = None
+    scenario: RecommendationScenario = RecommendationScenario.RECOMMENDED
 
 
 def served_recommender() -> Recommender:
@@ -159,6 +169,7 @@ def recommendations(request: RecommendationRequest) -> RecommendationList:
         request.category.pk if request.category else "-",
         int(request.include_interacted),
         request.max_per_category or "-",
+        request.scenario.value,
         timeout=settings.CACHE_TTL_RECOMMENDATIONS,
         compute=lambda: _recommendations_compute(request),
         depends_on=(cache.TRENDING, cache.SIMILARITY),
@@ -208,6 +219,8 @@ def trending_products(*, window: str, category: Category | None, k: int) -> Tren
 
 
 def _recommendations_compute(request: RecommendationRequest) -> RecommendationList:
+    if request.scenario == RecommendationScenario.BUY_AGAIN:
+        return _buy_again_compute(request)
     inputs = _recommendation_inputs(request)
     # The neighbour lists and the fills held only available products when they were cached,
     # so trust them first and check the products the list shows when their cards are read:
@@ -228,8 +241,52 @@ def _recommendations_compute(request: RecommendationRequest) -> RecommendationLi
     return {
         "visitor": request.visitor,
         "strategy": strategy.value,
-        "items": _explained(chosen, cards, request.category),
+        "items": _explained(chosen, cards, request.category, inputs.repeats),
     }
+
+
+# How many of a visitor's latest purchases buy-again reads: years of a regular's orders.
+PURCHASE_HISTORY_LENGTH = 500
+
+
+def _repeats(visitor: str) -> Ranked:
+    """The visitor's purchased products by recency-weighted frequency (visitor index 0)."""
+    purchases = purchase_history(visitor=visitor, length=PURCHASE_HISTORY_LENGTH)
+    return repeat_scores(
+        purchases,
+        np.zeros(1, dtype=np.int64),
+        now=time.time(),
+        half_life_days=settings.RECOMMENDER_REPEAT_HALF_LIFE_DAYS,
+    )
+
+
+def _buy_again_compute(request: RecommendationRequest) -> RecommendationList:
+    """The visitor's own purchases that can be bought now, best first (the category, if one
+    is asked for, with its sub-categories)."""
+    repeats = _repeats(request.visitor)
+    categories = products_available_categories(among=repeats.product.tolist())
+    wanted = (
+        set(category_with_descendant_ids(category=request.category))
+        if request.category is not None
+        else None
+    )
+    chosen = [
+        (product, score)
+        for product, score in zip(repeats.product.tolist(), repeats.score.tolist(), strict=True)
+        if product in categories and (wanted is None or categories[product] in wanted)
+    ][: request.k]
+    cards = product_cards(p for p, _ in chosen)
+    return {
+        "visitor": request.visitor,
+        "strategy": (
+            RecommendationStrategy.BUY_AGAIN if chosen else RecommendationStrategy.NONE
+        ).value,
+        "items": [_bought_before(cards[product], score) for product, score in chosen],
+    }
+
+
+def _bought_before(card: ProductCard, score: float) -> Item:
+    return _item(card, score, {"type": ReasonType.BOUGHT_BEFORE.value}, "You bought this before")
 
 
 @dataclass(frozen=True)
@@ -244,6 +301,8 @@ class _RecommendationInputs:
     global_trending: Ranked
     candidates: IntArray
     categories: IntArray
+    # The visitor's repeat purchases: empty unless interacted products are allowed.
+    repeats: Ranked
 
     def recommend(self, *, available: set[int] | None) -> Recommendations:
         """The list, with the given candidates available (None: all of them)."""
@@ -266,7 +325,9 @@ class _RecommendationInputs:
                 k=self.request.k,
                 max_per_category=self.request.max_per_category,
                 include_interacted=self.request.include_interacted,
+                repeat_weight=settings.RECOMMENDER_REPEAT_WEIGHT,
             ),
+            repeats=self.repeats,
             requested_category=np.array(
                 [self.request.category.pk if self.request.category else NO_CATEGORY],
                 dtype=np.int64,
@@ -286,12 +347,30 @@ def _recommendation_inputs(request: RecommendationRequest) -> _RecommendationInp
         category_trending = _best_of(by_category, in_category, fill_length)
     global_trending = _best_of(by_category, None, fill_length)
     fills = (category_trending, global_trending)
+    repeats = _repeats(request.visitor) if request.include_interacted else Ranked.empty()
+    repeat_categories = (
+        products_available_categories(among=repeats.product.tolist())
+        if len(repeats.product)
+        else {}
+    )
     candidates, first = np.unique(
-        np.concatenate([history.product, neighbours.neighbour, *(f.product for f in fills)]),
+        np.concatenate(
+            [
+                history.product,
+                neighbours.neighbour,
+                *(f.product for f in fills),
+                np.fromiter(repeat_categories, dtype=np.int64),
+            ]
+        ),
         return_index=True,
     )
     categories = np.concatenate(
-        [history_categories, neighbour_categories, *(f.group for f in fills)]
+        [
+            history_categories,
+            neighbour_categories,
+            *(f.group for f in fills),
+            np.fromiter(repeat_categories.values(), dtype=np.int64),
+        ]
     )
     return _RecommendationInputs(
         request=request,
@@ -306,6 +385,7 @@ def _recommendation_inputs(request: RecommendationRequest) -> _RecommendationInp
         global_trending=_regrouped(global_trending, 0),
         candidates=candidates,
         categories=categories[first],
+        repeats=repeats,
     )
 
 
@@ -407,8 +487,12 @@ def _regrouped(ranked: Ranked, group: int) -> Ranked:
 
 
 def _explained(
-    chosen: Recommendations, cards: dict[int, ProductCard], requested: Category | None
+    chosen: Recommendations,
+    cards: dict[int, ProductCard],
+    requested: Category | None,
+    repeats: Ranked,
 ) -> list[Item]:
+    bought = set(repeats.product.tolist())
     items: list[Item] = []
     for product, score, tier, because in zip(
         chosen.product.tolist(),
@@ -418,6 +502,9 @@ def _explained(
         strict=True,
     ):
         card = cards[product]
+        if tier == Tier.PERSONALISED and product in bought and not (because >= 0).any():
+            items.append(_bought_before(card, score))
+            continue
         if tier == Tier.PERSONALISED:
             sources = [int(source) for source in because if source >= 0]
             names = [cards[source]["name"] for source in sources if source in cards]

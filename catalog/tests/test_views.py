@@ -352,3 +352,20 @@ def test_every_form_needs_its_csrf_token(url):
     product = ProductFactory.create(stock=5)
     response = client.post(url.format(pk=product.pk), {"quantity": "1", "rating": "5"})
     assert response.status_code == 403
+
+
+def test_a_returning_buyer_sees_buy_it_again_on_the_home_page(
+    client, django_capture_on_commit_callbacks
+):
+    from tracking.models import EventType, Visitor
+    from tracking.tests.factories import EventFactory
+
+    bag = ProductFactory.create(name="Jumbo Bag")
+    assert "Buy it again" not in client.get(reverse("catalog:home")).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(bag.get_absolute_url())  # the visit records the visitor (and resets its lists)
+    shopper = Visitor.objects.get(external_id=client.cookies[settings.VISITOR_COOKIE_NAME].value)
+    EventFactory.create(visitor=shopper, product=bag, event_type=EventType.PURCHASE)
+    page = client.get(reverse("catalog:home")).content.decode()
+    shelf = page[page.index("Buy it again") :]
+    assert "Jumbo Bag" in shelf[: shelf.index("</section>")]

@@ -3,7 +3,8 @@ weights in closed form.
 
 With X the binary visitors x products matrix, G = XᵀX + λI and P = G⁻¹, the weights are
 B = -P / diag(P) (column-wise) with a zero diagonal: the ridge regression predicting each
-product from all the others. A visitor's score for product j is Σᵢ xᵢ·B[i, j], so row i of B
+product from all the others. The served weights are B divided by one constant (_typical_best),
+which changes no ranking. A visitor's score for product j is Σᵢ xᵢ·B[i, j], so row i of B
 is what history product i contributes to each candidate: exactly the shape of a neighbour
 table, which the served recommender already aggregates per history event. Only the best
 positive weights of each row are kept (negative ones say "not this", which a top-k list
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+import scipy.sparse as sp
 
 from recommender.algorithms.events import IntArray, best_first, rank_within
 from recommender.algorithms.item_similarity import (
@@ -35,12 +37,10 @@ EASE_MAX_PRODUCTS = 10_000
 DEFAULT_L2 = 200.0
 
 
-def ease_weights(
-    interactions: InteractionMatrix, *, l2: float = DEFAULT_L2
-) -> tuple[np.ndarray, np.ndarray]:
-    """The products x products EASE weights B (zero diagonal) of the binary interactions, and
-    how many visitors interacted with each pair of products (float32 counts)."""
-    binary = (interactions.matrix > 0).astype(np.float64)
+def ease_weights(matrix: sp.csr_matrix, *, l2: float = DEFAULT_L2) -> tuple[np.ndarray, np.ndarray]:
+    """The products x products EASE weights B (zero diagonal) of a visitors x products matrix
+    taken as binary, and how many visitors interacted with each pair (float32 counts)."""
+    binary = (matrix > 0).astype(np.float64)
     gram = (binary.T @ binary).toarray()
     common = gram.astype(np.float32)
     gram[np.diag_indices_from(gram)] += l2
@@ -74,15 +74,15 @@ def iter_ease_blocks(
         )
     if product_count == 0:
         return
-    weights, common = ease_weights(interactions, l2=l2)
+    weights, common = ease_weights(interactions.matrix, l2=l2)
+    weights /= _typical_best(weights)
     if columns is None:
         columns = np.arange(product_count, dtype=np.int64)
     for block_start in range(0, len(columns), block_size):
         block = columns[block_start : block_start + block_size]
         rows, candidates = np.nonzero((weights[block] > 0) & (common[block] >= min_common_visitors))
         score = weights[block[rows], candidates]
-        # Scores are ranked within [0, 1]: the best-first sort compares them there.
-        order = best_first(rows, score / max(float(score.max(initial=0.0)), 1.0), candidates)
+        order = best_first(rows, score, candidates)
         rows, candidates, score = rows[order], candidates[order], score[order]
         best = rank_within(rows) < top_k
         rows, candidates, score = rows[best], candidates[best], score[best]
@@ -92,3 +92,13 @@ def iter_ease_blocks(
             score=score.astype(np.float64),
             co_occurrence=np.rint(common[block[rows], candidates]).astype(np.int64),
         )
+
+
+def _typical_best(weights: np.ndarray) -> float:
+    """The 99th percentile of the products' best weights: divided by it, EASE scores sit on the
+    cosine neighbours' scale (a product's best neighbour near 1), so content neighbours (cosine)
+    can stand in for products with no behavioural ones, and the best-first sort (which compares
+    scores within [0, 1]) orders all but the top 1% of products' first neighbours exactly."""
+    best = weights.max(axis=1)
+    best = best[best > 0]
+    return float(np.percentile(best, 99)) if len(best) else 1.0

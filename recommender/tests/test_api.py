@@ -288,3 +288,51 @@ def test_with_redis_down_everything_answers_from_the_database(token_client, shop
     health = token_client.get("/api/health")
     assert health.status_code == 200
     assert health.json()["cache"] == "down"
+
+
+def bought(visitor: Visitor, product, days_ago: float) -> None:
+    EventFactory.create(visitor=visitor, product=product, event_type=EventType.PURCHASE,
+                        occurred_at=timezone.now() - timedelta(days=days_ago))  # fmt: skip
+
+
+def test_buy_again_ranks_the_visitors_own_purchases_by_frequency_and_recency(token_client, shop):
+    regular = VisitorFactory.create(external_id="17850")
+    for days_ago in (30, 60, 90):
+        bought(regular, shop["Tea Set"], days_ago)  # often, a while ago
+    bought(regular, shop["Cup"], 1)  # once, yesterday
+    bought(regular, shop["Plate"], 400)  # once, long ago
+    bought(regular, shop["Hose"], 2)
+    shop["Hose"].stock = 0  # sold out: never offered
+    shop["Hose"].save()
+    viewed(regular, shop["Rake"])  # viewed, never bought: not a repeat
+    query = {"visitor": "17850", "scenario": "buy_again"}
+    body = token_client.get("/api/recommendations", query).json()
+    assert body["strategy"] == "buy_again"
+    assert item_names(body) == ["Tea Set", "Cup", "Plate"]
+    assert body["items"][0]["reason"] == {"type": "bought_before"}
+    assert body["items"][0]["explanation"] == "You bought this before"
+    in_garden = token_client.get("/api/recommendations", query | {"category": "garden"}).json()
+    assert in_garden["items"] == []
+    assert in_garden["strategy"] == "none"
+    assert item_names(token_client.get("/api/recommendations", query | {"k": 1}).json()) == [
+        "Tea Set"
+    ]
+
+
+def test_with_interacted_products_allowed_repeat_purchases_join_the_list(token_client, shop):
+    regular = VisitorFactory.create(external_id="regular")
+    bought(regular, shop["Blue Mug"], 3)
+    bought(regular, shop["Blue Mug"], 10)
+    query = {"visitor": "regular", "k": 2}
+    default = token_client.get("/api/recommendations", query).json()
+    assert item_names(default) == ["Tea Set", "Cup"]
+    again = token_client.get("/api/recommendations", query | {"include_interacted": "true"}).json()
+    assert item_names(again)[0] == "Blue Mug"
+    assert again["items"][0]["reason"] == {"type": "bought_before"}
+    assert item_names(again)[1] in {"Tea Set", "Cup"}
+
+
+def test_an_unknown_scenario_is_400(token_client, shop):
+    answer = token_client.get("/api/recommendations", {"visitor": "x", "scenario": "nope"})
+    assert answer.status_code == 400
+    assert "scenario" in answer.json()
