@@ -65,7 +65,10 @@ def main() -> None:
     started = time.perf_counter()
     finished = run_script(url, "bench/real_data_evaluate.py")
     print(finished.stdout, end="")
-    figures = json.loads(re.search(r"^JSON (.*)$", finished.stdout, re.MULTILINE).group(1))
+    line = re.search(r"^JSON (.*)$", finished.stdout, re.MULTILINE)
+    if line is None:
+        raise RuntimeError("bench/real_data_evaluate.py printed no JSON line")
+    figures = json.loads(line.group(1))
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "real_data.json"
     path.write_text(

@@ -48,8 +48,8 @@ from recommender.algorithms.evaluation import (  # noqa: E402
     DISCOVERY,
     EvaluationConfig,
     EvaluationResult,
-    Recommender,
     RankingMetrics,
+    Recommender,
     evaluate,
     split_metrics,
     temporal_split,
@@ -84,8 +84,16 @@ def ndcg(metrics: RankingMetrics) -> float:
     return metrics.figures[("ndcg", K)]
 
 
-def served(events: EventArrays, catalog: Catalog, content: Neighbours, period: tuple[datetime, datetime],
-           *, l2: float, half_life_days: float, repeat_weights: tuple[float, ...]) -> Figures:  # fmt: skip
+def served(
+    events: EventArrays,
+    catalog: Catalog,
+    content: Neighbours,
+    period: tuple[datetime, datetime],
+    *,
+    l2: float,
+    half_life_days: float,
+    repeat_weights: tuple[float, ...],
+) -> Figures:
     """The served model (discovery: the default list; all: with the buy-again blend at each
     repeat weight) and the seed's method, on one period."""
     start, end = (moment.timestamp() for moment in period)
@@ -105,7 +113,7 @@ def served(events: EventArrays, catalog: Catalog, content: Neighbours, period: t
                     f"served_buy_again_{weight:g}", include_interacted=True, repeat_weight=weight
                 )
                 for weight in repeat_weights
-            ),  # fmt: skip
+            ),
             Recommender("seed_item_to_item", similarity=SimilarityMethod.COSINE),
         ),
     )
@@ -142,9 +150,12 @@ class Baselines:
 
     def als(self, factors: int, alpha: float) -> dict[str, RankingMetrics]:
         model = implicit.cpu.als.AlternatingLeastSquares(
-            factors=factors, regularization=ALS_REGULARISATION, alpha=alpha,
-            iterations=ALS_ITERATIONS, random_state=0,
-        )  # fmt: skip
+            factors=factors,
+            regularization=ALS_REGULARISATION,
+            alpha=alpha,
+            iterations=ALS_ITERATIONS,
+            random_state=0,
+        )
         model.fit(sp.csr_matrix(self.matrix), show_progress=False)
         rows = baselines.training_rows(self.split.train, self.split.visitor_ids)
         user_factors = np.where(rows[:, None] >= 0, model.user_factors[np.maximum(rows, 0)], 0.0)
@@ -164,12 +175,19 @@ def main() -> None:
     # Validation: choose every parameter on August.
     grid: dict[tuple[float, float, float], dict[str, RankingMetrics]] = {}
     for l2, half_life in product(SERVED_GRID["l2"], SERVED_GRID["half_life_days"]):
-        results = served(events, catalog, content, VALIDATION, l2=l2, half_life_days=half_life,
-                         repeat_weights=SERVED_GRID["repeat_weight"])  # fmt: skip
+        validated = served(
+            events,
+            catalog,
+            content,
+            VALIDATION,
+            l2=l2,
+            half_life_days=half_life,
+            repeat_weights=SERVED_GRID["repeat_weight"],
+        )
         for weight in SERVED_GRID["repeat_weight"]:
             grid[(l2, half_life, weight)] = {
-                ALL_PURCHASES: results[f"served_buy_again_{weight:g}"][ALL_PURCHASES],
-                DISCOVERY: results["served"][DISCOVERY],
+                ALL_PURCHASES: validated[f"served_buy_again_{weight:g}"][ALL_PURCHASES],
+                DISCOVERY: validated["served"][DISCOVERY],
             }
     # The served model is one model: the parameters with the best mean NDCG of both protocols.
     chosen = max(grid, key=lambda key: sum(ndcg(grid[key][p]) for p in PROTOCOLS))
@@ -181,8 +199,9 @@ def main() -> None:
 
     # Test: September, with what August chose.
     l2, half_life, weight = chosen
-    ours = served(events, catalog, content, TEST, l2=l2, half_life_days=half_life,
-                  repeat_weights=(weight,))  # fmt: skip
+    ours = served(
+        events, catalog, content, TEST, l2=l2, half_life_days=half_life, repeat_weights=(weight,)
+    )
     test = Baselines(events, catalog, TEST)
     ease_runs = {value: test.ease(value) for value in set(ease_l2.values())}
     als_runs = {value: test.als(*value) for value in set(als_settings.values())}
@@ -208,12 +227,12 @@ def main() -> None:
             "repeat_weight": weight,
             "ease_l2": ease_l2,
             "als_factors_alpha": als_settings,
-        },  # fmt: skip
+        },
         "validation_ndcg20": {
             "served": {
                 f"l2={a:g} half_life={b:g} weight={c:g}": [round(ndcg(v[p]), 4) for p in PROTOCOLS]
                 for (a, b, c), v in grid.items()
-            },  # fmt: skip
+            },
             "ease": {
                 f"{a:g}": [round(ndcg(v[p]), 4) for p in PROTOCOLS] for a, v in ease_grid.items()
             },
@@ -233,25 +252,32 @@ def main() -> None:
             test_events=split.test_events,
             eligible_visitors=split.eligible_visitors,
             results=results,
-        ),  # fmt: skip
+        ),
     )
     report(results, parameters, evaluation.pk, time.perf_counter() - started)
 
 
 def report(results: Figures, parameters: dict[str, Any], evaluation: int, seconds: float) -> None:
     chosen = parameters["chosen"]
-    print(f"chosen on August 2011: EASE l2 {chosen['l2']:g}, repeat half-life "
-          f"{chosen['half_life_days']:g} days, repeat weight {chosen['repeat_weight']:g}; "
-          f"baselines: EASE l2 {chosen['ease_l2']}, ALS (factors, alpha) {chosen['als_factors_alpha']}")  # fmt: skip
+    print(
+        f"chosen on August 2011: EASE l2 {chosen['l2']:g}, repeat half-life "
+        f"{chosen['half_life_days']:g} days, repeat weight {chosen['repeat_weight']:g}; "
+        f"baselines: EASE l2 {chosen['ease_l2']}, ALS {chosen['als_factors_alpha']}"
+    )
     print(f"test: September 2011, evaluation run #{evaluation} ({seconds:.0f} s)")
     print(
         f"{'recommender':<20}"
         + "".join(f"{p + ' NDCG@20':>18}{'HR@20':>8}{'R@20':>8}" for p in PROTOCOLS)
     )
     for name, protocols in results.items():
-        print(f"{name:<20}" + "".join(
-            f"{ndcg(protocols[p]):>18.4f}{protocols[p].figures[('hit_rate', K)]:>8.3f}"
-            f"{protocols[p].figures[('recall', K)]:>8.3f}" for p in PROTOCOLS))  # fmt: skip
+        print(
+            f"{name:<20}"
+            + "".join(
+                f"{ndcg(protocols[p]):>18.4f}{protocols[p].figures[('hit_rate', K)]:>8.3f}"
+                f"{protocols[p].figures[('recall', K)]:>8.3f}"
+                for p in PROTOCOLS
+            )
+        )
     summary: dict[str, Any] = {
         "parameters": parameters,
         "evaluation_run": evaluation,

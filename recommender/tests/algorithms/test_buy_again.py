@@ -48,16 +48,20 @@ def test_repeats_join_the_personalised_tier_only_when_interacted_products_are_al
     empty_history = Histories(
         np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
     )
-    common = {
-        "histories": empty_history,
-        "visitor_count": 1,
-        "neighbours": Neighbours.concatenate([]),
-        "catalog": catalog,
-        "category_trending": Ranked.empty(),
-        "global_trending": Ranked.empty(),
-        "repeats": repeats,
-    }
-    with_repeats = recommend(**common, rules=Rules(k=5, include_interacted=True, repeat_weight=2))
-    assert with_repeats.product.tolist() == [1, 2]
-    without = recommend(**common, rules=Rules(k=5, include_interacted=False, repeat_weight=2))
-    assert len(without) == 0
+
+    def listed(rules: Rules) -> list[int]:
+        chosen = recommend(
+            histories=empty_history,
+            visitor_count=1,
+            neighbours=Neighbours.concatenate([]),
+            catalog=catalog,
+            category_trending=Ranked.empty(),
+            global_trending=Ranked.empty(),
+            rules=rules,
+            repeats=repeats,
+        )
+        return chosen.product.tolist()
+
+    assert listed(Rules(k=5, include_interacted=True, repeat_weight=2)) == [1, 2]
+    assert listed(Rules(k=5, include_interacted=False, repeat_weight=2)) == []
+    assert listed(Rules(k=5, include_interacted=True, repeat_weight=0)) == []
