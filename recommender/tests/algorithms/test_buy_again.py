@@ -60,7 +60,7 @@ def test_repeats_join_the_personalised_tier_only_when_interacted_products_are_al
             rules=rules,
             repeats=repeats,
         )
-        return chosen.product.tolist()
+        return [int(product) for product in chosen.product]
 
     assert listed(Rules(k=5, include_interacted=True, repeat_weight=2)) == [1, 2]
     assert listed(Rules(k=5, include_interacted=False, repeat_weight=2)) == []
