@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -36,8 +37,8 @@ from catalog.categorise import DerivedCategory, derive_categories
 from catalog.models import Category, Product
 from catalog.placeholders import placeholder_url
 from recommender import cache
-from tracking.importers.report import ImportReport, csv_rows, events_write
-from tracking.models import Event, EventSource, EventType, Visitor
+from tracking.importers.report import ImportedEvent, ImportReport, csv_rows, events_write
+from tracking.models import EventType, Visitor
 
 COLUMNS = (
     "InvoiceNo",
@@ -99,7 +100,7 @@ def classify(row: dict[str, str]) -> PurchaseLine | Skip:
     try:
         quantity = int(row["Quantity"])
         price = Decimal(row["UnitPrice"])
-        occurred_at = datetime.strptime(row["InvoiceDate"].strip(), "%m/%d/%Y %H:%M")
+        occurred_at = _invoice_time(row["InvoiceDate"])
     except (KeyError, ValueError, InvalidOperation):
         return UNREADABLE
     if not invoice or not code or len(code) > 64:
@@ -116,12 +117,19 @@ def classify(row: dict[str, str]) -> PurchaseLine | Skip:
         stock_code=code,
         description=" ".join((row.get("Description") or "").split()),
         quantity=quantity,
-        occurred_at=occurred_at.replace(tzinfo=UK),
+        occurred_at=occurred_at,
         unit_price=price,
         revenue=price * quantity,
         customer=customer,
         country=(row.get("Country") or "").strip(),
     )
+
+
+@lru_cache(maxsize=65_536)
+def _invoice_time(text: str) -> datetime:
+    """An InvoiceDate (UK time) as an aware datetime; an invoice's lines share theirs, so each
+    is parsed once (parsing was a quarter of the import's time)."""
+    return datetime.strptime(text.strip(), "%m/%d/%Y %H:%M").replace(tzinfo=UK)
 
 
 def readable_name(description: str, stock_code: str) -> str:
@@ -202,7 +210,7 @@ def online_retail_import(
         for number, row in _rows(path)
         if isinstance(line := classify(row), PurchaseLine)
     )
-    batch: list[Event] = []
+    batch: list[ImportedEvent] = []
     done = 0
     for number, line in invoice_lines(lines):
         batch.append(_event(line, product_ids, visitor_ids))
@@ -315,14 +323,15 @@ def _visitors_write(scan: Scan, report: ImportReport) -> dict[str, int]:
     return dict(Visitor.objects.filter(external_id__in=wanted).values_list("external_id", "id"))
 
 
-def _event(line: PurchaseLine, product_ids: dict[str, int], visitor_ids: dict[str, int]) -> Event:
-    return Event(
+def _event(
+    line: PurchaseLine, product_ids: dict[str, int], visitor_ids: dict[str, int]
+) -> ImportedEvent:
+    return ImportedEvent(
         event_id=f"uci-{line.invoice}-{line.stock_code}",
         visitor_id=visitor_ids[line.visitor],
         product_id=product_ids[line.stock_code],
         event_type=EventType.PURCHASE,
         occurred_at=line.occurred_at,
-        source=EventSource.IMPORT,
         metadata={
             "invoice": line.invoice,
             "quantity": line.quantity,

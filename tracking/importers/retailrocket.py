@@ -17,8 +17,8 @@ from pathlib import Path
 
 from catalog.models import Product
 from recommender import cache
-from tracking.importers.report import ImportReport, csv_rows, events_write
-from tracking.models import Event, EventSource, EventType, Visitor
+from tracking.importers.report import ImportedEvent, ImportReport, csv_rows, events_write
+from tracking.models import EventType, Visitor
 from tracking.services import visitors_get_or_create
 
 COLUMNS = ("timestamp", "visitorid", "event", "itemid", "transactionid")
@@ -89,16 +89,15 @@ def _problem(row: dict[str, str], products: dict[str, int | None]) -> str | None
     return None
 
 
-def _event(row: dict[str, str], product_id: int, visitors: dict[str, Visitor]) -> Event:
+def _event(row: dict[str, str], product_id: int, visitors: dict[str, Visitor]) -> ImportedEvent:
     fields = "|".join((row["visitorid"], row["itemid"], row["event"], row["timestamp"]))
     metadata = {"transaction": row["transactionid"]} if row["transactionid"] else {}
-    return Event(
+    return ImportedEvent(
         # The same row always gives the same id (and visitor ids may be long): a digest.
         event_id="rr-" + hashlib.sha256(fields.encode()).hexdigest()[:40],
-        visitor=visitors[row["visitorid"]],
+        visitor_id=visitors[row["visitorid"]].pk,
         product_id=product_id,
         event_type=EVENT_TYPES[row["event"]],
         occurred_at=datetime.fromtimestamp(int(row["timestamp"]) / 1000, tz=UTC),
-        source=EventSource.IMPORT,
         metadata=metadata,
     )

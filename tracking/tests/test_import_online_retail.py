@@ -126,3 +126,35 @@ def test_derived_categories_are_stable_and_named_by_their_terms():
     tops = {c.top for c in first}
     assert len(tops) == 3
     assert {top.split(" & ")[0] for top in tops} == {"Mug", "Lantern", "Bag"}
+
+
+def test_an_interrupted_import_keeps_whole_batches_and_a_rerun_completes_it(monkeypatch):
+    """Interrupted inside its third batch, after the rows reached the database: the two
+    batches before it stay, nothing of the third does, and a re-run adds what is missing."""
+    from collections import Counter
+
+    from tracking.importers import online_retail
+    from tracking.importers.report import ImportReport
+
+    class InterruptedOnTheThirdBatch(Counter[str]):
+        def __setitem__(self, key: str, value: int) -> None:
+            if key == "events" and value > 4:  # counted once the batch is written
+                raise KeyboardInterrupt
+            super().__setitem__(key, value)
+
+    class Report(ImportReport):
+        def __init__(self) -> None:
+            super().__init__()
+            self.created = InterruptedOnTheThirdBatch()
+
+    monkeypatch.setattr(online_retail, "ImportReport", Report)
+    with pytest.raises(KeyboardInterrupt):
+        online_retail_import(path=SAMPLE, batch_size=2)
+    assert Event.objects.count() == 4  # two whole batches of two; the third rolled back
+
+    monkeypatch.setattr(online_retail, "ImportReport", ImportReport)
+    again = online_retail_import(path=SAMPLE, batch_size=2)
+    assert again.already_imported == 4
+    assert again.created["events"] == 1
+    assert Event.objects.count() == 5
+    assert Event.objects.values("event_id").distinct().count() == 5
