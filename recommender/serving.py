@@ -502,7 +502,7 @@ def _explained(
         strict=True,
     ):
         card = cards[product]
-        if tier == Tier.PERSONALISED and product in bought and not (because >= 0).any():
+        if tier == Tier.PERSONALISED and product in bought:
             items.append(_bought_before(card, score))
             continue
         if tier == Tier.PERSONALISED:

@@ -3,18 +3,52 @@
 from __future__ import annotations
 
 import json
+from argparse import ArgumentTypeError
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import IO, Any, cast
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from recommender.models import PipelineRun
 from recommender.pipelines import PipelineAlreadyRunningError, ProgressCallback
+from recommender.selectors import events_end
+from shopsmart.commands import iso_date
+
+LAST_EVENT = "last-event"
+
+
+def _moment(value: str) -> datetime | str:
+    if value == LAST_EVENT:
+        return value
+    try:
+        return iso_date(value)
+    except ValueError:
+        raise ArgumentTypeError(f"expected YYYY-MM-DD or {LAST_EVENT}, not {value!r}") from None
 
 
 class PipelineCommand(BaseCommand):
+    def add_as_of_argument(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--as-of",
+            type=_moment,
+            metavar=f"YYYY-MM-DD|{LAST_EVENT}",
+            help="compute as on that day (its start), or just after the last recorded event, "
+            "instead of now: for a store whose history was imported",
+        )
+
+    def as_of(self, options: dict[str, Any]) -> datetime | None:
+        """The moment --as-of names; None: now."""
+        value: datetime | str | None = options.get("as_of")
+        if value != LAST_EVENT:
+            return value if isinstance(value, datetime) else None
+        end = events_end()
+        if end is None:
+            raise CommandError(f"--as-of {LAST_EVENT}: there are no events yet.")
+        return end
+
     @contextmanager
     def progress_bar(
         self, description: str, unit: str, **options: Any

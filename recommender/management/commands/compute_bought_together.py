@@ -18,11 +18,15 @@ class Command(PipelineCommand):
         parser.add_argument("--days", type=positive_int, default=BOUGHT_TOGETHER_HISTORY_DAYS)
         parser.add_argument("--top-k", type=positive_int, default=DEFAULT_TOP_K)
         parser.add_argument("--min-baskets", type=positive_int, default=DEFAULT_MIN_BASKETS)
+        self.add_as_of_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        now = self.as_of(options)
+
         def compute() -> PipelineRun:
             with self.progress_bar("Bought together", "products", **options) as progress:
                 return bought_together_compute(
+                    now=now,
                     days=options["days"],
                     top_k=options["top_k"],
                     min_baskets=options["min_baskets"],

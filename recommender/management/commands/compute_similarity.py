@@ -25,11 +25,15 @@ class Command(PipelineCommand):
         parser.add_argument("--min-common-visitors", type=positive_int,
                             default=DEFAULT_MIN_COMMON_VISITORS)  # fmt: skip
         parser.add_argument("--block-size", type=positive_int, default=DEFAULT_BLOCK_SIZE)
+        self.add_as_of_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        now = self.as_of(options)
+
         def compute() -> PipelineRun:
             with self.progress_bar("Neighbours", "products", **options) as progress:
                 return similarity_compute(
+                    now=now,
                     days=options["days"],
                     top_k=options["top_k"],
                     min_common_visitors=options["min_common_visitors"],
