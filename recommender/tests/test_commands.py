@@ -204,3 +204,27 @@ def test_evaluate_splits_at_a_date_until_the_last_event():
 def test_evaluate_refuses_a_bad_split(arguments, message):
     with pytest.raises(CommandError, match=message):
         run("evaluate", *arguments)
+
+
+def test_pipelines_run_as_of_the_end_of_an_imported_history():
+    from datetime import UTC, datetime
+
+    from catalog.tests.factories import ProductFactory
+    from tracking.models import EventType
+    from tracking.tests.factories import EventFactory, VisitorFactory
+
+    long_ago = datetime(2011, 9, 30, 17, 0, tzinfo=UTC)
+    mug, teapot = ProductFactory.create_batch(2)
+    for _ in range(2):
+        buyer = VisitorFactory.create()
+        for product in (mug, teapot):
+            EventFactory.create(visitor=buyer, product=product, event_type=EventType.PURCHASE,
+                                occurred_at=long_ago)  # fmt: skip
+    run("compute_trending")
+    assert not TrendingScore.objects.exists()  # nothing happened in the last 30 days
+    run("compute_trending", "--as-of", "last-event")
+    assert set(TrendingScore.objects.values_list("product", flat=True)) == {mug.pk, teapot.pk}
+    run("compute_similarity", "--as-of", "2011-10-01")
+    assert ItemSimilarity.objects.filter(product=mug, similar_product=teapot).exists()
+    with pytest.raises(CommandError, match="YYYY-MM-DD or last-event"):
+        call_command("compute_bought_together", "--as-of", "yesterday")
