@@ -21,7 +21,7 @@ from recommender.algorithms.events import (
 from recommender.algorithms.tiered import Ranked
 
 # Chosen on the validation month of the UCI Online Retail data (docs/recommender.md).
-DEFAULT_HALF_LIFE_DAYS = 90.0
+DEFAULT_HALF_LIFE_DAYS = 180.0
 
 
 def repeat_scores(
