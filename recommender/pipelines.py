@@ -560,14 +560,7 @@ def evaluation_compute(
             )
         with recorder.phase("write"):
             evaluation = _evaluation_store(recorder.run, parameters, result)
-        recorder.statistics |= {
-            "events_read": len(events),
-            "train_events": result.train_events,
-            "test_events": result.test_events,
-            "visitors_eligible": result.eligible_visitors,
-            "visitors_evaluated": evaluation.visitors_evaluated,
-            "evaluation_run": evaluation.pk,
-        }
+        recorder.statistics |= {"events_read": len(events), **_evaluated(evaluation, result)}
     return evaluation
 
 
@@ -576,14 +569,19 @@ def evaluation_record(*, parameters: dict[str, Any], result: EvaluationResult) -
     so the dashboard and the admin show it beside the weekly ones."""
     with _recorded_run(PipelineKind.EVALUATION, parameters, None) as recorder:
         evaluation = _evaluation_store(recorder.run, parameters, result)
-        recorder.statistics |= {
-            "train_events": result.train_events,
-            "test_events": result.test_events,
-            "visitors_eligible": result.eligible_visitors,
-            "visitors_evaluated": evaluation.visitors_evaluated,
-            "evaluation_run": evaluation.pk,
-        }
+        recorder.statistics |= _evaluated(evaluation, result)
     return evaluation
+
+
+def _evaluated(evaluation: EvaluationRun, result: EvaluationResult) -> dict[str, int]:
+    """An evaluation's figures for its pipeline run's statistics."""
+    return {
+        "train_events": result.train_events,
+        "test_events": result.test_events,
+        "visitors_eligible": result.eligible_visitors,
+        "visitors_evaluated": evaluation.visitors_evaluated,
+        "evaluation_run": evaluation.pk,
+    }
 
 
 @transaction.atomic

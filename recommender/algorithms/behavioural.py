@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from enum import StrEnum
 
-import numpy as np
-
 from recommender.algorithms.ease import DEFAULT_L2, EASE_MAX_PRODUCTS, iter_ease_blocks
 from recommender.algorithms.events import IntArray
 from recommender.algorithms.item_similarity import (
@@ -17,6 +15,7 @@ from recommender.algorithms.item_similarity import (
     InteractionMatrix,
     Neighbours,
     iter_neighbour_blocks,
+    product_columns,
 )
 
 
@@ -74,18 +73,12 @@ def behavioural_neighbours(
     only_products: IntArray | None = None,
 ) -> Neighbours:
     """behavioural_blocks in one table (of only the given products' neighbours if given)."""
-    columns = None
-    if only_products is not None:
-        columns = np.flatnonzero(np.isin(interactions.product_ids, only_products))
-    return Neighbours.concatenate(
-        list(
-            behavioural_blocks(
-                interactions,
-                method=method,
-                top_k=top_k,
-                min_common_visitors=min_common_visitors,
-                l2=l2,
-                columns=columns,
-            )
-        )
+    blocks = behavioural_blocks(
+        interactions,
+        method=method,
+        top_k=top_k,
+        min_common_visitors=min_common_visitors,
+        l2=l2,
+        columns=product_columns(interactions, only_products),
     )
+    return Neighbours.concatenate(list(blocks))

@@ -108,20 +108,22 @@ def item_neighbours(
     only the products in its visitors' histories). Equal scores are ordered by product id, so
     the result is deterministic.
     """
-    columns = None
-    if only_products is not None:
-        columns = np.flatnonzero(np.isin(interactions.product_ids, only_products))
-    return Neighbours.concatenate(
-        list(
-            iter_neighbour_blocks(
-                interactions,
-                top_k=top_k,
-                min_common_visitors=min_common_visitors,
-                block_size=block_size,
-                columns=columns,
-            )
-        )
+    blocks = iter_neighbour_blocks(
+        interactions,
+        top_k=top_k,
+        min_common_visitors=min_common_visitors,
+        block_size=block_size,
+        columns=product_columns(interactions, only_products),
     )
+    return Neighbours.concatenate(list(blocks))
+
+
+def product_columns(interactions: InteractionMatrix, products: IntArray | None) -> IntArray | None:
+    """The matrix columns of the given products (ascending), None for all of them."""
+    if products is None:
+        return None
+    columns: IntArray = np.flatnonzero(np.isin(interactions.product_ids, products))
+    return columns
 
 
 def iter_neighbour_blocks(
