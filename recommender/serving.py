@@ -61,6 +61,7 @@ from recommender.selectors import (
     trending_ranked,
 )
 from shopsmart.metrics import RECOMMENDATION_SECONDS
+from tracking.models import EVENT_WEIGHTS, EventType
 
 # Category trending, and global trending for the recommendations: the window the seed uses.
 RECOMMENDATION_TRENDING_WINDOW = TrendingWindow.DAYS_7
@@ -241,7 +242,7 @@ def _recommendations_compute(request: RecommendationRequest) -> RecommendationLi
     return {
         "visitor": request.visitor,
         "strategy": strategy.value,
-        "items": _explained(chosen, cards, request.category, inputs.repeats),
+        "items": _explained(chosen, cards, request.category, inputs),
     }
 
 
@@ -490,9 +491,11 @@ def _explained(
     chosen: Recommendations,
     cards: dict[int, ProductCard],
     requested: Category | None,
-    repeats: Ranked,
+    inputs: _RecommendationInputs,
 ) -> list[Item]:
-    bought = set(repeats.product.tolist())
+    bought = set(inputs.repeats.product.tolist())
+    history = inputs.history
+    purchased = set(history.product[history.weight >= EVENT_WEIGHTS[EventType.PURCHASE]].tolist())
     items: list[Item] = []
     for product, score, tier, because in zip(
         chosen.product.tolist(),
@@ -509,7 +512,8 @@ def _explained(
             sources = [int(source) for source in because if source >= 0]
             names = [cards[source]["name"] for source in sources if source in cards]
             reason: Reason = {"type": ReasonType.SIMILAR_TO.value, "products": sources}
-            explanation = "Because you viewed " + " and ".join(names)
+            verb = "bought" if sources and purchased.issuperset(sources) else "viewed"
+            explanation = f"Because you {verb} " + " and ".join(names)
         elif tier == Tier.CATEGORY_TRENDING:
             category_id, category_name = (
                 (requested.pk, requested.name)

@@ -326,6 +326,7 @@ def test_with_interacted_products_allowed_repeat_purchases_join_the_list(token_c
     query = {"visitor": "regular", "k": 2}
     default = token_client.get("/api/recommendations", query).json()
     assert item_names(default) == ["Tea Set", "Cup"]
+    assert default["items"][0]["explanation"] == "Because you bought Blue Mug"
     again = token_client.get("/api/recommendations", query | {"include_interacted": "true"}).json()
     assert item_names(again)[0] == "Blue Mug"
     assert again["items"][0]["reason"] == {"type": "bought_before"}
