@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.algorithms.ease import DEFAULT_L2, ease_weights
-from recommender.algorithms.events import EventArrays, FloatArray, IntArray
+from recommender.algorithms.events import EventArrays, FloatArray, IntArray, positions
 from recommender.algorithms.item_similarity import interaction_matrix
 from recommender.algorithms.tiered import Catalog
 
@@ -30,9 +30,7 @@ def training_matrix(train: EventArrays, catalog: Catalog) -> sp.csr_matrix:
 
 def training_rows(train: EventArrays, visitor_ids: IntArray) -> IntArray:
     """The training matrix's row of each evaluated visitor (-1: no training events)."""
-    known = np.unique(train.visitor)
-    position = np.minimum(np.searchsorted(known, visitor_ids), max(len(known) - 1, 0))
-    found = known[position] == visitor_ids if len(known) else np.zeros(len(visitor_ids), bool)
+    position, found = positions(np.unique(train.visitor), visitor_ids)
     rows: IntArray = np.where(found, position, -1)
     return rows
 

@@ -17,6 +17,7 @@ from recommender.algorithms.events import (
     EventArrays,
     IntArray,
     grouped,
+    positions,
 )
 from recommender.algorithms.tiered import Ranked
 
@@ -34,13 +35,8 @@ def repeat_scores(
     """Each visitor's purchased products scored by recency-weighted frequency, grouped by the
     visitor's position in visitor_ids (ascending ids), best first. Events at or after `now`
     and other event types are ignored."""
-    position = np.searchsorted(visitor_ids, events.visitor)
-    position = np.minimum(position, max(len(visitor_ids) - 1, 0))
-    wanted = (events.event_type == PURCHASE) & (events.timestamp < now)
-    if len(visitor_ids):
-        wanted &= visitor_ids[position] == events.visitor
-    else:
-        wanted &= False
+    position, known = positions(visitor_ids, events.visitor)
+    wanted = known & (events.event_type == PURCHASE) & (events.timestamp < now)
     visitor, product = position[wanted], events.product[wanted]
     age_days = (now - events.timestamp[wanted]) / SECONDS_PER_DAY
     decayed = np.power(0.5, age_days / half_life_days)

@@ -26,6 +26,7 @@ from recommender.algorithms.events import (
     IntArray,
     grouped,
     pair_key,
+    positions,
 )
 from recommender.algorithms.item_similarity import (
     DEFAULT_MIN_COMMON_VISITORS,
@@ -282,9 +283,7 @@ def _seen_before(
     relevant: IntArray, visitor_ids: IntArray, train: EventArrays
 ) -> npt.NDArray[np.bool_]:
     """Whether each relevant (visitor index, product) pair was interacted with in training."""
-    position = np.searchsorted(visitor_ids, train.visitor)
-    position = np.minimum(position, max(len(visitor_ids) - 1, 0))
-    known = visitor_ids[position] == train.visitor if len(visitor_ids) else position < 0
+    position, known = positions(visitor_ids, train.visitor)
     return np.isin(
         pair_key(relevant[0], relevant[1]), pair_key(position[known], train.product[known])
     )

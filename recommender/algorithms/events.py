@@ -56,6 +56,15 @@ def pair_key(first: IntArray, second: IntArray) -> IntArray:
     return key
 
 
+def positions(sorted_ids: IntArray, ids: IntArray) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+    """Where each id sits in an ascending id array, and whether it is there at all (the
+    position of an absent id is some valid index, not to be used)."""
+    if len(sorted_ids) == 0:
+        return np.zeros(len(ids), dtype=np.int64), np.zeros(len(ids), dtype=np.bool_)
+    position: IntArray = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+    return position, sorted_ids[position] == ids
+
+
 def rank_within(groups: IntArray) -> IntArray:
     """0, 1, 2, ... within each run of equal values of a grouped array."""
     if len(groups) == 0:

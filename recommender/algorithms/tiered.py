@@ -28,6 +28,7 @@ from recommender.algorithms.events import (
     IntArray,
     grouped,
     pair_key,
+    positions,
     rank_within,
 )
 from recommender.algorithms.item_similarity import Neighbours
@@ -57,18 +58,16 @@ class Catalog:
 
     def category_of(self, product_ids: IntArray) -> IntArray:
         """Each product's category, NO_CATEGORY for products the catalog does not hold."""
-        position = np.searchsorted(self.product, product_ids)
-        position = np.minimum(position, max(len(self.product) - 1, 0))
+        position, known = positions(self.product, product_ids)
         if len(self.product) == 0:
             return np.full(len(product_ids), NO_CATEGORY, dtype=np.int64)
-        known = self.product[position] == product_ids
         return np.where(known, self.category[position], NO_CATEGORY)
 
     def is_available(self, product_ids: IntArray) -> BoolArray:
+        position, known = positions(self.product, product_ids)
         if len(self.product) == 0:
-            return np.zeros(len(product_ids), dtype=np.bool_)
-        position = np.minimum(np.searchsorted(self.product, product_ids), len(self.product) - 1)
-        available: BoolArray = (self.product[position] == product_ids) & self.available[position]
+            return known
+        available: BoolArray = known & self.available[position]
         return available
 
 
@@ -303,8 +302,8 @@ def _with_repeats(
     """(visitor, catalog position) pairs scored by their neighbour score plus weight x their
     repeat score, each scaled to the visitor's best = 1; sorted by visitor, then position."""
     catalog_size = len(catalog.product)
-    position = np.minimum(np.searchsorted(catalog.product, repeats.product), catalog_size - 1)
-    known = (catalog.product[position] == repeats.product) & catalog.available[position]
+    position, known = positions(catalog.product, repeats.product)
+    known &= catalog.available[position]
     repeat_pairs = repeats.group[known] * catalog_size + position[known]
     merged, pair_of_row = np.unique(np.concatenate([pairs, repeat_pairs]), return_inverse=True)
     scores = np.concatenate(
