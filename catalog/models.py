@@ -1,13 +1,26 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from catalog.querysets import ProductQuerySet
+
+
+def product_path(pk: int, slug: str) -> str:
+    """The product page's path; reverse() costs more than the rest of a product card, and a
+    list of cards needs one per product, so each is reversed once per process."""
+    return _reversed_product_path(get_script_prefix(), pk, slug)
+
+
+@lru_cache(maxsize=65_536)
+def _reversed_product_path(script_prefix: str, pk: int, slug: str) -> str:
+    # script_prefix is part of the key: reverse() prepends the current one.
+    return reverse("catalog:product_detail", kwargs={"pk": pk, "slug": slug})
 
 
 class Category(models.Model):
@@ -77,7 +90,7 @@ class Product(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:product_detail", kwargs={"pk": self.pk, "slug": self.slug})
+        return product_path(self.pk, self.slug)
 
     @property
     def in_stock(self) -> bool:

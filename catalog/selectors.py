@@ -13,8 +13,9 @@ from django.db import connection
 from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, TextChoices, Value
 from django.shortcuts import get_object_or_404
 
-from catalog.models import Category, Order, OrderLine, Product, Review
+from catalog.models import Category, Order, OrderLine, Product, Review, product_path
 from recommender.models import TrendingScore, TrendingWindow
+from shopsmart.compiled import CompiledRead
 
 
 def category_list() -> QuerySet[Category]:
@@ -95,14 +96,38 @@ CARD_FIELDS = (
 def product_card(product: Product) -> ProductCard:
     """The product's card; its category must have been fetched with it."""
     category = product.category
+    return _card(
+        product.pk,
+        product.external_id,
+        product.name,
+        product.slug,
+        product.price,
+        product.image_url,
+        category.pk,
+        category.name,
+        category.slug,
+    )
+
+
+def _card(
+    pk: int,
+    external_id: str | None,
+    name: str,
+    slug: str,
+    price: Decimal,
+    image_url: str,
+    category_id: int,
+    category_name: str,
+    category_slug: str,
+) -> ProductCard:
     return {
-        "id": product.pk,
-        "external_id": product.external_id,
-        "name": product.name,
-        "price": f"{product.price:.2f}",
-        "url": absolute_url(product.get_absolute_url()),
-        "image_url": absolute_url(product.image_url),
-        "category": {"id": category.pk, "name": category.name, "slug": category.slug},
+        "id": pk,
+        "external_id": external_id,
+        "name": name,
+        "price": f"{price:.2f}",
+        "url": absolute_url(product_path(pk, slug)),
+        "image_url": absolute_url(image_url),
+        "category": {"id": category_id, "name": category_name, "slug": category_slug},
     }
 
 
@@ -111,22 +136,39 @@ def product_cards(product_ids: Iterable[int]) -> dict[int, ProductCard]:
     return product_cards_available(product_ids)[0]
 
 
+_CARD_ROWS = CompiledRead(
+    lambda ids: (
+        Product.objects.filter(pk__any=ids)
+        .order_by()
+        .values_list(*CARD_FIELDS, "is_active", "stock")
+    ),
+    params=("ids",),
+)
+
+
 def product_cards_available(product_ids: Iterable[int]) -> tuple[dict[int, ProductCard], set[int]]:
     """The cards of the given products by id, and which of them a shopper may be shown now
     (active and in stock), in one query; unknown ids are left out."""
-    products = (
-        Product.objects.with_category()
-        .filter(pk__any=list(product_ids))
-        .only(*CARD_FIELDS, "is_active", "stock")
-        .order_by()
-    )
+    ids = list(product_ids)
+    if not ids:
+        return {}, set()
     cards = {}
     available = set()
-    for product in products:
-        cards[product.pk] = product_card(product)
-        if product.is_active and product.stock > 0:
-            available.add(product.pk)
+    for *card, is_active, stock in _CARD_ROWS.rows(ids=ids):
+        cards[card[0]] = _card(*card)
+        if is_active and stock > 0:
+            available.add(card[0])
     return cards, available
+
+
+_AVAILABLE_CATEGORIES = CompiledRead(
+    lambda ids: (
+        Product.objects.filter(pk__any=ids, is_active=True, stock__gt=0)
+        .order_by()
+        .values_list("id", "category_id")
+    ),
+    params=("ids",),
+)
 
 
 def products_available(*, among: Iterable[int]) -> set[int]:
@@ -139,8 +181,7 @@ def products_available_categories(*, among: Iterable[int]) -> dict[int, int]:
     ids = list(among)
     if not ids:
         return {}
-    rows = Product.objects.filter(pk__any=ids, is_active=True, stock__gt=0).order_by()
-    return dict(rows.values_list("id", "category_id"))
+    return dict(_AVAILABLE_CATEGORIES.rows(ids=ids))
 
 
 class ProductOrdering(TextChoices):

@@ -31,6 +31,7 @@ from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.tiered import Catalog, Histories, Ranked
 from recommender.models import NEIGHBOUR_MODELS, EvaluationRun, SimilarityKind, TrendingScore
 from shopsmart.bulk import read_frame
+from shopsmart.compiled import CompiledRead
 from tracking.models import EVENT_TYPE_CODES, EVENT_WEIGHTS, Event, EventType
 
 
@@ -148,14 +149,26 @@ def stored_neighbours(
     )
 
 
+_RECENT_HISTORY = CompiledRead(
+    lambda visitor, length: Event.objects.latest_of(visitor).values_list(
+        "product_id", "event_type", "product__category_id"
+    )[:length],
+    params=("visitor",),
+)
+_PURCHASE_HISTORY = CompiledRead(
+    lambda visitor, length: (
+        Event.objects.latest_of(visitor)
+        .filter(event_type=EventType.PURCHASE)
+        .values_list("product_id", "occurred_at")[:length]
+    ),
+    params=("visitor",),
+)
+
+
 def recent_history(*, visitor: str, length: int) -> tuple[Histories, IntArray]:
     """One visitor's last `length` events, newest first, as a history of visitor index 0, and
     the categories of their products."""
-    rows = list(
-        Event.objects.filter(visitor__external_id=visitor)
-        .order_by("-occurred_at", "-id")
-        .values_list("product_id", "event_type", "product__category_id")[:length]
-    )
+    rows = _RECENT_HISTORY.rows(visitor=visitor, length=length)
     history = Histories(
         visitor=np.zeros(len(rows), dtype=np.int64),
         product=np.array([row[0] for row in rows], dtype=np.int64),
@@ -166,11 +179,7 @@ def recent_history(*, visitor: str, length: int) -> tuple[Histories, IntArray]:
 
 def purchase_history(*, visitor: str, length: int) -> EventArrays:
     """One visitor's last `length` purchases as events of visitor 0 (for buy_again)."""
-    rows = list(
-        Event.objects.filter(visitor__external_id=visitor, event_type=EventType.PURCHASE)
-        .order_by("-occurred_at", "-id")
-        .values_list("product_id", "occurred_at")[:length]
-    )
+    rows = _PURCHASE_HISTORY.rows(visitor=visitor, length=length)
     return EventArrays(
         visitor=np.zeros(len(rows), dtype=np.int64),
         product=np.array([row[0] for row in rows], dtype=np.int64),

@@ -11,8 +11,8 @@ RECENT_VIEWS = 50
 def recently_viewed(*, visitor: str, limit: int, exclude: int | None = None) -> list[int]:
     """The products the visitor viewed last, newest first, each once."""
     views = (
-        Event.objects.filter(visitor__external_id=visitor, event_type=EventType.VIEW)
-        .order_by("-occurred_at", "-id")
+        Event.objects.latest_of(visitor)
+        .filter(event_type=EventType.VIEW)
         .values_list("product_id", flat=True)[:RECENT_VIEWS]
     )
     products = list(dict.fromkeys(p for p in views if p != exclude))

@@ -65,7 +65,7 @@ def test_deferred_indexes_are_rebuilt_after_the_load():
     before = index_names()
     visitor, product = VisitorFactory.create(), ProductFactory.create()
     with transaction.atomic(), indexes_deferred(Event):
-        assert "event_visitor_time_idx" not in index_names()
+        assert "event_visitor_recent_idx" not in index_names()
         insert_frame(Event, event_frame(visitor.pk, product.pk, 10))
     assert index_names() == before
     assert Event.objects.count() == 10
