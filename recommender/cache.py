@@ -11,14 +11,22 @@ A lookup is one round trip on Redis: the generations, the stored answer and the 
 counter in one pipeline. The cache only speeds answers up: with Redis down every lookup misses
 (the error is logged), the caller computes the answer from the database and nothing is raised.
 Lookups and misses are counted per family, so the dashboard can show hit rates.
+
+Answers that many computations share (each product's neighbours, the trending fills) can also
+be kept in the worker process (`local=True`). Such a copy is used only inside the computation
+of another cached answer whose lookup has just read, from Redis, the generations the copy
+depends on, and only if it was stored under those generations: it is never older than what
+Redis would have answered, and with Redis down it is not used at all.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from contextlib import suppress
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.core.cache import cache
@@ -35,6 +43,16 @@ MISSES = "misses"
 logger = logging.getLogger("shopsmart.cache")
 
 T = TypeVar("T")
+
+# How many answers a worker process keeps (at most about 2 KB each: one product's neighbours).
+LOCAL_ENTRIES = 20_000
+
+# Key -> (generations it was stored under, answer), least recently used first.
+_local: OrderedDict[str, tuple[tuple[int, ...], Any]] = OrderedDict()
+# Lookups answered in the process, counted on Redis with the next round trip.
+_local_lookups: Counter[str] = Counter()
+# The generations the enclosing computation's lookup read from Redis.
+_generations_read: ContextVar[dict[str, int] | None] = ContextVar("generations_read", default=None)
 
 
 def _generation_key(family: str, scope: object = None) -> str:
@@ -65,19 +83,22 @@ def cached(
     compute: Callable[[], T],
     depends_on: Sequence[str] = (),
     scope: object = None,
+    local: bool = False,
 ) -> T:
     """The answer stored under family[:scope]:parts if it was computed under the current
     generations, else compute it, store it for `timeout` s and return it.
 
     e.g. cached(REC, 10, "-", depends_on=[TRENDING], scope="v1", ...) is stored under
-    "rec:v1:10:-" with the generations of rec, trending and rec:v1.
+    "rec:v1:10:-" with the generations of rec, trending and rec:v1. With `local`, the answer
+    is also kept in the process (see the module's documentation); callers share it, so they
+    must not change it.
     """
     head = [family] if scope is None else [family, str(scope)]
     key = ":".join([*head, *(str(part) for part in parts)])
     names = [_generation_key(f) for f in (family, *depends_on)]
     if scope is not None:
         names.append(_generation_key(family, scope))
-    answers = _cached(family, [key], names, timeout, lambda _missing: [compute()])
+    answers = _cached(family, [key], names, timeout, lambda _missing: [compute()], local=local)
     return answers[key]
 
 
@@ -89,10 +110,12 @@ def cached_many(
     timeout: int,
     compute: Callable[[list[int]], list[T]],
     depends_on: Sequence[str] = (),
+    local: bool = False,
 ) -> list[T]:
     """One answer per id, stored under family:name:id, read in one round trip; the ids
     missing or stale are computed together (`compute` answers for each id it is given, in
-    order) and stored. Answers come in the order of `ids`."""
+    order) and stored. Answers come in the order of `ids`. With `local`, the answers are also
+    kept in the process (see the module's documentation)."""
     if not ids:
         return []
     keys = [f"{family}:{name}:{i}" for i in ids]
@@ -104,6 +127,7 @@ def cached_many(
         names,
         timeout,
         lambda missing: compute([by_key[key] for key in missing]),
+        local=local,
     )
     return [answers[key] for key in keys]
 
@@ -133,14 +157,19 @@ def _cached(
     generation_names: list[str],
     timeout: int,
     compute: Callable[[list[str]], list[T]],
+    *,
+    local: bool = False,
 ) -> dict[str, T]:
-    found = _lookup([*generation_names, *keys], family=family, lookups=len(keys))
+    answers: dict[str, T] = _local_answers(keys, generation_names, family) if local else {}
+    wanted = [key for key in keys if key not in answers]
+    if not wanted:
+        return answers
+    found = _lookup([*generation_names, *wanted], family=family, lookups=len(wanted))
     if found is None:  # the cache is down: do not wait for it again in this request
-        return dict(zip(keys, compute(keys), strict=True))
+        return answers | dict(zip(wanted, compute(wanted), strict=True))
     generations = tuple(found.get(name) for name in generation_names)
-    answers: dict[str, T] = {}
     missing = []
-    for key in keys:
+    for key in wanted:
         stored = found.get(key)
         if stored is not None and None not in generations and stored[0] == generations:
             answers[key] = stored[1]
@@ -149,11 +178,50 @@ def _cached(
     if missing:
         if None in generations:
             generations = tuple(_generations(generation_names))
-        computed = dict(zip(missing, compute(missing), strict=True))
+        with _computing_under(dict(zip(generation_names, generations, strict=True))):
+            computed = dict(zip(missing, compute(missing), strict=True))
         stored = {key: (generations, answer) for key, answer in computed.items()}
         _store(stored, timeout=timeout, family=family, misses=len(missing))
         answers |= computed
+    if local:
+        _keep_locally(wanted, answers, generations)
     return answers
+
+
+@contextmanager
+def _computing_under(generations: dict[str, int]) -> Iterator[None]:
+    """Lets the lookups made while computing an answer trust process-local copies stored
+    under these generations."""
+    token = _generations_read.set((_generations_read.get() or {}) | generations)
+    try:
+        yield
+    finally:
+        _generations_read.reset(token)
+
+
+def _local_answers(keys: list[str], generation_names: list[str], family: str) -> dict[str, Any]:
+    read = _generations_read.get()
+    if read is None or any(name not in read for name in generation_names):
+        return {}
+    current = tuple(read[name] for name in generation_names)
+    answers = {}
+    for key in keys:
+        kept = _local.get(key)
+        if kept is not None and kept[0] == current:
+            _local.move_to_end(key)
+            answers[key] = kept[1]
+    _local_lookups[family] += len(answers)
+    return answers
+
+
+def _keep_locally(keys: list[str], answers: dict[str, Any], generations: tuple[Any, ...]) -> None:
+    if None in generations:
+        return
+    for key in keys:
+        _local[key] = (generations, answers[key])
+        _local.move_to_end(key)
+    while len(_local) > LOCAL_ENTRIES:
+        _local.popitem(last=False)
 
 
 def _counter_key(family: str, event: str) -> str:
@@ -183,17 +251,22 @@ def _lookup(names: list[str], *, family: str, lookups: int) -> dict[str, Any] | 
     client = _redis_client()
     if client is None:
         found = cache.get_many(names)
-        _count(family, LOOKUPS, lookups)
+        for counted_family, amount in (_local_lookups + Counter({family: lookups})).items():
+            _count(counted_family, LOOKUPS, amount)
+        _local_lookups.clear()
         return found
     keys = [client.make_key(name) for name in names]
+    counted = _local_lookups + Counter({family: lookups})
     try:
         pipeline = client.get_client(write=True).pipeline(transaction=False)
         pipeline.mget(keys)
-        pipeline.incr(client.make_key(_counter_key(family, LOOKUPS)), lookups)
-        values, _ = pipeline.execute()
+        for counted_family, amount in counted.items():
+            pipeline.incr(client.make_key(_counter_key(counted_family, LOOKUPS)), amount)
+        values = pipeline.execute()[0]
     except (RedisError, OSError):
         logger.warning("Cache lookup failed: answering without the cache", exc_info=True)
         return None
+    _local_lookups.clear()
     return {
         name: client.decode(value)
         for name, value in zip(names, values, strict=True)

@@ -416,6 +416,7 @@ def _served_neighbours(products: IntArray) -> tuple[Neighbours, IntArray]:
         distinct.tolist(),
         timeout=settings.CACHE_TTL_SIMILAR,
         compute=_neighbour_rows,
+        local=True,
     )
     rows = np.frombuffer(b"".join(packed), dtype=NEIGHBOUR_ROW)
     lengths = [len(blob) // NEIGHBOUR_ROW.itemsize for blob in packed]
@@ -464,6 +465,7 @@ def _trending_fills() -> Ranked:
         RECOMMENDATION_TRENDING_WINDOW,
         timeout=settings.CACHE_TTL_TRENDING,
         compute=lambda: trending_ranked(window=RECOMMENDATION_TRENDING_WINDOW, depth=FILL_DEPTH),
+        local=True,
     )
 
 
