@@ -178,7 +178,8 @@ def _cached(
     if missing:
         if None in generations:
             generations = tuple(_generations(generation_names))
-        with _computing_under(dict(zip(generation_names, generations, strict=True))):
+        read = {n: g for n, g in zip(generation_names, generations, strict=True) if g is not None}
+        with _computing_under(read):
             computed = dict(zip(missing, compute(missing), strict=True))
         stored = {key: (generations, answer) for key, answer in computed.items()}
         _store(stored, timeout=timeout, family=family, misses=len(missing))

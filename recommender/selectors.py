@@ -8,8 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+from django.db import connection
 from django.db.models import (
+    BooleanField,
     Case,
+    ExpressionWrapper,
     F,
     FloatField,
     Func,
@@ -149,42 +152,70 @@ def stored_neighbours(
     )
 
 
-_RECENT_HISTORY = CompiledRead(
-    lambda visitor, length: Event.objects.latest_of(visitor).values_list(
-        "product_id", "event_type", "product__category_id"
-    )[:length],
-    params=("visitor",),
-)
-_PURCHASE_HISTORY = CompiledRead(
-    lambda visitor, length: (
-        Event.objects.latest_of(visitor)
-        .filter(event_type=EventType.PURCHASE)
-        .values_list("product_id", "occurred_at")[:length]
-    ),
-    params=("visitor",),
-)
+@dataclass(frozen=True)
+class VisitorHistory:
+    """What one visitor did, as the recommendations of visitor index 0 read it."""
+
+    # The last events, newest first, and the categories of their products.
+    recent: Histories
+    recent_categories: IntArray
+    # The last purchases, newest first (for buy-again), and the category of each purchased
+    # product a shopper may be shown now (active and in stock).
+    purchases: EventArrays
+    purchased_available: dict[int, int]
 
 
-def recent_history(*, visitor: str, length: int) -> tuple[Histories, IntArray]:
-    """One visitor's last `length` events, newest first, as a history of visitor index 0, and
-    the categories of their products."""
-    rows = _RECENT_HISTORY.rows(visitor=visitor, length=length)
-    history = Histories(
-        visitor=np.zeros(len(rows), dtype=np.int64),
-        product=np.array([row[0] for row in rows], dtype=np.int64),
-        weight=np.array([EVENT_WEIGHTS[EventType(row[1])] for row in rows], dtype=np.float64),
+def _history_rows(visitor: str, length: int, purchase_length: int) -> QuerySet[Any]:
+    """(part, product, event type, time, category, available) rows: the visitor's last
+    `length` events (part 0) and last `purchase_length` purchases (part 1), in one query."""
+    columns = ("part", "product_id", "event_type", "timestamp", "category", "available")
+    latest = Event.objects.latest_of(visitor).annotate(
+        # Seconds, not datetimes: Django's timezone-aware datetime loader costs more per row
+        # than the rest of the query.
+        timestamp=EpochSeconds("occurred_at"),
+        category=F("product__category_id"),
+        available=ExpressionWrapper(
+            Q(product__is_active=True, product__stock__gt=0), output_field=BooleanField()
+        ),
     )
-    return history, np.array([row[2] for row in rows], dtype=np.int64)
+    recent = latest.annotate(part=Value(0)).values_list(*columns)[:length]
+    purchases = (
+        latest.filter(event_type=EventType.PURCHASE)
+        .annotate(part=Value(1))
+        .values_list(*columns)[:purchase_length]
+    )
+    if not purchase_length:
+        return recent
+    return recent.union(purchases, all=True) if length else purchases
 
 
-def purchase_history(*, visitor: str, length: int) -> EventArrays:
-    """One visitor's last `length` purchases as events of visitor 0 (for buy_again)."""
-    rows = _PURCHASE_HISTORY.rows(visitor=visitor, length=length)
-    return EventArrays(
-        visitor=np.zeros(len(rows), dtype=np.int64),
-        product=np.array([row[0] for row in rows], dtype=np.int64),
-        event_type=np.full(len(rows), EVENT_TYPE_CODES[EventType.PURCHASE], dtype=np.int8),
-        timestamp=np.array([row[1].timestamp() for row in rows], dtype=np.float64),
+_HISTORY_ROWS = CompiledRead(_history_rows, params=("visitor",))
+
+
+def visitor_history(*, visitor: str, length: int, purchase_length: int = 0) -> VisitorHistory:
+    """The visitor's last `length` events and, if `purchase_length`, last purchases."""
+    if length and purchase_length and not connection.features.supports_slicing_ordering_in_compound:
+        # SQLite cannot limit the parts of a UNION: two queries.
+        rows = _HISTORY_ROWS.rows(visitor=visitor, length=length, purchase_length=0)
+        rows += _HISTORY_ROWS.rows(visitor=visitor, length=0, purchase_length=purchase_length)
+    else:
+        rows = _HISTORY_ROWS.rows(visitor=visitor, length=length, purchase_length=purchase_length)
+    recent = [row for row in rows if row[0] == 0]
+    purchases = [row for row in rows if row[0] == 1]
+    return VisitorHistory(
+        recent=Histories(
+            visitor=np.zeros(len(recent), dtype=np.int64),
+            product=np.array([row[1] for row in recent], dtype=np.int64),
+            weight=np.array([EVENT_WEIGHTS[EventType(row[2])] for row in recent], dtype=np.float64),
+        ),
+        recent_categories=np.array([row[4] for row in recent], dtype=np.int64),
+        purchases=EventArrays(
+            visitor=np.zeros(len(purchases), dtype=np.int64),
+            product=np.array([row[1] for row in purchases], dtype=np.int64),
+            event_type=np.full(len(purchases), EVENT_TYPE_CODES[EventType.PURCHASE], dtype=np.int8),
+            timestamp=np.array([row[3] for row in purchases], dtype=np.float64),
+        ),
+        purchased_available={row[1]: row[4] for row in purchases if row[5]},
     )
 
 

@@ -31,7 +31,7 @@ from catalog.selectors import (
 from recommender import cache
 from recommender.algorithms.buy_again import repeat_scores
 from recommender.algorithms.evaluation import Recommender
-from recommender.algorithms.events import IntArray
+from recommender.algorithms.events import EventArrays, IntArray
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.tiered import (
     HISTORY_LENGTH,
@@ -55,10 +55,9 @@ from recommender.models import (
     TrendingWindow,
 )
 from recommender.selectors import (
-    purchase_history,
-    recent_history,
     stored_neighbours,
     trending_ranked,
+    visitor_history,
 )
 from shopsmart.metrics import RECOMMENDATION_SECONDS
 from tracking.models import EVENT_WEIGHTS, EventType
@@ -250,9 +249,8 @@ def _recommendations_compute(request: RecommendationRequest) -> RecommendationLi
 PURCHASE_HISTORY_LENGTH = 500
 
 
-def _repeats(visitor: str) -> Ranked:
+def _repeats(purchases: EventArrays) -> Ranked:
     """The visitor's purchased products by recency-weighted frequency (visitor index 0)."""
-    purchases = purchase_history(visitor=visitor, length=PURCHASE_HISTORY_LENGTH)
     return repeat_scores(
         purchases,
         np.zeros(1, dtype=np.int64),
@@ -264,8 +262,11 @@ def _repeats(visitor: str) -> Ranked:
 def _buy_again_compute(request: RecommendationRequest) -> RecommendationList:
     """The visitor's own purchases that can be bought now, best first (the category, if one
     is asked for, with its sub-categories)."""
-    repeats = _repeats(request.visitor)
-    categories = products_available_categories(among=repeats.product.tolist())
+    history = visitor_history(
+        visitor=request.visitor, length=0, purchase_length=PURCHASE_HISTORY_LENGTH
+    )
+    repeats = _repeats(history.purchases)
+    categories = history.purchased_available
     wanted = (
         set(category_with_descendant_ids(category=request.category))
         if request.category is not None
@@ -337,7 +338,13 @@ class _RecommendationInputs:
 
 
 def _recommendation_inputs(request: RecommendationRequest) -> _RecommendationInputs:
-    history, history_categories = recent_history(visitor=request.visitor, length=HISTORY_LENGTH)
+    # Buy-again reads the visitor's purchases, in the same query as the history.
+    read = visitor_history(
+        visitor=request.visitor,
+        length=HISTORY_LENGTH,
+        purchase_length=PURCHASE_HISTORY_LENGTH if request.include_interacted else 0,
+    )
+    history, history_categories = read.recent, read.recent_categories
     neighbours, neighbour_categories = _served_neighbours(history.product)
     by_category = _trending_fills()
     fill_length = 3 * request.k + 20  # what recommend() draws from each trending tier at most
@@ -348,12 +355,8 @@ def _recommendation_inputs(request: RecommendationRequest) -> _RecommendationInp
         category_trending = _best_of(by_category, in_category, fill_length)
     global_trending = _best_of(by_category, None, fill_length)
     fills = (category_trending, global_trending)
-    repeats = _repeats(request.visitor) if request.include_interacted else Ranked.empty()
-    repeat_categories = (
-        products_available_categories(among=repeats.product.tolist())
-        if len(repeats.product)
-        else {}
-    )
+    repeats = _repeats(read.purchases) if request.include_interacted else Ranked.empty()
+    repeat_categories = read.purchased_available
     candidates, first = np.unique(
         np.concatenate(
             [

@@ -8,8 +8,9 @@ parameters, and from then on runs the same SQL with the real values substituted.
 
 Only reads that return plain rows (`values_list`) fit, and only on PostgreSQL, whose driver
 returns the Python types Django would (aware datetimes, Decimal); elsewhere, or when a
-stand-in cannot be found exactly once among the compiled parameters (a lookup that expands a
-list into one placeholder per value, for instance), every call runs the QuerySet itself.
+stand-in cannot be found as it is among the compiled parameters (a lookup that expands a
+list into one placeholder per value, for instance) or is found transformed (into a LIKE
+pattern, say), every call runs the QuerySet itself.
 """
 
 from __future__ import annotations
@@ -73,9 +74,10 @@ class CompiledRead:
         sources: list[str | None] = [None] * len(defaults)
         for name, stand_in in stand_ins.items():
             positions = [i for i, value in enumerate(defaults) if value == stand_in]
-            if len(positions) != 1:
+            if not positions:
                 return None
-            sources[positions[0]] = name
+            for position in positions:
+                sources[position] = name
         # A stand-in also found transformed (a LIKE pattern made of it, say) would be sent as
         # it is: such a read is not substitutable.
         kept = [value for value, source in zip(defaults, sources, strict=True) if source is None]

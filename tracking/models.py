@@ -101,6 +101,12 @@ class Event(models.Model):
             models.Index(
                 fields=["visitor", "-occurred_at", "-id"], name="event_visitor_recent_idx"
             ),
+            # The same for purchases alone (buy-again reads hundreds of a regular's).
+            models.Index(
+                fields=["visitor", "-occurred_at", "-id"],
+                condition=Q(event_type=EventType.PURCHASE),
+                name="event_visitor_purchases_idx",
+            ),
             models.Index(fields=["product", "-occurred_at"], name="event_product_time_idx"),
             models.Index(fields=["occurred_at"], name="event_time_idx"),
             models.Index(fields=["event_type", "occurred_at"], name="event_type_time_idx"),

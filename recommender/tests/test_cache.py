@@ -88,3 +88,72 @@ def test_with_redis_a_hit_is_one_round_trip(settings):
     rec(compute)
     # MGET + INCR, pipelined; the INFO call itself counts one.
     assert connection.info("stats")["total_commands_processed"] - before == 3
+
+
+class SharedNeighbours:
+    """A per-product answer that many recommendations share, kept in the process."""
+
+    def __init__(self) -> None:
+        self.computed: list[int] = []
+
+    def __call__(self, ids: list[int]) -> list[str]:
+        self.computed.extend(ids)
+        return [f"neighbours of {i}" for i in ids]
+
+    def read(self, ids: list[int]) -> list[str]:
+        return cache.cached_many(
+            cache.SIMILARITY, "neighbours", ids, timeout=60, compute=self, local=True
+        )
+
+
+def recommendation_reading(shared: SharedNeighbours, ids: list[int], k: int) -> list[str]:
+    """A recommendation (its lookup reads sim's generation) computed from shared answers."""
+    return cache.cached(
+        cache.RECOMMENDATIONS,
+        k,
+        timeout=60,
+        compute=lambda: shared.read(ids),
+        depends_on=(cache.SIMILARITY,),
+        scope="v1",
+    )
+
+
+def test_a_shared_answer_kept_in_the_process_serves_later_computations_without_the_cache():
+    shared = SharedNeighbours()
+    recommendation_reading(shared, [1, 2], k=1)
+    django_cache.delete_many(["sim:neighbours:1", "sim:neighbours:2"])
+
+    assert recommendation_reading(shared, [1, 2, 3], k=2) == [
+        "neighbours of 1",
+        "neighbours of 2",
+        "neighbours of 3",
+    ]
+    assert shared.computed == [1, 2, 3]
+
+
+def test_a_kept_answer_is_not_used_once_its_generation_moves_on():
+    shared = SharedNeighbours()
+    recommendation_reading(shared, [1], k=1)
+    cache.generation_bump(cache.SIMILARITY)
+    recommendation_reading(shared, [1], k=2)
+    assert shared.computed == [1, 1]
+
+
+def test_a_kept_answer_is_not_used_outside_a_computation_that_read_its_generation():
+    shared = SharedNeighbours()
+    recommendation_reading(shared, [1], k=1)
+    django_cache.delete("sim:neighbours:1")
+    # Read on its own, nothing has just read sim's generation from the cache: ask the cache.
+    shared.read([1])
+    assert shared.computed == [1, 1]
+
+
+def test_answers_served_from_the_process_count_as_hits():
+    shared = SharedNeighbours()
+    recommendation_reading(shared, [1, 2], k=1)
+    before = cache.statistics()[cache.SIMILARITY]
+    recommendation_reading(shared, [1, 2], k=2)
+    recommendation_reading(shared, [1, 2], k=3)  # its lookup carries the counts of the last
+    after = cache.statistics()[cache.SIMILARITY]
+    assert after["hits"] - before["hits"] == 2
+    assert after["misses"] == before["misses"]

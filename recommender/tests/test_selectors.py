@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import numpy as np
 import pytest
 
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from recommender.models import SimilarityKind
-from recommender.selectors import stored_neighbours, trending_ranked
+from recommender.selectors import stored_neighbours, trending_ranked, visitor_history
 from recommender.tests.factories import ItemSimilarityFactory, TrendingScoreFactory
+from tracking.models import EventType
+from tracking.tests.factories import EventFactory, VisitorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +49,56 @@ def test_trending_ranked_keeps_the_best_available_of_each_category():
         group: ranked.score[ranked.group == group].tolist() for group in np.unique(ranked.group)
     }
     assert by_group == {kitchen.pk: [5.0, 3.0], garden.pk: [4.0]}
+
+
+def test_visitor_history_reads_the_latest_events_and_purchases_newest_first():
+    ann, bob = VisitorFactory.create(external_id="ann"), VisitorFactory.create()
+    mug, lamp, rake = ProductFactory.create_batch(3)
+    sold_out = ProductFactory.create(stock=0)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    rows = [
+        (mug, EventType.PURCHASE),
+        (sold_out, EventType.PURCHASE),
+        (lamp, EventType.VIEW),
+        (rake, EventType.ADD_TO_CART),
+        (mug, EventType.PURCHASE),
+    ]
+    for minutes, (product, kind) in enumerate(rows):
+        EventFactory.create(
+            visitor=ann,
+            product=product,
+            event_type=kind,
+            occurred_at=start + timedelta(minutes=minutes),
+        )
+    EventFactory.create(visitor=bob, product=lamp, event_type=EventType.PURCHASE)
+
+    history = visitor_history(visitor="ann", length=3, purchase_length=2)
+
+    assert history.recent.product.tolist() == [mug.pk, rake.pk, lamp.pk]
+    assert history.recent.weight.tolist() == [5.0, 3.0, 1.0]
+    assert history.recent_categories.tolist() == [
+        mug.category_id,
+        rake.category_id,
+        lamp.category_id,
+    ]
+    assert history.purchases.product.tolist() == [mug.pk, sold_out.pk]
+    # SQLite's julian days are exact to about 10 microseconds.
+    assert history.purchases.timestamp.tolist() == pytest.approx(
+        [(start + timedelta(minutes=4)).timestamp(), (start + timedelta(minutes=1)).timestamp()],
+        abs=1e-3,
+    )
+    assert history.purchased_available == {mug.pk: mug.category_id}
+
+
+def test_visitor_history_reads_only_the_parts_asked_for():
+    visitor = VisitorFactory.create(external_id="ann")
+    EventFactory.create(visitor=visitor, event_type=EventType.PURCHASE)
+    EventFactory.create(visitor=visitor, event_type=EventType.VIEW)
+
+    recent_only = visitor_history(visitor="ann", length=50)
+    purchases_only = visitor_history(visitor="ann", length=0, purchase_length=50)
+    nobody = visitor_history(visitor="nobody", length=50, purchase_length=50)
+
+    assert (len(recent_only.recent.product), len(recent_only.purchases.product)) == (2, 0)
+    assert (len(purchases_only.recent.product), len(purchases_only.purchases.product)) == (0, 1)
+    assert len(nobody.recent.product) == len(nobody.purchases.product) == 0

@@ -82,7 +82,22 @@ def test_a_list_parameter_is_sent_as_one_array() -> None:
 
 
 @pytest.mark.postgres
-def test_a_parameter_used_twice_runs_its_queryset_on_every_call() -> None:
+def test_a_parameter_used_twice_is_substituted_in_both_places() -> None:
+    alice, bob = VisitorFactory.create(external_id="alice"), VisitorFactory.create()
+    EventFactory.create_batch(2, visitor=alice)
+    EventFactory.create_batch(3, visitor=bob)
+    build = CountingBuild(
+        lambda visitor: latest_products(visitor, 10).union(latest_products(visitor, 1), all=True)
+    )
+    read = CompiledRead(build, params=("visitor",))
+
+    assert len(read.rows(visitor="alice")) == 3
+    assert len(read.rows(visitor=bob.external_id)) == 4
+    assert build.calls == 1
+
+
+@pytest.mark.postgres
+def test_a_parameter_transformed_by_a_lookup_runs_its_queryset_on_every_call() -> None:
     alice = VisitorFactory.create(external_id="alice")
     VisitorFactory.create(external_id="bob")
     build = CountingBuild(
