@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from catalog.models import Product
 from catalog.selectors import ProductOrdering, product_card
+from shopsmart.api.parameters import QueryParameters
 
 
 class CategoryCardSerializer(serializers.Serializer[Any]):
@@ -51,7 +52,7 @@ class ProductDetailSerializer(ProductCardSerializer):
         }
 
 
-class ProductQuerySerializer(serializers.Serializer[Any]):
+class ProductQuerySerializer(QueryParameters):
     search = serializers.CharField(required=False, max_length=200, allow_blank=True)
     category = serializers.CharField(
         required=False, max_length=140, help_text="A category id or slug (sub-categories too)."

@@ -17,6 +17,7 @@ from recommender.serving import (
     SimilarStrategy,
 )
 from shopsmart.api.access import VISITOR_MAX_LENGTH
+from shopsmart.api.parameters import QueryParameters
 
 
 def k_field(default: int) -> serializers.IntegerField:
@@ -25,7 +26,7 @@ def k_field(default: int) -> serializers.IntegerField:
     )
 
 
-class RecommendationQuerySerializer(serializers.Serializer[Any]):
+class RecommendationQuerySerializer(QueryParameters):
     visitor = serializers.CharField(
         required=False,
         max_length=VISITOR_MAX_LENGTH,
@@ -58,11 +59,11 @@ class RecommendationQuerySerializer(serializers.Serializer[Any]):
         return attrs
 
 
-class SimilarQuerySerializer(serializers.Serializer[Any]):
+class SimilarQuerySerializer(QueryParameters):
     k = k_field(10)
 
 
-class TrendingQuerySerializer(serializers.Serializer[Any]):
+class TrendingQuerySerializer(QueryParameters):
     window = serializers.ChoiceField(
         choices=TrendingWindow.choices, required=False, default=TrendingWindow.DAYS_7
     )
