@@ -346,14 +346,14 @@ def _recommendation_inputs(request: RecommendationRequest) -> _RecommendationInp
     )
     history, history_categories = read.recent, read.recent_categories
     neighbours, neighbour_categories = _served_neighbours(history.product)
-    by_category = _trending_fills()
+    trending = _trending_fills()
     fill_length = 3 * request.k + 20  # what recommend() draws from each trending tier at most
     if request.category is None:
-        category_trending = _best_of(by_category, history_categories, fill_length)
+        category_trending = _best_of(trending, history_categories, fill_length)
     else:
         in_category = category_with_descendant_ids(category=request.category)
-        category_trending = _best_of(by_category, in_category, fill_length)
-    global_trending = _best_of(by_category, None, fill_length)
+        category_trending = _best_of(trending, in_category, fill_length)
+    global_trending = _best_of(trending, None, fill_length)
     fills = (category_trending, global_trending)
     repeats = _repeats(read.purchases) if request.include_interacted else Ranked.empty()
     repeat_categories = read.purchased_available
@@ -461,31 +461,36 @@ def _neighbour_rows(products: list[int]) -> list[bytes]:
 
 def _trending_fills() -> Ranked:
     """The best FILL_DEPTH available trending products of each category, the recommendations'
-    fills (cached until trending is recomputed)."""
+    fills, best first across categories (cached until trending is recomputed)."""
     return cache.cached(
         cache.TRENDING,
-        "fills",
+        "fills-best-first",
         RECOMMENDATION_TRENDING_WINDOW,
         timeout=settings.CACHE_TTL_TRENDING,
-        compute=lambda: trending_ranked(window=RECOMMENDATION_TRENDING_WINDOW, depth=FILL_DEPTH),
+        compute=lambda: _best_first(
+            trending_ranked(window=RECOMMENDATION_TRENDING_WINDOW, depth=FILL_DEPTH)
+        ),
         local=True,
     )
 
 
-def _best_of(by_category: Ranked, categories: Iterable[int] | None, length: int) -> Ranked:
-    """The `length` best rows of the categories (None: of every category) taken together,
-    best first, each still grouped under its own category."""
-    keep = (
-        np.ones(len(by_category.product), dtype=np.bool_)
-        if categories is None
-        else np.isin(by_category.group, np.fromiter(categories, dtype=np.int64))
-    )
-    order = np.lexsort((by_category.product[keep], -by_category.score[keep]))[:length]
+def _best_first(ranked: Ranked) -> Ranked:
+    """The rows by descending score, ties by ascending product id."""
+    order = np.lexsort((ranked.product, -ranked.score))
     return Ranked(
-        group=by_category.group[keep][order],
-        product=by_category.product[keep][order],
-        score=by_category.score[keep][order],
+        group=ranked.group[order], product=ranked.product[order], score=ranked.score[order]
     )
+
+
+def _best_of(fills: Ranked, categories: Iterable[int] | None, length: int) -> Ranked:
+    """The `length` best rows of the categories (None: of every category) taken together,
+    best first, each still grouped under its own category (`fills` is best first)."""
+    if categories is None:
+        rows: slice | IntArray = slice(0, length)
+    else:
+        rows = np.flatnonzero(np.isin(fills.group, np.fromiter(categories, dtype=np.int64)))
+        rows = rows[:length]
+    return Ranked(group=fills.group[rows], product=fills.product[rows], score=fills.score[rows])
 
 
 def _regrouped(ranked: Ranked, group: int) -> Ranked:

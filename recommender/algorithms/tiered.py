@@ -16,7 +16,7 @@ products found are kept first: they are the most relevant ones the visitor has.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 
 import numpy as np
@@ -189,7 +189,7 @@ def recommend(
     k = rules.k
     if not (rules.include_interacted and rules.repeat_weight > 0):
         repeats = None
-    personalised = _personalised(histories, neighbours, catalog, rules, repeats)
+    personalised, contributions = _personalised(histories, neighbours, catalog, rules, repeats)
     personalised = _select(personalised, catalog, rules.max_per_category, k)
     target = _target_categories(histories, visitor_count, catalog, requested_category)
     # Enough fill for the list even when the cap or the personalised items take some away.
@@ -208,6 +208,8 @@ def recommend(
         ]
     )
     chosen = _select(candidates, catalog, rules.max_per_category, k)
+    if rules.explain:
+        chosen = _explained(chosen, contributions)
     return Recommendations(
         visitor=chosen.visitor,
         product=chosen.product,
@@ -217,6 +219,21 @@ def recommend(
         because=chosen.because,
         strategy=_strategies(chosen, visitor_count, k),
     )
+
+
+@dataclass(frozen=True)
+class _Contributions:
+    """What each (visitor, history product) brought to each personalised candidate."""
+
+    visitor: IntArray
+    candidate: IntArray
+    source: IntArray
+    contribution: FloatArray
+
+    @classmethod
+    def empty(cls) -> _Contributions:
+        empty = np.empty(0, dtype=np.int64)
+        return cls(empty, empty.copy(), empty.copy(), np.empty(0, dtype=np.float64))
 
 
 @dataclass(frozen=True)
@@ -234,12 +251,12 @@ def _personalised(
     catalog: Catalog,
     rules: Rules,
     repeats: Ranked | None,
-) -> _Candidates:
+) -> tuple[_Candidates, _Contributions]:
     if len(catalog.product) == 0 or (
         (len(histories.product) == 0 or len(neighbours) == 0)
         and (repeats is None or len(repeats.product) == 0)
     ):
-        return _no_candidates()
+        return _no_candidates(), _Contributions.empty()
     # Each history row's slice of the neighbour table, cut to neighbours_per_event.
     starts = np.searchsorted(neighbours.product, histories.product, side="left")
     stops = np.searchsorted(neighbours.product, histories.product, side="right")
@@ -277,23 +294,21 @@ def _personalised(
     if rules.max_per_category is None:
         # Only the best k of each visitor can make the list: cut before the full sort.
         visitor, product, score = _top_of_each(visitor, product, score, rules.k)
-    because = np.full((len(visitor), REASON_PRODUCTS), -1, dtype=np.int64)
-    if rules.explain and len(visitor):
-        because = _reasons(
-            visitor,
-            product,
-            histories.visitor[row],
-            neighbours.neighbour[entry],
-            histories.product[row],
-            contribution,
-        )
-    return _Candidates(
+    candidates = _Candidates(
         visitor=visitor,
         product=product,
         score=score,
         tier=np.full(len(visitor), Tier.PERSONALISED, dtype=np.int8),
-        because=because,
+        # Explained once chosen (see _explained): most candidates never make the list.
+        because=np.full((len(visitor), REASON_PRODUCTS), -1, dtype=np.int64),
     )
+    contributions = _Contributions(
+        visitor=histories.visitor[row],
+        candidate=neighbours.neighbour[entry],
+        source=histories.product[row],
+        contribution=contribution,
+    )
+    return candidates, contributions
 
 
 def _with_repeats(
@@ -345,15 +360,22 @@ def _top_of_each(
     return visitor[order], product[order], score[order]
 
 
-def _reasons(
-    visitor: IntArray,
-    product: IntArray,
-    pair_visitor: IntArray,
-    pair_candidate: IntArray,
-    pair_source: IntArray,
-    contribution: FloatArray,
-) -> IntArray:
+def _explained(chosen: _Candidates, contributions: _Contributions) -> _Candidates:
+    """The chosen candidates with the reasons of their personalised ones."""
+    personalised = chosen.tier == Tier.PERSONALISED
+    if not personalised.any():
+        return chosen
+    because = chosen.because.copy()
+    because[personalised] = _reasons(
+        chosen.visitor[personalised], chosen.product[personalised], contributions
+    )
+    return replace(chosen, because=because)
+
+
+def _reasons(visitor: IntArray, product: IntArray, contributions: _Contributions) -> IntArray:
     """For each (visitor, product) candidate, the two history products that brought the most."""
+    pair_visitor, pair_candidate = contributions.visitor, contributions.candidate
+    pair_source, contribution = contributions.source, contributions.contribution
     wanted = np.isin(pair_key(pair_visitor, pair_candidate), pair_key(visitor, product))
     by_source = grouped(pair_visitor[wanted], pair_candidate[wanted], pair_source[wanted])
     total = by_source.sum(contribution[wanted])
