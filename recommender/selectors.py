@@ -24,7 +24,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Cast, RowNumber
 from django.db.models.sql.compiler import SQLCompiler
 
 from catalog.models import Product
@@ -172,7 +172,7 @@ def _history_rows(visitor: str, length: int, purchase_length: int) -> QuerySet[A
     latest = Event.objects.latest_of(visitor).annotate(
         # Seconds, not datetimes: Django's timezone-aware datetime loader costs more per row
         # than the rest of the query.
-        timestamp=EpochSeconds("occurred_at"),
+        timestamp=Cast(EpochSeconds("occurred_at"), FloatField()),
         category=F("product__category_id"),
         available=ExpressionWrapper(
             Q(product__is_active=True, product__stock__gt=0), output_field=BooleanField()
@@ -206,7 +206,8 @@ def visitor_history(*, visitor: str, length: int, purchase_length: int = 0) -> V
         recent=Histories(
             visitor=np.zeros(len(recent), dtype=np.int64),
             product=np.array([row[1] for row in recent], dtype=np.int64),
-            weight=np.array([EVENT_WEIGHTS[EventType(row[2])] for row in recent], dtype=np.float64),
+            # Event types come as strings, equal (and hashed alike) to EventType's members.
+            weight=np.array([EVENT_WEIGHTS[row[2]] for row in recent], dtype=np.float64),
         ),
         recent_categories=np.array([row[4] for row in recent], dtype=np.int64),
         purchases=EventArrays(
