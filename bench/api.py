@@ -236,18 +236,34 @@ def warm(token: str, visitors: list[str]) -> None:
         pass
 
 
-def bench_setup(description: str) -> tuple[int, str, str]:
-    """The command line's run length, and the bench database and Redis (shared with the
-    commands the benchmark runs)."""
+def bench_setup(description: str) -> tuple[int, str, str, list[str]]:
+    """The command line's run length and scenarios, and the bench database and Redis
+    (shared with the commands the benchmark runs)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        default=[],
+        metavar="TEXT",
+        help="run only the scenarios whose name contains one of these (ping always runs)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     url = os.environ.get("BENCH_API_DATABASE_URL", DEFAULT_URL)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     os.environ |= {"REDIS_URL": redis_url, "CACHE_KEY_PREFIX": CACHE_PREFIX}
-    return args.seconds, url, redis_url
+    return args.seconds, url, redis_url, args.only
+
+
+def chosen(scripts: dict[str, str], only: list[str]) -> dict[str, str]:
+    """The scenarios asked for with --only (all without it), with ping's, the floor."""
+    return {
+        name: script
+        for name, script in scripts.items()
+        if not only or name == "ping" or any(text in name for text in only)
+    }
 
 
 def measure(
@@ -277,7 +293,7 @@ def measure(
 
 
 def main() -> None:
-    seconds, url, redis_url = bench_setup(__doc__.splitlines()[0])
+    seconds, url, redis_url, only = bench_setup(__doc__.splitlines()[0])
     token, visitors, products = prepare(url)
     server = start_server(url, redis_url)
 
@@ -290,7 +306,7 @@ def main() -> None:
     try:
         warm(token, visitors)
         print(f"API on gunicorn (2 workers), PostgreSQL + Redis, wrk {seconds} s per run")
-        scripts = scenario_scripts(token, visitors, products)
+        scripts = chosen(scenario_scripts(token, visitors, products), only)
         results = measure(scripts, CONCURRENCY, seconds, before_run)
     finally:
         server.terminate()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from api import THREADS, bench_setup, measure, prepare, shell, start_server
+from api import THREADS, bench_setup, chosen, measure, prepare, shell, start_server
 from run import RESULTS
 
 CONCURRENCY = (4, 16)
@@ -89,13 +89,15 @@ end
 
 
 def main() -> None:
-    seconds, url, redis_url = bench_setup(__doc__.splitlines()[0])
+    seconds, url, redis_url, only = bench_setup(__doc__.splitlines()[0])
     prepare(url)
     pages = json.loads(shell(url, PAGES_TO_VISIT))
     server = start_server(url, redis_url)
     try:
         print(f"Shop pages on gunicorn (2 workers), PostgreSQL + Redis, wrk {seconds} s per run")
-        scripts = scenario_scripts(pages["cookies"], pages["categories"], pages["products"])
+        scripts = chosen(
+            scenario_scripts(pages["cookies"], pages["categories"], pages["products"]), only
+        )
         results = measure(scripts, CONCURRENCY, seconds)
     finally:
         server.terminate()
