@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import connection
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -126,3 +128,38 @@ def test_event_ingestion_is_throttled_with_retry_after(api, product, monkeypatch
     limited = post(api, event)
     assert limited.status_code == 429
     assert int(limited.headers["Retry-After"]) > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_batch_posted_concurrently_is_stored_once(product):
+    """A client retrying a batch before its first attempt answered: four copies at once."""
+    user = User.objects.create_user("retrying-partner")
+    token = Token.objects.create(user=user).key
+    batch = [
+        {"event_id": f"retry-{n}", "visitor": "new-shopper", "product": product.pk,
+         "event_type": "view"}
+        for n in range(25)
+    ]  # fmt: skip
+    statuses: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def send() -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        barrier.wait()
+        try:
+            statuses.append(post(client, batch).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(statuses) == 4
+    assert set(statuses) <= {200, 201}
+    assert Event.objects.count() == 25
+    assert Visitor.objects.filter(external_id="new-shopper").count() == 1
