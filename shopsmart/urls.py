@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from shopsmart.metrics import metrics_view
 
@@ -12,5 +14,7 @@ urlpatterns = [
     path("account/", include("shopsmart.accounts.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("metrics", metrics_view, name="metrics"),
+    # Browsers ask for it on pages that name no icon (the admin's).
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg")), name="favicon"),
     path("", include("catalog.urls")),
 ]

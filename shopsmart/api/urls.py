@@ -1,5 +1,5 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from catalog.api import CategoryTreeView, ProductDetailView, ProductListView
 from recommender.api import RecommendationsView, SimilarProductsView, TrendingView
@@ -20,5 +20,5 @@ urlpatterns = [
     path("ping", PingView.as_view(), name="ping"),
     path("cache/flush", CacheFlushView.as_view(), name="cache_flush"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

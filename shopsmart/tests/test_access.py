@@ -46,6 +46,7 @@ PUBLIC = {
     "api:ping",
     "api:schema",
     "api:docs",
+    "favicon",
     # The admin's own sign-in and sign-out pages.
     "admin:login",
     "admin:logout",
