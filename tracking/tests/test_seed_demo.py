@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Avg, Count
+from django.urls import reverse
 
 from catalog.models import Category, Product, Review
 from catalog.tests.factories import ProductFactory
@@ -136,4 +137,5 @@ def test_shopper_password_lets_demo_shoppers_log_in(client):
     seed("--shopper-password", "demo-pass-123")
     user = Visitor.objects.filter(user__isnull=False).select_related("user")[0].user
     assert user is not None
-    assert client.login(username=user.username, password="demo-pass-123")
+    form = {"username": user.username, "password": "demo-pass-123"}
+    assert client.post(reverse("login"), form)["Location"] == reverse("account")
