@@ -43,6 +43,14 @@ def _empty_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _clear_log_context():
+    """No test's log records carry another's context (a task id bound by an eager task)."""
+    import structlog
+
+    structlog.contextvars.clear_contextvars()
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     """Every test starts with an empty cache."""
     _empty_cache()

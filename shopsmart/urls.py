@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from shopsmart.metrics import metrics_view
@@ -15,6 +16,11 @@ urlpatterns = [
     path("dashboard/", include("dashboard.urls")),
     path("metrics", metrics_view, name="metrics"),
     # Browsers ask for it on pages that name no icon (the admin's).
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg")), name="favicon"),
+    # (resolved per request: the hashed file name is known once collectstatic has run)
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=lazy(static, str)("favicon.svg")),
+        name="favicon",
+    ),
     path("", include("catalog.urls")),
 ]
