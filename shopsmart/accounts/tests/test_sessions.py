@@ -22,6 +22,7 @@ def test_signing_in_gives_the_browser_a_new_session():
     session = client.session  # a session the browser had before signing in (a cart, say)
     session["cart"] = {"1": 1}
     session.save()
+    assert session.session_key is not None
     client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
     before = session_key(client)
     client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
