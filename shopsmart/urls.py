@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 
 from shopsmart.metrics import metrics_view
 
+handler500 = "shopsmart.errors.server_error"
+
 admin.site.site_header = "ShopSmart administration"
 admin.site.site_title = "ShopSmart admin"
 

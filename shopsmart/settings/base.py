@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "shopsmart.security.ContentSecurityPolicyMiddleware",
+    "shopsmart.errors.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -121,6 +122,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"]["options"] = "-c pg_trgm.word_similarity_threshold=" + (
         env.str("SEARCH_SIMILARITY_THRESHOLD", default="0.4")
     )
+    # Web processes set it (the Dockerfile does) so a stuck query fails its request fast;
+    # workers and commands leave it off, as their pipelines read millions of rows.
+    if statement_timeout := env.int("DB_STATEMENT_TIMEOUT_MS", default=0):
+        DATABASES["default"]["OPTIONS"]["options"] += f" -c statement_timeout={statement_timeout}"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache --------------------------------------------------------------------------------------
