@@ -72,7 +72,7 @@ def _problem(row: dict[str, str], seen: set[str]) -> str | None:
     if not price.is_finite() or price < 0 or price > MAX_PRICE:
         return "price_out_of_range"
     stock = row.get("stock", "").strip() or "0"
-    if not stock.isdigit():
+    if not stock.isdecimal():
         return "stock_not_a_whole_number"
     if len(row.get("image_url", "")) > 500:
         return "image_url_too_long"

@@ -268,7 +268,7 @@ def category_tree() -> list[CategoryNode]:
 
 
 def category_by_id_or_slug(value: str) -> Category | None:
-    lookup = Q(pk=int(value)) if value.isdigit() else Q(slug=value)
+    lookup = Q(pk=int(value)) if value.isdecimal() else Q(slug=value)
     return Category.objects.filter(lookup).first()
 
 

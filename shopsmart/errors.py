@@ -42,6 +42,13 @@ class DatabaseUnavailableMiddleware:
         return response
 
 
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: JSON for the API (a path no endpoint matches), the shop's page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: JSON for the API, the shop's page elsewhere."""
     if _is_api(request):

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from shopsmart.metrics import metrics_view
 
+handler404 = "shopsmart.errors.page_not_found"
 handler500 = "shopsmart.errors.server_error"
 
 admin.site.site_header = "ShopSmart administration"

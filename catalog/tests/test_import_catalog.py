@@ -53,6 +53,17 @@ def test_importing_again_updates_and_never_duplicates(tmp_path):
     assert Category.objects.count() == 3
 
 
+def test_a_stock_in_superscript_digits_is_a_bad_row_not_a_crash(tmp_path):
+    odd = tmp_path / "odd.csv"
+    odd.write_text(
+        "external_id,name,price,category,stock\nMUG-1,Blue Mug,5.00,Kitchen,\u00b2\n",
+        encoding="utf-8",
+    )
+    report = catalog_import(path=odd)
+    assert not Product.objects.exists()
+    assert report.skipped["stock_not_a_whole_number"] == 1
+
+
 def test_a_file_of_another_format_is_refused(tmp_path):
     wrong = tmp_path / "events.csv"
     wrong.write_text("timestamp,visitorid,event,itemid\n1,2,view,3\n", encoding="utf-8")

@@ -7,6 +7,7 @@ from django.urls import path
 
 from shopsmart.urls import urlpatterns as project_urlpatterns
 
+handler404 = "shopsmart.errors.page_not_found"
 handler500 = "shopsmart.errors.server_error"
 
 

@@ -40,6 +40,15 @@ def test_an_unexpected_failure_is_a_bare_500_for_pages_and_the_api(settings):
             assert secret not in body
 
 
+def test_a_path_no_endpoint_matches_is_a_json_404_under_the_api(settings):
+    settings.DEBUG = False
+    api = Client().get("/api/products/not-a-number")
+    page = Client().get("/no-such-page/")
+    assert (api.status_code, api["Content-Type"]) == (404, "application/json")
+    assert api.json() == {"detail": "Not found."}
+    assert (page.status_code, page["Content-Type"]) == (404, "text/html; charset=utf-8")
+
+
 def test_an_unreachable_database_is_a_fast_503_with_retry_after():
     started = time.monotonic()
     result = run_python(

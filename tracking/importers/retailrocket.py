@@ -80,7 +80,7 @@ def _batch_write(
 def _problem(row: dict[str, str], products: dict[str, int | None]) -> str | None:
     if row["event"] not in EVENT_TYPES:
         return "event_type_unknown"
-    if not row["timestamp"].isdigit() or not EARLIEST_MS <= int(row["timestamp"]) < LATEST_MS:
+    if not row["timestamp"].isdecimal() or not EARLIEST_MS <= int(row["timestamp"]) < LATEST_MS:
         return "timestamp_unreadable"
     if not row["visitorid"] or len(row["visitorid"]) > 64:
         return "visitor_missing_or_too_long"
