@@ -19,3 +19,17 @@ class QueryParameters(serializers.Serializer[Any]):
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         return {name: copy.copy(field) for name, field in self._declared_fields.items()}
+
+    def to_internal_value(self, data: Any) -> Any:
+        # DRF reads an empty query parameter as an absent one (HTML form semantics), so
+        # `?ordering=` would quietly mean the default; a choice must be one of the choices.
+        empty = [
+            name
+            for name, field in self.fields.items()
+            if isinstance(field, serializers.ChoiceField) and data.get(name) == ""
+        ]
+        if empty:
+            raise serializers.ValidationError(
+                {name: ['"" is not a valid choice.'] for name in empty}
+            )
+        return super().to_internal_value(data)

@@ -19,22 +19,30 @@ ERROR_DESCRIPTIONS = {
     401: "No credentials: an API token or the visitor's own cookie is needed.",
     403: "The credentials do not allow this (for example another visitor's data).",
     404: "No such object (or page).",
+    414: "The request line is longer than the server accepts (answered by gunicorn, no body).",
     429: "Too many requests: retry after the number of seconds in the Retry-After header.",
-    503: "A service this answer depends on is down.",
+    500: "A server error; the body says no more.",
+    503: "A service this answer depends on is down (the database: retry after Retry-After).",
 }
+# Any operation can answer these, whatever its view: the server's request-line limit, an
+# unexpected failure and an unreachable database (shopsmart.errors).
+EVERY_OPERATION = (414, 500, 503)
 
 
 class AutoSchema(SpectacularAutoSchema):
-    """Adds the responses of each status in the view's `error_statuses` to its operations."""
+    """Adds the responses of each status in the view's `error_statuses`, and those any
+    operation can answer with, to its operations."""
 
     def _get_response_bodies(
         self, direction: Literal["request", "response"] = "response"
     ) -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
-        for status in getattr(self.view, "error_statuses", ()):
+        for status in (*getattr(self.view, "error_statuses", ()), *EVERY_OPERATION):
             if str(status) in responses:
                 continue
-            body = OpenApiTypes.OBJECT if status == 400 else ErrorSerializer
+            body: Any = OpenApiTypes.OBJECT if status == 400 else ErrorSerializer
+            if status == 414:
+                body = None
             responses[str(status)] = self._get_response_for_code(  # type: ignore[no-untyped-call]
                 OpenApiResponse(response=body, description=ERROR_DESCRIPTIONS[status]),
                 str(status),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.http import QueryDict
 from rest_framework import serializers
 
 from shopsmart.api.parameters import QueryParameters
@@ -21,3 +22,11 @@ def test_each_request_validates_with_fields_of_its_own():
     assert second.fields["k"].parent is second
     # The declared fields themselves are never bound to a request's serializer.
     assert Window._declared_fields["k"].parent is None
+
+
+def test_an_empty_choice_is_refused_not_read_as_the_default():
+    parameters = Window(data=QueryDict("window="))
+    assert not parameters.is_valid()
+    assert parameters.errors == {"window": ['"" is not a valid choice.']}
+    # Other empty parameters still mean "absent", as in a query string from a form.
+    assert Window(data=QueryDict("k=")).is_valid()
