@@ -24,9 +24,13 @@ def test_each_request_validates_with_fields_of_its_own():
     assert Window._declared_fields["k"].parent is None
 
 
-def test_an_empty_choice_is_refused_not_read_as_the_default():
-    parameters = Window(data=QueryDict("window="))
+def test_an_empty_parameter_is_a_value_refused_unless_its_field_allows_blanks():
+    parameters = Window(data=QueryDict("window=&k="))
     assert not parameters.is_valid()
-    assert parameters.errors == {"window": ['"" is not a valid choice.']}
-    # Other empty parameters still mean "absent", as in a query string from a form.
-    assert Window(data=QueryDict("k=")).is_valid()
+    assert parameters.errors == {
+        "window": ['"" is not a valid choice.'],
+        "k": ["A valid integer is required."],
+    }
+    valid = Window(data=QueryDict("k=3"))
+    assert valid.is_valid()
+    assert valid.validated_data == {"k": 3}
