@@ -19,13 +19,16 @@ from django.utils.text import slugify
 from catalog.models import Category, Product
 from catalog.placeholders import placeholder_url
 from recommender import cache
-from tracking.importers.report import ImportReport, csv_rows
+from tracking.importers.report import NUL_BYTE, ImportReport, csv_rows, has_nul_byte
 
 COLUMNS = ("external_id", "name", "description", "price", "category", "image_url", "stock")
 REQUIRED = ("external_id", "name", "price", "category")
 BATCH_SIZE = 1_000
 UPDATED_FIELDS = ["name", "slug", "description", "price", "category", "image_url", "stock"]
 MAX_PRICE = Decimal("99999999.99")
+# PositiveIntegerField's largest value on every database Django supports.
+MAX_STOCK = 2_147_483_647
+CATEGORY_NAME_MAX_LENGTH = 120  # Category.name
 
 
 def catalog_import(
@@ -56,6 +59,8 @@ def catalog_import(
 
 
 def _problem(row: dict[str, str], seen: set[str]) -> str | None:
+    if has_nul_byte(row):
+        return NUL_BYTE
     external_id = row["external_id"].strip()
     if not external_id or len(external_id) > 64:
         return "external_id_missing_or_too_long"
@@ -63,8 +68,11 @@ def _problem(row: dict[str, str], seen: set[str]) -> str | None:
         return "external_id_repeated_in_file"
     if not row["name"].strip() or len(row["name"].strip()) > 255:
         return "name_missing_or_too_long"
-    if not any(part.strip() for part in row["category"].split(">")):
+    parts = [" ".join(part.split()) for part in row["category"].split(">")]
+    if not any(parts):
         return "category_missing"
+    if any(len(part) > CATEGORY_NAME_MAX_LENGTH for part in parts):
+        return "category_name_too_long"
     try:
         price = Decimal(row["price"].strip())
     except InvalidOperation:
@@ -74,6 +82,8 @@ def _problem(row: dict[str, str], seen: set[str]) -> str | None:
     stock = row.get("stock", "").strip() or "0"
     if not stock.isdecimal():
         return "stock_not_a_whole_number"
+    if int(stock) > MAX_STOCK:
+        return "stock_out_of_range"
     if len(row.get("image_url", "")) > 500:
         return "image_url_too_long"
     return None

@@ -37,7 +37,14 @@ from catalog.categorise import DerivedCategory, derive_categories
 from catalog.models import Category, Product
 from catalog.placeholders import placeholder_url
 from recommender import cache
-from tracking.importers.report import ImportedEvent, ImportReport, csv_rows, events_write
+from tracking.importers.report import (
+    NUL_BYTE,
+    ImportedEvent,
+    ImportReport,
+    csv_rows,
+    events_write,
+    has_nul_byte,
+)
 from tracking.models import EventType, Visitor
 
 COLUMNS = (
@@ -67,6 +74,10 @@ NON_PRODUCT = Skip("non_product_code")
 NOT_POSITIVE_QUANTITY = Skip("quantity_not_positive")
 NOT_POSITIVE_PRICE = Skip("price_not_positive")
 UNREADABLE = Skip("unreadable")
+CUSTOMER_ID_TOO_LONG = Skip("customer_id_too_long")
+HAS_NUL_BYTE = Skip(NUL_BYTE)
+# A visitor's external id (CustomerID as written) fits Visitor.external_id.
+CUSTOMER_ID_MAX_LENGTH = 64
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,8 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 def classify(row: dict[str, str]) -> PurchaseLine | Skip:
     invoice = (row.get("InvoiceNo") or "").strip()
     code = (row.get("StockCode") or "").strip()
+    if has_nul_byte(row):
+        return HAS_NUL_BYTE
     if invoice.upper().startswith("C"):
         return CANCELLATION
     if code in NON_PRODUCT_CODES or code.upper() in NON_PRODUCT_CODES or VOUCHER.fullmatch(code):
@@ -103,6 +116,8 @@ def classify(row: dict[str, str]) -> PurchaseLine | Skip:
         occurred_at = _invoice_time(row["InvoiceDate"])
     except (KeyError, ValueError, InvalidOperation):
         return UNREADABLE
+    if not price.is_finite():  # NaN or Infinity, which Decimal reads
+        return UNREADABLE
     if not invoice or not code or len(code) > 64:
         return UNREADABLE
     if quantity <= 0:
@@ -112,6 +127,8 @@ def classify(row: dict[str, str]) -> PurchaseLine | Skip:
     customer = (row.get("CustomerID") or "").strip()
     if customer.endswith(".0"):  # some exports write the id as a float
         customer = customer[:-2]
+    if len(customer) > CUSTOMER_ID_MAX_LENGTH:
+        return CUSTOMER_ID_TOO_LONG
     return PurchaseLine(
         invoice=invoice,
         stock_code=code,

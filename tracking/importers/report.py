@@ -24,6 +24,15 @@ from tracking.models import Event, EventSource
 EXAMPLE_LINES = 5
 
 
+# PostgreSQL text cannot hold NUL, and no real name or id contains one: such a row is
+# skipped for this reason by every importer.
+NUL_BYTE = "nul_byte_in_a_field"
+
+
+def has_nul_byte(row: dict[str, str]) -> bool:
+    return any("\x00" in value for value in row.values())
+
+
 class ImportFormatError(Exception):
     """The file is not of the expected format; nothing was imported."""
 

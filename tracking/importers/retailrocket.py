@@ -17,7 +17,14 @@ from pathlib import Path
 
 from catalog.models import Product
 from recommender import cache
-from tracking.importers.report import ImportedEvent, ImportReport, csv_rows, events_write
+from tracking.importers.report import (
+    NUL_BYTE,
+    ImportedEvent,
+    ImportReport,
+    csv_rows,
+    events_write,
+    has_nul_byte,
+)
 from tracking.models import EventType, Visitor
 from tracking.services import visitors_get_or_create
 
@@ -78,6 +85,8 @@ def _batch_write(
 
 
 def _problem(row: dict[str, str], products: dict[str, int | None]) -> str | None:
+    if has_nul_byte(row):
+        return NUL_BYTE
     if row["event"] not in EVENT_TYPES:
         return "event_type_unknown"
     if not row["timestamp"].isdecimal() or not EARLIEST_MS <= int(row["timestamp"]) < LATEST_MS:
