@@ -1,17 +1,16 @@
 from __future__ import annotations
 
 import re
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from catalog.models import Order, OrderLine, PaymentStatus, Product
 from catalog.services import CheckoutDetails, CheckoutError, order_place
 from catalog.tests.factories import ProductFactory
+from shopsmart.tests.concurrency import at_once
 from tracking.models import Event, EventType
 from tracking.tests.factories import UserFactory
 
@@ -194,11 +193,8 @@ def test_the_service_refuses_an_unknown_payment_method_and_an_empty_cart():
 def test_concurrent_checkouts_never_oversell():
     """20 shoppers at once for the last 10 units: exactly 10 orders, stock 0, never below."""
     mug = ProductFactory.create(stock=10)
-    outcomes: list[str] = []
-    barrier = threading.Barrier(20)
 
-    def shopper(number: int) -> None:
-        barrier.wait()
+    def shopper(number: int) -> str:
         try:
             order_place(
                 checkout_token=f"token-{number}",
@@ -207,17 +203,11 @@ def test_concurrent_checkouts_never_oversell():
                 visitor=f"visitor-{number}",
                 user=None,
             )
-            outcomes.append("placed")
         except CheckoutError:
-            outcomes.append("sold out")
-        finally:
-            connection.close()
+            return "sold out"
+        return "placed"
 
-    threads = [threading.Thread(target=shopper, args=(n,)) for n in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once(shopper, 20)
     assert sorted(outcomes) == ["placed"] * 10 + ["sold out"] * 10
     assert Product.objects.get(pk=mug.pk).stock == 0
     assert Order.objects.count() == 10
@@ -228,28 +218,18 @@ def test_concurrent_checkouts_never_oversell():
 @pytest.mark.django_db(transaction=True)
 def test_the_same_form_submitted_concurrently_places_one_order():
     mug = ProductFactory.create(stock=10)
-    numbers: list[str] = []
-    barrier = threading.Barrier(4)
 
-    def submit() -> None:
-        barrier.wait()
-        try:
-            placed = order_place(
-                checkout_token="same-form",
-                quantities={mug.pk: 2},
-                details=_details(),
-                visitor="visitor-1",
-                user=None,
-            )
-            numbers.append(placed.order.number)
-        finally:
-            connection.close()
+    def submit(_number: int) -> str:
+        placed = order_place(
+            checkout_token="same-form",
+            quantities={mug.pk: 2},
+            details=_details(),
+            visitor="visitor-1",
+            user=None,
+        )
+        return placed.order.number
 
-    threads = [threading.Thread(target=submit) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    numbers = at_once(submit, 4)
     assert len(numbers) == 4
     assert len(set(numbers)) == 1
     assert Order.objects.count() == 1

@@ -1,17 +1,16 @@
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from catalog.tests.factories import ProductFactory
+from shopsmart.tests.concurrency import at_once
 from tracking.models import Event, Visitor
 
 pytestmark = pytest.mark.django_db
@@ -141,23 +140,14 @@ def test_the_same_batch_posted_concurrently_is_stored_once(product):
          "event_type": "view"}
         for n in range(25)
     ]  # fmt: skip
-    statuses: list[int] = []
-    barrier = threading.Barrier(4)
 
-    def send() -> None:
+    def send(_number: int) -> int:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-        barrier.wait()
-        try:
-            statuses.append(post(client, batch).status_code)
-        finally:
-            connection.close()
+        status: int = post(client, batch).status_code
+        return status
 
-    threads = [threading.Thread(target=send) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = at_once(send, 4)
 
     assert len(statuses) == 4
     assert set(statuses) <= {200, 201}
