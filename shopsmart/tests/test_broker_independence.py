@@ -1,0 +1,64 @@
+"""Recording what shoppers do and taking their orders never waits on the broker: those paths
+enqueue no task at all, so a broker that is down or slow cannot lose or delay them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from celery.app.base import Celery
+from celery.app.task import Task
+from django.contrib.auth.models import User
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from catalog.models import Order
+from catalog.tests.factories import ProductFactory
+from catalog.tests.test_checkout import checkout_token, fill_cart, place
+from tracking.models import Event
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the tasks anything tries to send (eagerly run or published alike)."""
+    sent: list[str] = []
+
+    def apply_async(task: Task[Any, Any], *args: Any, **kwargs: Any) -> None:
+        sent.append(task.name)
+
+    def send_task(app: Celery, name: str, *args: Any, **kwargs: Any) -> None:
+        sent.append(name)
+
+    monkeypatch.setattr(Task, "apply_async", apply_async)
+    monkeypatch.setattr(Celery, "send_task", send_task)
+    return sent
+
+
+def test_events_views_carts_and_orders_enqueue_no_task(enqueued):
+    mug = ProductFactory.create(stock=5)
+    api = APIClient()
+    api.credentials(
+        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=User.objects.create_user('p')).key}"
+    )
+    shopper = Client()
+
+    api.post(
+        "/api/events", {"visitor": "v1", "product": mug.pk, "event_type": "view"}, format="json"
+    )
+    shopper.get(mug.get_absolute_url())
+    fill_cart(shopper, (mug, 2))
+    place(shopper, checkout_token(shopper))
+
+    assert Order.objects.count() == 1
+    assert Event.objects.count() == 1 + 1 + 1 + 1  # API view, page view, add to cart, purchase
+    assert enqueued == []
+
+
+def test_the_guard_sees_a_task_that_is_sent(enqueued):
+    from recommender.tasks import compute_trending
+
+    compute_trending.delay()
+    assert enqueued == ["recommender.compute_trending"]
