@@ -349,7 +349,7 @@ def _recommendation_inputs(request: RecommendationRequest) -> _RecommendationInp
     trending = _trending_fills()
     fill_length = 3 * request.k + 20  # what recommend() draws from each trending tier at most
     if request.category is None:
-        category_trending = _best_of(trending, history_categories, fill_length)
+        category_trending = _by_category(trending, history_categories)
     else:
         in_category = category_with_descendant_ids(category=request.category)
         category_trending = _best_of(trending, in_category, fill_length)
@@ -490,6 +490,14 @@ def _best_of(fills: Ranked, categories: Iterable[int] | None, length: int) -> Ra
     else:
         rows = np.flatnonzero(np.isin(fills.group, np.fromiter(categories, dtype=np.int64)))
         rows = rows[:length]
+    return Ranked(group=fills.group[rows], product=fills.product[rows], score=fills.score[rows])
+
+
+def _by_category(fills: Ranked, categories: Iterable[int]) -> Ranked:
+    """The fills of the categories grouped by category, best first within each, as
+    recommend() reads a category tier (it takes each visitor's own category's first rows)."""
+    rows = np.flatnonzero(np.isin(fills.group, np.fromiter(categories, dtype=np.int64)))
+    rows = rows[np.argsort(fills.group[rows], kind="stable")]
     return Ranked(group=fills.group[rows], product=fills.product[rows], score=fills.score[rows])
 
 

@@ -107,6 +107,16 @@ def test_a_short_personalised_list_is_filled_from_the_category_then_the_store(to
     assert half["strategy"] == "personalised"
 
 
+def test_the_category_fill_is_the_visitors_main_category_only(token_client, shop):
+    # Three kitchen events and one garden event: Kitchen is the visitor's category, even
+    # though the garden's rake trends more than anything in the kitchen.
+    viewed("bo", shop["Hose"], shop["Tea Set"], shop["Cup"], shop["Blue Mug"])
+    body = token_client.get("/api/recommendations", {"visitor": "bo", "k": 6}).json()
+    filled = [i for i in body["items"] if i["reason"]["type"] == "trending_in_category"]
+    assert filled
+    assert {i["product"]["category"]["name"] for i in filled} == {"Kitchen"}
+
+
 def test_requested_category_and_diversity_cap(token_client, shop):
     body = token_client.get(
         "/api/recommendations", {"visitor": "new", "k": 3, "category": "garden"}
