@@ -22,6 +22,7 @@ Redis would have answered, and with Redis down it is not used at all.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -47,8 +48,10 @@ T = TypeVar("T")
 # How many answers a worker process keeps (at most about 2 KB each: one product's neighbours).
 LOCAL_ENTRIES = 20_000
 
-# Key -> (generations it was stored under, answer), least recently used first.
+# Key -> (generations it was stored under, answer), least recently used first; the lock keeps
+# a threaded server's requests from evicting a key between another's read and its reordering.
 _local: OrderedDict[str, tuple[tuple[int, ...], Any]] = OrderedDict()
+_local_lock = threading.Lock()
 # Lookups answered in the process, counted on Redis with the next round trip.
 _local_lookups: Counter[str] = Counter()
 # The generations the enclosing computation's lookup read from Redis.
@@ -206,23 +209,25 @@ def _local_answers(keys: list[str], generation_names: list[str], family: str) ->
         return {}
     current = tuple(read[name] for name in generation_names)
     answers = {}
-    for key in keys:
-        kept = _local.get(key)
-        if kept is not None and kept[0] == current:
-            _local.move_to_end(key)
-            answers[key] = kept[1]
-    _local_lookups[family] += len(answers)
+    with _local_lock:
+        for key in keys:
+            kept = _local.get(key)
+            if kept is not None and kept[0] == current:
+                _local.move_to_end(key)
+                answers[key] = kept[1]
+        _local_lookups[family] += len(answers)
     return answers
 
 
 def _keep_locally(keys: list[str], answers: dict[str, Any], generations: tuple[Any, ...]) -> None:
     if None in generations:
         return
-    for key in keys:
-        _local[key] = (generations, answers[key])
-        _local.move_to_end(key)
-    while len(_local) > LOCAL_ENTRIES:
-        _local.popitem(last=False)
+    with _local_lock:
+        for key in keys:
+            _local[key] = (generations, answers[key])
+            _local.move_to_end(key)
+        while len(_local) > LOCAL_ENTRIES:
+            _local.popitem(last=False)
 
 
 def _counter_key(family: str, event: str) -> str:
@@ -250,14 +255,15 @@ def _lookup(names: list[str], *, family: str, lookups: int) -> dict[str, Any] | 
     """The values found under the names, with the family's lookups counted; None if the
     cache is unreachable."""
     client = _redis_client()
+    # This lookup's and the process-local ones counted since the last round trip.
+    counted = _local_lookups + Counter({family: lookups})
     if client is None:
         found = cache.get_many(names)
-        for counted_family, amount in (_local_lookups + Counter({family: lookups})).items():
+        for counted_family, amount in counted.items():
             _count(counted_family, LOOKUPS, amount)
         _local_lookups.clear()
         return found
     keys = [client.make_key(name) for name in names]
-    counted = _local_lookups + Counter({family: lookups})
     try:
         pipeline = client.get_client(write=True).pipeline(transaction=False)
         pipeline.mget(keys)
