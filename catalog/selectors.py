@@ -120,6 +120,7 @@ def _card(
     category_name: str,
     category_slug: str,
 ) -> ProductCard:
+    """A card from the CARD_FIELDS columns, in their order."""
     return {
         "id": pk,
         "external_id": external_id,

@@ -25,11 +25,12 @@ from django.db.models import QuerySet
 _STAND_IN_ID = -7_919_000_001
 
 
-def _stand_in(name: str, example: object) -> object:
+def _stand_in(name: str, number: int, example: object) -> object:
+    """A value for the `number`th parameter that no other parameter's stand-in equals."""
     if isinstance(example, str):
         return f"\x00stand-in:{name}"
     if isinstance(example, list):
-        return [_STAND_IN_ID - len(name)]
+        return [_STAND_IN_ID - number]
     raise TypeError(f"{name}: only str and list[int] parameters can be substituted")
 
 
@@ -67,7 +68,10 @@ class CompiledRead:
     def _compile(
         self, params: dict[str, Any], fixed: dict[str, Any]
     ) -> tuple[str, list[Any], list[str | None]] | None:
-        stand_ins = {name: _stand_in(name, value) for name, value in params.items()}
+        stand_ins = {
+            name: _stand_in(name, number, value)
+            for number, (name, value) in enumerate(params.items())
+        }
         queryset = self._build(**stand_ins, **fixed)
         sql, compiled = queryset.query.sql_with_params()
         defaults = list(compiled)
