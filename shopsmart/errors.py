@@ -19,7 +19,7 @@ RETRY_AFTER_SECONDS = 5
 
 
 def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
+    return request.path_info.startswith("/api/")
 
 
 class DatabaseUnavailableMiddleware:
