@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -40,6 +41,26 @@ def _empty_cache() -> None:
         cache.delete_pattern("*")
     else:
         cache.clear()
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """Every task anything hands to Celery, as (name, kwargs), whether it would run eagerly or
+    be published; none runs or reaches a broker (the broker's own tests use a real worker)."""
+    from celery.app.base import Celery
+    from celery.app.task import Task
+
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def apply_async(task: Task[Any, Any], args: Any = None, kwargs: Any = None, **_: Any) -> None:
+        sent.append((task.name, kwargs or {}))
+
+    def send_task(app: Celery, name: str, args: Any = None, kwargs: Any = None, **_: Any) -> None:
+        sent.append((name, kwargs or {}))
+
+    monkeypatch.setattr(Task, "apply_async", apply_async)
+    monkeypatch.setattr(Celery, "send_task", send_task)
+    return sent
 
 
 @pytest.fixture(autouse=True)

@@ -59,4 +59,11 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         expire_seconds=6 * 60 * 60,
         description="Temporal-split evaluation of the served recommender and the baselines.",
     ),
+    PeriodicJob(
+        name="Outbox sweep (every minute)",
+        task="outbox.sweep",
+        minute="*",
+        expire_seconds=50,
+        description="Re-sends the tasks the broker has not taken yet (shopsmart.outbox).",
+    ),
 )

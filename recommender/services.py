@@ -10,6 +10,7 @@ from recommender import tasks
 from recommender.models import PipelineKind, PipelineRun, PipelineStatus
 from recommender.pipelines import PipelineAlreadyRunningError, pipeline_runs_abandoned_fail
 from recommender.schedules import SCHEDULE, PeriodicJob
+from shopsmart.outbox.services import outbox_enqueue
 
 PIPELINE_TASKS: dict[PipelineKind, Task[..., int | None]] = {
     PipelineKind.TRENDING: tasks.compute_trending,
@@ -58,22 +59,23 @@ def schedule_install(*, jobs: tuple[PeriodicJob, ...] = SCHEDULE) -> dict[str, i
 
 
 def pipeline_enqueue(*, kind: PipelineKind) -> PipelineRun:
-    """Queue one run of the pipeline now (an operator's "run now"): a queued run is recorded,
-    then its task is sent. Refused while a run of this pipeline is queued or running, so
-    pressing the button twice starts one run."""
+    """Queue one run of the pipeline now (an operator's "run now"): a queued run and its task
+    are recorded in one transaction, and the task is sent through the outbox, so a broker that
+    is down delays the run instead of losing it. Refused while a run of this pipeline is queued
+    or running, so pressing the button twice starts one run."""
     pipeline_runs_abandoned_fail(kind=kind)
     try:
         with transaction.atomic():
             run = PipelineRun.objects.create(
                 kind=kind, status=PipelineStatus.QUEUED, parameters={"requested": "by hand"}
             )
+            outbox_enqueue(
+                task=PIPELINE_TASKS[kind],
+                kwargs={"queued_run": run.pk},
+                expires_seconds=tasks.ENQUEUED_EXPIRES,
+            )
     except IntegrityError as error:
         raise PipelineAlreadyRunningError(
             f"The {kind.label.lower()} pipeline is already queued or running."
         ) from error
-    transaction.on_commit(
-        lambda: PIPELINE_TASKS[kind].apply_async(
-            kwargs={"queued_run": run.pk}, expires=tasks.ENQUEUED_EXPIRES
-        )
-    )
     return run

@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_ready
 from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shopsmart.settings.base")
@@ -28,3 +28,17 @@ def _logging_as_configured(**kwargs: Any) -> None:
     from django.conf import settings
 
     logging.config.dictConfig(settings.LOGGING)
+
+
+@worker_ready.connect
+def _outbox_swept(**kwargs: Any) -> None:
+    """What the broker could not take while it was down goes out as soon as a worker is up
+    (in this process: a task sent now could land in a queue this worker does not read)."""
+    from django.db import connections
+
+    from shopsmart.outbox.services import outbox_sweep
+
+    try:
+        outbox_sweep()
+    finally:
+        connections.close_all()  # the pool forks children from this process: leave them none

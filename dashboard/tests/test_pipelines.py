@@ -5,7 +5,6 @@ from django.urls import reverse
 
 from recommender import tasks
 from recommender.models import PipelineKind, PipelineRun, PipelineStatus, TrendingScore
-from recommender.services import PIPELINE_TASKS
 from recommender.tests.factories import PipelineRunFactory
 from tracking.tests.factories import EventFactory, UserFactory
 
@@ -16,19 +15,6 @@ pytestmark = pytest.mark.django_db
 def staff(client):
     client.force_login(UserFactory.create(is_staff=True))
     return client
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """What the run-now button hands to Celery (the broker itself is not under test here)."""
-    calls: list[tuple[str, dict[str, int]]] = []
-    for task in PIPELINE_TASKS.values():
-        monkeypatch.setattr(
-            task,
-            "apply_async",
-            lambda kwargs, expires, name=task.name: calls.append((name, kwargs)),
-        )
-    return calls
 
 
 def run_now(client, kind: str):
@@ -46,7 +32,7 @@ def test_pipelines_page_is_for_staff_only(client):
 
 
 def test_run_now_enqueues_one_task_and_refuses_a_second_while_it_is_queued(
-    staff, sent, django_capture_on_commit_callbacks
+    staff, sent_tasks, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         first = run_now(staff, "trending")
@@ -54,14 +40,14 @@ def test_run_now_enqueues_one_task_and_refuses_a_second_while_it_is_queued(
     assert first["Location"] == second["Location"] == reverse("dashboard:pipelines")
     run = PipelineRun.objects.get()
     assert (run.kind, run.status) == (PipelineKind.TRENDING, PipelineStatus.QUEUED)
-    assert sent == [("recommender.compute_trending", {"queued_run": run.pk})]
+    assert sent_tasks == [("recommender.compute_trending", {"queued_run": run.pk})]
     page = staff.get(reverse("dashboard:pipelines")).content.decode()
     assert "is already queued or running" in page
     assert "Running&hellip;" in page
     assert '<meta http-equiv="refresh"' in page
 
 
-def test_the_task_starts_the_queued_run_once(staff, sent, django_capture_on_commit_callbacks):
+def test_the_task_starts_the_queued_run_once(staff, sent_tasks, django_capture_on_commit_callbacks):
     EventFactory.create()
     with django_capture_on_commit_callbacks(execute=True):
         run_now(staff, "trending")
@@ -78,7 +64,7 @@ def test_the_task_starts_the_queued_run_once(staff, sent, django_capture_on_comm
     assert "Succeeded" in page
 
 
-def test_a_running_pipeline_cannot_be_started_but_another_can(staff, sent):
+def test_a_running_pipeline_cannot_be_started_but_another_can(staff, sent_tasks):
     PipelineRunFactory.create(kind=PipelineKind.SIMILARITY, status=PipelineStatus.RUNNING)
     run_now(staff, "similarity")
     run_now(staff, "content")

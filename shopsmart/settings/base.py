@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "dashboard",
     "shopsmart.api",
     "shopsmart.accounts",
+    "shopsmart.outbox",
 ]
 
 MIDDLEWARE = [
@@ -168,6 +169,9 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or REDIS_UR
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Sending with the broker down gives up after one connection retry instead of four seconds of
+# them, so no request waits on it: what must reach a worker is kept in the outbox and re-sent.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0.2}
 # A task is acknowledged after it ran, one at a time per worker process, so a killed worker's
 # task is delivered again instead of being lost.
 CELERY_TASK_ACKS_LATE = True
