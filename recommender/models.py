@@ -188,6 +188,9 @@ class PipelineRun(models.Model):
     parameters = models.JSONField(default=dict, blank=True)
     statistics = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    # The process running it holds a database session lock on it until it finishes
+    # (recommender.pipelines); a distributed run, spread over many tasks, is not held.
+    held = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -31,6 +31,7 @@ def test_tasks_are_named_and_limited():
         assert task.soft_time_limit is not None
         assert task.time_limit is not None
         assert task.soft_time_limit < task.time_limit
+    app.loader.import_default_modules()  # every app's tasks.py, as a worker loads them
     assert {job.task for job in SCHEDULE} <= set(app.tasks)
 
 

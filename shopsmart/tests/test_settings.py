@@ -6,11 +6,11 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from shopsmart.tests.processes import ROOT
+
 STRONG_KEY = "k3y-" + "x7Qp9zR2mW4vB8nL5tY1uH6gJ3dF0sA-" * 2
 PROBE = (
     "import json, django; django.setup(); from django.conf import settings as s; "
