@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages bench-dashboard bench-real-data fuzz-api clean
+.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages bench-dashboard bench-real-data bench-load fault-db-restart fuzz-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,12 @@ bench-pages: $(VENV)/.installed-dev  ## shop pages under load, as bench-api
 
 bench-dashboard: $(VENV)/.installed-dev  ## the dashboard on the 5M-event store
 	$(BIN)/python bench/dashboard_render.py
+
+bench-load: $(VENV)/.installed-dev  ## 64 shoppers for 60 s on the 5M-event store; events and orders counted
+	$(BIN)/python bench/load.py
+
+fault-db-restart: $(VENV)/.installed-dev  ## stops and starts this machine's PostgreSQL under traffic
+	$(BIN)/python bench/db_restart.py
 
 fuzz-api: $(VENV)/.installed-dev  ## Schemathesis against the OpenAPI schema on gunicorn
 	test -x .venv-fuzz/bin/st || (python3 -m venv .venv-fuzz && .venv-fuzz/bin/pip install --quiet -r requirements-fuzz.txt)

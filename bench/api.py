@@ -196,7 +196,8 @@ def prepare(url: str) -> tuple[str, list[str], list[int]]:
     return token, visitors, products
 
 
-def start_server(url: str, redis_url: str) -> subprocess.Popen[bytes]:
+def start_server(url: str, redis_url: str, *gunicorn_options: str) -> subprocess.Popen[bytes]:
+    """gunicorn on PORT with DEBUG off (2 workers unless the options say otherwise)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "shopsmart.settings.base",
@@ -210,7 +211,7 @@ def start_server(url: str, redis_url: str) -> subprocess.Popen[bytes]:
     }
     gunicorn = [sys.executable, "-m", "gunicorn", "shopsmart.wsgi", "--workers", "2"]
     server = subprocess.Popen(  # noqa: S603
-        [*gunicorn, "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning"],
+        [*gunicorn, "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning", *gunicorn_options],
         cwd=ROOT,
         env=env,
     )
