@@ -18,6 +18,7 @@ from recommender import cache
 from recommender.models import PipelineKind
 from recommender.pipelines import PipelineAlreadyRunningError
 from recommender.services import pipeline_enqueue
+from shopsmart.outbox.selectors import outbox_backlog
 
 View = Callable[..., HttpResponse]
 
@@ -141,6 +142,7 @@ def pipelines(request: HttpRequest) -> HttpResponse:
     states = selectors.pipeline_states()
     context = {
         "states": states,
+        "outbox": outbox_backlog(),
         "cache_statistics": _hit_rates(cache.statistics()),
         # Without script: the page reloads itself while a run is queued or running.
         "refresh": any(state.active for state in states),

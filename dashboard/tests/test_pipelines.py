@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from recommender import tasks
 from recommender.models import PipelineKind, PipelineRun, PipelineStatus, TrendingScore
@@ -94,3 +95,18 @@ def test_flush_invalidates_the_caches(staff):
     assert len(computed) == 2
     page = staff.get(reverse("dashboard:pipelines")).content.decode()
     assert "Cache hit rates since start" in page
+
+
+def test_the_page_says_when_tasks_wait_for_the_broker(staff):
+    from shopsmart.outbox.models import OutboxMessage
+
+    assert (
+        "waiting for the broker" not in staff.get(reverse("dashboard:pipelines")).content.decode()
+    )
+    OutboxMessage.objects.create(
+        task=tasks.compute_trending.name, attempts=2, last_error="[Errno 111] Connection refused"
+    )
+    OutboxMessage.objects.create(task=tasks.evaluate.name, sent_at=timezone.now())
+    page = staff.get(reverse("dashboard:pipelines")).content.decode()
+    assert "1 task waiting for the broker since" in page
+    assert "Connection refused" in page
