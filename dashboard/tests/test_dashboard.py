@@ -243,6 +243,19 @@ def test_a_stale_overview_is_shown_at_once_and_refreshed_behind_it(
     assert overview(Period.DAYS_7).current.orders == 0
 
 
+def test_with_the_broker_refusing_the_refresh_the_page_shows_what_it_has(week, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from dashboard import tasks
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise OperationalError("[Errno 111] Connection refused")
+
+    monkeypatch.setattr(tasks.refresh_overview, "apply_async", refused)
+    first = overview(Period.DAYS_7, now=NOW)
+    assert overview(Period.DAYS_7, now=NOW + timedelta(minutes=5)).computed_at == first.computed_at
+
+
 def test_figures_that_change_with_the_pipelines_are_computed_once_per_run(week):
     from recommender import cache as recommender_cache
 
