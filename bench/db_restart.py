@@ -112,9 +112,10 @@ def main() -> None:
         server.wait()
 
     timeline = sorted(entry for tally in tallies for entry in tally.timeline)
-    stopped, back = moments["stopped"] - start, moments["back"] - start
+    stopped, starting = moments["stopped"] - start, moments["starting"] - start
+    back = moments["back"] - start
     print(f"{args.clients} clients, {elapsed:.0f} s; PostgreSQL stopped at {stopped:.1f} s, "
-          f"accepting connections again at {back:.1f} s")  # fmt: skip
+          f"started again at {starting:.1f} s, ready by {back:.1f} s")  # fmt: skip
     print(f"{'second':>6}" + "".join(f"{answer:>6}" for answer in ANSWERS))
     per_second: dict[int, Counter[str]] = {}
     for began, _, status, _ in timeline:
@@ -125,15 +126,19 @@ def main() -> None:
     unavailable = [seconds for _, _, status, seconds in timeline if status == 503]
     failed_at = [began - start for began, _, status, _ in timeline if answer_of(status) != "ok"]
     ok_after = [began - start for began, _, status, _ in timeline
-                if began - start >= back and answer_of(status) == "ok"]  # fmt: skip
+                if began - start >= starting and answer_of(status) == "ok"]  # fmt: skip
     answers = Counter(answer_of(status) for _, _, status, _ in timeline)
     figures: dict[str, Any] = {
         "clients": args.clients,
         "seconds": round(elapsed, 1),
-        "down_seconds": round(back - stopped, 1),
+        "stopped_at_s": round(stopped, 1),
+        "started_at_s": round(starting, 1),
+        "ready_at_s": round(back, 1),
         "answers": dict(answers),
-        "first_ok_after_back_s": round(min(ok_after) - back, 2) if ok_after else None,
-        "last_failure_after_back_s": round(max(failed_at) - back, 2) if failed_at else None,
+        # When the app answered again: its first success after the start command, its last
+        # failure, both in seconds after the start command began.
+        "first_ok_after_start_s": round(min(ok_after) - starting, 2) if ok_after else None,
+        "last_failure_after_start_s": round(max(failed_at) - starting, 2) if failed_at else None,
     }
     if unavailable:
         figures |= {

@@ -67,7 +67,8 @@ print(json.dumps({
     "visitors": list(Visitor.objects.filter(user__isnull=True).order_by("id")
                      .values_list("external_id", flat=True)[:5000]),
     "categories": list(Category.objects.values_list("slug", flat=True)),
-    "products": [[p.pk, p.get_absolute_url()] for p in rng.sample(products, 5000)],
+    "products": [[p.pk, p.get_absolute_url()]
+                 for p in rng.sample(products, min(5000, len(products)))],
     "words": rng.sample(words, min(300, len(words))),
 }))
 """
