@@ -72,6 +72,13 @@ class Product(models.Model):
         indexes = [
             models.Index(fields=["category", "is_active"], name="product_category_active_idx"),
             models.Index(fields=["-created_at"], name="product_created_idx"),
+            # A category page lists its browsable products by name: read in order (LIMIT 24)
+            # and counted from this index alone, not by sorting a category's thousands of rows.
+            models.Index(
+                fields=["category", "name", "id"],
+                condition=Q(is_active=True, stock__gt=0),
+                name="product_browsable_by_name_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["external_id"], name="product_unique_external_id"),

@@ -32,6 +32,7 @@ from catalog.forms import (
     SearchForm,
 )
 from catalog.models import Category, Product
+from catalog.pagination import CountedWithPagePaginator
 from catalog.placeholders import placeholder_svg
 from catalog.services import (
     ORDERS_PLACED_SESSION_KEY,
@@ -251,7 +252,9 @@ def search(request: HttpRequest) -> HttpResponse:
         max_price=filters["max_price"],
         ordering=filters["sort"] or None,
     )
-    page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
+    # A search reads every match to rank them, so it counts them in the same pass.
+    paginator = CountedWithPagePaginator if filters["q"].strip() else Paginator
+    page = paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
     context: dict[str, object] = {"form": form, "page": page, "query": filters["q"]}
     if not page.object_list:
         context["trending"] = serving.trending_products(
