@@ -34,7 +34,11 @@ class ProductReferenceField(serializers.Field[Any, Any, Any, Any]):
     def to_internal_value(self, data: Any) -> int | str:
         if isinstance(data, bool) or not isinstance(data, int | str):
             self.fail("invalid")
-        if isinstance(data, str) and not 0 < len(data) <= 64:
+        # What no product could be named by (nor the database hold): a NUL byte, an id
+        # beyond a bigint.
+        if isinstance(data, str) and (not 0 < len(data) <= 64 or "\x00" in data):
+            self.fail("invalid")
+        if isinstance(data, int) and not 0 < data < 2**63:
             self.fail("invalid")
         reference: int | str = data
         return reference

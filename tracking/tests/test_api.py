@@ -153,3 +153,13 @@ def test_the_same_batch_posted_concurrently_is_stored_once(product):
     assert set(statuses) <= {200, 201}
     assert Event.objects.count() == 25
     assert Visitor.objects.filter(external_id="new-shopper").count() == 1
+
+
+@pytest.mark.parametrize(
+    "reference", ["MUG\x00-1", 2**63, -(2**63) - 1, 10**30], ids=["nul", "int8+1", "int8-1", "1e30"]
+)
+def test_a_product_reference_the_database_cannot_hold_is_a_400(api, reference):
+    response = post(api, [{"visitor": "v1", "product": reference, "event_type": "view"}])
+    assert response.status_code == 400
+    assert "product" in response.json()["items"][0]["errors"]
+    assert not Event.objects.exists()
