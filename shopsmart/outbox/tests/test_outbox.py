@@ -136,3 +136,17 @@ def test_run_now_with_the_broker_down_is_kept_and_sent_once_when_it_is_back():
     assert PipelineRun.objects.count() == 1
     assert sorted(TrendingScore.objects.values_list("id", "score")) == scores
     assert OutboxMessage.objects.filter(sent_at__isnull=False).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_starting_worker_sweeps_what_waits(sent_tasks):
+    from celery.signals import worker_ready
+
+    waiting = OutboxMessage.objects.create(task=TASK, kwargs={"queued_run": 5})
+    OutboxMessage.objects.filter(pk=waiting.pk).update(
+        created_at=timezone.now() - timedelta(minutes=10)
+    )
+    worker_ready.send(sender=None)
+    assert sent_tasks == [(TASK, {"queued_run": 5})]
+    waiting.refresh_from_db()
+    assert waiting.sent_at is not None
