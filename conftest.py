@@ -63,6 +63,17 @@ def sent_tasks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any
     return sent
 
 
+@pytest.fixture
+def eager_celery():
+    """In-process tasks, as the zero-configuration store runs them, whatever the broker."""
+    from shopsmart.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
 @pytest.fixture(autouse=True)
 def _clear_log_context():
     """No test's log records carry another's context (a task id bound by an eager task)."""

@@ -87,15 +87,6 @@ def test_a_task_sent_through_the_real_broker_is_run_by_a_worker():
     assert TrendingScore.objects.count() == 2
 
 
-@pytest.fixture
-def eager_celery():
-    """In-process tasks, as the zero-configuration store runs them, whatever the broker."""
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
 def test_distributed_similarity_runs_as_a_chord_and_swaps_once(eager_celery):
     EventFactory.create_batch(3)
     run_id = tasks.compute_similarity_distributed.apply(kwargs={"blocks": 2}).get()

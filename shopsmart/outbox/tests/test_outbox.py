@@ -150,3 +150,19 @@ def test_a_starting_worker_sweeps_what_waits(sent_tasks):
     assert sent_tasks == [(TASK, {"queued_run": 5})]
     waiting.refresh_from_db()
     assert waiting.sent_at is not None
+
+
+@pytest.mark.django_db
+def test_without_a_broker_run_now_runs_the_pipeline_when_it_commits(
+    eager_celery, django_capture_on_commit_callbacks
+):
+    from recommender.models import PipelineKind
+    from recommender.services import pipeline_enqueue
+
+    EventFactory.create()
+    with django_capture_on_commit_callbacks(execute=True):
+        run = pipeline_enqueue(kind=PipelineKind.TRENDING)
+    run.refresh_from_db()
+    assert run.status == PipelineStatus.SUCCEEDED, run.error
+    assert TrendingScore.objects.exists()
+    assert OutboxMessage.objects.get().sent_at is not None
