@@ -105,8 +105,9 @@ def _stale_after() -> timedelta:
 
 # A held run's process holds a session-level advisory lock keyed (RUN_LOCKS, run id) on
 # PostgreSQL. The server releases it when that session ends, however the process ended (kill -9,
-# a lost machine), so a run whose lock nobody holds has lost its process. This needs a
-# session-level connection: through a transaction-pooling proxy, fall back to the time limit.
+# a lost machine), so a run whose lock nobody holds has lost its process. Workers need their
+# own sessions (direct, or session pooling): behind a transaction-pooling proxy the lock lives on
+# whichever server connection took it, and would not track the process (docs/scaling.md).
 RUN_LOCKS = 7_301
 
 
