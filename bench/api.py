@@ -196,8 +196,11 @@ def prepare(url: str) -> tuple[str, list[str], list[int]]:
     return token, visitors, products
 
 
-def start_server(url: str, redis_url: str, *gunicorn_options: str) -> subprocess.Popen[bytes]:
-    """gunicorn on PORT with DEBUG off (2 workers unless the options say otherwise)."""
+def start_server(
+    url: str, redis_url: str, *gunicorn_options: str, **environment: str
+) -> subprocess.Popen[bytes]:
+    """gunicorn on PORT with DEBUG off (2 workers unless the options say otherwise), with
+    `environment` added to its settings' variables."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "shopsmart.settings.base",
@@ -208,6 +211,7 @@ def start_server(url: str, redis_url: str, *gunicorn_options: str) -> subprocess
         "THROTTLE_EVENTS": "100000000/minute",
         "THROTTLE_SEARCH": "100000000/minute",
         "LOG_LEVEL": "WARNING",
+        **environment,
     }
     gunicorn = [sys.executable, "-m", "gunicorn", "shopsmart.wsgi", "--workers", "2"]
     server = subprocess.Popen(  # noqa: S603

@@ -7,9 +7,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 
 import psycopg
@@ -22,6 +20,7 @@ from catalog.tests.factories import ProductFactory
 from recommender import pipelines
 from recommender.models import PipelineKind, PipelineRun, PipelineStatus, TrendingScore
 from recommender.tasks import compute_trending
+from recommender.tests.waiting import eventually
 from shopsmart.celery import app
 from shopsmart.tests.processes import (
     ROOT,
@@ -42,15 +41,6 @@ from recommender.pipelines import pipeline_run_claim
 print(pipeline_run_claim(kind=PipelineKind.TRENDING, parameters={}).pk, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 """
-
-
-def eventually(condition: Callable[[], bool], *, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 def status_of(run: PipelineRun) -> str:

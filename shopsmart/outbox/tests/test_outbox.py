@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +13,7 @@ from django.utils import timezone
 
 from recommender.models import PipelineRun, PipelineStatus, TrendingScore
 from recommender.tasks import compute_trending
-from recommender.tests.waiting import wait_for_run
+from recommender.tests.waiting import eventually, wait_for_run
 from shopsmart.celery import app
 from shopsmart.outbox.models import OutboxMessage
 from shopsmart.outbox.services import KEEP_SENT, outbox_enqueue, outbox_sweep
@@ -126,9 +125,7 @@ def test_run_now_with_the_broker_down_is_kept_and_sent_once_when_it_is_back():
         scores = sorted(TrendingScore.objects.values_list("id", "score"))
         OutboxMessage.objects.update(sent_at=None)
         assert outbox_sweep(grace=timedelta(0)).sent == 1
-        deadline = time.monotonic() + 30
-        while finished.count(f"outbox-{message.pk}") < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        eventually(lambda: finished.count(f"outbox-{message.pk}") == 2, seconds=30)
     task_postrun.disconnect(record)
     assert finished.count(f"outbox-{message.pk}") == 2
     run.refresh_from_db()
