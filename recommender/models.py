@@ -25,6 +25,7 @@ class PipelineKind(models.TextChoices):
     SIMILARITY = "similarity", "Item similarity"
     CONTENT = "content", "Content similarity"
     BOUGHT_TOGETHER = "bought_together", "Bought together"
+    RANKING = "ranking", "Learned ranking"
     EVALUATION = "evaluation", "Evaluation"
 
 
@@ -172,6 +173,48 @@ NEIGHBOUR_MODELS: dict[SimilarityKind, type[ProductNeighbour]] = {
     SimilarityKind.CONTENT: ContentSimilarity,
     SimilarityKind.BOUGHT_TOGETHER: BoughtTogether,
 }
+
+
+class LearnedRecommendation(models.Model):
+    """A product the learned ranker (recommender.algorithms.ranker) picked for a returning
+    buyer, as its pipeline last computed it; the served personalised list of that visitor.
+
+    Rebuilt and swapped in whole, like the neighbour tables (and, like them, without
+    database-level foreign keys, for the same reason: see ProductNeighbour).
+    """
+
+    visitor = models.ForeignKey(
+        "tracking.Visitor",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    product = models.ForeignKey(
+        "catalog.Product",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    # The predicted chance that the visitor buys the product within the ranker's label days.
+    score = models.FloatField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["visitor", "-score"]
+        indexes = [
+            models.Index(fields=["visitor", "-score"], name="learnedrec_visitor_score_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["visitor", "product"], name="learnedrec_unique_pair"),
+            models.CheckConstraint(
+                condition=Q(score__gte=0, score__lte=1), name="learnedrec_score_is_a_chance"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visitor_id} -> {self.product_id} ({self.score:.3f})"
 
 
 class PipelineRun(models.Model):

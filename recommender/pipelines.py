@@ -43,7 +43,7 @@ from recommender.algorithms.evaluation import (
     Recommender,
     evaluate,
 )
-from recommender.algorithms.events import EventArrays
+from recommender.algorithms.events import PURCHASE, EventArrays
 from recommender.algorithms.item_similarity import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_MIN_COMMON_VISITORS,
@@ -53,7 +53,14 @@ from recommender.algorithms.item_similarity import (
     interaction_matrix,
     iter_neighbour_blocks,
 )
-from recommender.algorithms.tiered import NEIGHBOURS_PER_EVENT
+from recommender.algorithms.ranker import (
+    RANKED_LIST_MARGIN,
+    RankerConfig,
+    ranked_lists,
+    ranker_fit,
+    training_cutoffs,
+)
+from recommender.algorithms.tiered import NEIGHBOURS_PER_EVENT, Ranked
 from recommender.algorithms.trending import WINDOWS, trending_scores
 from recommender.models import (
     ACTIVE_PIPELINE_STATUSES,
@@ -61,6 +68,7 @@ from recommender.models import (
     EvaluationMetric,
     EvaluationRun,
     ItemSimilarity,
+    LearnedRecommendation,
     PipelineKind,
     PipelineRun,
     PipelineStatus,
@@ -69,7 +77,7 @@ from recommender.models import (
     TrendingScore,
 )
 from recommender.selectors import catalog_arrays, event_arrays, product_texts, stored_neighbours
-from recommender.serving import served_recommender
+from recommender.serving import MAX_K, served_recommender
 from shopsmart.bulk import insert_frame, insert_frames, read_frame, table_rebuilt
 from tracking.models import EventType
 
@@ -78,6 +86,9 @@ CONTENT_TOP_K = 20
 EVALUATION_TEST_DAYS = 7
 # Purchases are a few percent of events, so baskets are learned from a longer history.
 BOUGHT_TOGETHER_HISTORY_DAYS = 365
+# The ranker learns from weekly cut-offs over months of history, and reads product popularity
+# "ever": a year and a month of events.
+RANKING_HISTORY_DAYS = 400
 # (done, total) after each unit of work, for progress bars.
 ProgressCallback = Callable[[int, int], None]
 
@@ -543,6 +554,82 @@ def bought_together_compute(
             "rows_written": written,
         }
     return recorder.run
+
+
+def ranking_compute(
+    *,
+    now: datetime | None = None,
+    queued_run: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> PipelineRun:
+    """Learn the ranker from the store's past and store each returning buyer's best new
+    products (recommender.algorithms.ranker); no list at all while the store has too little
+    history to learn from."""
+    now = now or timezone.now()
+    config = RankerConfig()
+    with _recorded_run(PipelineKind.RANKING, {"now": now.isoformat()}, queued_run) as recorder:
+        with recorder.phase("read"):
+            events = event_arrays(since=now - timedelta(days=RANKING_HISTORY_DAYS), until=now)
+            catalog = catalog_arrays()
+            content = stored_neighbours(SimilarityKind.CONTENT, per_product=CONTENT_TOP_K)
+        # Learning reads one set of features per training cut-off, ranking one per chunk of
+        # buyers: both count towards the progress bar.
+        cutoffs = len(training_cutoffs(events, now=now.timestamp(), config=config))
+        with recorder.phase("learn"):
+            ranker = ranker_fit(
+                events,
+                catalog,
+                content,
+                now=now.timestamp(),
+                config=config,
+                progress=_offset(progress, 0, cutoffs + 1),
+            )
+        buyers = np.unique(events.visitor[events.event_type == PURCHASE])
+        with recorder.phase("rank"):
+            ranked = (
+                ranked_lists(
+                    ranker,
+                    events,
+                    catalog,
+                    content,
+                    now=now.timestamp(),
+                    visitor_ids=buyers,
+                    k=MAX_K + RANKED_LIST_MARGIN,
+                )
+                if ranker is not None
+                else Ranked.empty()
+            )
+        if progress:
+            progress(cutoffs + 1, cutoffs + 1)
+        rows = pd.DataFrame(
+            {
+                "visitor_id": buyers[ranked.group],
+                "product_id": ranked.product,
+                "score": ranked.score,
+                "computed_at": pd.Timestamp(now),
+            }
+        )
+        with recorder.phase("write"), table_rebuilt(LearnedRecommendation) as table:
+            insert_frame(table, rows)
+            transaction.on_commit(lambda: cache.generation_bump(cache.SIMILARITY))
+        recorder.statistics |= {
+            "events_read": len(events),
+            "learnt": ranker is not None,
+            "cutoffs": ranker.cutoffs if ranker else 0,
+            "training_rows": ranker.rows if ranker else 0,
+            "training_positives": ranker.positives if ranker else 0,
+            "buyers": len(buyers),
+            "visitors_with_a_list": len(np.unique(ranked.group)),
+            "rows_written": len(rows),
+        }
+    return recorder.run
+
+
+def _offset(progress: ProgressCallback | None, before: int, total: int) -> ProgressCallback | None:
+    """A progress callback for one part of a longer job: `before` units already done."""
+    if progress is None:
+        return None
+    return lambda done, _: progress(before + done, total)
 
 
 def evaluation_contenders() -> tuple[Recommender, ...]:

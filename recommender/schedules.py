@@ -51,6 +51,14 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         description="Products bought in the same baskets over the last year.",
     ),
     PeriodicJob(
+        name="Learned ranking (daily, 02:30 UTC)",
+        task="recommender.compute_ranking",
+        minute="30",
+        hour="2",
+        expire_seconds=3 * 60 * 60,
+        description="Each returning buyer's list of new products, by a ranker relearnt daily.",
+    ),
+    PeriodicJob(
         name="Evaluation (weekly, Sunday 03:00 UTC)",
         task="recommender.evaluate",
         minute="0",

@@ -32,7 +32,13 @@ from recommender.algorithms.content_similarity import ProductText
 from recommender.algorithms.events import EventArrays, IntArray, best_first, rank_within
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.tiered import Catalog, Histories, Ranked
-from recommender.models import NEIGHBOUR_MODELS, EvaluationRun, SimilarityKind, TrendingScore
+from recommender.models import (
+    NEIGHBOUR_MODELS,
+    EvaluationRun,
+    LearnedRecommendation,
+    SimilarityKind,
+    TrendingScore,
+)
 from shopsmart.bulk import read_frame
 from shopsmart.compiled import CompiledRead
 from tracking.models import EVENT_TYPE_CODES, EVENT_WEIGHTS, Event, EventType
@@ -302,3 +308,22 @@ def evaluation_figures(evaluation: EvaluationRun) -> dict[str, Any]:
         "visitors_evaluated": evaluation.visitors_evaluated,
         "results": results,
     }
+
+
+def learned_list(*, visitor: str) -> tuple[Ranked, IntArray]:
+    """The visitor's stored learned list (as visitor index 0), best first, with the category
+    of each product; only products a shopper may be shown now."""
+    rows = list(
+        LearnedRecommendation.objects.filter(
+            visitor__external_id=visitor, product__is_active=True, product__stock__gt=0
+        )
+        .order_by("-score", "product_id")
+        .values_list("product_id", "score", "product__category_id")
+    )
+    product = np.array([row[0] for row in rows], dtype=np.int64)
+    learned = Ranked(
+        group=np.zeros(len(rows), dtype=np.int64),
+        product=product,
+        score=np.array([row[1] for row in rows], dtype=np.float64),
+    )
+    return learned, np.array([row[2] for row in rows], dtype=np.int64)

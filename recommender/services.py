@@ -17,6 +17,7 @@ PIPELINE_TASKS: dict[PipelineKind, Task[..., int | None]] = {
     PipelineKind.SIMILARITY: tasks.compute_similarity,
     PipelineKind.CONTENT: tasks.compute_content_similarity,
     PipelineKind.BOUGHT_TOGETHER: tasks.compute_bought_together,
+    PipelineKind.RANKING: tasks.compute_ranking,
     PipelineKind.EVALUATION: tasks.evaluate,
 }
 

@@ -55,6 +55,7 @@ from recommender.models import (
     TrendingWindow,
 )
 from recommender.selectors import (
+    learned_list,
     stored_neighbours,
     trending_ranked,
     visitor_history,
@@ -71,7 +72,13 @@ FILL_DEPTH = 3 * MAX_K + 20
 
 
 class RecommendationStrategy(TextChoices):
-    PERSONALISED = "personalised", "Personalised (item-to-item from the visitor's history)"
+    PERSONALISED = (
+        "personalised",
+        (
+            "Personalised (the learned ranking of a returning buyer, else item-to-item from the "
+            "visitor's history)"
+        ),
+    )
     CATEGORY_TRENDING = "category_trending", "Trending in the visitor's or requested category"
     GLOBAL_TRENDING = "global_trending", "Trending in the whole store"
     BUY_AGAIN = "buy_again", "The visitor's repeat purchases (scenario=buy_again)"
@@ -98,6 +105,7 @@ class ReasonType(TextChoices):
     DESCRIBED_ALIKE = "described_alike", "Described alike"
     BOUGHT_TOGETHER = "bought_together", "Bought in the same orders"
     BOUGHT_BEFORE = "bought_before", "The visitor bought it before"
+    PICKED_FOR_YOU = "picked_for_you", "The learned ranker picked it from the visitor's orders"
 
 
 STRATEGY_OF_TIER = {
@@ -157,7 +165,7 @@ class RecommendationRequest:
 
 def served_recommender() -> Recommender:
     """The recommender the API serves and the evaluation measures as "tiered"."""
-    return Recommender("tiered", content_weight=settings.RECOMMENDER_CONTENT_WEIGHT)
+    return Recommender("tiered", content_weight=settings.RECOMMENDER_CONTENT_WEIGHT, learned=True)
 
 
 def recommendations(request: RecommendationRequest) -> RecommendationList:
@@ -305,6 +313,8 @@ class _RecommendationInputs:
     categories: IntArray
     # The visitor's repeat purchases: empty unless interacted products are allowed.
     repeats: Ranked
+    # The visitor's learned list: empty when interacted products are allowed, or it has none.
+    learned: Ranked
 
     def recommend(self, *, available: set[int] | None) -> Recommendations:
         """The list, with the given candidates available (None: all of them)."""
@@ -330,6 +340,7 @@ class _RecommendationInputs:
                 repeat_weight=settings.RECOMMENDER_REPEAT_WEIGHT,
             ),
             repeats=self.repeats,
+            learned=self.learned,
             requested_category=np.array(
                 [self.request.category.pk if self.request.category else NO_CATEGORY],
                 dtype=np.int64,
@@ -357,6 +368,11 @@ def _recommendation_inputs(request: RecommendationRequest) -> _RecommendationInp
     fills = (category_trending, global_trending)
     repeats = _repeats(read.purchases) if request.include_interacted else Ranked.empty()
     repeat_categories = read.purchased_available
+    learned, learned_categories = (
+        (Ranked.empty(), np.empty(0, dtype=np.int64))
+        if request.include_interacted
+        else learned_list(visitor=request.visitor)
+    )
     candidates, first = np.unique(
         np.concatenate(
             [
@@ -364,6 +380,7 @@ def _recommendation_inputs(request: RecommendationRequest) -> _RecommendationInp
                 neighbours.neighbour,
                 *(f.product for f in fills),
                 np.fromiter(repeat_categories, dtype=np.int64),
+                learned.product,
             ]
         ),
         return_index=True,
@@ -374,6 +391,7 @@ def _recommendation_inputs(request: RecommendationRequest) -> _RecommendationInp
             neighbour_categories,
             *(f.group for f in fills),
             np.fromiter(repeat_categories.values(), dtype=np.int64),
+            learned_categories,
         ]
     )
     return _RecommendationInputs(
@@ -390,6 +408,7 @@ def _recommendation_inputs(request: RecommendationRequest) -> _RecommendationInp
         candidates=candidates,
         categories=categories[first],
         repeats=repeats,
+        learned=learned,
     )
 
 
@@ -512,6 +531,7 @@ def _explained(
     inputs: _RecommendationInputs,
 ) -> list[Item]:
     bought = set(inputs.repeats.product.tolist())
+    learned = set(inputs.learned.product.tolist())
     history = inputs.history
     purchased = set(history.product[history.weight >= EVENT_WEIGHTS[EventType.PURCHASE]].tolist())
     items: list[Item] = []
@@ -525,6 +545,10 @@ def _explained(
         card = cards[product]
         if tier == Tier.PERSONALISED and product in bought:
             items.append(_bought_before(card, score))
+            continue
+        if tier == Tier.PERSONALISED and product in learned and because[0] < 0:
+            picked: Reason = {"type": ReasonType.PICKED_FOR_YOU.value}
+            items.append(_item(card, score, picked, "Picked for you from your orders"))
             continue
         if tier == Tier.PERSONALISED:
             sources = [int(source) for source in because if source >= 0]

@@ -66,6 +66,13 @@ def compute_bought_together(now: str | None = None, queued_run: int | None = Non
     return _run(pipelines.bought_together_compute, now, queued_run)
 
 
+@shared_task(name="recommender.compute_ranking", acks_late=True,
+             soft_time_limit=55 * 60, time_limit=HOUR)  # fmt: skip
+def compute_ranking(now: str | None = None, queued_run: int | None = None) -> int | None:
+    """Relearn the ranker and its lists; returns the PipelineRun id (None if one was running)."""
+    return _run(pipelines.ranking_compute, now, queued_run)
+
+
 @shared_task(name="recommender.evaluate", acks_late=True,
              soft_time_limit=25 * 60, time_limit=30 * 60)  # fmt: skip
 def evaluate(now: str | None = None, queued_run: int | None = None) -> int | None:

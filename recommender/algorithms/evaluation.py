@@ -34,6 +34,7 @@ from recommender.algorithms.item_similarity import (
     blend_neighbours,
     interaction_matrix,
 )
+from recommender.algorithms.ranker import RANKED_LIST_MARGIN, ranked_lists, ranker_fit
 from recommender.algorithms.tiered import (
     NEIGHBOURS_PER_EVENT,
     Catalog,
@@ -110,6 +111,9 @@ class Recommender:
     similarity: SimilarityMethod | None = None
     # With include_interacted: the weight of the visitor's own repeat purchases (buy_again).
     repeat_weight: float = 0.0
+    # The learned ranker's lists (ranker.py, learnt on the training events) as the
+    # personalised tier of the visitors who have one.
+    learned: bool = False
 
     def neighbours(self, behavioural: Neighbours, content: Neighbours) -> Neighbours:
         if self.behavioural and self.content:
@@ -242,6 +246,11 @@ def evaluate(
     repeats = repeat_scores(
         split.train, visitor_ids, now=split.split_at, half_life_days=config.half_life_days
     )
+    learned = (
+        _learned_lists(split, catalog, content, k)
+        if any(contender.learned for contender in config.recommenders)
+        else None
+    )
     # Only the evaluated histories' products are ever looked up.
     content = content.of_products(np.unique(histories.product))
 
@@ -265,6 +274,7 @@ def evaluate(
                 repeat_weight=contender.repeat_weight,
             ),
             repeats=repeats,
+            learned=learned if contender.learned else None,
         )
         lists = recommendations.lists(len(visitor_ids), k)
         results[contender.name] = split_metrics(lists, split, catalog, config.ks)
@@ -276,6 +286,25 @@ def evaluate(
         test_events=split.test_events,
         eligible_visitors=split.eligible_visitors,
         results=results,
+    )
+
+
+def _learned_lists(
+    split: TemporalSplit, catalog: Catalog, content: Neighbours, k: int
+) -> Ranked | None:
+    """The ranker learnt on the training events and its lists for the evaluated visitors, as
+    the ranking pipeline would have stored them at the split (None: nothing to learn from)."""
+    ranker = ranker_fit(split.train, catalog, content, now=split.split_at)
+    if ranker is None:
+        return None
+    return ranked_lists(
+        ranker,
+        split.train,
+        catalog,
+        content,
+        now=split.split_at,
+        visitor_ids=split.visitor_ids,
+        k=k + RANKED_LIST_MARGIN,
     )
 
 

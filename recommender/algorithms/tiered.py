@@ -177,6 +177,7 @@ def recommend(
     rules: Rules,
     requested_category: IntArray | None = None,
     repeats: Ranked | None = None,
+    learned: Ranked | None = None,
 ) -> Recommendations:
     """Top `rules.k` products for each of visitor_count visitors (see the module docstring).
 
@@ -184,12 +185,19 @@ def recommend(
     pipelines produce and store them). `requested_category` holds one category id per visitor,
     NO_CATEGORY to use the visitor's own. `repeats` (grouped by visitor index, as
     buy_again.repeat_scores gives them) join the personalised tier when interacted products
-    are allowed and `rules.repeat_weight` is positive.
+    are allowed and `rules.repeat_weight` is positive. `learned` (grouped by visitor index, as
+    ranker.ranked_lists gives them) are the personalised tier of the visitors who have them,
+    in place of their neighbours' products, when interacted products are left out (the list
+    the ranker learnt to rank).
     """
     k = rules.k
     if not (rules.include_interacted and rules.repeat_weight > 0):
         repeats = None
-    personalised, contributions = _personalised(histories, neighbours, catalog, rules, repeats)
+    if rules.include_interacted:
+        learned = None
+    personalised, contributions = _personalised(
+        histories, neighbours, catalog, rules, repeats, learned
+    )
     personalised = _select(personalised, catalog, rules.max_per_category, k)
     target = _target_categories(histories, visitor_count, catalog, requested_category)
     # Enough fill for the list even when the cap or the personalised items take some away.
@@ -251,10 +259,12 @@ def _personalised(
     catalog: Catalog,
     rules: Rules,
     repeats: Ranked | None,
+    learned: Ranked | None,
 ) -> tuple[_Candidates, _Contributions]:
     if len(catalog.product) == 0 or (
         (len(histories.product) == 0 or len(neighbours) == 0)
         and (repeats is None or len(repeats.product) == 0)
+        and (learned is None or len(learned.product) == 0)
     ):
         return _no_candidates(), _Contributions.empty()
     # Each history row's slice of the neighbour table, cut to neighbours_per_event.
@@ -280,6 +290,8 @@ def _personalised(
     )
     if repeats is not None:
         pairs, summed = _with_repeats(pairs, summed, repeats, catalog, rules.repeat_weight)
+    if learned is not None:
+        pairs, summed = _with_learned(pairs, summed, learned, catalog)
     if not rules.include_interacted:
         history_position = np.minimum(
             np.searchsorted(catalog.product, histories.product), catalog_size - 1
@@ -329,6 +341,22 @@ def _with_repeats(
     )
     total = np.bincount(pair_of_row, weights=scores, minlength=len(merged)).astype(np.float64)
     return merged, total
+
+
+def _with_learned(
+    pairs: IntArray, summed: FloatArray, learned: Ranked, catalog: Catalog
+) -> tuple[IntArray, FloatArray]:
+    """The (visitor, catalog position) pairs with each learned visitor's neighbour pairs
+    replaced by its learned products and their scores; sorted by visitor, then position."""
+    catalog_size = len(catalog.product)
+    position, known = positions(catalog.product, learned.product)
+    known &= catalog.available[position]
+    learned_pairs = learned.group[known] * catalog_size + position[known]
+    neighbours_only = ~np.isin(pairs // catalog_size, learned.group[known])
+    merged = np.concatenate([pairs[neighbours_only], learned_pairs])
+    scores = np.concatenate([summed[neighbours_only], learned.score[known]])
+    order = np.argsort(merged, kind="stable")
+    return merged[order], scores[order]
 
 
 def _scaled_to_best(visitor: IntArray, score: FloatArray) -> FloatArray:

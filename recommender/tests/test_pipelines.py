@@ -2,21 +2,25 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from django.utils import timezone
 
 from catalog.tests.factories import ProductFactory
-from recommender import cache, pipelines
+from recommender import cache, pipelines, serving
 from recommender.models import (
     BoughtTogether,
     ContentSimilarity,
     ItemSimilarity,
+    LearnedRecommendation,
     PipelineKind,
     PipelineRun,
     PipelineStatus,
     SimilarityStagingRow,
     TrendingScore,
 )
+from recommender.tests.algorithms.stores import FOLLOW_UP, PRODUCTS, STARTER, store
+from recommender.tests.algorithms.stores import NOW as SYNTHETIC_NOW
 from recommender.tests.factories import PipelineRunFactory
 from tracking.models import Event, EventType
 from tracking.tests.factories import EventFactory, VisitorFactory
@@ -285,3 +289,57 @@ def test_bought_together_pairs_products_of_the_same_orders(shop):
     ]
     assert run.statistics["baskets"] == 3  # bob's lone teapot is a basket too
     assert run.statistics["rows_written"] == 2
+
+
+def _synthetic_store_in_the_database():
+    """The ranker tests' synthetic store (recommender/tests/algorithms/stores.py) as products,
+    visitors and events ending now; returns the products by synthetic id and the visitors."""
+    synthetic = store()
+    products = {p: ProductFactory.create(name=f"Product {p}") for p in range(1, PRODUCTS + 1)}
+    visitors = {v: VisitorFactory.create() for v in np.unique(synthetic.visitor).tolist()}
+    Event.objects.bulk_create(
+        EventFactory.build(
+            visitor=visitors[visitor],
+            product=products[product],
+            event_type=EventType.PURCHASE,
+            occurred_at=NOW - timedelta(seconds=SYNTHETIC_NOW - timestamp),
+        )
+        for visitor, product, timestamp in zip(
+            synthetic.visitor.tolist(),
+            synthetic.product.tolist(),
+            synthetic.timestamp.tolist(),
+            strict=True,
+        )
+    )
+    return products, visitors
+
+
+def test_ranking_stores_each_returning_buyers_learned_list_and_serves_it():
+    products, visitors = _synthetic_store_in_the_database()
+    starter_buyer = VisitorFactory.create(external_id="starter-buyer")
+    event(starter_buyer, products[STARTER], EventType.PURCHASE, days_ago=3)
+    event(starter_buyer, products[11], EventType.PURCHASE, days_ago=3)
+
+    run = pipelines.ranking_compute(now=NOW)
+
+    assert run.status == PipelineStatus.SUCCEEDED
+    assert run.statistics["learnt"] is True
+    assert run.statistics["buyers"] == len(visitors) + 1
+    assert run.statistics["rows_written"] == LearnedRecommendation.objects.count() > 0
+    best = LearnedRecommendation.objects.filter(visitor=starter_buyer).order_by("-score").first()
+    assert best.product == products[FOLLOW_UP]
+    answer = serving.recommendations(serving.RecommendationRequest(visitor="starter-buyer", k=3))
+    assert answer["strategy"] == "personalised"
+    assert answer["items"][0]["product"]["id"] == products[FOLLOW_UP].pk
+    assert answer["items"][0]["reason"]["type"] in {"picked_for_you", "similar_to"}
+    # Run again: the lists are replaced, not added to.
+    again = pipelines.ranking_compute(now=NOW)
+    assert LearnedRecommendation.objects.count() == again.statistics["rows_written"]
+    assert again.statistics["rows_written"] == run.statistics["rows_written"]
+
+
+def test_ranking_a_store_with_nothing_to_learn_from_stores_no_lists(shop):
+    run = pipelines.ranking_compute(now=NOW)
+    assert run.status == PipelineStatus.SUCCEEDED
+    assert run.statistics["learnt"] is False
+    assert not LearnedRecommendation.objects.exists()

@@ -1,0 +1,165 @@
+import numpy as np
+import pytest
+
+from recommender.algorithms.events import PURCHASE, SECONDS_PER_DAY, VIEW, EventArrays
+from recommender.algorithms.item_similarity import Neighbours
+from recommender.algorithms.ranker import (
+    RankerConfig,
+    ranked_lists,
+    ranker_fit,
+    training_cutoffs,
+)
+from recommender.algorithms.tiered import Catalog, Histories, Ranked, Rules, recommend
+from recommender.tests.algorithms.stores import FOLLOW_UP, NOW, PRODUCTS, STARTER, store
+
+# Small, so the tests learn in seconds.
+CONFIG = RankerConfig(iterations=60, max_cutoffs=12, ease_candidates=20, popular_candidates=5)
+NO_CONTENT = Neighbours.concatenate([])
+
+
+def catalog(unavailable: tuple[int, ...] = ()) -> Catalog:
+    product = np.arange(1, PRODUCTS + 1, dtype=np.int64)
+    return Catalog(
+        product=product,
+        category=(product >= 10).astype(np.int64),
+        available=~np.isin(product, unavailable),
+    )
+
+
+def with_events(events: EventArrays, rows: list[tuple[int, int, int, float]]) -> EventArrays:
+    """events and (visitor, product, event type, days before NOW) rows."""
+    visitor, product, kind, days = (np.array(column) for column in zip(*rows, strict=True))
+    return EventArrays(
+        visitor=np.concatenate([events.visitor, visitor.astype(np.int64)]),
+        product=np.concatenate([events.product, product.astype(np.int64)]),
+        event_type=np.concatenate([events.event_type, kind.astype(np.int8)]),
+        timestamp=np.concatenate([events.timestamp, NOW - days * SECONDS_PER_DAY]),
+    )
+
+
+@pytest.fixture(scope="module")
+def learnt():
+    events = with_events(
+        store(),
+        [
+            (1001, STARTER, PURCHASE, 3),  # just bought the starter kit
+            (1001, 11, PURCHASE, 3),
+            (1002, 11, PURCHASE, 3),  # bought only staples
+            (1002, 12, PURCHASE, 40),
+        ],
+    )
+    ranker = ranker_fit(events, catalog(), NO_CONTENT, now=NOW, config=CONFIG)
+    assert ranker is not None
+    return events, ranker
+
+
+def test_the_ranker_learns_what_follows_a_purchase_from_the_stores_past(learnt):
+    events, ranker = learnt
+    assert ranker.cutoffs == len(training_cutoffs(events, now=NOW, config=CONFIG)) > 1
+    assert 0 < ranker.positives < ranker.rows
+    lists = ranked_lists(
+        ranker, events, catalog(), NO_CONTENT, now=NOW, visitor_ids=np.array([1001, 1002]), k=5
+    )
+    first = {int(group): int(lists.product[lists.group == group][0]) for group in (0, 1)}
+    assert first[0] == FOLLOW_UP
+    assert first[1] != FOLLOW_UP
+    # Best first, at most k each, probabilities.
+    for group in (0, 1):
+        scores = lists.score[lists.group == group]
+        assert len(scores) <= 5
+        assert np.all(np.diff(scores) <= 0)
+        assert np.all((scores >= 0) & (scores <= 1))
+
+
+def test_lists_hold_only_new_available_products(learnt):
+    events, ranker = learnt
+    lists = ranked_lists(
+        ranker,
+        events,
+        catalog(unavailable=(FOLLOW_UP,)),
+        NO_CONTENT,
+        now=NOW,
+        visitor_ids=np.array([1001, 1002]),
+        k=50,
+    )
+    assert FOLLOW_UP not in lists.product.tolist()
+    mine = lists.product[lists.group == 0].tolist()
+    assert STARTER not in mine
+    assert 11 not in mine
+    assert len(mine) == len(set(mine))
+
+
+def test_a_visitor_without_events_gets_no_list(learnt):
+    events, ranker = learnt
+    lists = ranked_lists(
+        ranker, events, catalog(), NO_CONTENT, now=NOW, visitor_ids=np.array([5_000]), k=5
+    )
+    assert len(lists.product) == 0
+
+
+def test_learning_reads_nothing_at_or_after_now():
+    events = store(seed=1)
+    future = with_events(events, [(visitor, FOLLOW_UP, PURCHASE, -2) for visitor in range(1, 60)])
+    past_only = ranker_fit(events, catalog(), NO_CONTENT, now=NOW, config=CONFIG)
+    with_future = ranker_fit(future, catalog(), NO_CONTENT, now=NOW, config=CONFIG)
+    assert past_only is not None
+    assert with_future is not None
+    visitors = np.arange(1, 40)
+    first = ranked_lists(
+        past_only, events, catalog(), NO_CONTENT, now=NOW, visitor_ids=visitors, k=10
+    )
+    second = ranked_lists(
+        with_future, future, catalog(), NO_CONTENT, now=NOW, visitor_ids=visitors, k=10
+    )
+    np.testing.assert_array_equal(first.product, second.product)
+    np.testing.assert_allclose(first.score, second.score)
+
+
+def test_a_store_without_returning_buyers_has_nothing_to_learn():
+    views_only = store()
+    views = EventArrays(
+        visitor=views_only.visitor,
+        product=views_only.product,
+        event_type=np.full(len(views_only), VIEW, dtype=np.int8),
+        timestamp=views_only.timestamp,
+    )
+    assert ranker_fit(views, catalog(), NO_CONTENT, now=NOW, config=CONFIG) is None
+    assert ranker_fit(EventArrays.empty(), catalog(), NO_CONTENT, now=NOW, config=CONFIG) is None
+
+
+def test_learned_lists_are_the_personalised_tier_of_the_visitors_who_have_them():
+    shop = catalog()
+    # Visitor 0 has a learned list, visitor 1 only neighbours; both viewed product 11.
+    history = Histories(
+        visitor=np.array([0, 1], dtype=np.int64),
+        product=np.array([11, 11], dtype=np.int64),
+        weight=np.array([1.0, 1.0]),
+    )
+    neighbours = Neighbours(
+        product=np.array([11, 11], dtype=np.int64),
+        neighbour=np.array([12, 13], dtype=np.int64),
+        score=np.array([0.9, 0.5]),
+        co_occurrence=np.array([5, 3], dtype=np.int64),
+    )
+    learned = Ranked(
+        group=np.array([0, 0, 0], dtype=np.int64),
+        product=np.array([20, 11, 21], dtype=np.int64),  # 11: interacted since it was ranked
+        score=np.array([0.8, 0.7, 0.4]),
+    )
+
+    def lists(include_interacted: bool) -> list[list[int]]:
+        chosen = recommend(
+            histories=history,
+            visitor_count=2,
+            neighbours=neighbours,
+            catalog=shop,
+            category_trending=Ranked.empty(),
+            global_trending=Ranked.empty(),
+            rules=Rules(k=3, include_interacted=include_interacted, explain=False),
+            learned=learned,
+        )
+        return [chosen.product[chosen.visitor == v].tolist() for v in (0, 1)]
+
+    assert lists(include_interacted=False) == [[20, 21], [12, 13]]
+    # With interacted products (buy again) the neighbours serve everybody.
+    assert lists(include_interacted=True) == [[12, 13], [12, 13]]
