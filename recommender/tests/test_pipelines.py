@@ -326,7 +326,7 @@ def test_ranking_stores_each_returning_buyers_learned_list_and_serves_it():
     assert run.statistics["learnt"] is True
     assert run.statistics["buyers"] == len(visitors) + 1
     assert run.statistics["rows_written"] == LearnedRecommendation.objects.count() > 0
-    best = LearnedRecommendation.objects.filter(visitor=starter_buyer).order_by("-score").first()
+    best = LearnedRecommendation.objects.filter(visitor=starter_buyer).order_by("-score")[0]
     assert best.product == products[FOLLOW_UP]
     answer = serving.recommendations(serving.RecommendationRequest(visitor="starter-buyer", k=3))
     assert answer["strategy"] == "personalised"

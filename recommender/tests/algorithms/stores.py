@@ -23,10 +23,10 @@ def store(seed: int = 0, visitors: int = 240, days: int = 200) -> EventArrays:
             started = float(rng.uniform(0, days - 20))
             rows.append((visitor, STARTER, PURCHASE, started))
             rows.append((visitor, FOLLOW_UP, PURCHASE, started + rng.uniform(5, 15)))
-    visitor, product, kind, day = (np.array(column) for column in zip(*rows, strict=True))
+    columns = list(zip(*rows, strict=True))
     return EventArrays(
-        visitor=visitor.astype(np.int64),
-        product=product.astype(np.int64),
-        event_type=kind.astype(np.int8),
-        timestamp=NOW - (days - day) * SECONDS_PER_DAY,
+        visitor=np.array(columns[0], dtype=np.int64),
+        product=np.array(columns[1], dtype=np.int64),
+        event_type=np.array(columns[2], dtype=np.int8),
+        timestamp=NOW - (days - np.array(columns[3])) * SECONDS_PER_DAY,
     )
