@@ -48,6 +48,8 @@ FEATURES = (
     "recent_ease_last_order",
     "content_history",
     "content_last_order",
+    "similar_visitors_recent",
+    "transition",
     "visitors_7_days",
     "visitors_14_days",
     "visitors_30_days",
@@ -91,6 +93,15 @@ class RankerConfig:
     # Candidates: EASE's best, and the most popular products of the last 30 days.
     ease_candidates: int = 200
     popular_candidates: int = 100
+    # Candidates from the visitors most alike (cosine over all their products), scored by what
+    # those visitors interacted with in the last similar_visitors_days; and from the
+    # transition model (what visitors with such a history bought next, new to them).
+    similar_visitors: int = 50
+    similar_visitors_days: float = 60.0
+    similar_visitor_candidates: int = 50
+    transition_l2: float = 200.0
+    transition_step_days: float = 15.0
+    transition_candidates: int = 50
     # Visitors whose features are computed at once when ranking (memory: visitors x products).
     visitors_per_chunk: int = 2_000
     # The classifier, chosen on the validation month of UCI Online Retail (docs/recommender.md).
@@ -221,6 +232,17 @@ def _top(ranked: Ranked, k: int) -> Ranked:
     return Ranked(group=ranked.group[keep], product=ranked.product[keep], score=ranked.score[keep])
 
 
+def _best_of_rows(scores: np.ndarray, allowed: FloatArray, count: int) -> np.ndarray:
+    """Per row, the `count` best-scored columns among those `allowed` holds finite."""
+    masked = np.where(np.isfinite(allowed), np.asarray(scores), -np.inf)
+    best = np.zeros(masked.shape, dtype=bool)
+    count = min(count, masked.shape[1])
+    if count:
+        top = np.argpartition(-masked, count - 1, axis=1)[:, :count]
+        np.put_along_axis(best, top, True, axis=1)
+    return best
+
+
 def _chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
     for start in range(0, total, size):
         yield start, min(start + size, total)
@@ -295,6 +317,13 @@ class _Cutoff:
         self.weights = ease_weights(self._matrix(np.ones(len(events), bool)), l2=config.l2)[0]
         self.recent_weights = ease_weights(self._matrix(recent), l2=config.recent_l2)[0]
         self.content = self._content_matrix(content)
+        everyone = self._matrix(np.ones(len(events), bool))
+        norms = np.sqrt(np.asarray(everyone.sum(axis=1)).ravel())
+        self.normalised = sp.csr_matrix(everyone.multiply(1.0 / norms[:, None]))
+        self.recently = self._matrix(
+            events.timestamp >= now - config.similar_visitors_days * SECONDS_PER_DAY
+        )
+        self.transition = self._transition()
         self.product_features = self._product_features()
 
     def _matrix(self, mask: np.ndarray, rows: IntArray | None = None) -> sp.csr_matrix:
@@ -307,6 +336,36 @@ class _Cutoff:
         matrix.sum_duplicates()
         matrix.data[:] = 1.0
         return matrix
+
+    def _transition(self) -> FloatArray:
+        """Columns x columns ridge regression from a visitor's history before a time to the
+        products they bought new to them in the label days after it, over times every
+        transition_step_days before now - label_days (with min_history_days before them)."""
+        config, events = self.config, self.events
+        size, label = len(self.columns), config.label_days * SECONDS_PER_DAY
+        before, after = [], []
+        time = self.now - label
+        earliest = (
+            events.timestamp.min(initial=self.now) + config.min_history_days * SECONDS_PER_DAY
+        )
+        purchase = events.event_type == PURCHASE
+        while time >= earliest:
+            past = events.timestamp < time
+            bought = purchase & (events.timestamp >= time) & (events.timestamp < time + label)
+            rows = np.intersect1d(self.row[past], self.row[bought])
+            if len(rows):
+                history = self._matrix(past)[rows]
+                new = self._matrix(bought)[rows]
+                before.append(history)
+                after.append(new - new.multiply(history))
+            time -= config.transition_step_days * SECONDS_PER_DAY
+        if not before:
+            return np.zeros((size, size))
+        history, new = sp.vstack(before).tocsr(), sp.vstack(after).tocsr()
+        gram = (history.T @ history).toarray()
+        gram[np.diag_indices_from(gram)] += config.transition_l2
+        solved: FloatArray = np.linalg.solve(gram, (history.T @ new).toarray())
+        return solved
 
     def _content_matrix(self, content: Neighbours) -> sp.csr_matrix:
         source, has_source = positions(self.product_ids, content.product)
@@ -404,6 +463,8 @@ class _Cutoff:
             last_order @ self.recent_weights,
             (seen @ self.content).toarray(),
             (last_order @ self.content).toarray(),
+            self._similar_visitors(row[visitors]),
+            seen @ self.transition,
         ]
         ease = np.array(scores[0], dtype=np.float64)
         ease[:, ~self.available] = -np.inf
@@ -414,7 +475,12 @@ class _Cutoff:
         popular = np.where(self.available, popular, -np.inf)
         most_popular = np.zeros(size, dtype=bool)
         most_popular[np.argsort(-popular, kind="stable")[: config.popular_candidates]] = True
-        chosen = (ease_rank < config.ease_candidates) | most_popular[None, :]
+        chosen = (
+            (ease_rank < config.ease_candidates)
+            | most_popular[None, :]
+            | _best_of_rows(scores[7], ease, config.similar_visitor_candidates)
+            | _best_of_rows(scores[8], ease, config.transition_candidates)
+        )
         chosen &= np.isfinite(ease)
         visitor, column = np.nonzero(chosen)
         visitor_features = self._visitor_features(local, mine, len(visitors), seen, column, visitor)
@@ -432,6 +498,18 @@ class _Cutoff:
             product=self.product_ids[column],
             features=features,
         )
+
+    def _similar_visitors(self, rows: IntArray) -> FloatArray:
+        """What the rows' most alike visitors (cosine) interacted with lately, weighted by
+        likeness."""
+        likeness = (self.normalised[rows] @ self.normalised.T).toarray()
+        likeness[np.arange(len(rows)), rows] = 0.0
+        keep = min(self.config.similar_visitors, likeness.shape[1] - 1)
+        if keep > 0:
+            threshold = -np.partition(-likeness, keep - 1, axis=1)[:, keep - 1 : keep]
+            likeness[likeness < threshold] = 0.0
+        scores: FloatArray = np.asarray(sp.csr_matrix(likeness) @ self.recently.toarray())
+        return scores
 
     def _visitor_features(
         self,
