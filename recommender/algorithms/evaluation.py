@@ -34,7 +34,12 @@ from recommender.algorithms.item_similarity import (
     blend_neighbours,
     interaction_matrix,
 )
-from recommender.algorithms.ranker import RANKED_LIST_MARGIN, ranked_lists, ranker_fit
+from recommender.algorithms.ranker import (
+    RANKED_LIST_MARGIN,
+    TooManyProductsError,
+    ranked_lists,
+    ranker_fit,
+)
 from recommender.algorithms.tiered import (
     NEIGHBOURS_PER_EVENT,
     Catalog,
@@ -293,8 +298,12 @@ def _learned_lists(
     split: TemporalSplit, catalog: Catalog, content: Neighbours, k: int
 ) -> Ranked | None:
     """The ranker learnt on the training events and its lists for the evaluated visitors, as
-    the ranking pipeline would have stored them at the split (None: nothing to learn from)."""
-    ranker = ranker_fit(split.train, catalog, content, now=split.split_at)
+    the ranking pipeline would have stored them at the split (None: nothing to learn from, or
+    a catalog beyond the ranker's EASE limit, where the item-to-item list serves)."""
+    try:
+        ranker = ranker_fit(split.train, catalog, content, now=split.split_at)
+    except TooManyProductsError:
+        return None
     if ranker is None:
         return None
     return ranked_lists(

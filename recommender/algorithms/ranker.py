@@ -75,6 +75,10 @@ FEATURES = (
 RANKED_LIST_MARGIN = 50
 
 
+class TooManyProductsError(ValueError):
+    """The catalog has more products with events than the ranker's dense matrices allow."""
+
+
 @dataclass(frozen=True)
 class RankerConfig:
     # EASE penalties: the whole history, and the recent days (the served similarity's).
@@ -302,7 +306,7 @@ class _Cutoff:
         # Columns: the catalog products with events, the only ones EASE can score.
         self.columns, column = np.unique(position, return_inverse=True)
         if len(self.columns) > EASE_MAX_PRODUCTS:
-            raise ValueError(
+            raise TooManyProductsError(
                 f"The ranker reads EASE weights, which need at most {EASE_MAX_PRODUCTS:,} "
                 f"products with events ({len(self.columns):,} here)."
             )
