@@ -50,6 +50,7 @@ PIPELINES = (
     "compute_similarity",
     "compute_content_similarity",
     "compute_bought_together",
+    "compute_ranking",
 )
 # What the clients browse: returning shoppers, categories, products in stock, search words.
 STORE = """

@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
+    CharField,
     ExpressionWrapper,
     F,
     FloatField,
@@ -20,6 +21,7 @@ from django.db.models import (
     Max,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
     Window,
@@ -41,7 +43,7 @@ from recommender.models import (
 )
 from shopsmart.bulk import read_frame
 from shopsmart.compiled import CompiledRead
-from tracking.models import EVENT_TYPE_CODES, EVENT_WEIGHTS, Event, EventType
+from tracking.models import EVENT_TYPE_CODES, EVENT_WEIGHTS, Event, EventType, Visitor
 
 
 class EpochSeconds(Func):
@@ -169,11 +171,18 @@ class VisitorHistory:
     # product a shopper may be shown now (active and in stock).
     purchases: EventArrays
     purchased_available: dict[int, int]
+    # The visitor's stored learned list, best first, and each product's category.
+    learned: Ranked
+    learned_categories: IntArray
 
 
-def _history_rows(visitor: str, length: int, purchase_length: int) -> QuerySet[Any]:
-    """(part, product, event type, time, category, available) rows: the visitor's last
-    `length` events (part 0) and last `purchase_length` purchases (part 1), in one query."""
+def _history_rows(
+    visitor: str, length: int, purchase_length: int, learned_length: int
+) -> list[QuerySet[Any]]:
+    """The parts of the visitor's history, as (part, product, event type, time, category,
+    available) rows: the last `length` events (part 0), the last `purchase_length` purchases
+    (part 1) and the best `learned_length` products of the learned list (part 2: the score as
+    the time, availability left to the served products' card check)."""
     columns = ("part", "product_id", "event_type", "timestamp", "category", "available")
     latest = Event.objects.latest_of(visitor).annotate(
         # Seconds, not datetimes: Django's timezone-aware datetime loader costs more per row
@@ -190,24 +199,63 @@ def _history_rows(visitor: str, length: int, purchase_length: int) -> QuerySet[A
         .annotate(part=Value(1))
         .values_list(*columns)[:purchase_length]
     )
-    if not purchase_length:
-        return recent
-    return recent.union(purchases, all=True) if length else purchases
+    # The visitor as a scalar subquery, for the reason EventQuerySet.latest_of gives.
+    visitor_id = Visitor.objects.filter(external_id=visitor).order_by().values("id")[:1]
+    learned = (
+        LearnedRecommendation.objects.filter(visitor_id=Subquery(visitor_id))
+        .annotate(
+            part=Value(2),
+            event_type=Value("", output_field=CharField()),
+            timestamp=F("score"),
+            category=F("product__category_id"),
+            available=Value(True, output_field=BooleanField()),
+        )
+        .order_by("-score", "product_id")
+        .values_list(*columns)[:learned_length]
+    )
+    return [
+        part
+        for part, wanted in (
+            (recent, length),
+            (purchases, purchase_length),
+            (learned, learned_length),
+        )
+        if wanted
+    ]
 
 
-_HISTORY_ROWS = CompiledRead(_history_rows, params=("visitor",))
+def _history_union(
+    visitor: str, length: int, purchase_length: int, learned_length: int
+) -> QuerySet[Any]:
+    first, *rest = _history_rows(visitor, length, purchase_length, learned_length)
+    return first.union(*rest, all=True) if rest else first
 
 
-def visitor_history(*, visitor: str, length: int, purchase_length: int = 0) -> VisitorHistory:
-    """The visitor's last `length` events and, if `purchase_length`, last purchases."""
-    if length and purchase_length and not connection.features.supports_slicing_ordering_in_compound:
-        # SQLite cannot limit the parts of a UNION: two queries.
-        rows = _HISTORY_ROWS.rows(visitor=visitor, length=length, purchase_length=0)
-        rows += _HISTORY_ROWS.rows(visitor=visitor, length=0, purchase_length=purchase_length)
+_HISTORY_ROWS = CompiledRead(_history_union, params=("visitor",))
+
+
+def visitor_history(
+    *, visitor: str, length: int, purchase_length: int = 0, learned_length: int = 0
+) -> VisitorHistory:
+    """The visitor's last `length` events and, if asked, last purchases and learned list, in
+    one query where the database can limit the parts of a UNION."""
+    lengths = {
+        "length": length,
+        "purchase_length": purchase_length,
+        "learned_length": learned_length,
+    }
+    if connection.features.supports_slicing_ordering_in_compound:
+        rows = _HISTORY_ROWS.rows(visitor=visitor, **lengths)
     else:
-        rows = _HISTORY_ROWS.rows(visitor=visitor, length=length, purchase_length=purchase_length)
+        # SQLite cannot limit the parts of a UNION: a query per part.
+        rows = []
+        for name, value in lengths.items():
+            if value:
+                alone = dict.fromkeys(lengths, 0) | {name: value}
+                rows += _HISTORY_ROWS.rows(visitor=visitor, **alone)
     recent = [row for row in rows if row[0] == 0]
     purchases = [row for row in rows if row[0] == 1]
+    learned = sorted((row for row in rows if row[0] == 2), key=lambda row: (-row[3], row[1]))
     return VisitorHistory(
         recent=Histories(
             visitor=np.zeros(len(recent), dtype=np.int64),
@@ -223,6 +271,12 @@ def visitor_history(*, visitor: str, length: int, purchase_length: int = 0) -> V
             timestamp=np.array([row[3] for row in purchases], dtype=np.float64),
         ),
         purchased_available={row[1]: row[4] for row in purchases if row[5]},
+        learned=Ranked(
+            group=np.zeros(len(learned), dtype=np.int64),
+            product=np.array([row[1] for row in learned], dtype=np.int64),
+            score=np.array([row[3] for row in learned], dtype=np.float64),
+        ),
+        learned_categories=np.array([row[4] for row in learned], dtype=np.int64),
     )
 
 
@@ -308,22 +362,3 @@ def evaluation_figures(evaluation: EvaluationRun) -> dict[str, Any]:
         "visitors_evaluated": evaluation.visitors_evaluated,
         "results": results,
     }
-
-
-def learned_list(*, visitor: str) -> tuple[Ranked, IntArray]:
-    """The visitor's stored learned list (as visitor index 0), best first, with the category
-    of each product; only products a shopper may be shown now."""
-    rows = list(
-        LearnedRecommendation.objects.filter(
-            visitor__external_id=visitor, product__is_active=True, product__stock__gt=0
-        )
-        .order_by("-score", "product_id")
-        .values_list("product_id", "score", "product__category_id")
-    )
-    product = np.array([row[0] for row in rows], dtype=np.int64)
-    learned = Ranked(
-        group=np.zeros(len(rows), dtype=np.int64),
-        product=product,
-        score=np.array([row[1] for row in rows], dtype=np.float64),
-    )
-    return learned, np.array([row[2] for row in rows], dtype=np.int64)

@@ -33,6 +33,7 @@ from recommender.algorithms.buy_again import repeat_scores
 from recommender.algorithms.evaluation import Recommender
 from recommender.algorithms.events import EventArrays, IntArray
 from recommender.algorithms.item_similarity import Neighbours
+from recommender.algorithms.ranker import RANKED_LIST_MARGIN
 from recommender.algorithms.tiered import (
     HISTORY_LENGTH,
     NEIGHBOURS_PER_EVENT,
@@ -55,7 +56,6 @@ from recommender.models import (
     TrendingWindow,
 )
 from recommender.selectors import (
-    learned_list,
     stored_neighbours,
     trending_ranked,
     visitor_history,
@@ -253,6 +253,8 @@ def _recommendations_compute(request: RecommendationRequest) -> RecommendationLi
     }
 
 
+# How many of a visitor's learned list a recommendation reads: all that is stored.
+LEARNED_LENGTH = MAX_K + RANKED_LIST_MARGIN
 # How many of a visitor's latest purchases buy-again reads: years of a regular's orders.
 PURCHASE_HISTORY_LENGTH = 500
 
@@ -354,6 +356,8 @@ def _recommendation_inputs(request: RecommendationRequest) -> _RecommendationInp
         visitor=request.visitor,
         length=HISTORY_LENGTH,
         purchase_length=PURCHASE_HISTORY_LENGTH if request.include_interacted else 0,
+        # The learned list serves the default list only (recommend() ignores it otherwise).
+        learned_length=0 if request.include_interacted else LEARNED_LENGTH,
     )
     history, history_categories = read.recent, read.recent_categories
     neighbours, neighbour_categories = _served_neighbours(history.product)
@@ -368,11 +372,7 @@ def _recommendation_inputs(request: RecommendationRequest) -> _RecommendationInp
     fills = (category_trending, global_trending)
     repeats = _repeats(read.purchases) if request.include_interacted else Ranked.empty()
     repeat_categories = read.purchased_available
-    learned, learned_categories = (
-        (Ranked.empty(), np.empty(0, dtype=np.int64))
-        if request.include_interacted
-        else learned_list(visitor=request.visitor)
-    )
+    learned, learned_categories = read.learned, read.learned_categories
     candidates, first = np.unique(
         np.concatenate(
             [
