@@ -54,7 +54,6 @@ from recommender.algorithms.item_similarity import (
     iter_neighbour_blocks,
 )
 from recommender.algorithms.ranker import (
-    RANKED_LIST_MARGIN,
     RankerConfig,
     ranked_lists,
     ranker_fit,
@@ -77,7 +76,7 @@ from recommender.models import (
     TrendingScore,
 )
 from recommender.selectors import catalog_arrays, event_arrays, product_texts, stored_neighbours
-from recommender.serving import MAX_K, served_recommender
+from recommender.serving import LEARNED_LENGTH, served_recommender
 from shopsmart.bulk import insert_frame, insert_frames, read_frame, table_rebuilt
 from tracking.models import EventType
 
@@ -594,7 +593,7 @@ def ranking_compute(
                     content,
                     now=now.timestamp(),
                     visitor_ids=buyers,
-                    k=MAX_K + RANKED_LIST_MARGIN,
+                    k=LEARNED_LENGTH,
                 )
                 if ranker is not None
                 else Ranked.empty()

@@ -21,7 +21,6 @@ from django.db.models import (
     Max,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
     Window,
@@ -43,7 +42,13 @@ from recommender.models import (
 )
 from shopsmart.bulk import read_frame
 from shopsmart.compiled import CompiledRead
-from tracking.models import EVENT_TYPE_CODES, EVENT_WEIGHTS, Event, EventType, Visitor
+from tracking.models import (
+    EVENT_TYPE_CODES,
+    EVENT_WEIGHTS,
+    Event,
+    EventType,
+    visitor_id_subquery,
+)
 
 
 class EpochSeconds(Func):
@@ -199,10 +204,8 @@ def _history_rows(
         .annotate(part=Value(1))
         .values_list(*columns)[:purchase_length]
     )
-    # The visitor as a scalar subquery, for the reason EventQuerySet.latest_of gives.
-    visitor_id = Visitor.objects.filter(external_id=visitor).order_by().values("id")[:1]
     learned = (
-        LearnedRecommendation.objects.filter(visitor_id=Subquery(visitor_id))
+        LearnedRecommendation.objects.filter(visitor_id=visitor_id_subquery(visitor))
         .annotate(
             part=Value(2),
             event_type=Value("", output_field=CharField()),

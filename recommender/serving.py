@@ -253,7 +253,7 @@ def _recommendations_compute(request: RecommendationRequest) -> RecommendationLi
     }
 
 
-# How many of a visitor's learned list a recommendation reads: all that is stored.
+# How long each stored learned list is (compute_ranking), all of which a recommendation reads.
 LEARNED_LENGTH = MAX_K + RANKED_LIST_MARGIN
 # How many of a visitor's latest purchases buy-again reads: years of a regular's orders.
 PURCHASE_HISTORY_LENGTH = 500

@@ -33,6 +33,7 @@ from recommender.algorithms.events import (
     EventArrays,
     FloatArray,
     IntArray,
+    pair_key,
     positions,
     rank_within,
 )
@@ -175,7 +176,7 @@ def ranker_fit(
         if progress:
             progress(done, len(cutoffs))
     label = np.concatenate(labels) if labels else np.empty(0, dtype=np.int8)
-    if label.sum() == 0 or label.min() == label.max():
+    if len(np.unique(label)) < 2:
         return None
     model = HistGradientBoostingClassifier(
         max_iter=config.iterations,
@@ -236,6 +237,14 @@ def _top(ranked: Ranked, k: int) -> Ranked:
     return Ranked(group=ranked.group[keep], product=ranked.product[keep], score=ranked.score[keep])
 
 
+def _binary(rows: IntArray, columns: IntArray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """The rows x columns matrix with a 1 at each (row, column) pair given, however often."""
+    matrix = sp.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=shape)
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
+
+
 def _best_of_rows(scores: np.ndarray, allowed: FloatArray, count: int) -> np.ndarray:
     """Per row, the `count` best-scored columns among those `allowed` holds finite."""
     masked = np.where(np.isfinite(allowed), np.asarray(scores), -np.inf)
@@ -285,8 +294,8 @@ def _first_purchases_after(
         & (events.timestamp < cutoff + config.label_days * SECONDS_PER_DAY)
     )
     position, known = positions(buyers, events.visitor[wanted])
-    bought = np.unique(position[known] * (2**32) + events.product[wanted][known])
-    return np.isin(candidates.visitor * (2**32) + candidates.product, bought).astype(np.int8)
+    bought = pair_key(position[known], events.product[wanted][known])
+    return np.isin(pair_key(candidates.visitor, candidates.product), bought).astype(np.int8)
 
 
 class _Cutoff:
@@ -318,10 +327,10 @@ class _Cutoff:
         self.visitor_ids, self.row = np.unique(events.visitor, return_inverse=True)
         self.row = self.row.ravel()
         recent = events.timestamp >= now - config.recent_days * SECONDS_PER_DAY
-        self.weights = ease_weights(self._matrix(np.ones(len(events), bool)), l2=config.l2)[0]
+        everyone = self._matrix(np.ones(len(events), bool))
+        self.weights = ease_weights(everyone, l2=config.l2)[0]
         self.recent_weights = ease_weights(self._matrix(recent), l2=config.recent_l2)[0]
         self.content = self._content_matrix(content)
-        everyone = self._matrix(np.ones(len(events), bool))
         norms = np.sqrt(np.asarray(everyone.sum(axis=1)).ravel())
         self.normalised = sp.csr_matrix(everyone.multiply(1.0 / norms[:, None]))
         self.recently = self._matrix(
@@ -330,16 +339,11 @@ class _Cutoff:
         self.transition = self._transition()
         self.product_features = self._product_features()
 
-    def _matrix(self, mask: np.ndarray, rows: IntArray | None = None) -> sp.csr_matrix:
+    def _matrix(self, mask: np.ndarray) -> sp.csr_matrix:
         """Binary visitors x columns matrix of the masked events (rows: all visitors)."""
-        row = self.row[mask] if rows is None else rows
-        matrix = sp.csr_matrix(
-            (np.ones(len(row)), (row, self.column[mask])),
-            shape=(len(self.visitor_ids), len(self.columns)),
+        return _binary(
+            self.row[mask], self.column[mask], (len(self.visitor_ids), len(self.columns))
         )
-        matrix.sum_duplicates()
-        matrix.data[:] = 1.0
-        return matrix
 
     def _transition(self) -> FloatArray:
         """Columns x columns ridge regression from a visitor's history before a time to the
@@ -445,13 +449,7 @@ class _Cutoff:
         events_age = (self.now - self.events.timestamp[mine]) / SECONDS_PER_DAY
 
         def history(mask: np.ndarray) -> sp.csr_matrix:
-            matrix = sp.csr_matrix(
-                (np.ones(int(mask.sum())), (local[mask], self.column[mine][mask])),
-                shape=(len(visitors), size),
-            )
-            matrix.sum_duplicates()
-            matrix.data[:] = 1.0
-            return matrix
+            return _binary(local[mask], self.column[mine][mask], (len(visitors), size))
 
         everything = np.ones(len(local), dtype=bool)
         purchase = self.events.event_type[mine] == PURCHASE
