@@ -36,6 +36,7 @@ from django.test import Client
 from catalog.models import Order, Product
 from catalog.services import CheckoutDetails, CheckoutError, order_place
 from tracking.models import Visitor
+from tracking.services import visitors_get_or_create
 
 if not Order.objects.exists():
     rng = random.Random(42)
@@ -50,7 +51,7 @@ if not Order.objects.exists():
                 checkout_token=f"bench-{n}",
                 quantities={p: rng.randint(1, 3) for p in rng.sample(products, rng.randint(1, 4))},
                 details=details,
-                visitor=rng.choice(visitors),
+                visitor_id=visitors_get_or_create(external_ids=[v := rng.choice(visitors)])[v].pk,
                 user=None,
             )
         except CheckoutError:
@@ -60,7 +61,7 @@ staff, _ = User.objects.get_or_create(username="bench-staff", defaults={"is_staf
 client = Client()
 client.force_login(staff)
 results = []
-from dashboard.selectors import overview_key
+from dashboard.overview import overview_key
 for period in ("today", "7d", "30d"):
     for state in ("cold", "minute", "warm"):
         times = []

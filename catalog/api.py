@@ -21,7 +21,7 @@ from catalog.serializers import (
     ProductDetailSerializer,
     ProductQuerySerializer,
 )
-from shopsmart.api.access import SearchThrottle
+from infrastructure.api.access import SearchThrottle
 
 
 class ProductPagination(PageNumberPagination):

@@ -8,6 +8,6 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self) -> None:
-        from shopsmart import lookups
+        from infrastructure import lookups
 
         lookups.register()

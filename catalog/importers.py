@@ -18,8 +18,8 @@ from django.utils.text import slugify
 
 from catalog.models import Category, Product
 from catalog.placeholders import placeholder_url
-from recommender import cache
-from tracking.importers.report import NUL_BYTE, ImportReport, csv_rows, has_nul_byte
+from catalog.signals import products_imported
+from infrastructure.imports import NUL_BYTE, ImportReport, csv_rows, has_nul_byte
 
 COLUMNS = ("external_id", "name", "description", "price", "category", "image_url", "stock")
 REQUIRED = ("external_id", "name", "price", "category")
@@ -54,7 +54,7 @@ def catalog_import(
             progress(number)
     _write(batch, report)
     report.created["categories"] = len(categories)
-    transaction.on_commit(cache.flush)
+    transaction.on_commit(lambda: products_imported.send(sender=Product))
     return report
 
 

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import get_script_prefix, reverse
 
-from catalog.querysets import ProductQuerySet
+from catalog.querysets import ProductQuerySet, browsable_q
 
 
 def product_path(pk: int, slug: str) -> str:
@@ -76,7 +76,7 @@ class Product(models.Model):
             # and counted from this index alone, not by sorting a category's thousands of rows.
             models.Index(
                 fields=["category", "name", "id"],
-                condition=Q(is_active=True, stock__gt=0),
+                condition=browsable_q(),
                 name="product_browsable_by_name_idx",
             ),
         ]

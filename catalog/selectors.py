@@ -10,12 +10,12 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, TextChoices, Value
+from django.db.models import F, Prefetch, Q, QuerySet, TextChoices, Value
 from django.shortcuts import get_object_or_404
 
 from catalog.models import Category, Order, OrderLine, Product, Review, product_path
-from recommender.models import TrendingScore, TrendingWindow
-from shopsmart.compiled import CompiledRead
+from catalog.popularity import popularity_score
+from catalog.querysets import browsable_q, is_browsable
 
 
 def category_list() -> QuerySet[Category]:
@@ -137,16 +137,6 @@ def product_cards(product_ids: Iterable[int]) -> dict[int, ProductCard]:
     return product_cards_available(product_ids)[0]
 
 
-_CARD_ROWS = CompiledRead(
-    lambda ids: (
-        Product.objects.filter(pk__any=ids)
-        .order_by()
-        .values_list(*CARD_FIELDS, "is_active", "stock")
-    ),
-    params=("ids",),
-)
-
-
 def product_cards_available(product_ids: Iterable[int]) -> tuple[dict[int, ProductCard], set[int]]:
     """The cards of the given products by id, and which of them a shopper may be shown now
     (active and in stock), in one query; unknown ids are left out."""
@@ -155,21 +145,16 @@ def product_cards_available(product_ids: Iterable[int]) -> tuple[dict[int, Produ
         return {}, set()
     cards = {}
     available = set()
-    for *card, is_active, stock in _CARD_ROWS.rows(ids=ids):
+    rows = (
+        Product.objects.filter(pk__any=ids)
+        .order_by()
+        .values_list(*CARD_FIELDS, "is_active", "stock")
+    )
+    for *card, is_active, stock in rows:
         cards[card[0]] = _card(*card)
-        if is_active and stock > 0:
+        if is_browsable(is_active=is_active, stock=stock):
             available.add(card[0])
     return cards, available
-
-
-_AVAILABLE_CATEGORIES = CompiledRead(
-    lambda ids: (
-        Product.objects.filter(pk__any=ids, is_active=True, stock__gt=0)
-        .order_by()
-        .values_list("id", "category_id")
-    ),
-    params=("ids",),
-)
 
 
 def products_available(*, among: Iterable[int]) -> set[int]:
@@ -182,7 +167,8 @@ def products_available_categories(*, among: Iterable[int]) -> dict[int, int]:
     ids = list(among)
     if not ids:
         return {}
-    return dict(_AVAILABLE_CATEGORIES.rows(ids=ids))
+    rows = Product.objects.filter(browsable_q(), pk__any=ids).order_by()
+    return dict(rows.values_list("id", "category_id"))
 
 
 class ProductOrdering(TextChoices):
@@ -230,11 +216,8 @@ def product_search(
     if ordering in ORDER_BY:
         return products.order_by(*ORDER_BY[ordering])
     if ordering == ProductOrdering.POPULARITY:
-        # The 30-day trending score: recent interest, decayed (never-seen products last).
-        trending = TrendingScore.objects.filter(
-            product=OuterRef("pk"), window=TrendingWindow.DAYS_30
-        )
-        return products.annotate(popularity=Subquery(trending.values("score")[:1])).order_by(
+        # Never-seen products last.
+        return products.annotate(popularity=popularity_score()).order_by(
             F("popularity").desc(nulls_last=True), "name", "id"
         )
     if search:

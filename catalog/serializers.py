@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from catalog.models import Product
 from catalog.selectors import ProductOrdering, product_card
-from shopsmart.api.parameters import QueryParameters
+from infrastructure.api.parameters import QueryParameters
 
 
 class CategoryCardSerializer(serializers.Serializer[Any]):

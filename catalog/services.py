@@ -23,8 +23,7 @@ from django.db.models.functions import Coalesce
 
 from catalog.models import Order, OrderLine, PaymentStatus, Product, Review
 from catalog.payments import PaymentError, payment_methods
-from tracking.models import EventSource, EventType
-from tracking.services import EventInput, events_record, visitors_get_or_create
+from catalog.signals import order_placed
 
 
 def product_ratings_refresh(*, product_ids: Iterable[int] | None = None) -> int:
@@ -83,7 +82,7 @@ def order_place(
     checkout_token: str,
     quantities: Mapping[int, int],
     details: CheckoutDetails,
-    visitor: str,
+    visitor_id: int,
     user: User | None,
     session_id: str = "",
 ) -> PlacedOrder:
@@ -91,15 +90,16 @@ def order_place(
 
     The stock of each product is taken with one conditional UPDATE (`stock >= quantity`), which
     the database serialises per product, so concurrent checkouts never oversell nor take the
-    stock below zero. One purchase event is recorded per line. The same checkout_token places
-    one order however often it is submitted, concurrently or not.
+    stock below zero. `order_placed` is sent in the order's transaction (the tracking app
+    records one purchase event per line). `visitor_id` is the shopper's Visitor row. The same
+    checkout_token places one order however often it is submitted, concurrently or not.
     """
     existing = Order.objects.filter(checkout_token=checkout_token).first()
     if existing is not None:
         return PlacedOrder(existing, created=False)
     try:
         return PlacedOrder(
-            _order_create(checkout_token, quantities, details, visitor, user, session_id),
+            _order_create(checkout_token, quantities, details, visitor_id, user, session_id),
             created=True,
         )
     except IntegrityError:
@@ -115,7 +115,7 @@ def _order_create(
     checkout_token: str,
     quantities: Mapping[int, int],
     details: CheckoutDetails,
-    visitor: str,
+    visitor_id: int,
     user: User | None,
     session_id: str,
 ) -> Order:
@@ -137,7 +137,7 @@ def _order_create(
     order = Order.objects.create(
         number=new_order_number(),
         checkout_token=checkout_token,
-        visitor=visitors_get_or_create(external_ids=[visitor])[visitor],
+        visitor_id=visitor_id,
         user=user,
         full_name=details.full_name,
         email=details.email,
@@ -166,25 +166,7 @@ def _order_create(
     except PaymentError as error:
         raise CheckoutError([str(error)]) from error
     order.save(update_fields=["payment_status", "updated_at"])
-    events_record(
-        events=[
-            EventInput(
-                visitor=visitor,
-                product_id=line.product.pk,
-                event_type=EventType.PURCHASE,
-                event_id=f"order-{order.number}-{line.product.pk}",
-                occurred_at=order.created_at,
-                session_id=session_id,
-                metadata={
-                    "order": order.number,
-                    "quantity": line.quantity,
-                    "revenue": f"{line.total:.2f}",
-                },
-            )
-            for line in lines
-        ],
-        source=EventSource.STOREFRONT,
-    )
+    order_placed.send(sender=Order, order=order, session_id=session_id)
     return order
 
 
@@ -206,7 +188,7 @@ class ReviewError(Exception):
 
 @transaction.atomic
 def review_create(
-    *, product: Product, user: User, visitor: str, rating: int, comment: str
+    *, product: Product, user: User, visitor_id: int, rating: int, comment: str
 ) -> Review:
     """A signed-in shopper's one review of a product (the database's unique constraints say
     whether there is one already, also for two submissions at once); the product's rating
@@ -216,7 +198,7 @@ def review_create(
             review = Review.objects.create(
                 product=product,
                 user=user,
-                visitor=visitors_get_or_create(external_ids=[visitor])[visitor],
+                visitor_id=visitor_id,
                 rating=rating,
                 comment=comment,
             )

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
 
-from django.core.cache import cache
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Window
 from django.db.models.enums import TextChoices
 from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 
 from catalog.models import Order, Product
-from recommender import cache as recommender_cache
+from catalog.querysets import browsable_q
 from recommender.models import (
     ACTIVE_PIPELINE_STATUSES,
     EvaluationMetric,
@@ -25,10 +22,10 @@ from recommender.models import (
     ItemSimilarity,
     PipelineKind,
     PipelineRun,
-    PipelineStatus,
     TrendingScore,
     TrendingWindow,
 )
+from recommender.selectors import pipeline_last_successes
 from tracking.models import Event, EventType
 
 logger = logging.getLogger(__name__)
@@ -164,75 +161,6 @@ class Overview:
     trending: list[CategoryTrending]
 
 
-# The figures shown are at most this old while someone looks (the seed's TTL) ...
-OVERVIEW_FRESH_SECONDS = 60
-# ... and an older answer is still shown, at once, while a fresh one is computed behind it.
-OVERVIEW_KEEP_SECONDS = 24 * 60 * 60
-
-
-def overview_key(period: Period) -> str:
-    return f"dashboard:overview:{period}"
-
-
-def overview_compute(period: Period, *, now: datetime | None = None) -> Overview:
-    """The period's figures beside the previous period's, its daily series, and the store's
-    recommendation health, from the database (aggregated queries)."""
-    now = timezone.localtime(now)
-    span = period_span(period, now=now)
-    return Overview(
-        period=period,
-        computed_at=now,
-        span=span,
-        current=store_figures(span),
-        previous=store_figures(span.before()),
-        events=events_per_day(span),
-        revenue=revenue_per_day(span),
-        clicks=recommendation_clicks(span),
-        quality=quality_history(),
-        top=top_products(span),
-        coverage=_per_generation(recommender_cache.SIMILARITY, catalog_coverage),
-        trending=_per_generation(recommender_cache.TRENDING, trending_by_category),
-    )
-
-
-T = TypeVar("T")
-
-
-def _per_generation(family: str, compute: Callable[[], T]) -> T:
-    """A figure that changes only when a pipeline replaces its results (coverage after the
-    similarity run, trending after the trending run): computed once per run, not per minute."""
-    key = f"dashboard:{compute.__name__}:{recommender_cache.generation(family)}"
-    found: T | None = cache.get(key)
-    if found is None:
-        found = compute()
-        cache.set(key, found, timeout=OVERVIEW_KEEP_SECONDS)
-    return found
-
-
-def overview(period: Period, *, now: datetime | None = None) -> Overview:
-    """The period's overview from the cache. Older than a minute, it is still returned at once
-    and a refresh is enqueued (one per minute and period), so the page never waits on
-    aggregating millions of events; only with nothing cached (a first visit, a flush) is it
-    computed while the operator waits."""
-    from dashboard.tasks import refresh_overview
-
-    cached: Overview | None = cache.get(overview_key(period))
-    if cached is None:
-        cached = overview_compute(period, now=now)
-        cache.set(overview_key(period), cached, timeout=OVERVIEW_KEEP_SECONDS)
-        return cached
-    age = timezone.localtime(now) - cached.computed_at
-    refreshing = f"{overview_key(period)}:refreshing"
-    if age.total_seconds() > OVERVIEW_FRESH_SECONDS and cache.add(
-        refreshing, True, timeout=OVERVIEW_FRESH_SECONDS
-    ):
-        try:
-            refresh_overview.apply_async(args=(str(period),), expires=OVERVIEW_FRESH_SECONDS)
-        except Exception:  # the broker is down: show what there is, retry next minute
-            logger.exception("Could not enqueue the dashboard refresh of %s", period)
-    return cached
-
-
 RUNS_SHOWN = 5
 
 
@@ -265,12 +193,7 @@ def pipeline_states() -> list[PipelineState]:
     runs: dict[str, list[PipelineRun]] = {kind: [] for kind in PipelineKind}
     for run in latest:
         runs[run.kind].append(run)
-    fresh_at = dict(
-        PipelineRun.objects.filter(status=PipelineStatus.SUCCEEDED)
-        .values_list("kind")
-        .annotate(last=Max("finished_at"))
-        .order_by()
-    )
+    fresh_at = pipeline_last_successes()
     return [
         PipelineState(kind=kind, runs=runs[kind], fresh_at=fresh_at.get(kind))
         for kind in PipelineKind
@@ -378,7 +301,7 @@ COLD_SHOWN = 10
 
 def catalog_coverage() -> CatalogCoverage:
     """How much of the sellable catalog item similarity can reach (four queries)."""
-    browsable = Product.objects.filter(is_active=True, stock__gt=0)
+    browsable = Product.objects.filter(browsable_q())
     has_neighbours = Exists(ItemSimilarity.objects.filter(product=OuterRef("pk")))
     is_neighbour = Exists(ItemSimilarity.objects.filter(similar_product=OuterRef("pk")))
     cold = browsable.exclude(has_neighbours).order_by("id").values_list("id", "name")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.core.cache import cache
 
-from dashboard.selectors import OVERVIEW_KEEP_SECONDS, Period, overview_compute, overview_key
+from dashboard.overview import OVERVIEW_KEEP_SECONDS, overview_compute, overview_key
+from dashboard.selectors import Period
 
 
 def overview_refresh(*, period: Period) -> None:

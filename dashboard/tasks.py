@@ -8,7 +8,7 @@ from dashboard import services
 from dashboard.selectors import Period
 
 
-# Enqueued on demand (with `expires`) by dashboard.selectors.overview; safe to run twice: the
+# Enqueued on demand (with `expires`) by dashboard.refresh.overview; safe to run twice: the
 # later run stores the newer figures.
 @shared_task(name="dashboard.refresh_overview", soft_time_limit=4 * 60, time_limit=5 * 60)
 def refresh_overview(period: str) -> None:

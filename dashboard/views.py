@@ -12,13 +12,13 @@ from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
-from dashboard import charts, selectors
+from dashboard import charts, refresh, selectors
 from dashboard.selectors import Figures, Period
+from infrastructure.outbox.selectors import outbox_backlog
 from recommender import cache
 from recommender.models import PipelineKind
 from recommender.pipelines import PipelineAlreadyRunningError
 from recommender.services import pipeline_enqueue
-from shopsmart.outbox.selectors import outbox_backlog
 
 View = Callable[..., HttpResponse]
 
@@ -51,7 +51,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     if chosen not in Period.values:
         refused = {"periods": Period.choices, "error": f"Unknown period {chosen!r}."}
         return render(request, "dashboard/overview.html", refused, status=400)
-    stats = selectors.overview(Period(chosen))
+    stats = refresh.overview(Period(chosen))
     days = [day.strftime("%d %b") for day in stats.events.days]
     context: dict[str, object] = {
         "periods": Period.choices,

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from catalog.api import category_from_parameter
 from catalog.models import Product
+from infrastructure.api.access import visitor_allowed
 from recommender import serving
 from recommender.serializers import (
     RecommendationListSerializer,
@@ -19,7 +20,6 @@ from recommender.serializers import (
     TrendingListSerializer,
     TrendingQuerySerializer,
 )
-from shopsmart.api.access import visitor_allowed
 
 
 class RecommendationsView(APIView):

@@ -4,3 +4,19 @@ from django.apps import AppConfig
 class RecommenderConfig(AppConfig):
     name = "recommender"
     verbose_name = "Recommender"
+
+    def ready(self) -> None:
+        from catalog.popularity import popularity_source_register
+        from catalog.signals import products_imported
+        from recommender import receivers
+        from recommender.selectors import product_popularity
+        from tracking.signals import events_imported, events_recorded, store_flushing
+
+        events_recorded.connect(receivers.visitors_invalidate, dispatch_uid="rec-visitors")
+        events_imported.connect(receivers.everything_invalidate, dispatch_uid="rec-events-import")
+        products_imported.connect(
+            receivers.everything_invalidate, dispatch_uid="rec-products-import"
+        )
+        store_flushing.connect(receivers.computed_delete, dispatch_uid="rec-store-flush")
+        # Sorting the catalog by popularity reads the 30-day trending scores.
+        popularity_source_register(product_popularity)

@@ -91,7 +91,7 @@ class ProductNeighbour(models.Model):
     """A product's neighbour of one kind, as a pipeline last computed it.
 
     Each kind has its own table, rebuilt from scratch by its own pipeline and swapped in by a
-    rename (see shopsmart.bulk.table_rebuilt): no deleted rows to vacuum, no index to update
+    rename (see infrastructure.bulk.table_rebuilt): no deleted rows to vacuum, no index to update
     row by row, and one kind's rebuild never waits for or overwrites the other's.
     """
 

@@ -24,6 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from catalog.models import Product
+from infrastructure.bulk import insert_frame, insert_frames, read_frame, table_rebuilt
 from recommender import cache
 from recommender.algorithms import bought_together
 from recommender.algorithms.behavioural import (
@@ -77,7 +78,6 @@ from recommender.models import (
 )
 from recommender.selectors import catalog_arrays, event_arrays, product_texts, stored_neighbours
 from recommender.serving import LEARNED_LENGTH, served_recommender
-from shopsmart.bulk import insert_frame, insert_frames, read_frame, table_rebuilt
 from tracking.models import EventType
 
 SIMILARITY_HISTORY_DAYS = 90

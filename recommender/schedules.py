@@ -72,6 +72,6 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         task="outbox.sweep",
         minute="*",
         expire_seconds=50,
-        description="Re-sends the tasks the broker has not taken yet (shopsmart.outbox).",
+        description="Re-sends the tasks the broker has not taken yet (infrastructure.outbox).",
     ),
 )

@@ -8,6 +8,8 @@ from django.conf import settings
 from rest_framework import serializers
 
 from catalog.serializers import CategoryCardSerializer, ProductCardSerializer
+from infrastructure.api.access import VISITOR_MAX_LENGTH
+from infrastructure.api.parameters import QueryParameters
 from recommender.models import TrendingWindow
 from recommender.serving import (
     MAX_K,
@@ -16,8 +18,6 @@ from recommender.serving import (
     RecommendationStrategy,
     SimilarStrategy,
 )
-from shopsmart.api.access import VISITOR_MAX_LENGTH
-from shopsmart.api.parameters import QueryParameters
 
 
 def k_field(default: int) -> serializers.IntegerField:

@@ -6,11 +6,11 @@ from celery import Task
 from django.db import IntegrityError, transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from infrastructure.outbox.services import outbox_enqueue
 from recommender import tasks
 from recommender.models import PipelineKind, PipelineRun, PipelineStatus
 from recommender.pipelines import PipelineAlreadyRunningError, pipeline_runs_abandoned_fail
 from recommender.schedules import SCHEDULE, PeriodicJob
-from shopsmart.outbox.services import outbox_enqueue
 
 PIPELINE_TASKS: dict[PipelineKind, Task[..., int | None]] = {
     PipelineKind.TRENDING: tasks.compute_trending,

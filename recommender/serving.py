@@ -46,6 +46,7 @@ from recommender.algorithms.tiered import (
     Tier,
     recommend,
 )
+from recommender.metrics import RECOMMENDATION_SECONDS
 from recommender.models import (
     BoughtTogether,
     ContentSimilarity,
@@ -60,7 +61,6 @@ from recommender.selectors import (
     trending_ranked,
     visitor_history,
 )
-from shopsmart.metrics import RECOMMENDATION_SECONDS
 from tracking.models import EVENT_WEIGHTS, EventType
 
 # Category trending, and global trending for the recommendations: the window the seed uses.

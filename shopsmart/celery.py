@@ -36,7 +36,7 @@ def _outbox_swept(**kwargs: Any) -> None:
     (in this process: a task sent now could land in a queue this worker does not read)."""
     from django.db import connections
 
-    from shopsmart.outbox.services import outbox_sweep
+    from infrastructure.outbox.services import outbox_sweep
 
     try:
         outbox_sweep()

@@ -7,11 +7,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import Max
 from django.utils import timezone
 from kombu import Connection
 
-from recommender.models import PipelineKind, PipelineRun, PipelineStatus
+from recommender.models import PipelineKind
+from recommender.selectors import pipeline_last_successes
 
 logger = logging.getLogger(__name__)
 
@@ -58,12 +58,7 @@ def broker_status() -> str:
 
 def pipeline_ages() -> dict[str, float | None]:
     """Seconds since each pipeline's last successful run finished (None: never)."""
-    finished = dict(
-        PipelineRun.objects.filter(status=PipelineStatus.SUCCEEDED)
-        .values("kind")
-        .annotate(last=Max("finished_at"))
-        .values_list("kind", "last")
-    )
+    finished = pipeline_last_successes()
     now = timezone.now()
     return {
         kind.value: (

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -28,16 +29,14 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
 
+from recommender import cache
+from recommender.models import PipelineKind, PipelineRun
+from recommender.selectors import pipeline_last_successes
+
 REQUEST_SECONDS = Histogram(
     "shopsmart_request_seconds",
     "Time to answer an HTTP request, by view and status code.",
     ["method", "view", "status"],
-)
-RECOMMENDATION_SECONDS = Histogram(
-    "shopsmart_recommendation_seconds",
-    "Time to answer a recommendation list (cache hit or not), by the strategy it used.",
-    ["strategy"],
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
 
 
@@ -65,11 +64,6 @@ class StoreCollector(Collector):
         return []
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
-        from django.db.models import Count, Max
-
-        from recommender import cache
-        from recommender.models import PipelineKind, PipelineRun, PipelineStatus
-
         lookups = CounterMetricFamily(
             "shopsmart_cache_lookups",
             "Cached-answer lookups per key family and result, since the counters were created.",
@@ -96,15 +90,8 @@ class StoreCollector(Collector):
             "When each pipeline's results were last replaced.",
             labels=["kind"],
         )
-        finished = (
-            PipelineRun.objects.filter(status=PipelineStatus.SUCCEEDED)
-            .values_list("kind")
-            .annotate(last=Max("finished_at"))
-            .order_by()
-        )
-        for kind, last in finished:
-            if last is not None:
-                last_success.add_metric([kind], last.timestamp())
+        for kind, last in pipeline_last_successes().items():
+            last_success.add_metric([kind], last.timestamp())
         yield last_success
 
         duration = GaugeMetricFamily(

@@ -25,5 +25,5 @@ urlpatterns = [
         RedirectView.as_view(url=lazy(static, str)("favicon.svg")),
         name="favicon",
     ),
-    path("", include("catalog.urls")),
+    path("", include("shopsmart.storefront.urls")),
 ]

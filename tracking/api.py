@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from shopsmart.api.access import acts_for_any_visitor, visitor_allowed
+from infrastructure.api.access import acts_for_any_visitor, visitor_allowed
 from tracking.models import EventSource, EventType
 from tracking.serializers import (
     MAX_BATCH,

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from recommender.algorithms.events import ADD_TO_CART, EVENT_TYPE_WEIGHTS, PURCHASE, VIEW
+from tracking.vocabulary import ADD_TO_CART, EVENT_TYPE_WEIGHT_BY_CODE, PURCHASE, VIEW
 
 
 def new_event_id() -> str:
@@ -146,5 +146,5 @@ EVENT_TYPE_CODES: dict[EventType, int] = {
     EventType.PURCHASE: PURCHASE,
 }
 EVENT_WEIGHTS: dict[EventType, int] = {
-    kind: int(EVENT_TYPE_WEIGHTS[code]) for kind, code in EVENT_TYPE_CODES.items()
+    kind: int(EVENT_TYPE_WEIGHT_BY_CODE[code]) for kind, code in EVENT_TYPE_CODES.items()
 }

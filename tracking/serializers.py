@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Product
-from shopsmart.api.access import VISITOR_MAX_LENGTH
+from infrastructure.api.access import VISITOR_MAX_LENGTH
 from tracking.models import Event, EventType
 
 MAX_BATCH = 500

@@ -11,8 +11,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from recommender import cache
 from tracking.models import Event, EventSource, EventType, Visitor, new_event_id, new_visitor_id
+from tracking.signals import events_recorded
 
 # How stale a shopper's last_seen_at may get while they browse.
 LAST_SEEN_PRECISION = timedelta(minutes=1)
@@ -152,8 +152,7 @@ def storefront_event_record(
 
 
 def _recommendations_invalidate(visitor_external_ids: Sequence[str]) -> None:
-    for external_id in visitor_external_ids:
-        cache.generation_bump(cache.RECOMMENDATIONS, scope=external_id)
+    events_recorded.send(sender=Event, visitors=list(visitor_external_ids))
 
 
 @transaction.atomic

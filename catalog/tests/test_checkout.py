@@ -12,7 +12,7 @@ from catalog.services import CheckoutDetails, CheckoutError, order_place
 from catalog.tests.factories import ProductFactory
 from shopsmart.tests.concurrency import at_once
 from tracking.models import Event, EventType
-from tracking.tests.factories import UserFactory
+from tracking.tests.factories import UserFactory, visitor_pk
 
 pytestmark = pytest.mark.django_db
 
@@ -180,11 +180,17 @@ def test_the_service_refuses_an_unknown_payment_method_and_an_empty_cart():
             checkout_token="t1",
             quantities={mug.pk: 1},
             details=CheckoutDetails(**{**DETAILS, "payment_method": "iou"}),
-            visitor="v1",
+            visitor_id=visitor_pk("v1"),
             user=None,
         )
     with pytest.raises(CheckoutError, match="empty"):
-        order_place(checkout_token="t2", quantities={}, details=_details(), visitor="v1", user=None)
+        order_place(
+            checkout_token="t2",
+            quantities={},
+            details=_details(),
+            visitor_id=visitor_pk("v1"),
+            user=None,
+        )
     assert not Order.objects.exists()
 
 
@@ -200,7 +206,7 @@ def test_concurrent_checkouts_never_oversell():
                 checkout_token=f"token-{number}",
                 quantities={mug.pk: 1},
                 details=_details(),
-                visitor=f"visitor-{number}",
+                visitor_id=visitor_pk(f"visitor-{number}"),
                 user=None,
             )
         except CheckoutError:
@@ -224,7 +230,7 @@ def test_the_same_form_submitted_concurrently_places_one_order():
             checkout_token="same-form",
             quantities={mug.pk: 2},
             details=_details(),
-            visitor="visitor-1",
+            visitor_id=visitor_pk("visitor-1"),
             user=None,
         )
         return placed.order.number

@@ -10,13 +10,13 @@ from django.utils import timezone
 from catalog.models import Order, Product
 from catalog.tests.factories import ProductFactory
 from dashboard import charts
+from dashboard.overview import overview_compute
+from dashboard.refresh import overview
 from dashboard.selectors import (
     Period,
     Span,
     catalog_coverage,
     events_per_day,
-    overview,
-    overview_compute,
     period_span,
     quality_history,
     recommendation_clicks,

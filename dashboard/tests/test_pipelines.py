@@ -98,7 +98,7 @@ def test_flush_invalidates_the_caches(staff):
 
 
 def test_the_page_says_when_tasks_wait_for_the_broker(staff):
-    from shopsmart.outbox.models import OutboxMessage
+    from infrastructure.outbox.models import OutboxMessage
 
     assert (
         "waiting for the broker" not in staff.get(reverse("dashboard:pipelines")).content.decode()

@@ -7,13 +7,17 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from tracking.vocabulary import ADD_TO_CART as ADD_TO_CART
+from tracking.vocabulary import EVENT_TYPE_WEIGHT_BY_CODE
+from tracking.vocabulary import PURCHASE as PURCHASE
+from tracking.vocabulary import SECONDS_PER_DAY as SECONDS_PER_DAY
+from tracking.vocabulary import VIEW as VIEW
+
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-# Event type codes, in funnel order, and their weights (view 1, add to cart 3, purchase 5).
-VIEW, ADD_TO_CART, PURCHASE = 0, 1, 2
-EVENT_TYPE_WEIGHTS: FloatArray = np.array([1.0, 3.0, 5.0])
-SECONDS_PER_DAY = 86_400.0
+# Event type codes and their weights, defined with the event model (tracking.vocabulary).
+EVENT_TYPE_WEIGHTS: FloatArray = np.array(EVENT_TYPE_WEIGHT_BY_CODE)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ INSTALLED_APPS = [
     "dashboard",
     "shopsmart.api",
     "shopsmart.accounts",
-    "shopsmart.outbox",
+    "infrastructure.outbox",
 ]
 
 MIDDLEWARE = [

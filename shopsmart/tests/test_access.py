@@ -19,6 +19,7 @@ from django.urls.exceptions import NoReverseMatch
 from catalog.services import CheckoutDetails, order_place
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from catalog.tests.test_checkout import DETAILS
+from tracking.tests.factories import visitor_pk
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +98,7 @@ def world() -> dict[str, Any]:
         checkout_token="owner-checkout",
         quantities={product.pk: 1},
         details=CheckoutDetails(**DETAILS),
-        visitor="owner-visitor",
+        visitor_id=visitor_pk("owner-visitor"),
         user=owner,
     )
     return {"category": category, "product": product, "order": placed.order}

@@ -17,7 +17,7 @@ from recommender.tests.factories import (
     PipelineRunFactory,
     TrendingScoreFactory,
 )
-from tracking.tests.factories import EventFactory
+from tracking.tests.factories import EventFactory, visitor_pk
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def staff_client(client):
         checkout_token="t",
         quantities={mug.pk: 1},
         details=CheckoutDetails("Ada", "ada@example.com", "1 Road", "pay_on_delivery"),
-        visitor="v",
+        visitor_id=visitor_pk("v"),
         user=None,
     )
     run = EvaluationRun.objects.create(

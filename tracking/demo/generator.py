@@ -33,8 +33,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import numpy.typing as npt
 
-from recommender.algorithms.events import ADD_TO_CART, PURCHASE, SECONDS_PER_DAY, VIEW
 from tracking.demo.vocabulary import REVIEW_COMMENTS, STYLES, THEMES
+from tracking.vocabulary import ADD_TO_CART, PURCHASE, SECONDS_PER_DAY, VIEW
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -20,19 +20,11 @@ from tqdm import tqdm
 from catalog.models import Category, Product, Review
 from catalog.placeholders import placeholder_url
 from catalog.services import product_ratings_refresh
-from recommender.algorithms.events import PURCHASE
-from recommender.models import (
-    ContentSimilarity,
-    EvaluationMetric,
-    EvaluationRun,
-    ItemSimilarity,
-    PipelineRun,
-    SimilarityStagingRow,
-    TrendingScore,
-)
-from shopsmart.bulk import indexes_deferred, insert_frame
+from infrastructure.bulk import indexes_deferred, insert_frame, tables_emptied
 from tracking.demo.generator import DemoData
 from tracking.models import EVENT_TYPE_CODES, Event, EventSource, Visitor
+from tracking.signals import store_flushing
+from tracking.vocabulary import PURCHASE
 
 # Stored event type for each generator code (the generator uses the algorithms' codes).
 EVENT_TYPE_VALUES = np.array(sorted(EVENT_TYPE_CODES, key=EVENT_TYPE_CODES.__getitem__))
@@ -40,13 +32,6 @@ EVENT_CHUNK = 250_000
 
 # Children before parents, so DELETE works on databases without TRUNCATE ... CASCADE.
 STORE_MODELS = (
-    EvaluationMetric,
-    EvaluationRun,
-    SimilarityStagingRow,
-    PipelineRun,
-    ItemSimilarity,
-    ContentSimilarity,
-    TrendingScore,
     Review,
     Event,
     Visitor,
@@ -74,13 +59,9 @@ def store_flush() -> None:
 
     Staff accounts, API tokens of staff and the beat schedule are kept.
     """
-    if connection.vendor == "postgresql":
-        tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in STORE_MODELS)
-        with connection.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    else:
-        for model in STORE_MODELS:
-            model.objects.all()._raw_delete(model.objects.db)
+    # What the higher apps computed from the store goes first (store_flushing's receivers).
+    store_flushing.send(sender=Event)
+    tables_emptied(STORE_MODELS)
     get_user_model().objects.filter(is_staff=False, is_superuser=False).delete()
 
 

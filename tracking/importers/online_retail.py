@@ -36,16 +36,10 @@ from django.utils.text import slugify
 from catalog.categorise import DerivedCategory, derive_categories
 from catalog.models import Category, Product
 from catalog.placeholders import placeholder_url
-from recommender import cache
-from tracking.importers.report import (
-    NUL_BYTE,
-    ImportedEvent,
-    ImportReport,
-    csv_rows,
-    events_write,
-    has_nul_byte,
-)
-from tracking.models import EventType, Visitor
+from infrastructure.imports import NUL_BYTE, ImportReport, csv_rows, has_nul_byte
+from tracking.importers.events import ImportedEvent, events_write
+from tracking.models import Event, EventType, Visitor
+from tracking.signals import events_imported
 
 COLUMNS = (
     "InvoiceNo",
@@ -240,7 +234,7 @@ def online_retail_import(
     events_write(batch, report)
     if progress is not None:
         progress(2 * report.rows_read)
-    transaction.on_commit(cache.flush)
+    transaction.on_commit(lambda: events_imported.send(sender=Event))
     return report
 
 

@@ -15,18 +15,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from django.db import transaction
+
 from catalog.models import Product
-from recommender import cache
-from tracking.importers.report import (
-    NUL_BYTE,
-    ImportedEvent,
-    ImportReport,
-    csv_rows,
-    events_write,
-    has_nul_byte,
-)
-from tracking.models import EventType, Visitor
+from infrastructure.imports import NUL_BYTE, ImportReport, csv_rows, has_nul_byte
+from tracking.importers.events import ImportedEvent, events_write
+from tracking.models import Event, EventType, Visitor
 from tracking.services import visitors_get_or_create
+from tracking.signals import events_imported
 
 COLUMNS = ("timestamp", "visitorid", "event", "itemid", "transactionid")
 EVENT_TYPES = {
@@ -54,7 +50,7 @@ def retailrocket_import(
         if progress is not None and number % 10_000 == 0:
             progress(number)
     _batch_write(pending, products, report)
-    cache.flush()
+    transaction.on_commit(lambda: events_imported.send(sender=Event))
     return report
 
 

@@ -35,3 +35,10 @@ class EventFactory(DjangoModelFactory[Event]):
     event_type = EventType.VIEW
     occurred_at = LazyFunction(timezone.now)
     source = EventSource.API
+
+
+def visitor_pk(external_id: str) -> int:
+    """The id of the visitor with this external id, created if new (as the storefront does)."""
+    from tracking.services import visitors_get_or_create
+
+    return visitors_get_or_create(external_ids=[external_id])[external_id].pk

@@ -133,8 +133,8 @@ def test_an_interrupted_import_keeps_whole_batches_and_a_rerun_completes_it(monk
     batches before it stay, nothing of the third does, and a re-run adds what is missing."""
     from collections import Counter
 
+    from infrastructure.imports import ImportReport
     from tracking.importers import online_retail
-    from tracking.importers.report import ImportReport
 
     class InterruptedOnTheThirdBatch(Counter[str]):
         def __setitem__(self, key: str, value: int) -> None:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from catalog.importers import BATCH_SIZE, catalog_import
-from shopsmart.commands import ImportCommand
+from infrastructure.commands import ImportCommand
 
 
 class Command(ImportCommand):

@@ -12,10 +12,10 @@ from typing import IO, Any, cast
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from infrastructure.commands import iso_date
 from recommender.models import PipelineRun
 from recommender.pipelines import PipelineAlreadyRunningError, ProgressCallback
 from recommender.selectors import events_end
-from shopsmart.commands import iso_date
 
 LAST_EVENT = "last-event"
 

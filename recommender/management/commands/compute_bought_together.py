@@ -4,11 +4,11 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
+from infrastructure.commands import positive_int
 from recommender.algorithms.bought_together import DEFAULT_MIN_BASKETS, DEFAULT_TOP_K
 from recommender.management.commands._pipeline import PipelineCommand
 from recommender.models import PipelineRun
 from recommender.pipelines import BOUGHT_TOGETHER_HISTORY_DAYS, bought_together_compute
-from shopsmart.commands import positive_int
 
 
 class Command(PipelineCommand):

@@ -4,10 +4,10 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
+from infrastructure.commands import positive_int
 from recommender.management.commands._pipeline import PipelineCommand
 from recommender.models import PipelineRun
 from recommender.pipelines import CONTENT_TOP_K, content_compute
-from shopsmart.commands import positive_int
 
 
 class Command(PipelineCommand):

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
+from infrastructure.commands import positive_int
 from recommender.algorithms.item_similarity import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_MIN_COMMON_VISITORS,
@@ -12,7 +13,6 @@ from recommender.algorithms.item_similarity import (
 from recommender.management.commands._pipeline import PipelineCommand
 from recommender.models import PipelineRun
 from recommender.pipelines import SIMILARITY_HISTORY_DAYS, similarity_compute
-from shopsmart.commands import positive_int
 
 
 class Command(PipelineCommand):

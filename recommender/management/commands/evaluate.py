@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from infrastructure.commands import iso_date, positive_int, positive_int_list
 from recommender.algorithms.evaluation import DEFAULT_KS, METRICS
 from recommender.management.commands._pipeline import PipelineCommand
 from recommender.models import EvaluationProtocol
@@ -15,7 +16,6 @@ from recommender.pipelines import (
     evaluation_compute,
 )
 from recommender.selectors import evaluation_figures, events_end
-from shopsmart.commands import iso_date, positive_int, positive_int_list
 
 SHORT_NAMES = {"recall": "R", "precision": "P", "hit_rate": "HR", "ndcg": "NDCG", "map": "MAP"}
 

@@ -7,9 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.models import Product
+from infrastructure.commands import positive_int
 from recommender.models import SimilarityKind
 from recommender.selectors import product_neighbours
-from shopsmart.commands import positive_int
 
 HEADINGS = {
     SimilarityKind.BEHAVIOURAL: "Item-to-item neighbours (visitors who interacted with both)",

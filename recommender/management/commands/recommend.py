@@ -6,8 +6,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.selectors import category_by_id_or_slug
+from infrastructure.commands import positive_int
 from recommender import serving
-from shopsmart.commands import positive_int
 
 
 def list_length(value: str) -> int:

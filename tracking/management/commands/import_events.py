@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import CommandParser
 
-from shopsmart.commands import ImportCommand
+from infrastructure.commands import ImportCommand
 from tracking.importers.retailrocket import BATCH_SIZE, retailrocket_import
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from shopsmart.commands import ImportCommand
+from infrastructure.commands import ImportCommand
 from tracking.importers.online_retail import BATCH_SIZE, online_retail_import
 
 

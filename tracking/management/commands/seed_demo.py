@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from shopsmart.commands import positive_int
+from infrastructure.commands import positive_int
 from tracking.demo.generator import DemoConfig, generate
 from tracking.demo.loader import StoreNotEmptyError, demo_store_load
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from shopsmart.outbox.models import OutboxMessage
+from infrastructure.outbox.models import OutboxMessage
 
 
 @admin.register(OutboxMessage)

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from tracking.importers.report import ImportFormatError, ImportReport
+from infrastructure.imports import ImportFormatError, ImportReport
 
 
 def positive_int(value: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from shopsmart.outbox import services
+from infrastructure.outbox import services
 
 
 @shared_task(name="outbox.sweep", soft_time_limit=50, time_limit=60)

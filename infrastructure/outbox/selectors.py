@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db.models import Count, Min
 
-from shopsmart.outbox.models import OutboxMessage
+from infrastructure.outbox.models import OutboxMessage
 
 
 @dataclass(frozen=True)

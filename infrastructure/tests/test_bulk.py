@@ -8,8 +8,8 @@ from django.db import IntegrityError, connection, transaction
 
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
+from infrastructure.bulk import indexes_deferred, insert_frame, read_frame, table_rebuilt
 from recommender.models import TrendingScore
-from shopsmart.bulk import indexes_deferred, insert_frame, read_frame, table_rebuilt
 from tracking.models import Event
 from tracking.tests.factories import VisitorFactory
 

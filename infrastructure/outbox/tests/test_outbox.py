@@ -11,12 +11,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from infrastructure.outbox.models import OutboxMessage
+from infrastructure.outbox.services import KEEP_SENT, outbox_enqueue, outbox_sweep
 from recommender.models import PipelineRun, PipelineStatus, TrendingScore
 from recommender.tasks import compute_trending
 from recommender.tests.waiting import eventually, wait_for_run
 from shopsmart.celery import app
-from shopsmart.outbox.models import OutboxMessage
-from shopsmart.outbox.services import KEEP_SENT, outbox_enqueue, outbox_sweep
 from shopsmart.tests.processes import current_database_url
 from shopsmart.tests.test_settings import run_python
 from tracking.tests.factories import EventFactory
@@ -69,8 +69,8 @@ def test_the_sweep_sends_only_what_is_unsent_and_old_enough_and_forgets_old_sent
 
 
 def test_the_sweep_is_declared_in_the_beat_schedule():
+    from infrastructure.outbox.tasks import sweep
     from recommender.schedules import SCHEDULE
-    from shopsmart.outbox.tasks import sweep
 
     job = next(job for job in SCHEDULE if job.task == sweep.name)
     assert job.minute == "*"

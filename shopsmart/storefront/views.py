@@ -44,7 +44,7 @@ from catalog.services import (
 from recommender import serving
 from tracking.models import EventType
 from tracking.selectors import recently_viewed
-from tracking.services import storefront_event_record
+from tracking.services import storefront_event_record, visitors_get_or_create
 
 PAGE_SIZE = 24
 
@@ -135,7 +135,7 @@ def review_add(request: HttpRequest, pk: int) -> HttpResponse:
         review_create(
             product=product,
             user=request.user,  # type: ignore[arg-type]
-            visitor=request.visitor_id,  # type: ignore[attr-defined]
+            visitor_id=_visitor_pk(request),
             rating=form.cleaned_data["rating"],
             comment=form.cleaned_data["comment"].strip(),
         )
@@ -144,6 +144,12 @@ def review_add(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, "Thank you for your review.")
     return redirect(product)
+
+
+def _visitor_pk(request: HttpRequest) -> int:
+    """The shopper's Visitor row (created on their first order or review)."""
+    visitor: str = request.visitor_id  # type: ignore[attr-defined]
+    return visitors_get_or_create(external_ids=[visitor])[visitor].pk
 
 
 def _record(request: HttpRequest, product: Product, event_type: EventType, **extra: Any) -> None:
@@ -304,7 +310,7 @@ def _checkout_submit(request: HttpRequest, cart: Cart) -> HttpResponse:
             checkout_token=form.cleaned_data["token"],
             quantities=cart_quantities(request.session),
             details=form.details(),
-            visitor=request.visitor_id,  # type: ignore[attr-defined]
+            visitor_id=_visitor_pk(request),
             user=request.user if request.user.is_authenticated else None,
             session_id=request.session.session_key or "",
         )

@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from shopsmart.outbox.models import OutboxMessage
+from infrastructure.outbox.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 

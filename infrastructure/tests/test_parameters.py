@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.http import QueryDict
 from rest_framework import serializers
 
-from shopsmart.api.parameters import QueryParameters
+from infrastructure.api.parameters import QueryParameters
 
 
 class Window(QueryParameters):

@@ -1,0 +1,45 @@
+"""How the recommender reacts to what the catalog and the tracking app tell it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from infrastructure.bulk import tables_emptied
+from recommender import cache
+from recommender.models import (
+    ContentSimilarity,
+    EvaluationMetric,
+    EvaluationRun,
+    ItemSimilarity,
+    PipelineRun,
+    SimilarityStagingRow,
+    TrendingScore,
+)
+
+# What the recommender computed from the store, children before parents.
+COMPUTED_MODELS = (
+    EvaluationMetric,
+    EvaluationRun,
+    SimilarityStagingRow,
+    PipelineRun,
+    ItemSimilarity,
+    ContentSimilarity,
+    TrendingScore,
+)
+
+
+def visitors_invalidate(sender: type, *, visitors: Sequence[str], **kwargs: Any) -> None:
+    """New events of these visitors: their cached recommendations are stale."""
+    for external_id in visitors:
+        cache.generation_bump(cache.RECOMMENDATIONS, scope=external_id)
+
+
+def everything_invalidate(sender: type, **kwargs: Any) -> None:
+    """An import changed products or events in bulk: every cached list may be stale."""
+    cache.flush()
+
+
+def computed_delete(sender: type, **kwargs: Any) -> None:
+    """The store is being emptied: what was computed from it goes too."""
+    tables_emptied(COMPUTED_MODELS)

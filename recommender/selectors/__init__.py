@@ -1,0 +1,37 @@
+"""Reads for the recommender, one module per kind of stored data; the names callers use are
+re-exported here."""
+
+from recommender.selectors.events import (
+    EpochSeconds,
+    catalog_arrays,
+    event_arrays,
+    events_end,
+    product_texts,
+)
+from recommender.selectors.history import VisitorHistory, visitor_history
+from recommender.selectors.neighbours import (
+    NeighbourRow,
+    best_of_each,
+    product_neighbours,
+    stored_neighbours,
+)
+from recommender.selectors.runs import evaluation_figures, pipeline_last_successes
+from recommender.selectors.trending import product_popularity, trending_ranked
+
+__all__ = [
+    "EpochSeconds",
+    "NeighbourRow",
+    "VisitorHistory",
+    "best_of_each",
+    "catalog_arrays",
+    "evaluation_figures",
+    "event_arrays",
+    "events_end",
+    "pipeline_last_successes",
+    "product_neighbours",
+    "product_popularity",
+    "product_texts",
+    "stored_neighbours",
+    "trending_ranked",
+    "visitor_history",
+]
