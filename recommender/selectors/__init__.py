@@ -6,17 +6,19 @@ from recommender.selectors.events import (
     catalog_arrays,
     event_arrays,
     events_end,
+    product_categories,
     product_texts,
 )
 from recommender.selectors.history import VisitorHistory, visitor_history
 from recommender.selectors.neighbours import (
     NeighbourRow,
     best_of_each,
+    neighbours_browsable,
     product_neighbours,
     stored_neighbours,
 )
 from recommender.selectors.runs import evaluation_figures, pipeline_last_successes
-from recommender.selectors.trending import product_popularity, trending_ranked
+from recommender.selectors.trending import product_popularity, trending_ranked, trending_top
 
 __all__ = [
     "EpochSeconds",
@@ -27,11 +29,14 @@ __all__ = [
     "evaluation_figures",
     "event_arrays",
     "events_end",
+    "neighbours_browsable",
     "pipeline_last_successes",
+    "product_categories",
     "product_neighbours",
     "product_popularity",
     "product_texts",
     "stored_neighbours",
     "trending_ranked",
+    "trending_top",
     "visitor_history",
 ]

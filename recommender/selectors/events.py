@@ -93,3 +93,9 @@ def product_texts() -> tuple[np.ndarray, list[ProductText]]:
         ids.append(product_id)
         texts.append(ProductText(name=name, description=description, category=category))
     return np.array(ids, dtype=np.int64), texts
+
+
+def product_categories(product_ids: np.ndarray) -> np.ndarray:
+    """Each product's category id, read in one go (a product always has a category)."""
+    categories = read_frame(Product.objects.all(), ["id", "category_id"]).set_index("id")
+    return categories["category_id"].reindex(product_ids).to_numpy(dtype=np.int64)

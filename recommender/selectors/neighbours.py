@@ -9,11 +9,11 @@ import numpy as np
 from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 
-from catalog.querysets import is_browsable
+from catalog.querysets import browsable_q, is_browsable
 from infrastructure.bulk import read_frame
 from recommender.algorithms.events import IntArray, best_first, rank_within
 from recommender.algorithms.item_similarity import Neighbours
-from recommender.models import NEIGHBOUR_MODELS, SimilarityKind
+from recommender.models import NEIGHBOUR_MODELS, ProductNeighbour, SimilarityKind
 
 
 def stored_neighbours(
@@ -101,3 +101,16 @@ def product_neighbours(*, product_id: int, kind: SimilarityKind, limit: int) -> 
         )
         for neighbour, name, score, co_occurrence, is_active, stock in rows
     ]
+
+
+def neighbours_browsable(
+    model: type[ProductNeighbour], product_id: int, k: int
+) -> list[tuple[int, float, int]]:
+    """(neighbour, score, co_occurrence) of the product's best k neighbours a shopper may be
+    shown now."""
+    return list(
+        model._default_manager.filter(product_id=product_id)
+        .filter(browsable_q("similar_product"))
+        .order_by("-score", "similar_product_id")
+        .values_list("similar_product_id", "score", "co_occurrence")[:k]
+    )

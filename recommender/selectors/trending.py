@@ -34,3 +34,18 @@ def product_popularity() -> Subquery:
     catalog's sort by popularity (registered with catalog.popularity)."""
     scores = TrendingScore.objects.filter(product=OuterRef("pk"), window=TrendingWindow.DAYS_30)
     return Subquery(scores.values("score")[:1])
+
+
+def trending_top(
+    category_ids: list[int] | None,
+    limit: int,
+    *,
+    window: str,
+) -> list[tuple[int, float]]:
+    """(product, score) of the `limit` best available trending products of the categories
+    (None: the whole store), best first."""
+    scores = TrendingScore.objects.filter(browsable_q("product"), window=window)
+    if category_ids is not None:
+        scores = scores.filter(category_id__in=category_ids)
+    best = scores.order_by("-score", "product_id").values_list("product_id", "score")
+    return list(best[:limit])

@@ -122,7 +122,7 @@ def test_a_failed_run_keeps_the_previous_results(shop, monkeypatch):
     def broken(*args, **kwargs):
         raise MemoryError("simulated failure while computing")
 
-    monkeypatch.setattr(pipelines, "behavioural_blocks", broken)
+    monkeypatch.setattr(pipelines.similarity, "behavioural_blocks", broken)
     with pytest.raises(MemoryError):
         pipelines.similarity_compute(now=NOW)
     failed = PipelineRun.objects.filter(kind=PipelineKind.SIMILARITY).order_by("-id")[0]
@@ -140,7 +140,7 @@ def test_a_failed_write_rolls_back_to_the_previous_results(shop, monkeypatch):
     def failing_insert(model, frame):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(pipelines, "insert_frame", failing_insert)
+    monkeypatch.setattr(pipelines.trending, "insert_frame", failing_insert)
     with pytest.raises(RuntimeError):
         pipelines.trending_compute(now=NOW)
     assert TrendingScore.objects.count() == before

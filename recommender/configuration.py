@@ -1,0 +1,28 @@
+"""What is served: the recommender the API serves and the evaluation measures, and the list
+lengths serving and the pipelines share (the ranking pipeline stores lists as long as
+serving reads them)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from recommender.algorithms.evaluation import Recommender
+from recommender.algorithms.ranker import RANKED_LIST_MARGIN
+from recommender.models import TrendingWindow
+
+# Category trending, and global trending for the recommendations: the 7-day window, the most
+# recent interest.
+RECOMMENDATION_TRENDING_WINDOW = TrendingWindow.DAYS_7
+# The longest list the API serves, and how deep each trending tier is kept for the longest
+# list's fill (recommend() draws at most 3 k + 20 of each).
+MAX_K = 50
+FILL_DEPTH = 3 * MAX_K + 20
+# How long each stored learned list is (compute_ranking), all of which a recommendation reads.
+LEARNED_LENGTH = MAX_K + RANKED_LIST_MARGIN
+# How many of a visitor's latest purchases buy-again reads: years of a regular's orders.
+PURCHASE_HISTORY_LENGTH = 500
+
+
+def served_recommender() -> Recommender:
+    """The recommender the API serves and the evaluation measures as "tiered"."""
+    return Recommender("tiered", content_weight=settings.RECOMMENDER_CONTENT_WEIGHT, learned=True)

@@ -1,0 +1,63 @@
+"""Writing a kind of neighbours (item-to-item, content, bought together): what the pipelines
+that compute them share. Results are replaced in a single transaction: readers see the old
+table until the new one is complete, and a failed run leaves the previous results served."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+
+from infrastructure.bulk import insert_frames, table_rebuilt
+from recommender import cache
+from recommender.algorithms.item_similarity import Neighbours
+from recommender.models import NEIGHBOUR_MODELS, SimilarityKind
+from recommender.pipelines.runs import ProgressCallback
+
+
+@dataclass
+class CountedBlocks:
+    """Passes neighbour blocks through, counting products and reporting progress."""
+
+    total: int
+    block_size: int
+    progress: ProgressCallback | None
+    products_with_neighbours: int = 0
+
+    def __call__(self, blocks: Iterable[Neighbours]) -> Iterator[Neighbours]:
+        done = 0
+        for block in blocks:
+            # Blocks cover disjoint product ranges, so their counts add up.
+            self.products_with_neighbours += len(np.unique(block.product))
+            done = min(done + self.block_size, self.total)
+            if self.progress:
+                self.progress(done, self.total)
+            yield block
+
+
+def similarity_replace(
+    *, blocks: Iterable[Neighbours], kind: SimilarityKind, computed_at: datetime
+) -> int:
+    """Swap in one kind of neighbours in one transaction; readers never see a partial table."""
+    stamp = pd.Timestamp(computed_at)
+
+    def frames() -> Iterator[pd.DataFrame]:
+        for block in blocks:
+            yield pd.DataFrame(
+                {
+                    "product_id": block.product,
+                    "similar_product_id": block.neighbour,
+                    "score": block.score,
+                    "co_occurrence": block.co_occurrence,
+                    "computed_at": stamp,
+                }
+            )
+
+    with table_rebuilt(NEIGHBOUR_MODELS[kind]) as table:
+        written = insert_frames(table, frames())
+        transaction.on_commit(lambda: cache.generation_bump(cache.SIMILARITY))
+    return written

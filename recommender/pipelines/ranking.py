@@ -1,0 +1,99 @@
+"""The learned ranking pipeline: relearn the ranker and store each returning buyer's list."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+from django.utils import timezone
+
+from infrastructure.bulk import insert_frame, table_rebuilt
+from recommender import cache
+from recommender.algorithms.events import PURCHASE
+from recommender.algorithms.ranker import (
+    RankerConfig,
+    ranked_lists,
+    ranker_fit,
+    training_cutoffs,
+)
+from recommender.algorithms.tiered import Ranked
+from recommender.configuration import LEARNED_LENGTH
+from recommender.models import LearnedRecommendation, PipelineKind, PipelineRun, SimilarityKind
+from recommender.pipelines.content import CONTENT_TOP_K
+from recommender.pipelines.runs import ProgressCallback, progress_offset, recorded_run
+from recommender.selectors import catalog_arrays, event_arrays, stored_neighbours
+
+# The ranker learns from weekly cut-offs over months of history, and reads product popularity
+# "ever": a year and a month of events.
+RANKING_HISTORY_DAYS = 400
+
+
+def ranking_compute(
+    *,
+    now: datetime | None = None,
+    queued_run: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> PipelineRun:
+    """Learn the ranker from the store's past and store each returning buyer's best new
+    products (recommender.algorithms.ranker); no list at all while the store has too little
+    history to learn from."""
+    now = now or timezone.now()
+    config = RankerConfig()
+    with recorded_run(PipelineKind.RANKING, {"now": now.isoformat()}, queued_run) as recorder:
+        with recorder.phase("read"):
+            events = event_arrays(since=now - timedelta(days=RANKING_HISTORY_DAYS), until=now)
+            catalog = catalog_arrays()
+            content = stored_neighbours(SimilarityKind.CONTENT, per_product=CONTENT_TOP_K)
+        # Learning reads one set of features per training cut-off, ranking one per chunk of
+        # buyers: both count towards the progress bar.
+        cutoffs = len(training_cutoffs(events, now=now.timestamp(), config=config))
+        with recorder.phase("learn"):
+            ranker = ranker_fit(
+                events,
+                catalog,
+                content,
+                now=now.timestamp(),
+                config=config,
+                progress=progress_offset(progress, 0, cutoffs + 1),
+            )
+        buyers = np.unique(events.visitor[events.event_type == PURCHASE])
+        with recorder.phase("rank"):
+            ranked = (
+                ranked_lists(
+                    ranker,
+                    events,
+                    catalog,
+                    content,
+                    now=now.timestamp(),
+                    visitor_ids=buyers,
+                    k=LEARNED_LENGTH,
+                )
+                if ranker is not None
+                else Ranked.empty()
+            )
+        if progress:
+            progress(cutoffs + 1, cutoffs + 1)
+        rows = pd.DataFrame(
+            {
+                "visitor_id": buyers[ranked.group],
+                "product_id": ranked.product,
+                "score": ranked.score,
+                "computed_at": pd.Timestamp(now),
+            }
+        )
+        with recorder.phase("write"), table_rebuilt(LearnedRecommendation) as table:
+            insert_frame(table, rows)
+            transaction.on_commit(lambda: cache.generation_bump(cache.SIMILARITY))
+        recorder.statistics |= {
+            "events_read": len(events),
+            "learnt": ranker is not None,
+            "cutoffs": ranker.cutoffs if ranker else 0,
+            "training_rows": ranker.rows if ranker else 0,
+            "training_positives": ranker.positives if ranker else 0,
+            "buyers": len(buyers),
+            "visitors_with_a_list": len(np.unique(ranked.group)),
+            "rows_written": len(rows),
+        }
+    return recorder.run

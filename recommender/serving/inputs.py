@@ -1,0 +1,263 @@
+"""Assembling what recommend() needs for one visitor: the history, the neighbours of its
+products (cached per product, packed as bytes), the trending fills and every candidate."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+
+from catalog.selectors import category_with_descendant_ids, products_available_categories
+from recommender import cache
+from recommender.algorithms.buy_again import repeat_scores
+from recommender.algorithms.events import EventArrays, IntArray
+from recommender.algorithms.item_similarity import Neighbours
+from recommender.algorithms.tiered import (
+    HISTORY_LENGTH,
+    NEIGHBOURS_PER_EVENT,
+    NO_CATEGORY,
+    Catalog,
+    Histories,
+    Ranked,
+    Recommendations,
+    Rules,
+    recommend,
+)
+from recommender.configuration import (
+    FILL_DEPTH,
+    LEARNED_LENGTH,
+    PURCHASE_HISTORY_LENGTH,
+    RECOMMENDATION_TRENDING_WINDOW,
+    served_recommender,
+)
+from recommender.models import SimilarityKind
+from recommender.selectors import stored_neighbours, trending_ranked, visitor_history
+from recommender.serving.contracts import RecommendationRequest
+
+
+def repeats_of(purchases: EventArrays) -> Ranked:
+    """The visitor's purchased products by recency-weighted frequency (visitor index 0)."""
+    return repeat_scores(
+        purchases,
+        np.zeros(1, dtype=np.int64),
+        now=time.time(),
+        half_life_days=settings.RECOMMENDER_REPEAT_HALF_LIFE_DAYS,
+    )
+
+
+@dataclass(frozen=True)
+class RecommendationInputs:
+    """What recommend() needs for one visitor: the history, the neighbours of its products,
+    the trending fills, and every candidate product (sorted) with its category."""
+
+    request: RecommendationRequest
+    history: Histories
+    neighbours: Neighbours
+    category_trending: Ranked
+    global_trending: Ranked
+    candidates: IntArray
+    categories: IntArray
+    # The visitor's repeat purchases: empty unless interacted products are allowed.
+    repeats: Ranked
+    # The visitor's learned list: empty when interacted products are allowed, or it has none.
+    learned: Ranked
+
+    def recommend(self, *, available: set[int] | None) -> Recommendations:
+        """The list, with the given candidates available (None: all of them)."""
+        return recommend(
+            histories=self.history,
+            visitor_count=1,
+            neighbours=self.neighbours,
+            catalog=Catalog(
+                product=self.candidates,
+                category=self.categories,
+                available=(
+                    np.ones(len(self.candidates), dtype=np.bool_)
+                    if available is None
+                    else np.isin(self.candidates, list(available))
+                ),
+            ),
+            category_trending=self.category_trending,
+            global_trending=self.global_trending,
+            rules=Rules(
+                k=self.request.k,
+                max_per_category=self.request.max_per_category,
+                include_interacted=self.request.include_interacted,
+                repeat_weight=settings.RECOMMENDER_REPEAT_WEIGHT,
+            ),
+            repeats=self.repeats,
+            learned=self.learned,
+            requested_category=np.array(
+                [self.request.category.pk if self.request.category else NO_CATEGORY],
+                dtype=np.int64,
+            ),
+        )
+
+
+def recommendation_inputs(request: RecommendationRequest) -> RecommendationInputs:
+    # Buy-again reads the visitor's purchases, in the same query as the history.
+    read = visitor_history(
+        visitor=request.visitor,
+        length=HISTORY_LENGTH,
+        purchase_length=PURCHASE_HISTORY_LENGTH if request.include_interacted else 0,
+        # The learned list serves the default list only (recommend() ignores it otherwise).
+        learned_length=0 if request.include_interacted else LEARNED_LENGTH,
+    )
+    history, history_categories = read.recent, read.recent_categories
+    neighbours, neighbour_categories = served_neighbours(history.product)
+    trending = trending_fills()
+    fill_length = 3 * request.k + 20  # what recommend() draws from each trending tier at most
+    if request.category is None:
+        category_trending = _by_category(trending, history_categories)
+    else:
+        in_category = category_with_descendant_ids(category=request.category)
+        category_trending = _best_of(trending, in_category, fill_length)
+    global_trending = _best_of(trending, None, fill_length)
+    fills = (category_trending, global_trending)
+    repeats = repeats_of(read.purchases) if request.include_interacted else Ranked.empty()
+    repeat_categories = read.purchased_available
+    learned, learned_categories = read.learned, read.learned_categories
+    candidates, first = np.unique(
+        np.concatenate(
+            [
+                history.product,
+                neighbours.neighbour,
+                *(f.product for f in fills),
+                np.fromiter(repeat_categories, dtype=np.int64),
+                learned.product,
+            ]
+        ),
+        return_index=True,
+    )
+    categories = np.concatenate(
+        [
+            history_categories,
+            neighbour_categories,
+            *(f.group for f in fills),
+            np.fromiter(repeat_categories.values(), dtype=np.int64),
+            learned_categories,
+        ]
+    )
+    return RecommendationInputs(
+        request=request,
+        history=history,
+        neighbours=neighbours,
+        # A requested category fills with its sub-categories' products as one group.
+        category_trending=(
+            category_trending
+            if request.category is None
+            else _regrouped(category_trending, request.category.pk)
+        ),
+        global_trending=_regrouped(global_trending, 0),
+        candidates=candidates,
+        categories=categories[first],
+        repeats=repeats,
+        learned=learned,
+    )
+
+
+# One stored neighbour of a product, with the neighbour's category: rows of this type, packed
+# as bytes, are what the cache holds for each product (cheaper to read than pickled arrays).
+NEIGHBOUR_ROW = np.dtype(
+    [("neighbour", "<i8"), ("score", "<f8"), ("co_occurrence", "<i8"), ("category", "<i8")]
+)
+
+
+def served_neighbours(products: IntArray) -> tuple[Neighbours, IntArray]:
+    """The served neighbours (see served_recommender) of each product, best
+    NEIGHBOURS_PER_EVENT first, and each neighbour's category; cached per product until the
+    similarities are recomputed."""
+    distinct = np.unique(products)
+    packed = cache.cached_many(
+        cache.SIMILARITY,
+        "neighbours",
+        distinct.tolist(),
+        timeout=settings.CACHE_TTL_SIMILAR,
+        compute=_neighbour_rows,
+        local=True,
+    )
+    rows = np.frombuffer(b"".join(packed), dtype=NEIGHBOUR_ROW)
+    lengths = [len(blob) // NEIGHBOUR_ROW.itemsize for blob in packed]
+    neighbours = Neighbours(
+        product=np.repeat(distinct, lengths),
+        neighbour=rows["neighbour"].copy(),
+        score=rows["score"].copy(),
+        co_occurrence=rows["co_occurrence"].copy(),
+    )
+    return neighbours, rows["category"].copy()
+
+
+def _neighbour_rows(products: list[int]) -> list[bytes]:
+    ids = np.array(products, dtype=np.int64)
+    neighbours = served_recommender().neighbours(
+        *(
+            stored_neighbours(kind, per_product=NEIGHBOURS_PER_EVENT, products=ids)
+            for kind in (SimilarityKind.BEHAVIOURAL, SimilarityKind.CONTENT)
+        )
+    )
+    # Unavailable neighbours are left out now; one restocked comes back with the next list.
+    categories = products_available_categories(among=np.unique(neighbours.neighbour).tolist())
+    shown = np.array([p in categories for p in neighbours.neighbour.tolist()], dtype=np.bool_)
+    neighbours = Neighbours(
+        product=neighbours.product[shown],
+        neighbour=neighbours.neighbour[shown],
+        score=neighbours.score[shown],
+        co_occurrence=neighbours.co_occurrence[shown],
+    )
+    rows = np.empty(len(neighbours), dtype=NEIGHBOUR_ROW)
+    rows["neighbour"] = neighbours.neighbour
+    rows["score"] = neighbours.score
+    rows["co_occurrence"] = neighbours.co_occurrence
+    rows["category"] = [categories[p] for p in neighbours.neighbour.tolist()]
+    starts = np.searchsorted(neighbours.product, ids, side="left")
+    stops = np.searchsorted(neighbours.product, ids, side="right")
+    return [rows[start:stop].tobytes() for start, stop in zip(starts, stops, strict=True)]
+
+
+def trending_fills() -> Ranked:
+    """The best FILL_DEPTH available trending products of each category, the recommendations'
+    fills, best first across categories (cached until trending is recomputed)."""
+    return cache.cached(
+        cache.TRENDING,
+        "fills-best-first",
+        RECOMMENDATION_TRENDING_WINDOW,
+        timeout=settings.CACHE_TTL_TRENDING,
+        compute=lambda: _best_first(
+            trending_ranked(window=RECOMMENDATION_TRENDING_WINDOW, depth=FILL_DEPTH)
+        ),
+        local=True,
+    )
+
+
+def _best_first(ranked: Ranked) -> Ranked:
+    """The rows by descending score, ties by ascending product id."""
+    order = np.lexsort((ranked.product, -ranked.score))
+    return Ranked(
+        group=ranked.group[order], product=ranked.product[order], score=ranked.score[order]
+    )
+
+
+def _best_of(fills: Ranked, categories: Iterable[int] | None, length: int) -> Ranked:
+    """The `length` best rows of the categories (None: of every category) taken together,
+    best first, each still grouped under its own category (`fills` is best first)."""
+    if categories is None:
+        rows: slice | IntArray = slice(0, length)
+    else:
+        rows = np.flatnonzero(np.isin(fills.group, np.fromiter(categories, dtype=np.int64)))
+        rows = rows[:length]
+    return Ranked(group=fills.group[rows], product=fills.product[rows], score=fills.score[rows])
+
+
+def _by_category(fills: Ranked, categories: Iterable[int]) -> Ranked:
+    """The fills of the categories grouped by category, best first within each, as
+    recommend() reads a category tier (it takes each visitor's own category's first rows)."""
+    rows = np.flatnonzero(np.isin(fills.group, np.fromiter(categories, dtype=np.int64)))
+    rows = rows[np.argsort(fills.group[rows], kind="stable")]
+    return Ranked(group=fills.group[rows], product=fills.product[rows], score=fills.score[rows])
+
+
+def _regrouped(ranked: Ranked, group: int) -> Ranked:
+    return Ranked(np.full(len(ranked.product), group, dtype=np.int64), ranked.product, ranked.score)
