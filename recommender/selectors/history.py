@@ -1,8 +1,11 @@
 """One visitor's history as a recommendation computed on a cache miss reads it.
 
-Plain SQL, one statement per part asked for: the visitor is found by a scalar subquery rather
-than a join, so PostgreSQL walks event_visitor_recent_idx (or learnedrec_visitor_score_idx) in
-order and stops at the LIMIT, and no ORM compilation is paid on this hot path.
+Plain SQL with named parameters, no ORM compilation on this hot path: on PostgreSQL one
+statement, a UNION ALL of the parts asked for, each limited on its own (SQLite cannot limit
+the parts of a compound query, so there it is a statement per part). The visitor is found by a
+scalar subquery rather than a join, so PostgreSQL walks event_visitor_recent_idx (or
+learnedrec_visitor_score_idx) in order and stops at each part's LIMIT. Every part has the same
+columns, each holding one kind of value (NULL where a part has none).
 """
 
 from __future__ import annotations
@@ -58,46 +61,70 @@ def _seconds(column: str) -> str:
 
 _VISITOR = "(SELECT v.id FROM {visitor} v WHERE v.external_id = %(visitor)s)"
 
-# (product, event type, seconds, category, browsable) of the visitor's latest events, newest
-# first; `{purchases}` narrows them to purchases.
-_EVENTS_SQL = (
-    "SELECT e.product_id, e.event_type, {seconds}, p.category_id, {browsable} "
+# Every part reads the same columns: (part, event id, product, event type, seconds, learned
+# score, category, browsable), NULL where a part has no such value. Event parts are the
+# visitor's latest events newest first (`{purchases}` narrows them to purchases); the learned
+# part is the visitor's stored learned list, best first (its availability is left to the shown
+# products' card check).
+_EVENTS_PART = (
+    "SELECT {part} AS part, e.id AS event_id, e.product_id, e.event_type, {seconds} AS seconds, "
+    "CAST(NULL AS DOUBLE PRECISION) AS score, p.category_id, {browsable} AS browsable "
     "FROM {event} e JOIN {product} p ON p.id = e.product_id "
     "WHERE e.visitor_id = " + _VISITOR + "{purchases} "
-    "ORDER BY e.occurred_at DESC, e.id DESC LIMIT %(limit)s"
+    "ORDER BY e.occurred_at DESC, e.id DESC LIMIT %({limit})s"
 )
-# (product, score, category) of the visitor's stored learned list, best first.
-_LEARNED_SQL = (
-    "SELECT l.product_id, l.score, p.category_id "
+_LEARNED_PART = (
+    "SELECT 2 AS part, NULL AS event_id, l.product_id, NULL AS event_type, NULL AS seconds, "
+    "l.score, p.category_id, NULL AS browsable "
     "FROM {learned} l JOIN {product} p ON p.id = l.product_id "
     "WHERE l.visitor_id = " + _VISITOR + " "
-    "ORDER BY l.score DESC, l.product_id LIMIT %(limit)s"
+    "ORDER BY l.score DESC, l.product_id LIMIT %(learned_length)s"
 )
+RECENT, PURCHASES, LEARNED = 0, 1, 2
 
 
-def _rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+def _parts(length: int, purchase_length: int, learned_length: int) -> list[str]:
+    """The SQL of each part asked for."""
+    tables = _tables()
+    events = {"seconds": _seconds("e.occurred_at"), "browsable": browsable_sql("p"), **tables}
+    parts = []
+    if length:
+        parts.append(_EVENTS_PART.format(part=RECENT, purchases="", limit="length", **events))
+    if purchase_length:
+        narrowed = " AND e.event_type = %(purchase)s"
+        parts.append(
+            _EVENTS_PART.format(
+                part=PURCHASES, purchases=narrowed, limit="purchase_length", **events
+            )
+        )
+    if learned_length:
+        parts.append(_LEARNED_PART.format(**tables))
+    return parts
+
+
+def _history_rows(
+    visitor: str, length: int, purchase_length: int, learned_length: int
+) -> list[tuple[Any, ...]]:
+    """The rows of every part asked for: one statement where the database can limit the parts
+    of a UNION ALL (PostgreSQL), else a statement per part (SQLite)."""
+    parts = _parts(length, purchase_length, learned_length)
+    params: dict[str, str | int] = {
+        "visitor": visitor,
+        "purchase": EventType.PURCHASE.value,
+        "length": length,
+        "purchase_length": purchase_length,
+        "learned_length": learned_length,
+    }
+    if connection.features.supports_slicing_ordering_in_compound:
+        statements = [" UNION ALL ".join(f"({part})" for part in parts)] if parts else []
+    else:
+        statements = parts
+    rows = []
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
-
-
-def _events(visitor: str, limit: int, *, purchases_only: bool) -> list[tuple[Any, ...]]:
-    if not limit:
-        return []
-    sql = _EVENTS_SQL.format(
-        **_tables(),
-        seconds=_seconds("e.occurred_at"),
-        browsable=browsable_sql("p"),
-        purchases=" AND e.event_type = %(purchase)s" if purchases_only else "",
-    )
-    params = {"visitor": visitor, "limit": limit, "purchase": EventType.PURCHASE.value}
-    return _rows(sql, params)
-
-
-def _learned(visitor: str, limit: int) -> list[tuple[Any, ...]]:
-    if not limit:
-        return []
-    return _rows(_LEARNED_SQL.format(**_tables()), {"visitor": visitor, "limit": limit})
+        for sql in statements:
+            cursor.execute(sql, params)
+            rows += cursor.fetchall()
+    return rows
 
 
 def visitor_history(
@@ -106,28 +133,33 @@ def visitor_history(
     """The visitor's last `length` events and, if asked, last `purchase_length` purchases and
     best `learned_length` products of the learned list (availability of those is left to the
     served products' card check)."""
-    recent = _events(visitor, length, purchases_only=False)
-    purchases = _events(visitor, purchase_length, purchases_only=True)
-    learned = _learned(visitor, learned_length)
+    rows = _history_rows(visitor, length, purchase_length, learned_length)
+    # A UNION ALL keeps no order: each part is put back in its own. Columns: part, event id,
+    # product, event type, seconds, score, category, browsable.
+    recent, purchases = (
+        sorted((row for row in rows if row[0] == part), key=lambda row: (-row[4], -row[1]))
+        for part in (RECENT, PURCHASES)
+    )
+    learned = sorted((row for row in rows if row[0] == LEARNED), key=lambda row: (-row[5], row[2]))
     return VisitorHistory(
         recent=Histories(
             visitor=np.zeros(len(recent), dtype=np.int64),
-            product=np.array([row[0] for row in recent], dtype=np.int64),
+            product=np.array([row[2] for row in recent], dtype=np.int64),
             # Event types come as strings, equal (and hashed alike) to EventType's members.
-            weight=np.array([EVENT_WEIGHTS[row[1]] for row in recent], dtype=np.float64),
+            weight=np.array([EVENT_WEIGHTS[row[3]] for row in recent], dtype=np.float64),
         ),
-        recent_categories=np.array([row[3] for row in recent], dtype=np.int64),
+        recent_categories=np.array([row[6] for row in recent], dtype=np.int64),
         purchases=EventArrays(
             visitor=np.zeros(len(purchases), dtype=np.int64),
-            product=np.array([row[0] for row in purchases], dtype=np.int64),
+            product=np.array([row[2] for row in purchases], dtype=np.int64),
             event_type=np.full(len(purchases), EVENT_TYPE_CODES[EventType.PURCHASE], dtype=np.int8),
-            timestamp=np.array([row[2] for row in purchases], dtype=np.float64),
+            timestamp=np.array([row[4] for row in purchases], dtype=np.float64),
         ),
-        purchased_available={row[0]: row[3] for row in purchases if row[4]},
+        purchased_available={row[2]: row[6] for row in purchases if row[7]},
         learned=Ranked(
             group=np.zeros(len(learned), dtype=np.int64),
-            product=np.array([row[0] for row in learned], dtype=np.int64),
-            score=np.array([row[1] for row in learned], dtype=np.float64),
+            product=np.array([row[2] for row in learned], dtype=np.int64),
+            score=np.array([row[5] for row in learned], dtype=np.float64),
         ),
-        learned_categories=np.array([row[2] for row in learned], dtype=np.int64),
+        learned_categories=np.array([row[6] for row in learned], dtype=np.int64),
     )

@@ -4,11 +4,14 @@ import pytest
 from recommender.algorithms.events import PURCHASE, SECONDS_PER_DAY, VIEW, EventArrays
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.ranker import (
+    FEATURES,
     RankerConfig,
     ranked_lists,
     ranker_fit,
     training_cutoffs,
 )
+from recommender.algorithms.ranker.features import candidates, stacked
+from recommender.algorithms.ranker.snapshot import snapshot_at
 from recommender.algorithms.tiered import Catalog, Histories, Ranked, Rules, recommend
 from recommender.tests.algorithms.stores import FOLLOW_UP, NOW, PRODUCTS, STARTER, store
 
@@ -163,3 +166,29 @@ def test_learned_lists_are_the_personalised_tier_of_the_visitors_who_have_them()
     assert lists(include_interacted=False) == [[20, 21], [12, 13]]
     # With interacted products (buy again) the neighbours serve everybody.
     assert lists(include_interacted=True) == [[12, 13], [12, 13]]
+
+
+def test_features_are_stacked_by_name_whatever_order_they_are_built_in():
+    built = {name: np.full(3, float(i)) for i, name in enumerate(reversed(FEATURES))}
+    matrix = stacked(built)
+    for position, name in enumerate(FEATURES):
+        assert matrix[:, position].tolist() == built[name].tolist()
+    without = {name: column for name, column in built.items() if name != "transition"}
+    with pytest.raises(ValueError, match="transition"):
+        stacked(without)
+    with pytest.raises(ValueError, match="typo"):
+        stacked(built | {"typo": np.zeros(3)})
+
+
+def test_each_feature_column_holds_what_its_name_says():
+    events = store()
+    snapshot = snapshot_at(events, catalog(), NO_CONTENT, NOW, CONFIG)
+    visitor_ids = np.unique(events.visitor)[:5]
+    found = candidates(snapshot, visitor_ids)
+    products = found.features[:, FEATURES.index("visitor_products")]
+    for position, visitor in enumerate(visitor_ids):
+        mine = found.visitor == position
+        distinct = len(np.unique(events.product[events.visitor == visitor]))
+        assert set(products[mine].tolist()) == {float(distinct)}
+    rank = found.features[:, FEATURES.index("ease_rank")]
+    assert rank.min() == 0

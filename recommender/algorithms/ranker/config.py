@@ -1,0 +1,45 @@
+"""The ranker's parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RankerConfig:
+    # EASE penalties: the whole history, and the recent days (the served similarity's).
+    l2: float = 800.0
+    recent_l2: float = 200.0
+    recent_days: float = 90.0
+    # A cut-off's label: first purchases in the following label_days.
+    label_days: float = 30.0
+    # Training cut-offs, every step_days back from now - label_days, each with at least
+    # min_history_days of events before it.
+    step_days: float = 7.0
+    max_cutoffs: int = 30
+    min_history_days: float = 30.0
+    # Buyers sampled per training cut-off (fixed seed), to bound training on large stores.
+    max_visitors_per_cutoff: int = 1_000
+    # Candidates: EASE's best, and the most popular products of the last 30 days.
+    ease_candidates: int = 200
+    popular_candidates: int = 100
+    # Candidates from the visitors most alike (cosine over all their products), scored by what
+    # those visitors interacted with in the last similar_visitors_days; and from the
+    # transition model (what visitors with such a history bought next, new to them).
+    similar_visitors: int = 50
+    similar_visitors_days: float = 60.0
+    similar_visitor_candidates: int = 50
+    transition_l2: float = 200.0
+    transition_step_days: float = 15.0
+    transition_candidates: int = 50
+    # Visitors whose features are computed at once when ranking (memory: visitors x products).
+    visitors_per_chunk: int = 2_000
+    # The classifier, chosen on the validation month of UCI Online Retail (docs/recommender.md).
+    iterations: int = 400
+    learning_rate: float = 0.03
+    max_leaf_nodes: int = 15
+    l2_regularization: float = 1.0
+
+
+# The parameters chosen on the validation month (docs/recommender.md).
+DEFAULT_CONFIG = RankerConfig()
