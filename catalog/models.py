@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import get_script_prefix, reverse
 
-from catalog.querysets import ProductQuerySet, browsable_q
+from catalog.querysets import ProductQuerySet, browsable_q, is_browsable
 
 
 def product_path(pk: int, slug: str) -> str:
@@ -102,6 +102,11 @@ class Product(models.Model):
     @property
     def in_stock(self) -> bool:
         return self.stock > 0
+
+    @property
+    def browsable(self) -> bool:
+        """May a shopper be shown it (querysets.browsable_q)."""
+        return is_browsable(is_active=self.is_active, stock=self.stock)
 
 
 class Review(models.Model):

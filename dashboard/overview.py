@@ -24,7 +24,8 @@ from dashboard.selectors import (
 )
 from recommender import cache as recommender_cache
 
-# The figures shown are at most this old while someone looks (the seed's TTL) ...
+# The figures shown are at most this old while someone looks (a minute: fresh enough to watch
+# the day's sales, rare enough not to aggregate millions of events per page view) ...
 OVERVIEW_FRESH_SECONDS = 60
 # ... and an older answer is still shown, at once, while a fresh one is computed behind it.
 OVERVIEW_KEEP_SECONDS = 24 * 60 * 60

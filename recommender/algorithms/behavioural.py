@@ -1,5 +1,5 @@
 """Which item-to-item method computes the behavioural neighbours: EASE where the catalog is
-small enough for its dense inverse, cosine similarity (the seed's method) beyond."""
+small enough for its dense inverse, cosine similarity over visitors x products beyond."""
 
 from __future__ import annotations
 

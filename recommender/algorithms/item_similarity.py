@@ -6,9 +6,8 @@ products similarity matrix is never built whole: products are processed in block
 rows are computed sparsely, filtered and cut to the top k, so memory is bounded by the block,
 not by the catalog.
 
-The common-visitor count is computed on integer (0/1) matrices. (The seed computed it on
-booleans, where a boolean matrix product saturates at True = 1 and the ">= 2 common visitors"
-filter then drops every pair.)
+The common-visitor count is computed on integer (0/1) matrices: a boolean matrix product
+saturates at True = 1, and the ">= 2 common visitors" filter would then drop every pair.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ call it with one visitor, the evaluation with thousands, so what is evaluated is
    the requested category (or, if none was asked for, the category the visitor cares most about),
 3. then from global trending.
 Every tier keeps only available products (active, in stock) and the optional `max_per_category`
-cap applies to the whole list. Unlike the seed, which drops a short personalised list, the
-products found are kept first: they are the most relevant ones the visitor has.
+cap applies to the whole list. A short personalised list is not thrown away for trending
+products: the products found are kept first, as they are the most relevant ones the visitor has.
 """
 
 from __future__ import annotations

@@ -85,7 +85,9 @@ def ranking_compute(
         )
         with recorder.phase("write"), table_rebuilt(LearnedRecommendation) as table:
             insert_frame(table, rows)
-            transaction.on_commit(lambda: cache.generation_bump(cache.SIMILARITY))
+            # The learned lists are read by recommendations only: similar-products lists and
+            # the per-product neighbour lists stay cached.
+            transaction.on_commit(lambda: cache.generation_bump(cache.RECOMMENDATIONS))
         recorder.statistics |= {
             "events_read": len(events),
             "learnt": ranker is not None,

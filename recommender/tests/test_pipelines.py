@@ -155,6 +155,14 @@ def test_runs_invalidate_their_cache_family(shop):
     assert cache.generation(cache.SIMILARITY) > similarity
 
 
+def test_learned_lists_invalidate_recommendations_not_similar_products(shop):
+    similar = cache.generation(cache.SIMILARITY)
+    recommendations = cache.generation(cache.RECOMMENDATIONS)
+    pipelines.ranking_compute(now=NOW)
+    assert cache.generation(cache.RECOMMENDATIONS) > recommendations
+    assert cache.generation(cache.SIMILARITY) == similar
+
+
 def test_no_events_gives_empty_tables_not_errors():
     assert pipelines.trending_compute(now=NOW).status == PipelineStatus.SUCCEEDED
     assert pipelines.similarity_compute(now=NOW).status == PipelineStatus.SUCCEEDED

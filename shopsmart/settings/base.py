@@ -272,8 +272,8 @@ VISITOR_COOKIE_SECURE = env.bool("VISITOR_COOKIE_SECURE", default=False)  # True
 PAYMENT_METHODS = ["catalog.payments.PayOnDelivery"]
 # Prefix for the absolute product and image URLs of API responses ("" keeps them relative).
 SITE_URL = env.str("SITE_URL", default="").rstrip("/")
-# Seconds each cached answer lives (the seed's TTLs); events and pipeline runs invalidate
-# them sooner.
+# Seconds each cached answer lives: a visitor's list goes stale fastest, trending next, a
+# product's neighbours change only nightly. Events and pipeline runs invalidate them sooner.
 CACHE_TTL_RECOMMENDATIONS = env.int("CACHE_TTL_RECOMMENDATIONS", default=5 * 60)
 CACHE_TTL_SIMILAR = env.int("CACHE_TTL_SIMILAR", default=60 * 60)
 CACHE_TTL_TRENDING = env.int("CACHE_TTL_TRENDING", default=15 * 60)

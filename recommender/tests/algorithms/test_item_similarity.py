@@ -126,7 +126,7 @@ def test_blocks_give_the_same_answer_as_one_pass():
 
 
 def test_dense_reference_agrees_on_random_data():
-    """Against a direct dense computation, the seed's method with its filter fixed."""
+    """Against a direct dense computation (dense cosine with the common-visitor filter)."""
     matrix = interaction_matrix(random_events(seed=2, count=2_000, visitors=60, products=80))
     dense = matrix.matrix.toarray()
     norms = np.linalg.norm(dense, axis=0)
