@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -30,8 +29,11 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
 
 from recommender import cache
-from recommender.models import PipelineKind, PipelineRun
-from recommender.selectors import pipeline_last_successes
+from recommender.selectors import (
+    pipeline_last_successes,
+    pipeline_latest_finished,
+    pipeline_run_counts,
+)
 
 REQUEST_SECONDS = Histogram(
     "shopsmart_request_seconds",
@@ -79,9 +81,7 @@ class StoreCollector(Collector):
             "Pipeline runs by kind and status.",
             labels=["kind", "status"],
         )
-        for kind, status, n in (
-            PipelineRun.objects.values_list("kind", "status").annotate(n=Count("id")).order_by()
-        ):
+        for (kind, status), n in pipeline_run_counts().items():
             runs.add_metric([kind, status], n)
         yield runs
 
@@ -99,13 +99,8 @@ class StoreCollector(Collector):
             "How long each pipeline's latest finished run took.",
             labels=["kind", "status"],
         )
-        for kind in PipelineKind:
-            run = (
-                PipelineRun.objects.filter(kind=kind, finished_at__isnull=False)
-                .order_by("-finished_at")
-                .first()
-            )
-            if run is not None and run.duration_seconds is not None:
+        for kind, run in pipeline_latest_finished().items():
+            if run.duration_seconds is not None:
                 duration.add_metric([kind, run.status], run.duration_seconds)
         yield duration
 

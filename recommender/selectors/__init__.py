@@ -17,7 +17,12 @@ from recommender.selectors.neighbours import (
     product_neighbours,
     stored_neighbours,
 )
-from recommender.selectors.runs import evaluation_figures, pipeline_last_successes
+from recommender.selectors.runs import (
+    evaluation_figures,
+    pipeline_last_successes,
+    pipeline_latest_finished,
+    pipeline_run_counts,
+)
 from recommender.selectors.trending import product_popularity, trending_ranked, trending_top
 
 __all__ = [
@@ -31,6 +36,8 @@ __all__ = [
     "events_end",
     "neighbours_browsable",
     "pipeline_last_successes",
+    "pipeline_latest_finished",
+    "pipeline_run_counts",
     "product_categories",
     "product_neighbours",
     "product_popularity",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Max
+from django.db.models import Count, Max
 
-from recommender.models import EvaluationRun, PipelineRun, PipelineStatus
+from recommender.models import EvaluationRun, PipelineKind, PipelineRun, PipelineStatus
 
 
 def pipeline_last_successes() -> dict[str, datetime]:
@@ -20,6 +20,26 @@ def pipeline_last_successes() -> dict[str, datetime]:
         .order_by()
     )
     return dict(finished)
+
+
+def pipeline_run_counts() -> dict[tuple[str, str], int]:
+    """How many runs each pipeline has of each status."""
+    counted = PipelineRun.objects.values_list("kind", "status").annotate(n=Count("id")).order_by()
+    return {(kind, status): n for kind, status, n in counted}
+
+
+def pipeline_latest_finished() -> dict[str, PipelineRun]:
+    """Each pipeline's latest finished run, successful or not (kinds never run are absent)."""
+    latest = {}
+    for kind in PipelineKind:
+        run = (
+            PipelineRun.objects.filter(kind=kind, finished_at__isnull=False)
+            .order_by("-finished_at")
+            .first()
+        )
+        if run is not None:
+            latest[kind.value] = run
+    return latest
 
 
 def evaluation_figures(evaluation: EvaluationRun) -> dict[str, Any]:
