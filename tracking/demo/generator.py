@@ -28,184 +28,28 @@ number of events, so the cut is unbiased.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 
 import numpy as np
 import numpy.typing as npt
 
+from tracking.demo.data import DemoCategory as DemoCategory
+from tracking.demo.data import DemoConfig as DemoConfig
+from tracking.demo.data import DemoData as DemoData
+from tracking.demo.data import DemoEvents as DemoEvents
+from tracking.demo.data import DemoProducts as DemoProducts
+from tracking.demo.data import DemoReviews as DemoReviews
+from tracking.demo.data import DemoVisitors as DemoVisitors
+from tracking.demo.data import FloatArray, IntArray
+from tracking.demo.sampling import GroupSampler as GroupSampler
+from tracking.demo.sampling import funnel_probabilities as funnel_probabilities
 from tracking.demo.vocabulary import REVIEW_COMMENTS, STYLES, THEMES
 from tracking.vocabulary import ADD_TO_CART, PURCHASE, SECONDS_PER_DAY, VIEW
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 # A session never lasts longer than this, which keeps every event inside the period.
 MAX_SESSION_SECONDS = 3_000.0
-
-
-@dataclass(frozen=True)
-class DemoConfig:
-    categories: int = 10
-    products: int = 1_000
-    visitors: int = 500
-    events: int = 50_000
-    days: int = 90
-    seed: int = 42
-    anonymous_share: float = 0.7
-    preferred_category_share: float = 0.9
-    event_mix: tuple[float, float, float] = (0.80, 0.15, 0.05)
-    complement_share: float = 0.4
-    mean_views_per_session: float = 4.0
-    session_style_share: float = 0.75
-    review_share: float = 0.25
-    popularity_exponent: float = 0.9
-
-    def __post_init__(self) -> None:
-        positive = {
-            "categories": self.categories,
-            "products": self.products,
-            "visitors": self.visitors,
-            "days": self.days,
-        }
-        for name, value in positive.items():
-            if value < 1:
-                raise ValueError(f"{name} must be at least 1 (got {value}).")
-        if self.events < 0:
-            raise ValueError(f"events cannot be negative (got {self.events}).")
-        if self.products < self.categories:
-            raise ValueError(
-                f"products ({self.products}) must be at least categories ({self.categories}): "
-                "every category needs a product."
-            )
-        if not np.isclose(sum(self.event_mix), 1.0) or min(self.event_mix) <= 0:
-            raise ValueError("event_mix must be three positive shares that add up to 1.")
-
-
-@dataclass(frozen=True)
-class DemoCategory:
-    name: str
-    slug: str
-    description: str
-    theme: int
-    parent: int | None  # index into the category list
-
-
-@dataclass(frozen=True)
-class DemoProducts:
-    category: IntArray  # index into DemoData.categories (always a leaf)
-    style: IntArray
-    popularity: FloatArray
-    quality: FloatArray
-    complements: IntArray  # (n, 3) product indices
-    price_pence: IntArray
-    stock: IntArray
-    is_active: BoolArray
-    names: list[str]
-    descriptions: list[str]
-
-    def __len__(self) -> int:
-        return len(self.category)
-
-
-@dataclass(frozen=True)
-class DemoVisitors:
-    is_anonymous: BoolArray
-    preferred: IntArray  # (n, 2) leaf-category indices, -1 where a shopper has only one
-    taste: FloatArray  # (n, styles), rows sum to 1
-    activity: FloatArray
-
-    def __len__(self) -> int:
-        return len(self.is_anonymous)
-
-
-@dataclass(frozen=True)
-class DemoEvents:
-    """Events in session order, each session's events in time order."""
-
-    visitor: IntArray
-    product: IntArray
-    event_type: npt.NDArray[np.int8]
-    seconds_before_end: FloatArray
-    session: IntArray
-
-    def __len__(self) -> int:
-        return len(self.visitor)
-
-
-@dataclass(frozen=True)
-class DemoReviews:
-    visitor: IntArray
-    product: IntArray
-    rating: IntArray
-    seconds_before_end: FloatArray
-    comments: list[str]
-
-    def __len__(self) -> int:
-        return len(self.visitor)
-
-
-@dataclass(frozen=True)
-class DemoData:
-    config: DemoConfig
-    categories: list[DemoCategory]
-    products: DemoProducts
-    visitors: DemoVisitors
-    events: DemoEvents
-    reviews: DemoReviews
-    funnel: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def leaf_categories(self) -> list[int]:
-        parents = {category.parent for category in self.categories}
-        return [i for i in range(len(self.categories)) if i not in parents]
-
-
-class GroupSampler:
-    """Draws items from many groups at once, each group by its own weights.
-
-    One cumulative key array (group g's keys lie in (g, g + 1]) answers a whole vector of draws
-    with a single searchsorted, so millions of draws cost milliseconds.
-    """
-
-    def __init__(self, groups: IntArray, weights: FloatArray, group_count: int) -> None:
-        order = np.argsort(groups, kind="stable")
-        sorted_groups = groups[order]
-        sorted_weights = weights[order]
-        totals = np.bincount(sorted_groups, weights=sorted_weights, minlength=group_count)
-        cumulative = np.cumsum(sorted_weights)
-        starts = np.searchsorted(sorted_groups, np.arange(group_count), side="left")
-        ends = np.searchsorted(sorted_groups, np.arange(group_count), side="right") - 1
-        before = np.concatenate(([0.0], cumulative))[starts]
-        within = (cumulative - before[sorted_groups]) / totals[sorted_groups]
-        within[ends[totals > 0]] = 1.0  # exact group ends, whatever the rounding
-        self._keys = sorted_groups + within
-        self._order = order
-        self.has_items = totals > 0
-
-    def sample(self, groups: IntArray, rng: np.random.Generator) -> IntArray:
-        uniform = 1.0 - rng.random(len(groups))  # in (0, 1], so a draw never leaves its group
-        positions = np.searchsorted(self._keys, groups + uniform, side="left")
-        return self._order[np.minimum(positions, len(self._order) - 1)]
-
-
-def funnel_probabilities(
-    event_mix: tuple[float, float, float], complement_share: float
-) -> tuple[float, float]:
-    """Cart rate a and checkout rate b that give event_mix, given the complement share c.
-
-    Per viewed product: views 1 + abc, carts a + abc, purchases ab + abc (a complement
-    brings a view, a cart and a purchase). Solving purchases/carts and carts/views for a, b.
-    """
-    view_share, cart_share, purchase_share = event_mix
-    c = complement_share
-    purchase_per_cart = purchase_share / cart_share
-    b = purchase_per_cart / (1 + c - purchase_per_cart * c)
-    cart_per_view = cart_share / view_share
-    a = cart_per_view / (1 + b * c - cart_per_view * b * c)
-    if not (0 < a <= 1 and 0 < b <= 1):
-        raise ValueError(f"event_mix {event_mix} cannot be produced by the funnel model.")
-    return a, b
 
 
 def generate(config: DemoConfig) -> DemoData:
