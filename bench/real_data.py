@@ -5,7 +5,7 @@ Imports the shared file into its own database (BENCH_RETAIL_DATABASE_URL, defaul
 a second, idempotent import), computes the content neighbours, then runs
 bench/real_data_evaluate.py: parameters chosen on August 2011 (train before it), figures on
 September 2011 (train before it), visitors with purchases on both sides, served recommender
-beside popularity, the seed's item-to-item method, EASE and implicit ALS.
+beside popularity, the dense item-to-item method (bench/seed_method.py), EASE and implicit ALS.
 Prints a table and writes bench/results/real_data.json.
 
     python bench/real_data.py [--reimport]

@@ -96,8 +96,8 @@ def served(
     learned: bool = False,
 ) -> Figures:
     """The served model (discovery: the default list, with the learned ranker's lists if
-    `learned`; all: with the buy-again blend at each repeat weight) and the seed's method, on
-    one period."""
+    `learned`; all: with the buy-again blend at each repeat weight) and the dense item-to-item
+    method, on one period."""
     start, end = (moment.timestamp() for moment in period)
     config = EvaluationConfig(
         test_days=(end - start) / SECONDS_PER_DAY,

@@ -29,7 +29,8 @@ RESULTS = ROOT / "bench" / "results"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/shopsmart_bench"
 SIZES = {
     "default": [],
-    # Where the seed's dense method still fits in memory (about 2 GiB), to show how it scales.
+    # Where the dense method (bench/seed_method.py) still fits in memory (about 2 GiB), to show
+    # how it scales.
     "10x": ["--products", "10000", "--visitors", "5000", "--events", "500000"],
     "large": ["--products", "100000", "--visitors", "50000", "--events", "5000000"],
 }
@@ -123,7 +124,8 @@ def quality(url: str, size: str) -> dict[str, object]:
 
 
 def seed_method(url: str, size: str) -> dict[str, object]:
-    """The seed's dense similarity next to ours on the same events (compute only)."""
+    """The dense similarity (bench/seed_method.py) next to ours on the same events (compute
+    only)."""
     result = run_script(url, "bench/seed_method.py")
     figures = json.loads(result.stdout)
     return {

@@ -1,10 +1,11 @@
-"""The seed's similarity method next to ours, on the same events (run by bench/run.py).
+"""The dense similarity method next to ours, on the same events (run by bench/run.py).
 
-The seed (../shared/SEED-SPEC.md) pivots the visitors x products weights into a dense pandas
-frame, runs scikit-learn's dense cosine_similarity over products, drops pairs with fewer than 2
-common visitors and keeps the top 50. Its common-visitor count was computed on booleans, which
-drops every pair; here it is fixed (integer counts), so both methods must find the same
-neighbours and the comparison is of speed and memory alone. Prints one JSON object.
+The dense method (the store's first design, kept here as the baseline to beat) pivots the
+visitors x products weights into a dense pandas frame, runs scikit-learn's dense
+cosine_similarity over products, drops pairs with fewer than 2 common visitors and keeps the
+top 50. Its common-visitor count was computed on booleans, which drops every pair; here it is
+fixed (integer counts), so both methods must find the same neighbours and the comparison is of
+speed and memory alone. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from recommender.selectors import event_arrays  # noqa: E402
 
 
 def seed_neighbours(frame: pd.DataFrame) -> dict[int, set[int]]:
-    """The seed's method: dense pivot, dense cosine, (fixed) common-visitor filter, top 50."""
+    """The dense method: dense pivot, dense cosine, (fixed) common-visitor filter, top 50."""
     pivot = frame.pivot_table(
         index="visitor", columns="product", values="weight", aggfunc="sum", fill_value=0.0
     )
@@ -91,7 +92,7 @@ def main() -> None:
                 "products_with_neighbours": len(seed),
                 "products_with_neighbours_ours": len(ours_sets),
                 "products_with_identical_neighbour_sets": agreeing,
-                # Dense float64 arrays the seed holds at once: the pivot, the cosine matrix,
+                # Dense float64 arrays the dense method holds at once: the pivot, the cosine matrix,
                 # the common-visitor matrix (a bool copy of the pivot is small beside them).
                 "seed_memory_gib_here": round(
                     (visitors * products + 2 * products * products) * 8 / 2**30, 3
