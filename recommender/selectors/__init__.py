@@ -2,7 +2,6 @@
 re-exported here."""
 
 from recommender.selectors.events import (
-    EpochSeconds,
     catalog_arrays,
     event_arrays,
     events_end,
@@ -12,7 +11,6 @@ from recommender.selectors.events import (
 from recommender.selectors.history import VisitorHistory, visitor_history
 from recommender.selectors.neighbours import (
     NeighbourRow,
-    best_of_each,
     neighbours_browsable,
     product_neighbours,
     stored_neighbours,
@@ -26,10 +24,8 @@ from recommender.selectors.runs import (
 from recommender.selectors.trending import product_popularity, trending_ranked, trending_top
 
 __all__ = [
-    "EpochSeconds",
     "NeighbourRow",
     "VisitorHistory",
-    "best_of_each",
     "catalog_arrays",
     "evaluation_figures",
     "event_arrays",

@@ -64,10 +64,6 @@ class Snapshot:
     def size(self) -> int:
         return len(self.product_ids)
 
-    def matrix(self, mask: np.ndarray) -> sp.csr_matrix:
-        """Binary visitors x columns matrix of the masked events (rows: all visitors)."""
-        return binary(self.row[mask], self.column[mask], (len(self.visitor_ids), self.size))
-
 
 def binary(rows: IntArray, columns: IntArray, shape: tuple[int, int]) -> sp.csr_matrix:
     """The rows x columns matrix with a 1 at each (row, column) pair given, however often."""
