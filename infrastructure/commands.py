@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -52,7 +53,7 @@ class ImportCommand(BaseCommand):
         path: Path = options["path"]
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
-        stream = cast(IO[str], self.stderr._out)
+        stream = ProgressStream(self.stderr)
         with tqdm(unit=" lines", desc="Importing", file=stream,
                   disable=options["verbosity"] == 0) as bar:  # fmt: skip
 
@@ -66,3 +67,25 @@ class ImportCommand(BaseCommand):
             except ImportFormatError as error:
                 raise CommandError(str(error)) from error
         self.stdout.write(json.dumps(report.as_dict(), indent=2))
+
+
+class ProgressStream(io.TextIOBase):
+    """A command's stderr as a stream for tqdm. tqdm redraws its bar with "\\r"; written through
+    Django's OutputWrapper as it is, every redraw would end with a newline (OutputWrapper adds
+    its `ending` unless told otherwise, and colour it as an error on a terminal), so each write
+    is passed on as it is."""
+
+    def __init__(self, wrapper: OutputWrapper) -> None:
+        super().__init__()
+        self._wrapper = wrapper
+
+    def write(self, text: str) -> int:
+        self._wrapper.write(text, style_func=_plain, ending="")
+        return len(text)
+
+    def flush(self) -> None:
+        self._wrapper.flush()
+
+
+def _plain(text: str) -> str:
+    return text

@@ -115,7 +115,7 @@ def _history_rows(
         "purchase_length": purchase_length,
         "learned_length": learned_length,
     }
-    if connection.features.supports_slicing_ordering_in_compound:
+    if connection.vendor == "postgresql":
         statements = [" UNION ALL ".join(f"({part})" for part in parts)] if parts else []
     else:
         statements = parts

@@ -7,12 +7,12 @@ from argparse import ArgumentTypeError
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import IO, Any, cast
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from infrastructure.commands import iso_date
+from infrastructure.commands import ProgressStream, iso_date
 from recommender.models import PipelineRun
 from recommender.pipelines import PipelineAlreadyRunningError, ProgressCallback
 from recommender.selectors import events_end
@@ -53,8 +53,7 @@ class PipelineCommand(BaseCommand):
     def progress_bar(
         self, description: str, unit: str, **options: Any
     ) -> Iterator[ProgressCallback]:
-        # tqdm redraws with "\r": it writes to the stream under Django's OutputWrapper.
-        stream = cast(IO[str], self.stderr._out)
+        stream = ProgressStream(self.stderr)
         with tqdm(total=0, unit=f" {unit}", desc=description, file=stream,
                   disable=options.get("verbosity") == 0) as bar:  # fmt: skip
 

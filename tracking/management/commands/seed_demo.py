@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from infrastructure.commands import positive_int
+from infrastructure.commands import ProgressStream, positive_int
 from tracking.demo.generator import DemoConfig, generate
 from tracking.demo.loader import StoreNotEmptyError, demo_store_load
 
@@ -94,9 +94,7 @@ class Command(BaseCommand):
         )
 
     def _progress_stream(self) -> IO[str]:
-        # tqdm redraws its bar with "\r"; Django's OutputWrapper would end every redraw with a
-        # newline (and colour it as an error), so the bar writes to the wrapped stream.
-        return cast(IO[str], self.stderr._out)
+        return cast(IO[str], ProgressStream(self.stderr))
 
     def _end(self, value: str | None) -> datetime:
         if value is None:
