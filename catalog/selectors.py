@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import TypedDict
@@ -17,6 +16,7 @@ from django.shortcuts import get_object_or_404
 from catalog.models import Category, Order, OrderLine, Product, Review, product_path
 from catalog.popularity import popularity_score
 from catalog.querysets import browsable_q, browsable_sql
+from infrastructure import sql
 
 
 def category_list() -> QuerySet[Category]:
@@ -139,7 +139,7 @@ def product_cards_available(product_ids: Iterable[int]) -> tuple[dict[int, Produ
     cards = {}
     available = set()
     with connection.cursor() as cursor:
-        cursor.execute(_card_rows_sql(), {"ids": _id_list(ids)})
+        cursor.execute(_card_rows_sql(), {"ids": sql.id_list(ids)})
         for *card, browsable in cursor.fetchall():
             cards[card[0]] = _card(*card)
             if browsable:
@@ -149,23 +149,13 @@ def product_cards_available(product_ids: Iterable[int]) -> tuple[dict[int, Produ
 
 def _card_rows_sql() -> str:
     """A card's columns, in _card's order, and whether the product is browsable, of the
-    products whose ids are the `ids` parameter (see _id_list)."""
-    quote = connection.ops.quote_name
-    if connection.vendor == "postgresql":
-        wanted = "p.id = ANY(%(ids)s)"
-    else:
-        wanted = "p.id IN (SELECT value FROM json_each(%(ids)s))"
+    products whose ids are the `ids` parameter."""
     return (
         "SELECT p.id, p.external_id, p.name, p.slug, p.price, p.image_url, "  # noqa: S608
         f"c.id, c.name, c.slug, {browsable_sql('p')} "
-        f"FROM {quote(Product._meta.db_table)} p "
-        f"JOIN {quote(Category._meta.db_table)} c ON c.id = p.category_id WHERE {wanted}"
+        f"FROM {sql.table(Product)} p JOIN {sql.table(Category)} c ON c.id = p.category_id "
+        f"WHERE {sql.in_ids('p.id', 'ids')}"
     )
-
-
-def _id_list(ids: list[int]) -> list[int] | str:
-    """Ids as one SQL parameter: an array on PostgreSQL, a JSON array elsewhere."""
-    return ids if connection.vendor == "postgresql" else json.dumps(ids)
 
 
 def products_available(*, among: Iterable[int]) -> set[int]:

@@ -145,7 +145,8 @@ def test_a_table_other_tables_refer_to_is_not_rebuilt():
     assert Product.objects.count() == 1
 
 
-def test_read_frame_of_an_empty_id_list_is_an_empty_frame():
-    frame = read_frame(Event.objects.filter(product_id__in=[]), ["visitor_id", "product_id"])
+def test_read_frame_with_no_rows_is_an_empty_frame_with_its_columns():
+    query = "SELECT visitor_id, product_id FROM tracking_event WHERE product_id IN (-1)"
+    frame = read_frame(query, {}, ["visitor_id", "product_id"])
     assert list(frame.columns) == ["visitor_id", "product_id"]
     assert frame.empty

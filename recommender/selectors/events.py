@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from django.db.models import Case, F, FloatField, Func, IntegerField, Max, Value, When
-from django.db.models.sql.compiler import SQLCompiler
+from django.db.models import Max
 
 from catalog.models import Product
-from catalog.querysets import browsable_q
+from catalog.querysets import browsable_sql
+from infrastructure import sql
 from infrastructure.bulk import read_frame
 from recommender.algorithms.content_similarity import ProductText
 from recommender.algorithms.events import EventArrays
@@ -19,38 +19,26 @@ from recommender.algorithms.tiered import Catalog
 from tracking.models import EVENT_TYPE_CODES, Event, EventType
 
 
-class EpochSeconds(Func):
-    """A timestamp as Unix seconds (float), computed by the database rather than in Python."""
-
-    template = "EXTRACT(EPOCH FROM %(expressions)s)"
-    output_field = FloatField()
-
-    def as_sqlite(self, compiler: SQLCompiler, connection: Any, **extra: Any) -> Any:
-        # Julian day 2440587.5 is 1970-01-01T00:00:00Z.
-        return self.as_sql(
-            compiler,
-            connection,
-            template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)",
-            **extra,
-        )
-
-
 def event_arrays(
     *, since: datetime, until: datetime, event_types: Sequence[EventType] | None = None
 ) -> EventArrays:
     """Events with since <= occurred_at < until (of the given types, else all), only the
     columns the algorithms need."""
-    events = Event.objects.filter(occurred_at__gte=since, occurred_at__lt=until)
+    codes = list(EVENT_TYPE_CODES.items())
+    type_code = " ".join(f"WHEN %(type_{code})s THEN {code}" for _, code in codes)
+    params: dict[str, Any] = {f"type_{code}": kind.value for kind, code in codes}
+    params |= {"since": sql.moment(since), "until": sql.moment(until)}
+    of_types = ""
     if event_types is not None:
-        events = events.filter(event_type__in=event_types)
-    events = events.annotate(
-        type_code=Case(
-            *(When(event_type=kind, then=Value(code)) for kind, code in EVENT_TYPE_CODES.items()),
-            output_field=IntegerField(),
-        ),
-        seconds=EpochSeconds(F("occurred_at")),
+        wanted = {f"wanted_{n}": kind.value for n, kind in enumerate(event_types)}
+        of_types = f" AND e.event_type IN ({', '.join(f'%({name})s' for name in wanted)})"
+        params |= wanted
+    query = (
+        f"SELECT e.visitor_id, e.product_id, CASE e.event_type {type_code} END, "  # noqa: S608
+        f"{sql.epoch_seconds('e.occurred_at')} FROM {sql.table(Event)} e "
+        f"WHERE e.occurred_at >= %(since)s AND e.occurred_at < %(until)s{of_types}"
     )
-    frame = read_frame(events, ["visitor_id", "product_id", "type_code", "seconds"])
+    frame = read_frame(query, params, ["visitor_id", "product_id", "type_code", "seconds"])
     if frame.empty:
         return EventArrays.empty()
     return EventArrays(
@@ -69,14 +57,11 @@ def events_end() -> datetime | None:
 
 def catalog_arrays() -> Catalog:
     """Every product's category and whether it may be recommended (active and in stock)."""
-    annotated = Product.objects.annotate(
-        available=Case(
-            When(browsable_q(), then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
-        )
+    query = (
+        f"SELECT p.id, p.category_id, CASE WHEN {browsable_sql('p')} THEN 1 ELSE 0 END "  # noqa: S608
+        f"FROM {sql.table(Product)} p ORDER BY p.id"
     )
-    frame = read_frame(annotated, ["id", "category_id", "available"]).sort_values("id")
+    frame = read_frame(query, {}, ["id", "category_id", "available"])
     return Catalog(
         product=frame["id"].to_numpy(dtype=np.int64),
         category=frame["category_id"].to_numpy(dtype=np.int64),
@@ -97,5 +82,6 @@ def product_texts() -> tuple[np.ndarray, list[ProductText]]:
 
 def product_categories(product_ids: np.ndarray) -> np.ndarray:
     """Each product's category id, read in one go (a product always has a category)."""
-    categories = read_frame(Product.objects.all(), ["id", "category_id"]).set_index("id")
+    query = f"SELECT p.id, p.category_id FROM {sql.table(Product)} p"  # noqa: S608
+    categories = read_frame(query, {}, ["id", "category_id"]).set_index("id")
     return categories["category_id"].reindex(product_ids).to_numpy(dtype=np.int64)

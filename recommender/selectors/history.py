@@ -18,6 +18,7 @@ from django.db import connection
 
 from catalog.models import Product
 from catalog.querysets import browsable_sql
+from infrastructure import sql
 from recommender.algorithms.events import EventArrays, IntArray
 from recommender.algorithms.tiered import Histories, Ranked
 from recommender.models import LearnedRecommendation
@@ -41,22 +42,12 @@ class VisitorHistory:
 
 
 def _tables() -> dict[str, str]:
-    quote = connection.ops.quote_name
     return {
-        "event": quote(Event._meta.db_table),
-        "product": quote(Product._meta.db_table),
-        "visitor": quote(Visitor._meta.db_table),
-        "learned": quote(LearnedRecommendation._meta.db_table),
+        "event": sql.table(Event),
+        "product": sql.table(Product),
+        "visitor": sql.table(Visitor),
+        "learned": sql.table(LearnedRecommendation),
     }
-
-
-def _seconds(column: str) -> str:
-    """A timestamp column as Unix seconds computed by the database: Django's timezone-aware
-    datetime loader costs more per row than the rest of the query."""
-    if connection.vendor == "sqlite":
-        # Julian day 2440587.5 is 1970-01-01T00:00:00Z.
-        return f"((julianday({column}) - 2440587.5) * 86400.0)"
-    return f"CAST(EXTRACT(EPOCH FROM {column}) AS DOUBLE PRECISION)"
 
 
 _VISITOR = "(SELECT v.id FROM {visitor} v WHERE v.external_id = %(visitor)s)"
@@ -86,7 +77,11 @@ RECENT, PURCHASES, LEARNED = 0, 1, 2
 def _parts(length: int, purchase_length: int, learned_length: int) -> list[str]:
     """The SQL of each part asked for."""
     tables = _tables()
-    events = {"seconds": _seconds("e.occurred_at"), "browsable": browsable_sql("p"), **tables}
+    events = {
+        "seconds": sql.epoch_seconds("e.occurred_at"),
+        "browsable": browsable_sql("p"),
+        **tables,
+    }
     parts = []
     if length:
         parts.append(_EVENTS_PART.format(part=RECENT, purchases="", limit="length", **events))

@@ -10,6 +10,7 @@ from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from catalog.querysets import browsable_q, is_browsable
+from infrastructure import sql
 from infrastructure.bulk import read_frame
 from recommender.algorithms.events import IntArray, best_first, rank_within
 from recommender.algorithms.item_similarity import Neighbours
@@ -37,7 +38,8 @@ def stored_neighbours(
             score=np.array(by_column[2], dtype=np.float64),
             co_occurrence=np.array(by_column[3], dtype=np.int64),
         )
-    frame = read_frame(rows, columns)
+    query = f"SELECT {', '.join(columns)} FROM {sql.table(rows.model)}"  # noqa: S608
+    frame = read_frame(query, {}, columns)
     if frame.empty:
         return Neighbours.concatenate([])
     product = frame["product_id"].to_numpy(dtype=np.int64)

@@ -67,6 +67,8 @@ def test_a_visitors_event_makes_only_their_recommendations_stale(
     assert (ann, again) == (1, 2)
 
 
+# TRUNCATE refuses tables with foreign-key checks still pending in the test's own transaction.
+@pytest.mark.django_db(transaction=True)
 def test_flushing_the_store_deletes_what_the_pipelines_computed():
     TrendingScoreFactory.create()
     ItemSimilarityFactory.create()
