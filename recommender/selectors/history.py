@@ -78,7 +78,8 @@ def _parts(length: int, purchase_length: int, learned_length: int) -> list[str]:
     """The SQL of each part asked for."""
     tables = _tables()
     events = {
-        "seconds": sql.epoch_seconds("e.occurred_at"),
+        # Floats, not NUMERIC: psycopg would build a Decimal per row.
+        "seconds": f"CAST({sql.epoch_seconds('e.occurred_at')} AS DOUBLE PRECISION)",
         "browsable": browsable_sql("p"),
         **tables,
     }
