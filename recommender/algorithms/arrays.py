@@ -117,6 +117,9 @@ class Rules:
     # With include_interacted: how much the visitor's own repeat purchases count against the
     # neighbours (both scaled to the visitor's best = 1 first).
     repeat_weight: float = 0.0
+    # A requested category's ids (with its sub-categories'): the personalised items are
+    # limited to them. None: every category.
+    personalised_categories: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)

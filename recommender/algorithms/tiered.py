@@ -6,6 +6,8 @@ call it with one visitor, the evaluation with thousands, so what is evaluated is
 1. Personalised: each of the visitor's last 50 events brings its product's top 20 neighbours;
    a candidate scores the sum of similarity x event weight (view 1, add to cart 3, purchase 5).
    Products the visitor already interacted with are left out unless `include_interacted`.
+   With a requested category (`Rules.personalised_categories`: it and its sub-categories),
+   only that category's products.
 2. When that yields fewer than k/2 products, the list is filled from the trending products of
    the requested category (or, if none was asked for, the category the visitor cares most about),
 3. then from global trending.
@@ -76,6 +78,11 @@ def recommend(
     personalised, contributions = _personalised(
         histories, neighbours, catalog, rules, repeats, learned
     )
+    if rules.personalised_categories is not None:
+        personalised = _masked(
+            personalised,
+            np.isin(catalog.category_of(personalised.product), rules.personalised_categories),
+        )
     personalised = _select(personalised, catalog, rules.max_per_category, k)
     target = _target_categories(histories, visitor_count, catalog, requested_category)
     # Enough fill for the list even when the cap or the personalised items take some away.
@@ -346,6 +353,16 @@ def _fill(
         score=score[entry],
         tier=np.full(len(entry), tier, dtype=np.int8),
         because=np.full((len(entry), REASON_PRODUCTS), -1, dtype=np.int64),
+    )
+
+
+def _masked(candidates: _Candidates, keep: npt.NDArray[np.bool_]) -> _Candidates:
+    return _Candidates(
+        visitor=candidates.visitor[keep],
+        product=candidates.product[keep],
+        score=candidates.score[keep],
+        tier=candidates.tier[keep],
+        because=candidates.because[keep],
     )
 
 

@@ -64,6 +64,8 @@ class RecommendationInputs:
     repeats: Ranked
     # The visitor's learned list: empty when interacted products are allowed, or it has none.
     learned: Ranked
+    # The requested category's ids with its sub-categories' (None: no category asked for).
+    requested_categories: tuple[int, ...] | None
 
     def recommend(self, *, available: set[int] | None) -> Recommendations:
         """The list, with the given candidates available (None: all of them)."""
@@ -87,6 +89,7 @@ class RecommendationInputs:
                 max_per_category=self.request.max_per_category,
                 include_interacted=self.request.include_interacted,
                 repeat_weight=settings.RECOMMENDER_REPEAT_WEIGHT,
+                personalised_categories=self.requested_categories,
             ),
             repeats=self.repeats,
             learned=self.learned,
@@ -110,6 +113,7 @@ def recommendation_inputs(request: RecommendationRequest) -> RecommendationInput
     neighbours, neighbour_categories = served_neighbours(history.product)
     trending = trending_fills()
     fill_length = 3 * request.k + 20  # what recommend() draws from each trending tier at most
+    in_category: list[int] | None = None
     if request.category is None:
         category_trending = _by_category(trending, history_categories)
     else:
@@ -156,6 +160,7 @@ def recommendation_inputs(request: RecommendationRequest) -> RecommendationInput
         categories=categories[first],
         repeats=repeats,
         learned=learned,
+        requested_categories=None if in_category is None else tuple(in_category),
     )
 
 

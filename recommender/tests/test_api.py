@@ -118,6 +118,31 @@ def test_the_category_fill_is_the_visitors_main_category_only(token_client, shop
     assert {i["product"]["category"]["name"] for i in filled} == {"Kitchen"}
 
 
+def test_a_requested_category_filters_the_personalised_items_too(token_client, shop):
+    # The mug now goes with the hose (Garden) as well as the tea set and the cup (Kitchen).
+    now = timezone.now()
+    for _ in range(3):
+        visitor = VisitorFactory.create()
+        for name in ("Blue Mug", "Hose"):
+            EventFactory.create(
+                visitor=visitor, product=shop[name], occurred_at=now - timedelta(days=2)
+            )
+    pipelines.similarity_compute(now=now)
+    viewed("ann", shop["Blue Mug"])
+
+    def personalised(**asked: str) -> dict[str, str]:
+        body = token_client.get("/api/recommendations", {"visitor": "ann", "k": 5, **asked})
+        return {
+            item["product"]["name"]: item["product"]["category"]["name"]
+            for item in body.json()["items"]
+            if item["reason"]["type"] == "similar_to"
+        }
+
+    assert set(personalised().values()) == {"Kitchen", "Garden"}
+    assert personalised(category="garden") == {"Hose": "Garden"}
+    assert set(personalised(category="kitchen").values()) == {"Kitchen"}
+
+
 def test_requested_category_and_diversity_cap(token_client, shop):
     body = token_client.get(
         "/api/recommendations", {"visitor": "new", "k": 3, "category": "garden"}

@@ -184,3 +184,15 @@ def test_stronger_events_pull_harder(kind):
     # Viewing 1 once and adding/buying 3 once: 4 (from 3) beats 2's view-driven score.
     history = Histories.from_events(events((0, 1, VIEW, 2.0), (0, 3, kind, 1.0)), np.array([0]))
     assert of_visitor(run(history, 1, k=1), 0)[0][0] == 4
+
+
+def test_personalised_categories_limit_the_personalised_items_only():
+    # Visitor 0 viewed product 1, whose neighbours are 2 (category 10) and 3 (category 20).
+    history = Histories.from_events(events((0, 1, VIEW, 1.0)), np.array([0]))
+    everywhere = run(history, 1, k=4)
+    only_20 = run(history, 1, k=4, personalised_categories=(20,))
+    personalised = [p for p, _, tier in of_visitor(everywhere, 0) if tier == Tier.PERSONALISED]
+    assert sorted(personalised) == [2, 3]
+    assert [p for p, _, tier in of_visitor(only_20, 0) if tier == Tier.PERSONALISED] == [3]
+    # The fills still complete the list.
+    assert len(of_visitor(only_20, 0)) == 4
