@@ -79,7 +79,7 @@ def recommend(
         histories, neighbours, catalog, rules, repeats, learned
     )
     if rules.personalised_categories is not None:
-        personalised = _masked(
+        personalised = _taken(
             personalised,
             np.isin(catalog.category_of(personalised.product), rules.personalised_categories),
         )
@@ -356,13 +356,14 @@ def _fill(
     )
 
 
-def _masked(candidates: _Candidates, keep: npt.NDArray[np.bool_]) -> _Candidates:
+def _taken(candidates: _Candidates, rows: npt.NDArray[np.bool_] | IntArray) -> _Candidates:
+    """The candidates' rows picked by a mask or by positions."""
     return _Candidates(
-        visitor=candidates.visitor[keep],
-        product=candidates.product[keep],
-        score=candidates.score[keep],
-        tier=candidates.tier[keep],
-        because=candidates.because[keep],
+        visitor=candidates.visitor[rows],
+        product=candidates.product[rows],
+        score=candidates.score[rows],
+        tier=candidates.tier[rows],
+        because=candidates.because[rows],
     )
 
 
@@ -386,14 +387,7 @@ def _select(
         keep[by_category[rank >= max_per_category]] = False
     kept = np.flatnonzero(keep)
     kept = kept[rank_within(visitor[kept]) < k]
-    chosen = order[kept]
-    return _Candidates(
-        visitor=candidates.visitor[chosen],
-        product=candidates.product[chosen],
-        score=candidates.score[chosen],
-        tier=candidates.tier[chosen],
-        because=candidates.because[chosen],
-    )
+    return _taken(candidates, order[kept])
 
 
 def _strategies(chosen: _Candidates, visitor_count: int, k: int) -> npt.NDArray[np.int8]:
