@@ -34,6 +34,7 @@ demo: migrate
 	$(BIN)/python manage.py compute_similarity --verbosity 0
 	$(BIN)/python manage.py compute_content_similarity --verbosity 0
 	$(BIN)/python manage.py compute_bought_together --verbosity 0
+	$(BIN)/python manage.py compute_sessions --verbosity 0
 	$(BIN)/python manage.py compute_ranking --verbosity 0
 	$(BIN)/python manage.py evaluate --verbosity 0 > /dev/null
 

@@ -8,6 +8,7 @@ from django.conf import settings
 
 from recommender.algorithms.evaluation import Recommender
 from recommender.algorithms.ranker import RANKED_LIST_MARGIN
+from recommender.algorithms.sessions import SessionConfig
 from recommender.models import TrendingWindow
 
 # Category trending, and global trending for the recommendations: the 7-day window, the most
@@ -19,10 +20,24 @@ MAX_K = 50
 FILL_DEPTH = 3 * MAX_K + 20
 # How long each stored learned list is (compute_ranking), all of which a recommendation reads.
 LEARNED_LENGTH = MAX_K + RANKED_LIST_MARGIN
+# The sessions pipeline indexes the past sessions of this many days (the most recent of them,
+# at most SESSION_INDEX_MAX_SESSIONS: about 12 MB at 15 products a session).
+SESSION_INDEX_DAYS = 180
+SESSION_INDEX_MAX_SESSIONS = 200_000
+# V-SKNN's parameters and how much its candidates count against the personalised ones, chosen
+# on the validation month under the live protocol (docs/recommender.md).
+SESSION_CONFIG = SessionConfig(neighbours=50, sample=1_000, idf=True)
+LIVE_WEIGHT = 3.0
 # How many of a visitor's latest purchases buy-again reads: years of a regular's orders.
 PURCHASE_HISTORY_LENGTH = 500
 
 
 def served_recommender() -> Recommender:
     """The recommender the API serves and the evaluation measures as "tiered"."""
-    return Recommender("tiered", content_weight=settings.RECOMMENDER_CONTENT_WEIGHT, learned=True)
+    return Recommender(
+        "tiered",
+        content_weight=settings.RECOMMENDER_CONTENT_WEIGHT,
+        learned=True,
+        live_weight=LIVE_WEIGHT,
+        session=SESSION_CONFIG,
+    )

@@ -26,6 +26,7 @@ class PipelineKind(models.TextChoices):
     CONTENT = "content", "Content similarity"
     BOUGHT_TOGETHER = "bought_together", "Bought together"
     RANKING = "ranking", "Learned ranking"
+    SESSIONS = "sessions", "Session index"
     EVALUATION = "evaluation", "Evaluation"
 
 
@@ -43,6 +44,10 @@ class EvaluationProtocol(models.TextChoices):
     ALL_PURCHASES = "all", "All purchases"
     # Only purchases of products the visitor never interacted with before the split.
     DISCOVERY = "discovery", "Discovery"
+    # The live protocol (recommender.algorithms.live): baskets filled now, three rows.
+    LIVE_GUESTS = "live_guests", "Live: guests"
+    LIVE_RETURNING = "live_returning", "Live: returning customers, new products"
+    LIVE_RETURNING_ALL = "live_returning_all", "Live: returning customers, all products"
 
 
 class TrendingScore(models.Model):
@@ -217,6 +222,26 @@ class LearnedRecommendation(models.Model):
         return f"{self.visitor_id} -> {self.product_id} ({self.score:.3f})"
 
 
+class SessionIndexSnapshot(models.Model):
+    """The past sessions live recommendations look up (recommender.algorithms.sessions), as the
+    frequent sessions pipeline last built them: the index's arrays in NumPy's npz format.
+
+    The latest snapshot serves; the pipeline keeps the one before it too, for a worker still
+    reading it, and deletes older ones.
+    """
+
+    computed_at = models.DateTimeField()
+    sessions = models.PositiveIntegerField()
+    products = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Session index #{self.pk} ({self.sessions} sessions, {self.computed_at:%Y-%m-%d})"
+
+
 class PipelineRun(models.Model):
     Kind = PipelineKind
     Status = PipelineStatus
@@ -298,7 +323,7 @@ class EvaluationMetric(models.Model):
 
     run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="metrics")
     algorithm = models.CharField(max_length=64)
-    protocol = models.CharField(max_length=16, choices=EvaluationProtocol.choices)
+    protocol = models.CharField(max_length=24, choices=EvaluationProtocol.choices)
     metric = models.CharField(max_length=32)
     # 0 for figures with no cut-off, such as the catalog coverage of a whole run.
     k = models.PositiveSmallIntegerField(default=0)

@@ -13,9 +13,11 @@ from recommender.models import (
     EvaluationRun,
     ItemSimilarity,
     PipelineRun,
+    SessionIndexSnapshot,
     SimilarityStagingRow,
     TrendingScore,
 )
+from recommender.selectors import session_index_forget
 
 # What the recommender computed from the store, children before parents.
 COMPUTED_MODELS = (
@@ -23,6 +25,7 @@ COMPUTED_MODELS = (
     EvaluationRun,
     SimilarityStagingRow,
     PipelineRun,
+    SessionIndexSnapshot,
     ItemSimilarity,
     ContentSimilarity,
     TrendingScore,
@@ -43,3 +46,4 @@ def everything_invalidate(sender: type, **kwargs: Any) -> None:
 def computed_delete(sender: type, **kwargs: Any) -> None:
     """The store is being emptied: what was computed from it goes too."""
     tables_emptied(COMPUTED_MODELS)
+    session_index_forget()

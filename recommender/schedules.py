@@ -27,6 +27,13 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         description="7-day and 30-day time-decayed trending scores.",
     ),
     PeriodicJob(
+        name="Session index (every 10 minutes)",
+        task="recommender.compute_sessions",
+        minute="*/10",
+        expire_seconds=9 * 60,
+        description="Recent past sessions and orders for live recommendations, within 15 minutes.",
+    ),
+    PeriodicJob(
         name="Item similarity (daily, 02:00 UTC)",
         task="recommender.compute_similarity",
         minute="0",

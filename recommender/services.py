@@ -18,6 +18,7 @@ PIPELINE_TASKS: dict[PipelineKind, Task[..., int | None]] = {
     PipelineKind.CONTENT: tasks.compute_content_similarity,
     PipelineKind.BOUGHT_TOGETHER: tasks.compute_bought_together,
     PipelineKind.RANKING: tasks.compute_ranking,
+    PipelineKind.SESSIONS: tasks.compute_sessions,
     PipelineKind.EVALUATION: tasks.evaluate,
 }
 

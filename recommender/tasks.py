@@ -59,6 +59,13 @@ def compute_content_similarity(now: str | None = None, queued_run: int | None = 
     return _run(pipelines.content_compute, now, queued_run)
 
 
+@shared_task(name="recommender.compute_sessions", acks_late=True,
+             soft_time_limit=4 * 60, time_limit=5 * 60)  # fmt: skip
+def compute_sessions(now: str | None = None, queued_run: int | None = None) -> int | None:
+    """Rebuild the session index; returns the PipelineRun id (None if one was running)."""
+    return _run(pipelines.sessions_compute, now, queued_run)
+
+
 @shared_task(name="recommender.compute_bought_together", acks_late=True,
              soft_time_limit=25 * 60, time_limit=30 * 60)  # fmt: skip
 def compute_bought_together(now: str | None = None, queued_run: int | None = None) -> int | None:

@@ -96,7 +96,7 @@ def test_a_shopper_browses_searches_buys_and_finds_the_order_in_their_account(
     page.goto(live_server.url)
     for_you = page.get_by_role("heading", name="Recommended for you")
     assert for_you.is_visible()
-    assert page.get_by_text(re.compile("^Because you viewed")).first.is_visible()
+    assert page.get_by_text(re.compile("^Because you just viewed")).first.is_visible()
     shoot(page, "desktop-home-after-browsing")
     shopper_views = Event.objects.filter(source=EventSource.STOREFRONT, event_type=EventType.VIEW)
     assert shopper_views.count() == 3

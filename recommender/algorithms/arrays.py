@@ -120,6 +120,26 @@ class Rules:
     # A requested category's ids (with its sub-categories'): the personalised items are
     # limited to them. None: every category.
     personalised_categories: tuple[int, ...] | None = None
+    # How much the live (session) candidates count against the personalised ones (neighbours
+    # or the learned list), both scaled to the visitor's best = 1 first.
+    live_weight: float = 0.0
+
+
+@dataclass(frozen=True)
+class Live:
+    """What each visitor does now. `candidates` (grouped by visitor index) are scored from
+    their current session, `anchor` names the session product that brought each (-1: none);
+    the basket rows' products are in their cart now and never suggested."""
+
+    candidates: Ranked
+    anchor: IntArray
+    basket_visitor: IntArray
+    basket_product: IntArray
+
+    @classmethod
+    def empty(cls) -> Live:
+        nothing = np.empty(0, dtype=np.int64)
+        return cls(Ranked.empty(), nothing, nothing.copy(), nothing.copy())
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ the products a visitor purchased after it are the relevant ones. Two protocols: 
 with before the split; the served recommender leaves interacted products out, which helps
 discovery but hides a product already in the cart). Every recommender is the served
 `recommend()` function with different inputs, so what is measured is what is served.
+
+A third, the live protocol (live.py), replays the test period's orders as baskets filled now:
+the served recommender (the first contender) beside its peers, in three rows.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from recommender.algorithms.baselines import training_matrix
 from recommender.algorithms.behavioural import SimilarityMethod, behavioural_neighbours
 from recommender.algorithms.buy_again import DEFAULT_HALF_LIFE_DAYS, repeat_scores
 from recommender.algorithms.ease import DEFAULT_L2
@@ -34,11 +38,31 @@ from recommender.algorithms.item_similarity import (
     blend_neighbours,
     interaction_matrix,
 )
+from recommender.algorithms.live import (
+    LIVE_ROWS,
+    PEER_NAMES,
+    RETURNING_ALL,
+    LiveCases,
+    Peers,
+    basket_sessions,
+    live_cases,
+    peer_lists,
+    peer_weights,
+    prior_events,
+    relevant_pairs,
+    served_lists,
+)
 from recommender.algorithms.ranker import (
     RANKED_LIST_MARGIN,
     TooManyProductsError,
     ranked_lists,
     ranker_fit,
+)
+from recommender.algorithms.sessions import (
+    DEFAULT_SESSION_CONFIG,
+    SessionConfig,
+    session_candidates,
+    session_index,
 )
 from recommender.algorithms.tiered import (
     NEIGHBOURS_PER_EVENT,
@@ -51,6 +75,9 @@ from recommender.algorithms.tiered import (
 from recommender.algorithms.trending import WINDOWS, trending_scores
 
 DEFAULT_KS = (5, 10, 20)
+# The live protocol's session index: as many past sessions as the served one holds.
+LIVE_INDEX_MAX_SESSIONS = 200_000
+
 METRICS = ("recall", "precision", "hit_rate", "ndcg", "map")
 ALL_PURCHASES, DISCOVERY = "all", "discovery"
 
@@ -119,6 +146,10 @@ class Recommender:
     # The learned ranker's lists (ranker.py, learnt on the training events) as the
     # personalised tier of the visitors who have one.
     learned: bool = False
+    # The live part (sessions.py): V-SKNN's candidates from the current session, weighted
+    # against the personalised ones (0: none). Only the live protocol has current sessions.
+    live_weight: float = 0.0
+    session: SessionConfig = DEFAULT_SESSION_CONFIG
 
     def neighbours(self, behavioural: Neighbours, content: Neighbours) -> Neighbours:
         if self.behavioural and self.content:
@@ -144,12 +175,19 @@ class EvaluationConfig:
     similarity: SimilarityMethod = SimilarityMethod.AUTO
     l2: float = DEFAULT_L2
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS
+    # The served buy-again weight (settings.RECOMMENDER_REPEAT_WEIGHT), for the live protocol's
+    # list with interacted products allowed.
+    repeat_weight: float = 2.0
     # Only visitors who also purchased before the split (returning buyers).
     returning_buyers_only: bool = False
     # Above this many visitors with test purchases, a uniform random sample of them (fixed
     # seed) is evaluated: 5,000 visitors put a hit rate's standard error under 0.7 points.
     max_visitors: int = 5_000
     sample_seed: int = 0
+    # The live protocol (live.py) for the served recommender (the first contender) beside its
+    # peers, on at most live_max_cases orders (a uniform sample, the same seed).
+    live: bool = True
+    live_max_cases: int = 5_000
 
 
 @dataclass(frozen=True)
@@ -161,6 +199,8 @@ class EvaluationResult:
     eligible_visitors: int
     # results[recommender name][protocol]
     results: dict[str, dict[str, RankingMetrics]]
+    # Orders of the test period the live protocol could replay, before sampling.
+    live_cases: int = 0
 
 
 @dataclass(frozen=True)
@@ -233,7 +273,7 @@ def evaluate(
 ) -> EvaluationResult:
     """Train every recommender on events before now - test_days, score it on the rest.
 
-    `progress(done, total)` is called after each recommender.
+    `progress(done, total)` is called after each recommender, and after the live protocol.
     """
     split = temporal_split(
         events,
@@ -247,19 +287,35 @@ def evaluate(
     histories = Histories.from_events(split.train, visitor_ids)
     k = max(config.ks)
     global_trending, category_trending = _trending_at(split.train, split.split_at, catalog)
-    behavioural = _Behavioural(split.train, split.split_at, histories, config)
+    behavioural = _Behavioural(split.train, split.split_at, np.unique(histories.product), config)
     repeats = repeat_scores(
         split.train, visitor_ids, now=split.split_at, half_life_days=config.half_life_days
     )
-    learned = (
-        _learned_lists(split, catalog, content, k)
-        if any(contender.learned for contender in config.recommenders)
+    cases = (
+        live_cases(
+            events,
+            split_at=split.split_at,
+            until=now,
+            max_cases=config.live_max_cases,
+            seed=config.sample_seed,
+        )
+        if config.live and config.recommenders
         else None
+    )
+    case_visitors = (
+        np.unique(cases.visitor[cases.returning]) if cases is not None else np.empty(0, np.int64)
+    )
+    learned, case_learned = (
+        _learned_lists(split, catalog, content, k, case_visitors)
+        if any(contender.learned for contender in config.recommenders)
+        else (None, None)
     )
     # Only the evaluated histories' products are ever looked up.
     content = content.of_products(np.unique(histories.product))
 
     results: dict[str, dict[str, RankingMetrics]] = {}
+    # The live protocol, when there are orders to replay, is one more step of the progress.
+    steps = len(config.recommenders) + (1 if cases is not None and len(cases) else 0)
     for contender in config.recommenders:
         empty = Ranked.empty()
         recommendations = recommend(
@@ -284,37 +340,170 @@ def evaluate(
         lists = recommendations.lists(len(visitor_ids), k)
         results[contender.name] = split_metrics(lists, split, catalog, config.ks)
         if progress:
-            progress(len(results), len(config.recommenders))
+            progress(len(results), steps)
+    live_results = (
+        _live_results(
+            events,
+            cases,
+            case_visitors=case_visitors,
+            learned=case_learned,
+            split=split,
+            catalog=catalog,
+            content=content,
+            trending=(global_trending, category_trending),
+            config=config,
+        )
+        if cases is not None and len(cases)
+        else {}
+    )
+    for name, rows in live_results.items():
+        results.setdefault(name, {}).update(rows)
+    if progress and steps > len(config.recommenders):
+        progress(steps, steps)
     return EvaluationResult(
         split_at=split.split_at,
         train_events=len(split.train),
         test_events=split.test_events,
         eligible_visitors=split.eligible_visitors,
         results=results,
+        live_cases=cases.eligible if cases is not None else 0,
     )
 
 
 def _learned_lists(
-    split: TemporalSplit, catalog: Catalog, content: Neighbours, k: int
-) -> Ranked | None:
-    """The ranker learnt on the training events and its lists for the evaluated visitors, as
-    the ranking pipeline would have stored them at the split (None: nothing to learn from, or
-    a catalog beyond the ranker's EASE limit, where the item-to-item list serves)."""
+    split: TemporalSplit, catalog: Catalog, content: Neighbours, k: int, others: IntArray
+) -> tuple[Ranked | None, Ranked | None]:
+    """The ranker learnt on the training events and its lists, as the ranking pipeline would
+    have stored them at the split, for the evaluated visitors and for `others` (ascending ids;
+    each grouped by position in its ids). None: nothing to learn from, or a catalog beyond the
+    ranker's EASE limit, where the item-to-item list serves."""
     try:
         ranker = ranker_fit(split.train, catalog, content, now=split.split_at)
     except TooManyProductsError:
-        return None
+        return None, None
     if ranker is None:
-        return None
-    return ranked_lists(
+        return None, None
+    # One ranking of everyone asked for: the snapshot at the split is the costly part.
+    everyone = np.union1d(split.visitor_ids, others)
+    ranked = ranked_lists(
         ranker,
         split.train,
         catalog,
         content,
         now=split.split_at,
-        visitor_ids=split.visitor_ids,
+        visitor_ids=everyone,
         k=k + RANKED_LIST_MARGIN,
     )
+    return _regrouped(ranked, everyone, split.visitor_ids), _regrouped(ranked, everyone, others)
+
+
+def _regrouped(ranked: Ranked, ids: IntArray, wanted: IntArray) -> Ranked:
+    """Rows grouped by position in `ids` regrouped by position in `wanted` (a subset)."""
+    position, known = positions(wanted, ids[ranked.group])
+    return Ranked(group=position[known], product=ranked.product[known], score=ranked.score[known])
+
+
+def _live_results(
+    events: EventArrays,
+    cases: LiveCases,
+    *,
+    case_visitors: IntArray,
+    learned: Ranked | None,
+    split: TemporalSplit,
+    catalog: Catalog,
+    content: Neighbours,
+    trending: tuple[Ranked, Ranked],
+    config: EvaluationConfig,
+) -> dict[str, dict[str, RankingMetrics]]:
+    """The live protocol's figures (live.py): results[name][row] for the served recommender
+    (the first contender) and each peer."""
+    served = config.recommenders[0]
+    k = max(config.ks)
+    prior = prior_events(events, cases)
+    products = np.unique(np.concatenate([prior.product, cases.basket[1]]))
+    behavioural = _Behavioural(split.train, split.split_at, products, config)
+    index = session_index(
+        events.select(events.timestamp < split.split_at + config.test_days * SECONDS_PER_DAY),
+        catalog,
+        max_sessions=LIVE_INDEX_MAX_SESSIONS,
+    )
+    peers = Peers(
+        trending=trending[0],
+        cosine=behavioural.of(SimilarityMethod.COSINE),
+        ease=peer_weights(training_matrix(split.train, catalog), l2=config.l2),
+    )
+    case_learned = None
+    if learned is not None:
+        position, known = positions(case_visitors, cases.visitor)
+        case_learned = _per_case(learned, np.where(known & cases.returning, position, -1))
+    repeats = repeat_scores(
+        prior,
+        np.arange(len(cases), dtype=np.int64),
+        now=float(cases.at.max()) + 1.0,
+        half_life_days=config.half_life_days,
+    )
+    live = session_candidates(index, basket_sessions(cases), served.session)
+    results: dict[str, dict[str, RankingMetrics]] = {}
+    for row in LIVE_ROWS:
+        chosen, relevant = relevant_pairs(cases, row, prior)
+        if relevant.shape[1] == 0:
+            continue
+        lists = served_lists(
+            cases=cases,
+            row=row,
+            chosen=chosen,
+            prior=prior,
+            neighbours=served.neighbours(
+                behavioural.of(served.similarity or config.similarity), content
+            ),
+            catalog=catalog,
+            category_trending=trending[1],
+            global_trending=trending[0],
+            rules=Rules(
+                k=k,
+                max_per_category=config.max_per_category,
+                include_interacted=row == RETURNING_ALL,
+                explain=False,
+                # The list with interacted products allowed blends repeats in, as served.
+                repeat_weight=config.repeat_weight,
+                live_weight=served.live_weight,
+            ),
+            live=live,
+            learned=case_learned if served.learned else None,
+            repeats=repeats,
+        )
+        results.setdefault(served.name, {})[row] = _protocol_metrics(
+            lists, relevant, catalog, config.ks
+        )
+        for name in PEER_NAMES:
+            peer = peer_lists(
+                name,
+                cases=cases,
+                row=row,
+                chosen=chosen,
+                prior=prior,
+                catalog=catalog,
+                peers=peers,
+                index=index,
+                k=k,
+            )
+            if peer is not None:
+                results.setdefault(name, {})[row] = _protocol_metrics(
+                    peer, relevant, catalog, config.ks
+                )
+    return results
+
+
+def _per_case(ranked: Ranked, owner: IntArray) -> Ranked:
+    """Rows grouped by visitor position copied to each case whose owner is that position
+    (owner -1: none), grouped by case."""
+    starts = np.searchsorted(ranked.group, owner, side="left")
+    stops = np.searchsorted(ranked.group, owner, side="right")
+    lengths = np.where(owner >= 0, stops - starts, 0)
+    case = np.repeat(np.arange(len(owner), dtype=np.int64), lengths)
+    offset = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    rows = np.repeat(starts, lengths) + offset
+    return Ranked(group=case, product=ranked.product[rows], score=ranked.score[rows])
 
 
 def _seen_before(
@@ -354,15 +543,15 @@ def _trending_at(train: EventArrays, now: float, catalog: Catalog) -> tuple[Rank
 
 
 class _Behavioural:
-    """Item-to-item neighbours of the evaluated histories' products from the recent training
-    events, computed once per method."""
+    """Item-to-item neighbours of some products (the evaluated histories') from the recent
+    training events, computed once per method."""
 
     def __init__(
-        self, train: EventArrays, now: float, histories: Histories, config: EvaluationConfig
+        self, train: EventArrays, now: float, products: IntArray, config: EvaluationConfig
     ) -> None:
         recent = train.select(train.timestamp >= now - config.similarity_days * SECONDS_PER_DAY)
         self._interactions = interaction_matrix(recent) if len(recent) else None
-        self._products = np.unique(histories.product)
+        self._products = products
         self._config = config
         self._computed: dict[SimilarityMethod, Neighbours] = {}
 

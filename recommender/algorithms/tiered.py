@@ -28,6 +28,7 @@ from recommender.algorithms.arrays import NEIGHBOURS_PER_EVENT as NEIGHBOURS_PER
 from recommender.algorithms.arrays import NO_CATEGORY as NO_CATEGORY
 from recommender.algorithms.arrays import Catalog as Catalog
 from recommender.algorithms.arrays import Histories as Histories
+from recommender.algorithms.arrays import Live as Live
 from recommender.algorithms.arrays import Ranked as Ranked
 from recommender.algorithms.arrays import Recommendations as Recommendations
 from recommender.algorithms.arrays import Rules as Rules
@@ -58,6 +59,7 @@ def recommend(
     requested_category: IntArray | None = None,
     repeats: Ranked | None = None,
     learned: Ranked | None = None,
+    live: Live | None = None,
 ) -> Recommendations:
     """Top `rules.k` products for each of visitor_count visitors (see the module docstring).
 
@@ -68,15 +70,18 @@ def recommend(
     are allowed and `rules.repeat_weight` is positive. `learned` (grouped by visitor index, as
     ranker.ranked_lists gives them) are the personalised tier of the visitors who have them,
     in place of their neighbours' products, when interacted products are left out (the list
-    the ranker learnt to rank).
+    the ranker learnt to rank). `live` candidates join the personalised tier with
+    `rules.live_weight`, and its basket products are never suggested.
     """
     k = rules.k
     if not (rules.include_interacted and rules.repeat_weight > 0):
         repeats = None
     if rules.include_interacted:
         learned = None
+    if live is not None and rules.live_weight <= 0:
+        live = replace(live, candidates=Ranked.empty(), anchor=live.anchor[:0])
     personalised, contributions = _personalised(
-        histories, neighbours, catalog, rules, repeats, learned
+        histories, neighbours, catalog, rules, repeats, learned, live
     )
     if rules.personalised_categories is not None:
         personalised = _taken(
@@ -100,6 +105,14 @@ def recommend(
             ),
         ]
     )
+    if live is not None and len(live.basket_product):
+        candidates = _taken(
+            candidates,
+            ~np.isin(
+                pair_key(candidates.visitor, candidates.product),
+                pair_key(live.basket_visitor, live.basket_product),
+            ),
+        )
     chosen = _select(candidates, catalog, rules.max_per_category, k)
     if rules.explain:
         chosen = _explained(chosen, contributions)
@@ -145,11 +158,13 @@ def _personalised(
     rules: Rules,
     repeats: Ranked | None,
     learned: Ranked | None,
+    live: Live | None,
 ) -> tuple[_Candidates, _Contributions]:
     if len(catalog.product) == 0 or (
         (len(histories.product) == 0 or len(neighbours) == 0)
         and (repeats is None or len(repeats.product) == 0)
         and (learned is None or len(learned.product) == 0)
+        and (live is None or len(live.candidates.product) == 0)
     ):
         return _no_candidates(), _Contributions.empty()
     # Each history row's slice of the neighbour table, cut to neighbours_per_event.
@@ -177,6 +192,16 @@ def _personalised(
         pairs, summed = _with_repeats(pairs, summed, repeats, catalog, rules.repeat_weight)
     if learned is not None:
         pairs, summed = _with_learned(pairs, summed, learned, catalog)
+    contributions = _Contributions(
+        visitor=histories.visitor[row],
+        candidate=neighbours.neighbour[entry],
+        source=histories.product[row],
+        contribution=contribution,
+    )
+    if live is not None and len(live.candidates.product):
+        pairs, summed, contributions = _with_live(
+            pairs, summed, contributions, live, catalog, rules.live_weight
+        )
     if not rules.include_interacted:
         history_position = np.minimum(
             np.searchsorted(catalog.product, histories.product), catalog_size - 1
@@ -199,12 +224,6 @@ def _personalised(
         # Explained once chosen (see _explained): most candidates never make the list.
         because=np.full((len(visitor), REASON_PRODUCTS), -1, dtype=np.int64),
     )
-    contributions = _Contributions(
-        visitor=histories.visitor[row],
-        candidate=neighbours.neighbour[entry],
-        source=histories.product[row],
-        contribution=contribution,
-    )
     return candidates, contributions
 
 
@@ -226,6 +245,41 @@ def _with_repeats(
     )
     total = np.bincount(pair_of_row, weights=scores, minlength=len(merged)).astype(np.float64)
     return merged, total
+
+
+def _with_live(
+    pairs: IntArray,
+    summed: FloatArray,
+    contributions: _Contributions,
+    live: Live,
+    catalog: Catalog,
+    weight: float,
+) -> tuple[IntArray, FloatArray, _Contributions]:
+    """The (visitor, catalog position) pairs scored by their personalised score plus weight x
+    their live score, each scaled to the visitor's best = 1, sorted by visitor, then position;
+    each live candidate's anchor joins the contributions, so reasons can name it."""
+    catalog_size = len(catalog.product)
+    candidates = live.candidates
+    position, known = positions(catalog.product, candidates.product)
+    known &= catalog.available[position]
+    live_pairs = candidates.group[known] * catalog_size + position[known]
+    merged, pair_of_row = np.unique(np.concatenate([pairs, live_pairs]), return_inverse=True)
+    live_score = weight * _scaled_to_best(candidates.group[known], candidates.score[known])
+    scores = np.concatenate([_scaled_to_best(pairs // catalog_size, summed), live_score])
+    total = np.bincount(pair_of_row, weights=scores, minlength=len(merged)).astype(np.float64)
+    anchored = live.anchor[known] >= 0
+    # On the history contributions' scale (their largest: lists are explained one visitor
+    # at a time), so a live anchor comes first when the live score brought more of the item.
+    scale = np.ones(len(anchored))
+    if len(contributions.contribution):
+        scale *= float(contributions.contribution.max())
+    contributions = _Contributions(
+        visitor=np.concatenate([contributions.visitor, candidates.group[known][anchored]]),
+        candidate=np.concatenate([contributions.candidate, candidates.product[known][anchored]]),
+        source=np.concatenate([contributions.source, live.anchor[known][anchored]]),
+        contribution=np.concatenate([contributions.contribution, (live_score * scale)[anchored]]),
+    )
+    return merged, total, contributions
 
 
 def _with_learned(

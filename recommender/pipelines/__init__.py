@@ -31,6 +31,7 @@ from recommender.pipelines.runs import (
     pipeline_runs_abandoned_fail,
     pipeline_runs_held,
 )
+from recommender.pipelines.sessions import sessions_compute
 from recommender.pipelines.similarity import SIMILARITY_HISTORY_DAYS, similarity_compute
 from recommender.pipelines.trending import trending_compute
 
@@ -52,6 +53,7 @@ __all__ = [
     "pipeline_runs_abandoned_fail",
     "pipeline_runs_held",
     "ranking_compute",
+    "sessions_compute",
     "similarity_block_compute",
     "similarity_compute",
     "similarity_distributed_begin",

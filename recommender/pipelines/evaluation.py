@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -77,6 +78,7 @@ def evaluation_compute(
         similarity=SimilarityMethod(settings.RECOMMENDER_SIMILARITY_METHOD),
         l2=settings.RECOMMENDER_EASE_L2,
         half_life_days=settings.RECOMMENDER_REPEAT_HALF_LIFE_DAYS,
+        repeat_weight=settings.RECOMMENDER_REPEAT_WEIGHT,
     )
     parameters = {
         "now": now.isoformat(),
@@ -91,6 +93,9 @@ def evaluation_compute(
         "max_per_category": settings.RECOMMENDER_MAX_PER_CATEGORY,
         "max_visitors": config.max_visitors,
         "recommenders": [contender.name for contender in config.recommenders],
+        "live_weight": config.recommenders[0].live_weight,
+        "session": dataclasses.asdict(config.recommenders[0].session),
+        "live_max_cases": config.live_max_cases,
     }
     with recorded_run(PipelineKind.EVALUATION, parameters, queued_run) as recorder:
         with recorder.phase("read"):
@@ -129,6 +134,7 @@ def _evaluated(evaluation: EvaluationRun, result: EvaluationResult) -> dict[str,
         "train_events": result.train_events,
         "test_events": result.test_events,
         "visitors_eligible": result.eligible_visitors,
+        "live_cases_eligible": result.live_cases,
         "visitors_evaluated": evaluation.visitors_evaluated,
         "evaluation_run": evaluation.pk,
     }

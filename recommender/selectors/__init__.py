@@ -21,6 +21,7 @@ from recommender.selectors.runs import (
     pipeline_latest_finished,
     pipeline_run_counts,
 )
+from recommender.selectors.sessions import served_session_index, session_index_forget
 from recommender.selectors.trending import product_popularity, trending_ranked, trending_top
 
 __all__ = [
@@ -38,6 +39,8 @@ __all__ = [
     "product_neighbours",
     "product_popularity",
     "product_texts",
+    "served_session_index",
+    "session_index_forget",
     "stored_neighbours",
     "trending_ranked",
     "trending_top",

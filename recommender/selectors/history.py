@@ -29,9 +29,11 @@ from tracking.models import EVENT_TYPE_CODES, EVENT_WEIGHTS, Event, EventType, V
 class VisitorHistory:
     """What one visitor did, as the recommendations of visitor index 0 read it."""
 
-    # The last events, newest first, and the categories of their products.
+    # The last events, newest first, and the categories of their products; the same events
+    # with their types and times (the current session and basket are read from them).
     recent: Histories
     recent_categories: IntArray
+    recent_events: EventArrays
     # The last purchases, newest first (for buy-again), and the category of each purchased
     # product a shopper may be shown now (active and in stock).
     purchases: EventArrays
@@ -145,6 +147,12 @@ def visitor_history(
             weight=np.array([EVENT_WEIGHTS[row[3]] for row in recent], dtype=np.float64),
         ),
         recent_categories=np.array([row[6] for row in recent], dtype=np.int64),
+        recent_events=EventArrays(
+            visitor=np.zeros(len(recent), dtype=np.int64),
+            product=np.array([row[2] for row in recent], dtype=np.int64),
+            event_type=np.array([EVENT_TYPE_CODES[row[3]] for row in recent], dtype=np.int8),
+            timestamp=np.array([row[4] for row in recent], dtype=np.float64),
+        ),
         purchases=EventArrays(
             visitor=np.zeros(len(purchases), dtype=np.int64),
             product=np.array([row[2] for row in purchases], dtype=np.int64),

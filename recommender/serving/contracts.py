@@ -48,6 +48,8 @@ class ReasonType(TextChoices):
     BOUGHT_TOGETHER = "bought_together", "Bought in the same orders"
     BOUGHT_BEFORE = "bought_before", "The visitor bought it before"
     PICKED_FOR_YOU = "picked_for_you", "The learned ranker picked it from the visitor's orders"
+    GOES_WITH_BASKET = "goes_with_basket", "Goes with products in the visitor's basket now"
+    JUST_VIEWED = "just_viewed", "Follows products the visitor viewed in this session"
 
 
 STRATEGY_OF_TIER = {

@@ -24,6 +24,8 @@ def explained(
     learned = set(inputs.learned.product.tolist())
     history = inputs.history
     purchased = set(history.product[history.weight >= EVENT_WEIGHTS[EventType.PURCHASE]].tolist())
+    basket = set(inputs.live.basket_product.tolist())
+    session = set(inputs.session_products.tolist()) - purchased
     items: list[Item] = []
     for product, score, tier, because in zip(
         chosen.product.tolist(),
@@ -42,10 +44,7 @@ def explained(
             continue
         if tier == Tier.PERSONALISED:
             sources = [int(source) for source in because if source >= 0]
-            names = [cards[source]["name"] for source in sources if source in cards]
-            reason: Reason = {"type": ReasonType.SIMILAR_TO.value, "products": sources}
-            verb = "bought" if sources and purchased.issuperset(sources) else "viewed"
-            explanation = f"Because you {verb} " + " and ".join(names)
+            reason, explanation = _personal_reason(sources, cards, basket, session, purchased)
         elif tier == Tier.CATEGORY_TRENDING:
             category_id, category_name = (
                 (requested.pk, requested.name)
@@ -59,6 +58,34 @@ def explained(
             explanation = "Popular right now"
         items.append(item(card, score, reason, explanation))
     return items
+
+
+def _personal_reason(
+    sources: list[int],
+    cards: dict[int, ProductCard],
+    basket: set[int],
+    session: set[int],
+    purchased: set[int],
+) -> tuple[Reason, str]:
+    """What the shopper is doing now names the reason first: the basket, then this session's
+    views; else the history products that brought the item."""
+    in_basket = [source for source in sources if source in basket]
+    if in_basket:
+        names = " and ".join(cards[source]["name"] for source in in_basket if source in cards)
+        return (
+            {"type": ReasonType.GOES_WITH_BASKET.value, "products": in_basket},
+            f"Goes with {names} in your basket",
+        )
+    viewed = [source for source in sources if source in session]
+    if viewed:
+        names = " and ".join(cards[source]["name"] for source in viewed if source in cards)
+        return (
+            {"type": ReasonType.JUST_VIEWED.value, "products": viewed},
+            f"Because you just viewed {names}",
+        )
+    names = " and ".join(cards[source]["name"] for source in sources if source in cards)
+    verb = "bought" if sources and purchased.issuperset(sources) else "viewed"
+    return {"type": ReasonType.SIMILAR_TO.value, "products": sources}, f"Because you {verb} {names}"
 
 
 def similar_item(card: ProductCard, score: float, visitors: int) -> Item:

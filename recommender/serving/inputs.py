@@ -13,14 +13,21 @@ from django.conf import settings
 from catalog.selectors import category_with_descendant_ids, products_available_categories
 from recommender import cache
 from recommender.algorithms.buy_again import repeat_scores
-from recommender.algorithms.events import EventArrays, IntArray
+from recommender.algorithms.events import EventArrays, IntArray, positions
 from recommender.algorithms.item_similarity import Neighbours
+from recommender.algorithms.sessions import (
+    current_baskets,
+    current_sessions,
+    session_anchors,
+    session_candidates,
+)
 from recommender.algorithms.tiered import (
     HISTORY_LENGTH,
     NEIGHBOURS_PER_EVENT,
     NO_CATEGORY,
     Catalog,
     Histories,
+    Live,
     Ranked,
     Recommendations,
     Rules,
@@ -29,12 +36,19 @@ from recommender.algorithms.tiered import (
 from recommender.configuration import (
     FILL_DEPTH,
     LEARNED_LENGTH,
+    LIVE_WEIGHT,
     PURCHASE_HISTORY_LENGTH,
     RECOMMENDATION_TRENDING_WINDOW,
+    SESSION_CONFIG,
     served_recommender,
 )
 from recommender.models import SimilarityKind
-from recommender.selectors import stored_neighbours, trending_ranked, visitor_history
+from recommender.selectors import (
+    served_session_index,
+    stored_neighbours,
+    trending_ranked,
+    visitor_history,
+)
 from recommender.serving.contracts import RecommendationRequest
 
 
@@ -66,6 +80,9 @@ class RecommendationInputs:
     learned: Ranked
     # The requested category's ids with its sub-categories' (None: no category asked for).
     requested_categories: tuple[int, ...] | None
+    # The current session's candidates and the basket; the session's products, oldest first.
+    live: Live
+    session_products: IntArray
 
     def recommend(self, *, available: set[int] | None) -> Recommendations:
         """The list, with the given candidates available (None: all of them)."""
@@ -90,9 +107,11 @@ class RecommendationInputs:
                 include_interacted=self.request.include_interacted,
                 repeat_weight=settings.RECOMMENDER_REPEAT_WEIGHT,
                 personalised_categories=self.requested_categories,
+                live_weight=LIVE_WEIGHT,
             ),
             repeats=self.repeats,
             learned=self.learned,
+            live=self.live,
             requested_category=np.array(
                 [self.request.category.pk if self.request.category else NO_CATEGORY],
                 dtype=np.int64,
@@ -124,6 +143,7 @@ def recommendation_inputs(request: RecommendationRequest) -> RecommendationInput
     repeats = repeats_of(read.purchases) if request.include_interacted else Ranked.empty()
     repeat_categories = read.purchased_available
     learned, learned_categories = read.learned, read.learned_categories
+    live, session_products, live_categories = live_now(read.recent_events)
     candidates, first = np.unique(
         np.concatenate(
             [
@@ -132,6 +152,7 @@ def recommendation_inputs(request: RecommendationRequest) -> RecommendationInput
                 *(f.product for f in fills),
                 np.fromiter(repeat_categories, dtype=np.int64),
                 learned.product,
+                live.candidates.product,
             ]
         ),
         return_index=True,
@@ -143,6 +164,7 @@ def recommendation_inputs(request: RecommendationRequest) -> RecommendationInput
             *(f.group for f in fills),
             np.fromiter(repeat_categories.values(), dtype=np.int64),
             learned_categories,
+            live_categories,
         ]
     )
     return RecommendationInputs(
@@ -161,7 +183,30 @@ def recommendation_inputs(request: RecommendationRequest) -> RecommendationInput
         repeats=repeats,
         learned=learned,
         requested_categories=None if in_category is None else tuple(in_category),
+        live=live,
+        session_products=session_products,
     )
+
+
+def live_now(events: EventArrays) -> tuple[Live, IntArray, IntArray]:
+    """From one visitor's latest events (visitor index 0): their current session's candidates
+    (V-SKNN over the served session index, with each one's anchor and category) and basket,
+    and the session's products, oldest first."""
+    visitor = np.zeros(1, dtype=np.int64)
+    sessions = current_sessions(events, visitor, now=time.time())
+    basket_visitor, basket_product = current_baskets(events, visitor)
+    index = served_session_index()
+    candidates = session_candidates(index, sessions, SESSION_CONFIG)
+    anchor = session_anchors(index, sessions, candidates, SESSION_CONFIG)
+    position, _ = positions(index.product, candidates.product)
+    categories = index.category[position] if len(index.product) else position
+    live = Live(
+        candidates=candidates,
+        anchor=anchor,
+        basket_visitor=basket_visitor,
+        basket_product=basket_product,
+    )
+    return live, sessions.product, categories
 
 
 # One stored neighbour of a product, with the neighbour's category: rows of this type, packed

@@ -70,6 +70,14 @@ def item_names(body) -> list[str]:
     return [item["product"]["name"] for item in body["items"]]
 
 
+def test_items_brought_by_this_sessions_views_say_so(token_client, shop):
+    viewed("ann", shop["Blue Mug"])
+    body = token_client.get("/api/recommendations", {"visitor": "ann", "k": 2}).json()
+    for item in body["items"]:
+        assert item["reason"] == {"type": "just_viewed", "products": [shop["Blue Mug"].pk]}
+        assert item["explanation"] == "Because you just viewed Blue Mug"
+
+
 def test_a_new_visitor_gets_global_trending(token_client, shop):
     body = token_client.get("/api/recommendations", {"visitor": "new", "k": 3}).json()
     assert body["visitor"] == "new"
@@ -80,7 +88,7 @@ def test_a_new_visitor_gets_global_trending(token_client, shop):
 
 
 def test_personalised_items_name_the_products_that_brought_them(token_client, shop):
-    viewed("ann", shop["Blue Mug"])
+    viewed("ann", shop["Blue Mug"], when=timezone.now() - timedelta(days=1))
     body = token_client.get("/api/recommendations", {"visitor": "ann", "k": 2}).json()
     assert body["strategy"] == "personalised"
     assert set(item_names(body)) == {"Tea Set", "Cup"}
@@ -97,7 +105,7 @@ def test_a_short_personalised_list_is_filled_from_the_category_then_the_store(to
     viewed("ann", shop["Blue Mug"])
     body = token_client.get("/api/recommendations", {"visitor": "ann", "k": 6}).json()
     tiers = [item["reason"]["type"] for item in body["items"]]
-    assert tiers[:2] == ["similar_to", "similar_to"]
+    assert tiers[:2] == ["just_viewed", "just_viewed"]
     assert "trending_in_category" in tiers
     assert "popular" in tiers
     plate = next(i for i in body["items"] if i["product"]["name"] == "Plate")
@@ -135,7 +143,7 @@ def test_a_requested_category_filters_the_personalised_items_too(token_client, s
         return {
             item["product"]["name"]: item["product"]["category"]["name"]
             for item in body.json()["items"]
-            if item["reason"]["type"] == "similar_to"
+            if item["reason"]["type"] in {"similar_to", "just_viewed"}
         }
 
     assert set(personalised().values()) == {"Kitchen", "Garden"}
@@ -266,7 +274,7 @@ def test_a_similarity_run_changes_the_neighbours_recommendations_use(
         pipelines.similarity_compute(now=timezone.now() + timedelta(seconds=1))
     after = token_client.get("/api/recommendations", {"visitor": "ann", "k": 2}).json()
     assert after["items"][0]["product"]["name"] == "Hose"
-    assert after["items"][0]["reason"] == {"type": "similar_to", "products": [shop["Plate"].pk]}
+    assert after["items"][0]["reason"] == {"type": "just_viewed", "products": [shop["Plate"].pk]}
 
 
 def test_similar_products_fall_back_from_behaviour_to_content_to_category(shop):

@@ -339,7 +339,7 @@ def test_ranking_stores_each_returning_buyers_learned_list_and_serves_it():
     answer = serving.recommendations(serving.RecommendationRequest(visitor="starter-buyer", k=3))
     assert answer["strategy"] == "personalised"
     assert answer["items"][0]["product"]["id"] == products[FOLLOW_UP].pk
-    assert answer["items"][0]["reason"]["type"] in {"picked_for_you", "similar_to"}
+    assert answer["items"][0]["reason"]["type"] in {"picked_for_you", "similar_to", "just_viewed"}
     # Run again: the lists are replaced, not added to.
     again = pipelines.ranking_compute(now=NOW)
     assert LearnedRecommendation.objects.count() == again.statistics["rows_written"]

@@ -78,10 +78,15 @@ class Command(PipelineCommand):
             f"{SHORT_NAMES[column.split('@')[0]] + '@' + column.split('@')[1]:>9}"
             for column in columns
         )
+        # The live protocol's peers have only its rows; the monthly contenders only theirs.
+        names = [*algorithms, *sorted(set(results) - set(algorithms))]
         for protocol in EvaluationProtocol:
+            measured = [name for name in names if protocol.value in results[name]]
+            if not measured:
+                continue
             self.stdout.write(f"\n{protocol.label} (protocol {protocol.value!r})")
             self.stdout.write(header + f"{'coverage':>10}")
-            for algorithm in algorithms:
+            for algorithm in measured:
                 values = results[algorithm][protocol.value]
                 row = f"{algorithm:<22}{values['visitors']:>9.0f}"
                 row += "".join(f"{values[column]:>9.4f}" for column in columns)

@@ -126,7 +126,7 @@ def test_the_home_page_turns_personal_after_browsing(client, django_capture_on_c
         client.get(mug.get_absolute_url())
     after = client.get(reverse("catalog:home")).content.decode()
     assert "Recommended for you" in after
-    assert "Because you viewed Mug" in after
+    assert "Because you just viewed Mug" in after
     # Two personalised products of eight: the list's strategy is the category fill's.
     assert "?rec=home_for_you&amp;strategy=category_trending" in after
 

@@ -1,0 +1,157 @@
+"""Live recommendations through the API: sessions and baskets change the list at once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from catalog.tests.factories import CategoryFactory, ProductFactory
+from recommender import pipelines
+from recommender.models import LearnedRecommendation, SessionIndexSnapshot
+from recommender.selectors import session_index_forget
+from tracking.models import EventType
+from tracking.tests.factories import EventFactory, VisitorFactory
+
+pytestmark = pytest.mark.django_db
+
+CAMPING = ("Tent", "Sleeping Bag", "Stove", "Lantern")
+TEA = ("Teapot", "Green Tea", "Cups")
+
+
+@pytest.fixture
+def client() -> APIClient:
+    client = APIClient()
+    user = User.objects.create_user("partner")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def shop():
+    """Yesterday's shoppers: camping kits bought together, tea sets bought together, and the
+    garden's bestsellers. The session index knows them; no item-to-item table exists yet."""
+    session_index_forget()
+    outdoors, kitchen = CategoryFactory.create(name="Outdoors"), CategoryFactory.create()
+    products = {name: ProductFactory.create(name=name, category=outdoors) for name in CAMPING}
+    products |= {name: ProductFactory.create(name=name, category=kitchen) for name in TEA}
+    products["Rake"] = ProductFactory.create(name="Rake", category=CategoryFactory.create())
+    yesterday = timezone.now() - timedelta(days=1)
+    for n, kit in enumerate([CAMPING] * 3 + [TEA] * 3):
+        shopper = VisitorFactory.create()
+        for offset, name in enumerate(kit):
+            moment = yesterday + timedelta(hours=n, minutes=offset)
+            EventFactory.create(visitor=shopper, product=products[name], occurred_at=moment)
+            EventFactory.create(visitor=shopper, product=products[name], occurred_at=moment,
+                                event_type=EventType.PURCHASE)  # fmt: skip
+    for _ in range(8):
+        EventFactory.create(product=products["Rake"], event_type=EventType.PURCHASE,
+                            occurred_at=yesterday)  # fmt: skip
+    pipelines.trending_compute()
+    pipelines.sessions_compute()
+    yield products
+    session_index_forget()
+
+
+def send(client, capture, visitor: str, product, kind: str = "view") -> None:
+    with capture(execute=True):
+        body = {"visitor": visitor, "product": product.pk, "event_type": kind}
+        assert client.post("/api/events", body, format="json").status_code == 201
+
+
+def listed(client, visitor: str, **params) -> dict[str, Any]:
+    answer: dict[str, Any] = client.get(
+        "/api/recommendations", {"visitor": visitor, "k": 4, **params}
+    ).json()
+    return answer
+
+
+def names(answer: dict[str, Any]) -> list[str]:
+    return [item["product"]["name"] for item in answer["items"]]
+
+
+def test_a_guests_first_two_views_bring_session_candidates(
+    client, shop, django_capture_on_commit_callbacks
+):
+    assert names(listed(client, "guest"))[0] == "Rake"
+    send(client, django_capture_on_commit_callbacks, "guest", shop["Tent"])
+    send(client, django_capture_on_commit_callbacks, "guest", shop["Sleeping Bag"])
+    answer = listed(client, "guest")
+    assert answer["strategy"] == "personalised"
+    assert set(names(answer)[:2]) == {"Stove", "Lantern"}
+    first = answer["items"][0]
+    assert first["reason"]["type"] == "just_viewed"
+    assert set(first["reason"]["products"]) <= {shop["Tent"].pk, shop["Sleeping Bag"].pk}
+    assert first["explanation"].startswith("Because you just viewed ")
+
+
+def test_a_returning_buyers_list_changes_after_cart_adds(
+    client, shop, django_capture_on_commit_callbacks
+):
+    buyer = VisitorFactory.create(external_id="regular")
+    long_ago = timezone.now() - timedelta(days=60)
+    EventFactory.create(visitor=buyer, product=shop["Rake"], occurred_at=long_ago,
+                        event_type=EventType.PURCHASE)  # fmt: skip
+    for rank, name in enumerate(("Teapot", "Green Tea")):
+        LearnedRecommendation.objects.create(
+            visitor=buyer, product=shop[name], score=0.5 - rank / 10, computed_at=long_ago
+        )
+    before = listed(client, "regular")
+    assert names(before)[:2] == ["Teapot", "Green Tea"]
+    send(client, django_capture_on_commit_callbacks, "regular", shop["Tent"], "add_to_cart")
+    after = listed(client, "regular")
+    assert names(after) != names(before)
+    assert {"Sleeping Bag", "Stove", "Lantern"} <= set(names(after))
+    goes_with = next(i for i in after["items"] if i["product"]["name"] == "Sleeping Bag")
+    assert goes_with["reason"] == {"type": "goes_with_basket", "products": [shop["Tent"].pk]}
+    assert goes_with["explanation"] == "Goes with Tent in your basket"
+
+
+def test_what_is_in_the_basket_is_never_suggested(client, shop, django_capture_on_commit_callbacks):
+    send(client, django_capture_on_commit_callbacks, "ann", shop["Tent"], "add_to_cart")
+    send(client, django_capture_on_commit_callbacks, "ann", shop["Stove"], "view")
+    for include in ("false", "true"):
+        shown = names(listed(client, "ann", include_interacted=include, k=8))
+        assert "Tent" not in shown
+    # A product only viewed may come back when interacted products are asked for.
+    assert "Stove" in names(listed(client, "ann", include_interacted="true", k=8))
+
+
+def test_a_category_filters_the_session_candidates_too(
+    client, shop, django_capture_on_commit_callbacks
+):
+    send(client, django_capture_on_commit_callbacks, "ann", shop["Tent"])
+    send(client, django_capture_on_commit_callbacks, "ann", shop["Teapot"])
+    kitchen = shop["Teapot"].category
+    answer = listed(client, "ann", category=kitchen.pk)
+    assert {"Green Tea", "Cups"} <= set(names(answer))
+    assert not set(names(answer)) & set(CAMPING)  # the tent's companions are not kitchen
+
+
+def test_the_session_index_pipeline_twice_gives_the_same_index(shop):
+    first = pipelines.sessions_compute()
+    second = pipelines.sessions_compute()
+    assert first.statistics["sessions"] == second.statistics["sessions"] == 6
+    snapshots = list(SessionIndexSnapshot.objects.order_by("-id"))
+    assert len(snapshots) == 2  # the newest serves; the one before is kept
+    assert bytes(snapshots[0].data) == bytes(snapshots[1].data)
+
+
+def test_an_order_placed_now_is_in_other_visitors_lists_after_the_next_run(
+    client, shop, django_capture_on_commit_callbacks
+):
+    lantern, cups = shop["Lantern"], shop["Cups"]
+    # A new pairing nobody made before: a lantern with cups, bought a minute ago.
+    buyer = VisitorFactory.create()
+    for product in (lantern, cups):
+        EventFactory.create(visitor=buyer, product=product, event_type=EventType.PURCHASE,
+                            occurred_at=timezone.now() - timedelta(minutes=1))  # fmt: skip
+    pipelines.sessions_compute()
+    session_index_forget()  # a worker rechecks every 30 seconds; the test does not wait
+    send(client, django_capture_on_commit_callbacks, "bea", cups)
+    assert "Lantern" in names(listed(client, "bea"))
