@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages bench-dashboard bench-real-data bench-load fault-db-restart fuzz-api clean
+.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages bench-dashboard bench-real-data bench-real-data-live bench-load fault-db-restart fuzz-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -99,6 +99,10 @@ fuzz-api: $(VENV)/.installed-dev  ## Schemathesis against the OpenAPI schema on 
 bench-real-data: $(VENV)/.installed-dev  ## import UCI Online Retail, recommender vs baselines
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/real_data.py
+
+bench-real-data-live: $(VENV)/.installed-dev  ## the live protocol on UCI Online Retail
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	$(BIN)/python bench/real_data.py --live
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

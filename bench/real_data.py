@@ -46,6 +46,8 @@ def timed_import(url: str) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reimport", action="store_true", help="drop the data and import again")
+    parser.add_argument("--live", action="store_true",
+                        help="the live protocol (bench/real_data_live.py) instead")  # fmt: skip
     args = parser.parse_args()
     url = os.environ.get("BENCH_RETAIL_DATABASE_URL", DEFAULT_URL)
     ensure_database(url)
@@ -63,14 +65,15 @@ def main() -> None:
             )
         manage(url, "compute_content_similarity", "--verbosity", "0")
     started = time.perf_counter()
-    finished = run_script(url, "bench/real_data_evaluate.py")
+    script = "bench/real_data_live.py" if args.live else "bench/real_data_evaluate.py"
+    finished = run_script(url, script)
     print(finished.stdout, end="")
     line = re.search(r"^JSON (.*)$", finished.stdout, re.MULTILINE)
     if line is None:
         raise RuntimeError("bench/real_data_evaluate.py printed no JSON line")
     figures = json.loads(line.group(1))
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "real_data.json"
+    path = RESULTS / ("real_data_live.json" if args.live else "real_data.json")
     path.write_text(
         json.dumps(
             {

@@ -105,6 +105,7 @@ def served(
         similarity_days=SIMILARITY_HISTORY_DAYS,
         max_visitors=EVERYONE,
         returning_buyers_only=True,
+        live=False,  # the live protocol has its own benchmark (real_data_live.py)
         similarity=SimilarityMethod.AUTO,
         l2=l2,
         half_life_days=half_life_days,

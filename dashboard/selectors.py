@@ -200,16 +200,25 @@ def pipeline_states() -> list[PipelineState]:
     ]
 
 
-# The figures charted over time, each at its cut-off (0: none), on the all-purchases protocol.
-QUALITY_METRICS = (("hit_rate", 20), ("ndcg", 20), ("recall", 20), ("coverage", 0))
+# The figures charted over time, each (protocol, metric, cut-off (0: none)): the headline figures
+# on the all-purchases protocol, and NDCG@20 in each row of the live protocol.
+QUALITY_FIGURES = (
+    (EvaluationProtocol.ALL_PURCHASES, "hit_rate", 20),
+    (EvaluationProtocol.ALL_PURCHASES, "ndcg", 20),
+    (EvaluationProtocol.ALL_PURCHASES, "recall", 20),
+    (EvaluationProtocol.ALL_PURCHASES, "coverage", 0),
+    (EvaluationProtocol.LIVE_GUESTS, "ndcg", 20),
+    (EvaluationProtocol.LIVE_RETURNING, "ndcg", 20),
+    (EvaluationProtocol.LIVE_RETURNING_ALL, "ndcg", 20),
+)
 QUALITY_RUNS_SHOWN = 20
 
 
 @dataclass(frozen=True)
 class QualityHistory:
     runs: list[datetime]
-    # Per (metric, k): per algorithm, one value per run (None where a run lacks it).
-    series: dict[tuple[str, int], dict[str, list[float | None]]]
+    # Per (protocol, metric, k): per algorithm, one value per run (None where a run lacks it).
+    series: dict[tuple[str, str, int], dict[str, list[float | None]]]
 
 
 def quality_history() -> QualityHistory:
@@ -221,16 +230,17 @@ def quality_history() -> QualityHistory:
     )[::-1]
     position = {run_id: i for i, (run_id, _) in enumerate(runs)}
     wanted = Q()
-    for metric, k in QUALITY_METRICS:
-        wanted |= Q(metric=metric, k=k)
-    rows = EvaluationMetric.objects.filter(
-        wanted, run_id__in=list(position), protocol=EvaluationProtocol.ALL_PURCHASES
-    ).values_list("run_id", "algorithm", "metric", "k", "value")
-    series: dict[tuple[str, int], dict[str, list[float | None]]] = {
-        figure: {} for figure in QUALITY_METRICS
+    for protocol, metric, k in QUALITY_FIGURES:
+        wanted |= Q(protocol=protocol, metric=metric, k=k)
+    rows = EvaluationMetric.objects.filter(wanted, run_id__in=list(position)).values_list(
+        "run_id", "algorithm", "protocol", "metric", "k", "value"
+    )
+    series: dict[tuple[str, str, int], dict[str, list[float | None]]] = {
+        (str(protocol), metric, k): {} for protocol, metric, k in QUALITY_FIGURES
     }
-    for run_id, algorithm, metric, k, value in rows:
-        values = series[(metric, k)].setdefault(algorithm, [None] * len(runs))
+    for run_id, algorithm, stored_protocol, metric, k, value in rows:
+        figure = (str(stored_protocol), metric, k)
+        values = series[figure].setdefault(algorithm, [None] * len(runs))
         values[position[run_id]] = value
     return QualityHistory(runs=[created for _, created in runs], series=series)
 

@@ -24,10 +24,13 @@ LEARNED_LENGTH = MAX_K + RANKED_LIST_MARGIN
 # at most SESSION_INDEX_MAX_SESSIONS: about 12 MB at 15 products a session).
 SESSION_INDEX_DAYS = 180
 SESSION_INDEX_MAX_SESSIONS = 200_000
-# V-SKNN's parameters and how much its candidates count against the personalised ones, chosen
-# on the validation month under the live protocol (docs/recommender.md).
+# V-SKNN's parameters, the weight of the session products' neighbours in the live candidates,
+# and how much those count against a history's neighbours and against a learned list or
+# repeats: chosen on the validation month under the live protocol (docs/recommender.md).
 SESSION_CONFIG = SessionConfig(neighbours=50, sample=1_000, idf=True)
-LIVE_WEIGHT = 3.0
+LIVE_NEIGHBOUR_WEIGHT = 0.25
+LIVE_WEIGHT = 8.0
+LIVE_WEIGHT_NIGHTLY = 2.0
 # How many of a visitor's latest purchases buy-again reads: years of a regular's orders.
 PURCHASE_HISTORY_LENGTH = 500
 
@@ -39,5 +42,7 @@ def served_recommender() -> Recommender:
         content_weight=settings.RECOMMENDER_CONTENT_WEIGHT,
         learned=True,
         live_weight=LIVE_WEIGHT,
+        live_weight_nightly=LIVE_WEIGHT_NIGHTLY,
+        live_neighbour_weight=LIVE_NEIGHBOUR_WEIGHT,
         session=SESSION_CONFIG,
     )

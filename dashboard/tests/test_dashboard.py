@@ -179,10 +179,17 @@ def test_quality_history_per_metric_and_algorithm():
     EvaluationMetric.objects.create(
         run=newer, algorithm="popularity", protocol="all", metric="ndcg", k=20, value=0.05
     )
+    EvaluationMetric.objects.create(
+        run=newer, algorithm="session_knn", protocol="live_guests", metric="ndcg", k=20, value=0.3
+    )
     history = quality_history()
     assert len(history.runs) == 2
-    assert history.series[("ndcg", 20)] == {"tiered": [0.1, 0.2], "popularity": [None, 0.05]}
-    assert history.series[("coverage", 0)] == {}
+    assert history.series[("all", "ndcg", 20)] == {
+        "tiered": [0.1, 0.2],
+        "popularity": [None, 0.05],
+    }
+    assert history.series[("all", "coverage", 0)] == {}
+    assert history.series[("live_guests", "ndcg", 20)] == {"session_knn": [None, 0.3]}
 
 
 def test_top_products_per_event_type(week):

@@ -120,9 +120,11 @@ class Rules:
     # A requested category's ids (with its sub-categories'): the personalised items are
     # limited to them. None: every category.
     personalised_categories: tuple[int, ...] | None = None
-    # How much the live (session) candidates count against the personalised ones (neighbours
-    # or the learned list), both scaled to the visitor's best = 1 first.
+    # How much the live (session) candidates count against the personalised ones, both
+    # scaled to the visitor's best = 1 first: against a history's neighbours, and against a
+    # learned list or buy-again repeats.
     live_weight: float = 0.0
+    live_weight_nightly: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ from recommender.algorithms.live import (
     relevant_pairs,
     served_lists,
 )
+from recommender.algorithms.live_blend import live_blend
 from recommender.algorithms.ranker import (
     RANKED_LIST_MARGIN,
     TooManyProductsError,
@@ -146,9 +147,13 @@ class Recommender:
     # The learned ranker's lists (ranker.py, learnt on the training events) as the
     # personalised tier of the visitors who have one.
     learned: bool = False
-    # The live part (sessions.py): V-SKNN's candidates from the current session, weighted
-    # against the personalised ones (0: none). Only the live protocol has current sessions.
+    # The live part (sessions.py, live_blend.py): V-SKNN's candidates from the current
+    # session blended with its products' neighbours, weighted against the personalised ones
+    # (0: none): a history's neighbours, or a learned list or repeats (nightly). Only the live
+    # protocol has current sessions.
     live_weight: float = 0.0
+    live_weight_nightly: float = 0.0
+    live_neighbour_weight: float = 0.0
     session: SessionConfig = DEFAULT_SESSION_CONFIG
 
     def neighbours(self, behavioural: Neighbours, content: Neighbours) -> Neighbours:
@@ -188,6 +193,9 @@ class EvaluationConfig:
     # peers, on at most live_max_cases orders (a uniform sample, the same seed).
     live: bool = True
     live_max_cases: int = 5_000
+    # The live protocol's EASE peers' penalties (None: l2, the served one's).
+    basket_ease_l2: float | None = None
+    customer_ease_l2: float | None = None
 
 
 @dataclass(frozen=True)
@@ -427,10 +435,15 @@ def _live_results(
         catalog,
         max_sessions=LIVE_INDEX_MAX_SESSIONS,
     )
+    matrix = training_matrix(split.train, catalog)
+    basket_l2 = config.basket_ease_l2 or config.l2
+    customer_l2 = config.customer_ease_l2 or config.l2
+    ease = peer_weights(matrix, l2=basket_l2)
     peers = Peers(
         trending=trending[0],
         cosine=behavioural.of(SimilarityMethod.COSINE),
-        ease=peer_weights(training_matrix(split.train, catalog), l2=config.l2),
+        ease=ease,
+        customer_ease=ease if customer_l2 == basket_l2 else peer_weights(matrix, l2=customer_l2),
     )
     case_learned = None
     if learned is not None:
@@ -442,7 +455,17 @@ def _live_results(
         now=float(cases.at.max()) + 1.0,
         half_life_days=config.half_life_days,
     )
-    live = session_candidates(index, basket_sessions(cases), served.session)
+    served_neighbours = served.neighbours(
+        behavioural.of(served.similarity or config.similarity), content
+    )
+    sessions = basket_sessions(cases)
+    live, _ = live_blend(
+        session_candidates(index, sessions, served.session),
+        sessions,
+        served_neighbours,
+        catalog,
+        neighbour_weight=served.live_neighbour_weight,
+    )
     results: dict[str, dict[str, RankingMetrics]] = {}
     for row in LIVE_ROWS:
         chosen, relevant = relevant_pairs(cases, row, prior)
@@ -453,9 +476,7 @@ def _live_results(
             row=row,
             chosen=chosen,
             prior=prior,
-            neighbours=served.neighbours(
-                behavioural.of(served.similarity or config.similarity), content
-            ),
+            neighbours=served_neighbours,
             catalog=catalog,
             category_trending=trending[1],
             global_trending=trending[0],
@@ -467,6 +488,7 @@ def _live_results(
                 # The list with interacted products allowed blends repeats in, as served.
                 repeat_weight=config.repeat_weight,
                 live_weight=served.live_weight,
+                live_weight_nightly=served.live_weight_nightly,
             ),
             live=live,
             learned=case_learned if served.learned else None,

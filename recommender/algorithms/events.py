@@ -41,6 +41,15 @@ class EventArrays:
             timestamp=np.empty(0, dtype=np.float64),
         )
 
+    @classmethod
+    def concatenate(cls, parts: list[EventArrays]) -> EventArrays:
+        return cls(
+            visitor=np.concatenate([p.visitor for p in parts]),
+            product=np.concatenate([p.product for p in parts]),
+            event_type=np.concatenate([p.event_type for p in parts]),
+            timestamp=np.concatenate([p.timestamp for p in parts]),
+        )
+
     def weights(self) -> FloatArray:
         weights: FloatArray = EVENT_TYPE_WEIGHTS[self.event_type]
         return weights

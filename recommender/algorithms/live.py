@@ -32,6 +32,7 @@ from recommender.algorithms.ease import EASE_MAX_PRODUCTS, ease_weights
 from recommender.algorithms.events import (
     ADD_TO_CART,
     PURCHASE,
+    SECONDS_PER_DAY,
     EventArrays,
     FloatArray,
     IntArray,
@@ -48,11 +49,14 @@ from recommender.algorithms.sessions import (
     session_candidates,
 )
 from recommender.algorithms.tiered import recommend
+from recommender.algorithms.trending import WINDOWS, trending_scores
 
 MIN_ORDER_PRODUCTS = 4
-# A visitor's purchases recorded within this many seconds of the one before are one order
-# (a checkout or an imported invoice records its lines at one moment).
-ORDER_GAP_SECONDS = 60.0
+# A visitor's purchases recorded within this many seconds of the one before are one order: a
+# checkout or an imported invoice records its lines at one moment (the demo's within a second).
+# Two invoices a minute apart stay two orders, the second knowing the first, as the issue's
+# protocol replays them.
+ORDER_GAP_SECONDS = 5.0
 GUESTS, RETURNING, RETURNING_ALL = "live_guests", "live_returning", "live_returning_all"
 LIVE_ROWS = (GUESTS, RETURNING, RETURNING_ALL)
 # The plain session-kNN peer: the 100 nearest past sessions, every basket product alike.
@@ -101,9 +105,8 @@ def live_cases(
     eligible = len(chosen)
     if len(chosen) > max_cases:
         chosen = np.sort(np.random.default_rng(seed).choice(chosen, max_cases, replace=False))
-    order_visitor = visitor[starts]
-    # An order happens when its last line is recorded.
-    order_at = np.maximum.reduceat(moment, np.flatnonzero(starts)) if len(moment) else moment
+    # An order's moment is its first line's: nothing of it is known before.
+    order_visitor, order_at = visitor[starts], moment[starts]
     # Cases in time order (ties: by visitor).
     chosen = chosen[np.lexsort((order_visitor[chosen], order_at[chosen]))]
     case_of = np.full(len(size), -1, dtype=np.int64)
@@ -172,6 +175,29 @@ def basket_sessions(cases: LiveCases) -> CurrentSessions:
     )
 
 
+def daily_trending(events: EventArrays, moments: FloatArray) -> tuple[Ranked, IntArray]:
+    """Global 7-day trending as the hourly job had it at the start of each moment's day
+    (UTC), grouped by day number, and each moment's day number."""
+    day = np.floor(moments / SECONDS_PER_DAY).astype(np.int64)
+    days, group = np.unique(day, return_inverse=True)
+    parts = []
+    for number, start in enumerate(days.tolist()):
+        result = trending_scores(events, now=start * SECONDS_PER_DAY, window=WINDOWS[0])
+        parts.append(
+            Ranked.of(result.product, result.score, group=np.full(len(result.product), number))
+        )
+    if not parts:
+        return Ranked.empty(), group.ravel()
+    return (
+        Ranked(
+            group=np.concatenate([p.group for p in parts]),
+            product=np.concatenate([p.product for p in parts]),
+            score=np.concatenate([p.score for p in parts]),
+        ),
+        group.ravel(),
+    )
+
+
 def only(events: EventArrays, cases: IntArray) -> EventArrays:
     """The events of some cases (visitor: case number), renumbered to their order in `cases`."""
     position, known = positions(cases, events.visitor)
@@ -205,8 +231,10 @@ class Peers:
 
     trending: Ranked
     cosine: Neighbours
-    # The EASE weights over the catalog's columns; None above EASE_MAX_PRODUCTS products.
+    # The EASE weights over the catalog's columns for the basket and the customer EASE peers
+    # (each with its own penalty; the same array when equal); None above EASE_MAX_PRODUCTS.
     ease: FloatArray | None
+    customer_ease: FloatArray | None
 
 
 def peer_weights(train: sp.csr_matrix, *, l2: float) -> FloatArray | None:
@@ -236,7 +264,9 @@ def peer_lists(
     run (EASE over a catalog too large) or does not apply (customer EASE for guests)."""
     if name == "customer_ease" and row == GUESTS:
         return None
-    if name.endswith("ease") and peers.ease is None:
+    if (name == "basket_ease" and peers.ease is None) or (
+        name == "customer_ease" and peers.customer_ease is None
+    ):
         return None
     size = len(catalog.product)
     basket = _matrix(*_of_cases(cases.basket, chosen), catalog)
@@ -265,7 +295,7 @@ def peer_lists(
     elif name == "basket_ease":
         scores = np.asarray(basket @ peers.ease)
     else:
-        scores = np.asarray(((basket + history) > 0).astype(np.float64) @ peers.ease)
+        scores = np.asarray(((basket + history) > 0).astype(np.float64) @ peers.customer_ease)
     scores[scores <= 0] = -np.inf
     return top_lists(scores, catalog, k, exclude=exclude)
 
@@ -290,7 +320,7 @@ def served_lists(
 
     `live`, `learned` and `repeats` are grouped by case number."""
     basket = only(basket_events(cases), chosen)
-    history = basket if row == GUESTS else _joined(only(prior, chosen), basket)
+    history = basket if row == GUESTS else EventArrays.concatenate([only(prior, chosen), basket])
     live_rows = _regrouped(live, chosen)
     recommendations = recommend(
         histories=Histories.from_events(history, np.arange(len(chosen), dtype=np.int64)),
@@ -310,15 +340,6 @@ def served_lists(
         ),
     )
     return recommendations.lists(len(chosen), rules.k)
-
-
-def _joined(first: EventArrays, second: EventArrays) -> EventArrays:
-    return EventArrays(
-        visitor=np.concatenate([first.visitor, second.visitor]),
-        product=np.concatenate([first.product, second.product]),
-        event_type=np.concatenate([first.event_type, second.event_type]),
-        timestamp=np.concatenate([first.timestamp, second.timestamp]),
-    )
 
 
 def _regrouped(ranked: Ranked, chosen: IntArray) -> Ranked:

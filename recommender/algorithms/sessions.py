@@ -51,8 +51,9 @@ class SessionConfig:
     neighbours: int = 100
     sample: int = 1_000
     # Position weights inside the current session: linear decay (the last product 1), or
-    # every product alike (plain SKNN).
+    # every product alike (plain SKNN); the power sharpens the decay.
     decay: bool = True
+    decay_power: float = 1.0
     # A past session's similarity halves with every half_life_days of its age at the query's
     # moment (STAN's session recency; None: no decay): shops' assortments and seasons move.
     half_life_days: float | None = None
@@ -283,24 +284,37 @@ def session_anchors(
     return anchor
 
 
-def _weighted(
-    index: SessionIndex, sessions: CurrentSessions, config: SessionConfig
+def position_weights(
+    sessions: CurrentSessions, *, decay: bool = True, power: float = 1.0
 ) -> tuple[IntArray, IntArray, FloatArray]:
-    """Each query's distinct indexed products and their position weights: a product seen twice
-    takes its latest position; the last product weighs 1, the first 1/n (n: distinct ones)."""
-    column, known = positions(index.product, sessions.product)
-    query, column = sessions.query[known], column[known]
+    """Each query's distinct products (query, product, weight rows, oldest first) weighted by
+    position: a product seen twice takes its latest one; the last product weighs 1, the first
+    1/n (n: the distinct products), or all 1 without decay."""
+    query, product = sessions.query, sessions.product
     # The last occurrence of each (query, product): rows are oldest first within a query.
     reversed_order = np.arange(len(query))[::-1]
     _, last = np.unique(
-        np.stack([query[reversed_order], column[reversed_order]]), axis=1, return_index=True
+        np.stack([query[reversed_order], product[reversed_order]]), axis=1, return_index=True
     )
     latest = np.sort(reversed_order[last])
-    query, column = query[latest], column[latest]
+    query, product = query[latest], product[latest]
     weight = np.ones(len(query))
-    if config.decay:
+    if decay:
         position = rank_within(query) + 1.0
-        weight = position / np.bincount(query, minlength=len(sessions))[query]
+        weight = (position / np.bincount(query, minlength=len(sessions))[query]) ** power
+    return query, product, weight
+
+
+def _weighted(
+    index: SessionIndex, sessions: CurrentSessions, config: SessionConfig
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Each query's indexed products as index columns, with their position weights (and
+    inverse session frequencies, if configured)."""
+    query, product, weight = position_weights(
+        sessions, decay=config.decay, power=config.decay_power
+    )
+    column, known = positions(index.product, product)
+    query, column, weight = query[known], column[known], weight[known]
     if config.idf:
         frequency = np.bincount(index.matrix.indices, minlength=len(index.product))[column]
         weight = weight * np.log(len(index) / frequency)

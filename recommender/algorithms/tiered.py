@@ -78,7 +78,7 @@ def recommend(
         repeats = None
     if rules.include_interacted:
         learned = None
-    if live is not None and rules.live_weight <= 0:
+    if live is not None and rules.live_weight <= 0 and rules.live_weight_nightly <= 0:
         live = replace(live, candidates=Ranked.empty(), anchor=live.anchor[:0])
     personalised, contributions = _personalised(
         histories, neighbours, catalog, rules, repeats, learned, live
@@ -167,19 +167,9 @@ def _personalised(
         and (live is None or len(live.candidates.product) == 0)
     ):
         return _no_candidates(), _Contributions.empty()
-    # Each history row's slice of the neighbour table, cut to neighbours_per_event.
-    starts = np.searchsorted(neighbours.product, histories.product, side="left")
-    stops = np.searchsorted(neighbours.product, histories.product, side="right")
-    lengths = np.minimum(stops - starts, rules.neighbours_per_event)
-    row, entry = _slices(starts, lengths)
-    # Candidates as catalog positions, looked up once per neighbour-table entry used.
-    position = np.minimum(
-        np.searchsorted(catalog.product, neighbours.neighbour[entry]), len(catalog.product) - 1
+    row, entry, position, contribution = neighbour_contributions(
+        histories, neighbours, catalog, rules.neighbours_per_event
     )
-    known = catalog.product[position] == neighbours.neighbour[entry]
-    known &= catalog.available[position]
-    row, entry, position = row[known], entry[known], position[known]
-    contribution = neighbours.score[entry] * histories.weight[row]
     # Summed per (visitor, candidate) pair; pairs come sorted by visitor, then candidate.
     catalog_size = len(catalog.product)
     pairs, pair_of_row = np.unique(
@@ -199,8 +189,16 @@ def _personalised(
         contribution=contribution,
     )
     if live is not None and len(live.candidates.product):
+        # Against a visitor's learned list or buy-again repeats, the live part has its own
+        # weight: those lists are stronger than the neighbours of a history.
+        nightly = np.concatenate(
+            [np.empty(0, dtype=np.int64)] + [r.group for r in (learned, repeats) if r is not None]
+        )
+        weight = np.where(
+            np.isin(live.candidates.group, nightly), rules.live_weight_nightly, rules.live_weight
+        )
         pairs, summed, contributions = _with_live(
-            pairs, summed, contributions, live, catalog, rules.live_weight
+            pairs, summed, contributions, live, catalog, weight
         )
     if not rules.include_interacted:
         history_position = np.minimum(
@@ -239,12 +237,29 @@ def _with_repeats(
     merged, pair_of_row = np.unique(np.concatenate([pairs, repeat_pairs]), return_inverse=True)
     scores = np.concatenate(
         [
-            _scaled_to_best(pairs // catalog_size, summed),
-            weight * _scaled_to_best(repeats.group[known], repeats.score[known]),
+            scaled_to_best(pairs // catalog_size, summed),
+            weight * scaled_to_best(repeats.group[known], repeats.score[known]),
         ]
     )
     total = np.bincount(pair_of_row, weights=scores, minlength=len(merged)).astype(np.float64)
     return merged, total
+
+
+def neighbour_contributions(
+    histories: Histories, neighbours: Neighbours, catalog: Catalog, per_event: int
+) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
+    """What each history row brings: for each of its product's first `per_event` neighbours
+    that the catalog holds and has available, the history row, the neighbour-table entry, the
+    neighbour's catalog position and its contribution (similarity x event weight)."""
+    # Each history row's slice of the neighbour table.
+    starts = np.searchsorted(neighbours.product, histories.product, side="left")
+    stops = np.searchsorted(neighbours.product, histories.product, side="right")
+    row, entry = _slices(starts, np.minimum(stops - starts, per_event))
+    # Candidates as catalog positions, looked up once per neighbour-table entry used.
+    position, known = positions(catalog.product, neighbours.neighbour[entry])
+    known &= catalog.available[position]
+    row, entry, position = row[known], entry[known], position[known]
+    return row, entry, position, neighbours.score[entry] * histories.weight[row]
 
 
 def _with_live(
@@ -253,10 +268,11 @@ def _with_live(
     contributions: _Contributions,
     live: Live,
     catalog: Catalog,
-    weight: float,
+    weight: FloatArray,
 ) -> tuple[IntArray, FloatArray, _Contributions]:
     """The (visitor, catalog position) pairs scored by their personalised score plus weight x
-    their live score, each scaled to the visitor's best = 1, sorted by visitor, then position;
+    their live score (a weight per live row), each scaled to the visitor's best = 1, sorted by
+    visitor, then position;
     each live candidate's anchor joins the contributions, so reasons can name it."""
     catalog_size = len(catalog.product)
     candidates = live.candidates
@@ -264,8 +280,8 @@ def _with_live(
     known &= catalog.available[position]
     live_pairs = candidates.group[known] * catalog_size + position[known]
     merged, pair_of_row = np.unique(np.concatenate([pairs, live_pairs]), return_inverse=True)
-    live_score = weight * _scaled_to_best(candidates.group[known], candidates.score[known])
-    scores = np.concatenate([_scaled_to_best(pairs // catalog_size, summed), live_score])
+    live_score = weight[known] * scaled_to_best(candidates.group[known], candidates.score[known])
+    scores = np.concatenate([scaled_to_best(pairs // catalog_size, summed), live_score])
     total = np.bincount(pair_of_row, weights=scores, minlength=len(merged)).astype(np.float64)
     anchored = live.anchor[known] >= 0
     # On the history contributions' scale (their largest: lists are explained one visitor
@@ -298,7 +314,7 @@ def _with_learned(
     return merged[order], scores[order]
 
 
-def _scaled_to_best(visitor: IntArray, score: FloatArray) -> FloatArray:
+def scaled_to_best(visitor: IntArray, score: FloatArray) -> FloatArray:
     """Each (positive) score divided by the best score of its visitor."""
     if len(visitor) == 0:
         return score

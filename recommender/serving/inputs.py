@@ -15,6 +15,7 @@ from recommender import cache
 from recommender.algorithms.buy_again import repeat_scores
 from recommender.algorithms.events import EventArrays, IntArray, positions
 from recommender.algorithms.item_similarity import Neighbours
+from recommender.algorithms.live_blend import live_blend
 from recommender.algorithms.sessions import (
     current_baskets,
     current_sessions,
@@ -36,7 +37,9 @@ from recommender.algorithms.tiered import (
 from recommender.configuration import (
     FILL_DEPTH,
     LEARNED_LENGTH,
+    LIVE_NEIGHBOUR_WEIGHT,
     LIVE_WEIGHT,
+    LIVE_WEIGHT_NIGHTLY,
     PURCHASE_HISTORY_LENGTH,
     RECOMMENDATION_TRENDING_WINDOW,
     SESSION_CONFIG,
@@ -108,6 +111,7 @@ class RecommendationInputs:
                 repeat_weight=settings.RECOMMENDER_REPEAT_WEIGHT,
                 personalised_categories=self.requested_categories,
                 live_weight=LIVE_WEIGHT,
+                live_weight_nightly=LIVE_WEIGHT_NIGHTLY,
             ),
             repeats=self.repeats,
             learned=self.learned,
@@ -143,7 +147,9 @@ def recommendation_inputs(request: RecommendationRequest) -> RecommendationInput
     repeats = repeats_of(read.purchases) if request.include_interacted else Ranked.empty()
     repeat_categories = read.purchased_available
     learned, learned_categories = read.learned, read.learned_categories
-    live, session_products, live_categories = live_now(read.recent_events)
+    live, session_products, live_categories = live_now(
+        read.recent_events, neighbours, neighbour_categories
+    )
     candidates, first = np.unique(
         np.concatenate(
             [
@@ -188,18 +194,40 @@ def recommendation_inputs(request: RecommendationRequest) -> RecommendationInput
     )
 
 
-def live_now(events: EventArrays) -> tuple[Live, IntArray, IntArray]:
-    """From one visitor's latest events (visitor index 0): their current session's candidates
-    (V-SKNN over the served session index, with each one's anchor and category) and basket,
-    and the session's products, oldest first."""
+def live_now(
+    events: EventArrays, neighbours: Neighbours, neighbour_categories: IntArray
+) -> tuple[Live, IntArray, IntArray]:
+    """From one visitor's latest events (visitor index 0) and the served neighbours of their
+    products: their current session's candidates (V-SKNN over the served session index and
+    the session products' neighbours, with each one's anchor and category), their basket and
+    the session's products, oldest first."""
     visitor = np.zeros(1, dtype=np.int64)
     sessions = current_sessions(events, visitor, now=time.time())
     basket_visitor, basket_product = current_baskets(events, visitor)
     index = served_session_index()
-    candidates = session_candidates(index, sessions, SESSION_CONFIG)
-    anchor = session_anchors(index, sessions, candidates, SESSION_CONFIG)
-    position, _ = positions(index.product, candidates.product)
-    categories = index.category[position] if len(index.product) else position
+    sknn = session_candidates(index, sessions, SESSION_CONFIG)
+    # The neighbours' products with their categories; all available (the served lists hold
+    # available products only, and the shown ones are checked again).
+    products, first = np.unique(neighbours.neighbour, return_index=True)
+    known = Catalog(
+        product=products,
+        category=neighbour_categories[first],
+        available=np.ones(len(products), dtype=np.bool_),
+    )
+    candidates, anchor = live_blend(
+        sknn,
+        sessions,
+        neighbours,
+        known,
+        neighbour_weight=LIVE_NEIGHBOUR_WEIGHT,
+        sknn_anchor=session_anchors(index, sessions, sknn, SESSION_CONFIG),
+    )
+    position, indexed = positions(index.product, candidates.product)
+    categories = np.where(
+        indexed,
+        index.category[position] if len(index.product) else -1,
+        known.category_of(candidates.product),
+    )
     live = Live(
         candidates=candidates,
         anchor=anchor,

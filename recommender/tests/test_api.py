@@ -386,7 +386,8 @@ def test_an_unknown_scenario_is_400(token_client, shop):
 
 
 def test_a_returning_buyers_learned_list_comes_first_and_says_why(token_client, shop):
-    viewed("ann", shop["Blue Mug"])
+    # Viewed yesterday: no current session to react to (test_live.py covers that).
+    viewed("ann", shop["Blue Mug"], when=timezone.now() - timedelta(days=1))
     ann = Visitor.objects.get(external_id="ann")
     for product, score in ((shop["Hose"], 0.6), (shop["Plate"], 0.3), (shop["Blue Mug"], 0.9)):
         LearnedRecommendation.objects.create(
@@ -406,7 +407,7 @@ def test_a_returning_buyers_learned_list_comes_first_and_says_why(token_client, 
 
 
 def test_a_learned_product_sold_out_since_it_was_ranked_is_not_shown(token_client, shop):
-    viewed("ann", shop["Blue Mug"])
+    viewed("ann", shop["Blue Mug"], when=timezone.now() - timedelta(days=1))
     ann = Visitor.objects.get(external_id="ann")
     for product, score in ((shop["Hose"], 0.6), (shop["Plate"], 0.3)):
         LearnedRecommendation.objects.create(

@@ -9,6 +9,7 @@ from recommender.algorithms.tiered import (
     NO_CATEGORY,
     Catalog,
     Histories,
+    Live,
     Ranked,
     Recommendations,
     Rules,
@@ -196,3 +197,52 @@ def test_personalised_categories_limit_the_personalised_items_only():
     assert [p for p, _, tier in of_visitor(only_20, 0) if tier == Tier.PERSONALISED] == [3]
     # The fills still complete the list.
     assert len(of_visitor(only_20, 0)) == 4
+
+
+def live(*rows: tuple[int, int, float, int], basket: tuple[tuple[int, int], ...] = ()) -> Live:
+    """Live candidates as (visitor, product, score, anchor) rows, and basket (visitor, product)."""
+    visitor, product, score, anchor = zip(*rows, strict=True) if rows else ((), (), (), ())
+    ranked = Ranked.of(np.array(product, dtype=np.int64), np.array(score, dtype=np.float64),
+                       group=np.array(visitor, dtype=np.int64))  # fmt: skip
+    order = np.lexsort((np.array(product), -np.array(score), np.array(visitor)))
+    return Live(
+        candidates=ranked,
+        anchor=np.array(anchor, dtype=np.int64)[order],
+        basket_visitor=np.array([v for v, _ in basket], dtype=np.int64),
+        basket_product=np.array([p for _, p in basket], dtype=np.int64),
+    )
+
+
+def with_live(history: Histories, now: Live, **rules: object) -> Recommendations:
+    return recommend(
+        histories=history,
+        visitor_count=1,
+        neighbours=NEIGHBOURS,
+        catalog=CATALOG,
+        category_trending=BY_CATEGORY,
+        global_trending=GLOBAL,
+        rules=Rules(**rules),  # type: ignore[arg-type]
+        live=now,
+    )
+
+
+def test_live_candidates_join_the_personalised_tier_with_their_weight():
+    history = Histories(np.array([0]), np.array([1]), np.array([1.0]))  # brings 2 (0.9), 3 (0.5)
+    now = live((0, 4, 1.0, 1))  # the session says 4, anchored on product 1
+    weak = with_live(history, now, k=3, live_weight=0.5)
+    assert [p for p, _, _ in of_visitor(weak, 0)] == [2, 3, 4]
+    strong = with_live(history, now, k=3, live_weight=2.0)
+    assert next(p for p, _, _ in of_visitor(strong, 0)) == 4
+    assert strong.because[0].tolist()[0] == 1  # its reason names the anchor
+    ignored = with_live(history, now, k=3)  # no weight: the live part is not used
+    assert of_visitor(ignored, 0) == of_visitor(run(history, 1, k=3), 0)
+
+
+def test_the_basket_is_never_suggested_not_even_with_interacted_products_allowed():
+    history = Histories(np.array([0, 0]), np.array([1, 2]), np.array([3.0, 1.0]))
+    now = live((0, 2, 1.0, 1), basket=((0, 1),))
+    for include in (False, True):
+        shown = with_live(history, now, k=5, include_interacted=include, live_weight=1.0)
+        assert 1 not in shown.product.tolist()  # in the basket
+    allowed = with_live(history, now, k=5, include_interacted=True, live_weight=1.0)
+    assert 2 in allowed.product.tolist()  # viewed, not in the basket
