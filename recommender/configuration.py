@@ -20,14 +20,13 @@ MAX_K = 50
 FILL_DEPTH = 3 * MAX_K + 20
 # How long each stored learned list is (compute_ranking), all of which a recommendation reads.
 LEARNED_LENGTH = MAX_K + RANKED_LIST_MARGIN
-# The sessions pipeline indexes the past sessions of this many days (the most recent of them,
-# at most SESSION_INDEX_MAX_SESSIONS: about 12 MB at 15 products a session).
-SESSION_INDEX_DAYS = 180
+# The sessions pipeline indexes the past sessions of SESSION_CONFIG.max_age_days (the most
+# recent of them, at most SESSION_INDEX_MAX_SESSIONS: about 10 MB at 15 products a session).
 SESSION_INDEX_MAX_SESSIONS = 200_000
 # V-SKNN's parameters, the weight of the session products' neighbours in the live candidates,
 # and how much those count against a history's neighbours and against a learned list or
 # repeats: chosen on the validation month under the live protocol (docs/recommender.md).
-SESSION_CONFIG = SessionConfig(neighbours=50, sample=1_000, idf=True)
+SESSION_CONFIG = SessionConfig(neighbours=50, sample=1_000, idf=True, max_age_days=180.0)
 LIVE_NEIGHBOUR_WEIGHT = 0.25
 LIVE_WEIGHT = 8.0
 LIVE_WEIGHT_NIGHTLY = 2.0

@@ -57,6 +57,9 @@ class SessionConfig:
     # A past session's similarity halves with every half_life_days of its age at the query's
     # moment (STAN's session recency; None: no decay): shops' assortments and seasons move.
     half_life_days: float | None = None
+    # Past sessions older than this at the query's moment are not neighbours (None: any age):
+    # the served index holds this many days, and the evaluation must not see more.
+    max_age_days: float | None = None
     # Shared products count by their inverse session frequency (a rare product in common says
     # more than a bestseller in common).
     idf: bool = False
@@ -329,6 +332,8 @@ def _nearest(
     overlap = (weighted @ index.matrix.T).tocoo()
     row, session, shared = overlap.row, overlap.col, overlap.data
     before = index.ended[session] < at[row]
+    if config.max_age_days is not None:
+        before &= index.ended[session] >= at[row] - config.max_age_days * SECONDS_PER_DAY
     row, session, shared = row[before], session[before], shared[before]
     # Rows are in end-time order: the highest row numbers are the most recent sessions.
     order = np.lexsort((-session, row))

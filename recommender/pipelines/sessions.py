@@ -2,8 +2,8 @@
 
 Frequent (every few minutes, schedules.py) so that what shoppers did in the last hour is in
 other shoppers' lists within INDEX_LAG_SECONDS. Each run rebuilds the index from the events of
-the last SESSION_INDEX_DAYS, so running it twice gives the same index; the newest snapshot
-serves and the one before it is kept for workers still reading it.
+the sessions' maximum age (SESSION_CONFIG), so running it twice gives the same index; the
+newest snapshot serves and the one before it is kept for workers still reading it.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from recommender.algorithms.sessions import session_index
-from recommender.configuration import SESSION_INDEX_DAYS, SESSION_INDEX_MAX_SESSIONS
+from recommender.configuration import SESSION_CONFIG, SESSION_INDEX_MAX_SESSIONS
 from recommender.models import PipelineKind, PipelineRun, SessionIndexSnapshot
 from recommender.pipelines.runs import recorded_run
 from recommender.selectors import catalog_arrays, event_arrays
 
+# Without a maximum age, this many days are indexed (the index keeps the newest sessions).
+SESSION_INDEX_ALL_DAYS = 365.0
 # Snapshots kept: the serving one and the one before it.
 SNAPSHOTS_KEPT = 2
 
@@ -28,12 +30,13 @@ def sessions_compute(*, now: datetime | None = None, queued_run: int | None = No
     now = now or timezone.now()
     parameters = {
         "now": now.isoformat(),
-        "days": SESSION_INDEX_DAYS,
+        "days": SESSION_CONFIG.max_age_days,
         "max_sessions": SESSION_INDEX_MAX_SESSIONS,
     }
     with recorded_run(PipelineKind.SESSIONS, parameters, queued_run) as recorder:
         with recorder.phase("read"):
-            events = event_arrays(since=now - timedelta(days=SESSION_INDEX_DAYS), until=now)
+            days = SESSION_CONFIG.max_age_days or SESSION_INDEX_ALL_DAYS
+            events = event_arrays(since=now - timedelta(days=days), until=now)
             catalog = catalog_arrays()
         with recorder.phase("index"):
             index = session_index(events, catalog, max_sessions=SESSION_INDEX_MAX_SESSIONS)
