@@ -168,6 +168,7 @@ def prepare(url: str) -> tuple[str, list[str], list[int]]:
         "compute_similarity",
         "compute_content_similarity",
         "compute_bought_together",
+        "compute_sessions",
         "compute_ranking",
     ):
         manage(url, command, "--verbosity", "0")

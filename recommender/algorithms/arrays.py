@@ -105,6 +105,18 @@ class Ranked:
     def empty(cls) -> Ranked:
         return cls.of(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
 
+    @classmethod
+    def concatenate(cls, parts: list[Ranked]) -> Ranked:
+        """The parts' rows one after the other (grouped if each part's groups follow the
+        previous part's)."""
+        if not parts:
+            return cls.empty()
+        return cls(
+            group=np.concatenate([p.group for p in parts]),
+            product=np.concatenate([p.product for p in parts]),
+            score=np.concatenate([p.score for p in parts]),
+        )
+
 
 @dataclass(frozen=True)
 class Rules:

@@ -32,7 +32,6 @@ from recommender.algorithms.ease import EASE_MAX_PRODUCTS, ease_weights
 from recommender.algorithms.events import (
     ADD_TO_CART,
     PURCHASE,
-    SECONDS_PER_DAY,
     EventArrays,
     FloatArray,
     IntArray,
@@ -49,7 +48,6 @@ from recommender.algorithms.sessions import (
     session_candidates,
 )
 from recommender.algorithms.tiered import recommend
-from recommender.algorithms.trending import WINDOWS, trending_scores
 
 MIN_ORDER_PRODUCTS = 4
 # A visitor's purchases recorded within this many seconds of the one before are one order: a
@@ -172,29 +170,6 @@ def basket_sessions(cases: LiveCases) -> CurrentSessions:
     before each moment."""
     return CurrentSessions(
         query=cases.basket[0], product=cases.basket[1], at=cases.at - INDEX_LAG_SECONDS
-    )
-
-
-def daily_trending(events: EventArrays, moments: FloatArray) -> tuple[Ranked, IntArray]:
-    """Global 7-day trending as the hourly job had it at the start of each moment's day
-    (UTC), grouped by day number, and each moment's day number."""
-    day = np.floor(moments / SECONDS_PER_DAY).astype(np.int64)
-    days, group = np.unique(day, return_inverse=True)
-    parts = []
-    for number, start in enumerate(days.tolist()):
-        result = trending_scores(events, now=start * SECONDS_PER_DAY, window=WINDOWS[0])
-        parts.append(
-            Ranked.of(result.product, result.score, group=np.full(len(result.product), number))
-        )
-    if not parts:
-        return Ranked.empty(), group.ravel()
-    return (
-        Ranked(
-            group=np.concatenate([p.group for p in parts]),
-            product=np.concatenate([p.product for p in parts]),
-            score=np.concatenate([p.score for p in parts]),
-        ),
-        group.ravel(),
     )
 
 

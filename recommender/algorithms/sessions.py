@@ -239,13 +239,7 @@ def session_candidates(
         )
         keep = rank_within(ranked.group) < config.length
         parts.append(Ranked(ranked.group[keep], ranked.product[keep], ranked.score[keep]))
-    if not parts:
-        return Ranked.empty()
-    return Ranked(
-        group=np.concatenate([p.group for p in parts]),
-        product=np.concatenate([p.product for p in parts]),
-        score=np.concatenate([p.score for p in parts]),
-    )
+    return Ranked.concatenate(parts)
 
 
 def session_anchors(

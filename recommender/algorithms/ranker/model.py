@@ -125,13 +125,7 @@ def ranked_lists(
         parts.append(_top(ranked, k))
         if progress:
             progress(done, len(chunks))
-    if not parts:
-        return Ranked.empty()
-    return Ranked(
-        group=np.concatenate([p.group for p in parts]),
-        product=np.concatenate([p.product for p in parts]),
-        score=np.concatenate([p.score for p in parts]),
-    )
+    return Ranked.concatenate(parts)
 
 
 def _top(ranked: Ranked, k: int) -> Ranked:

@@ -1,10 +1,24 @@
-"""A synthetic store whose past teaches a ranker something: what follows a purchase."""
+"""Event arrays for the algorithm tests, and a synthetic store whose past teaches a ranker
+something: what follows a purchase."""
 
 import numpy as np
 
 from recommender.algorithms.events import PURCHASE, SECONDS_PER_DAY, EventArrays
 
 NOW = 400 * SECONDS_PER_DAY
+
+
+def events(*rows: tuple[int, int, int, float]) -> EventArrays:
+    """Rows of (visitor, product, event type, timestamp) as event arrays."""
+    visitor, product, kind, timestamp = zip(*rows, strict=True)
+    return EventArrays(
+        visitor=np.array(visitor, dtype=np.int64),
+        product=np.array(product, dtype=np.int64),
+        event_type=np.array(kind, dtype=np.int8),
+        timestamp=np.array(timestamp, dtype=np.float64),
+    )
+
+
 PRODUCTS = 30
 STARTER, FOLLOW_UP = 2, 3
 

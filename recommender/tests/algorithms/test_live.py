@@ -15,6 +15,7 @@ from recommender.algorithms.live import (
     relevant_pairs,
 )
 from recommender.algorithms.tiered import Catalog
+from recommender.tests.algorithms.stores import events
 
 DAY = SECONDS_PER_DAY
 SPLIT = 100 * DAY
@@ -26,16 +27,6 @@ CATALOG = Catalog(
 
 def order(visitor: int, products: list[int], at: float) -> list[tuple[int, int, int, float]]:
     return [(visitor, product, PURCHASE, at) for product in products]
-
-
-def arrays(rows: list[tuple[int, int, int, float]]) -> EventArrays:
-    visitor, product, kind, moment = zip(*rows, strict=True)
-    return EventArrays(
-        visitor=np.array(visitor, dtype=np.int64),
-        product=np.array(product, dtype=np.int64),
-        event_type=np.array(kind, dtype=np.int8),
-        timestamp=np.array(moment, dtype=np.float64),
-    )
 
 
 def kits(seed: int = 0) -> list[tuple[int, int, int, float]]:
@@ -50,13 +41,13 @@ def kits(seed: int = 0) -> list[tuple[int, int, int, float]]:
 
 
 def test_an_order_of_four_or_more_is_split_in_half_in_recorded_order():
-    events = arrays(
-        order(1, [5, 6, 7, 8, 9], SPLIT + 10)
-        + order(2, [1, 2, 3], SPLIT + 20)  # too small
-        + order(1, [1, 2, 3, 4], SPLIT - DAY)  # before the test period
-        + order(3, [9, 10, 11, 12], SPLIT + 30)
+    log = events(
+        *order(1, [5, 6, 7, 8, 9], SPLIT + 10),
+        *order(2, [1, 2, 3], SPLIT + 20),  # too small
+        *order(1, [1, 2, 3, 4], SPLIT - DAY),  # before the test period
+        *order(3, [9, 10, 11, 12], SPLIT + 30),
     )
-    cases = live_cases(events, split_at=SPLIT, until=SPLIT + DAY, max_cases=10)
+    cases = live_cases(log, split_at=SPLIT, until=SPLIT + DAY, max_cases=10)
     assert cases.visitor.tolist() == [1, 3]
     assert cases.returning.tolist() == [True, False]
     assert cases.basket[1][cases.basket[0] == 0].tolist() == [5, 6]
@@ -64,24 +55,25 @@ def test_an_order_of_four_or_more_is_split_in_half_in_recorded_order():
 
 
 def test_a_case_sees_nothing_from_its_own_moment_on():
-    events = arrays(
-        order(1, [1, 2], SPLIT - DAY)
-        + order(1, [5, 6, 7, 8], SPLIT + 10)
-        + [(1, 30, VIEW, SPLIT + 11), (1, 31, VIEW, SPLIT + DAY / 2)]
+    log = events(
+        *order(1, [1, 2], SPLIT - DAY),
+        *order(1, [5, 6, 7, 8], SPLIT + 10),
+        (1, 30, VIEW, SPLIT + 11),
+        (1, 31, VIEW, SPLIT + DAY / 2),
     )
-    cases = live_cases(events, split_at=SPLIT, until=SPLIT + DAY, max_cases=10)
-    prior = prior_events(events, cases)
+    cases = live_cases(log, split_at=SPLIT, until=SPLIT + DAY, max_cases=10)
+    prior = prior_events(log, cases)
     assert sorted(prior.product.tolist()) == [1, 2]
     # New products only: what the returning visitor bought before is not relevant.
-    _, relevant = relevant_pairs(cases, RETURNING, arrays(order(0, [7], 0)))
+    _, relevant = relevant_pairs(cases, RETURNING, events(*order(0, [7], 0)))
     assert relevant[1].tolist() == [8]
     _, every = relevant_pairs(cases, RETURNING_ALL, prior)
     assert every[1].tolist() == [7, 8]
 
 
-def live_figures(events: EventArrays):
+def live_figures(log: EventArrays):
     return evaluate(
-        events,
+        log,
         catalog=CATALOG,
         content=Neighbours.concatenate([]),
         now=SPLIT + 10 * DAY,
@@ -95,7 +87,7 @@ def live_figures(events: EventArrays):
 
 
 def test_the_live_protocol_scores_the_served_lists_beside_the_peers():
-    result = live_figures(arrays(kits()))
+    result = live_figures(events(*kits()))
     assert result.live_cases > 20
     served = result.results["tiered"]
     for row in (GUESTS, RETURNING_ALL):
@@ -112,14 +104,14 @@ def test_the_live_protocol_scores_the_served_lists_beside_the_peers():
 
 def test_no_later_event_changes_the_live_figures():
     rows = kits()
-    result = live_figures(arrays(rows))
+    result = live_figures(events(*rows))
     last_case = max(moment for *_, moment in rows if moment < SPLIT + 10 * DAY)
     assert last_case + 60 + 50 < SPLIT + 10 * DAY  # the later views are in the test period
     # Views after the last case, all of kits the shoppers never bought together.
     later = [
         (500 + v, product, VIEW, last_case + 60 + v) for v in range(50) for product in (1, 5, 9)
     ]
-    again = live_figures(arrays(rows + later))
+    again = live_figures(events(*rows, *later))
     for row in (GUESTS, RETURNING_ALL):
         assert again.results["tiered"][row] == result.results["tiered"][row]
         assert again.results["session_knn"][row] == result.results["session_knn"][row]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from recommender.algorithms.events import ADD_TO_CART, PURCHASE, VIEW, EventArrays
+from recommender.algorithms.events import ADD_TO_CART, PURCHASE, VIEW
 from recommender.algorithms.sessions import (
     SESSION_GAP_SECONDS,
     CurrentSessions,
@@ -16,18 +16,9 @@ from recommender.algorithms.sessions import (
     session_numbers,
 )
 from recommender.algorithms.tiered import Catalog
+from recommender.tests.algorithms.stores import events
 
 HOUR = 3600.0
-
-
-def events(*rows: tuple[int, int, int, float]) -> EventArrays:
-    visitor, product, kind, moment = zip(*rows, strict=True)
-    return EventArrays(
-        visitor=np.array(visitor, dtype=np.int64),
-        product=np.array(product, dtype=np.int64),
-        event_type=np.array(kind, dtype=np.int8),
-        timestamp=np.array(moment, dtype=np.float64),
-    )
 
 
 def catalog(*products: int) -> Catalog:

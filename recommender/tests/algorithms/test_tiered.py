@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.algorithms.events import ADD_TO_CART, PURCHASE, VIEW, EventArrays
+from recommender.algorithms.events import ADD_TO_CART, PURCHASE, VIEW
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.tiered import (
     NO_CATEGORY,
@@ -16,6 +16,7 @@ from recommender.algorithms.tiered import (
     Tier,
     recommend,
 )
+from recommender.tests.algorithms.stores import events
 
 # Products 1-6; 1, 2 in category 10, 3, 4 in 20, 5, 6 in 30; 6 is out of stock.
 CATALOG = Catalog(
@@ -36,17 +37,6 @@ GLOBAL = Ranked.of(TRENDING_PRODUCTS, TRENDING_SCORES)
 BY_CATEGORY = Ranked.of(
     TRENDING_PRODUCTS, TRENDING_SCORES, group=CATALOG.category_of(TRENDING_PRODUCTS)
 )
-
-
-def events(*rows: tuple[int, int, int, float]) -> EventArrays:
-    """Rows of (visitor, product, type, timestamp)."""
-    visitor, product, kind, timestamp = zip(*rows, strict=True)
-    return EventArrays(
-        visitor=np.array(visitor, dtype=np.int64),
-        product=np.array(product, dtype=np.int64),
-        event_type=np.array(kind, dtype=np.int8),
-        timestamp=np.array(timestamp, dtype=np.float64),
-    )
 
 
 def run(histories: Histories, visitors: int, **rules: object) -> Recommendations:
