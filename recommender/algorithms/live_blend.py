@@ -39,7 +39,12 @@ def live_blend(
     else the one whose neighbours brought the most; -1 when unknown)."""
     query, product, weight = position_weights(sessions)
     history = Histories(visitor=query, product=product, weight=weight)
-    if neighbour_weight <= 0 or len(catalog.product) == 0 or len(neighbours) == 0:
+    if (
+        neighbour_weight <= 0
+        or len(query) == 0
+        or len(catalog.product) == 0
+        or len(neighbours) == 0
+    ):
         anchor = sknn_anchor if sknn_anchor is not None else np.full(len(sknn.product), -1)
         return sknn, anchor.astype(np.int64)
     row, _, position, contribution = neighbour_contributions(

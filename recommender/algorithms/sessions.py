@@ -34,6 +34,7 @@ from recommender.algorithms.events import (
     EventArrays,
     FloatArray,
     IntArray,
+    pair_key,
     positions,
     rank_within,
 )
@@ -173,6 +174,10 @@ def session_index(events: EventArrays, catalog: Catalog, *, max_sessions: int) -
 def current_sessions(events: EventArrays, visitor_ids: IntArray, *, now: float) -> CurrentSessions:
     """Each visitor's current session (by position in visitor_ids): its events since the last
     gap longer than SESSION_GAP_SECONDS, if the last one is recent enough; asked at now."""
+    if len(events) == 0 or float(events.timestamp.max()) < now - SESSION_GAP_SECONDS:
+        # Nobody did anything lately (most cache misses): no current session at all.
+        empty = np.empty(0, dtype=np.int64)
+        return CurrentSessions(empty, empty.copy(), np.full(len(visitor_ids), now))
     position, known = positions(visitor_ids, events.visitor)
     recent = events.select(known & (events.timestamp <= now))
     owner = position[known & (events.timestamp <= now)]
@@ -204,8 +209,8 @@ def current_baskets(events: EventArrays, visitor_ids: IntArray) -> tuple[IntArra
     np.maximum.at(last_purchase, position[bought], events.timestamp[bought])
     added = known & (events.event_type == ADD_TO_CART)
     added &= events.timestamp > np.where(known, last_purchase[position], np.inf)
-    pairs = np.unique(np.stack([position[added], events.product[added]]), axis=1)
-    return pairs[0], pairs[1]
+    pairs = np.unique(pair_key(position[added], events.product[added]))
+    return pairs >> 32, pairs & 0xFFFFFFFF
 
 
 def session_candidates(
@@ -290,9 +295,7 @@ def position_weights(
     query, product = sessions.query, sessions.product
     # The last occurrence of each (query, product): rows are oldest first within a query.
     reversed_order = np.arange(len(query))[::-1]
-    _, last = np.unique(
-        np.stack([query[reversed_order], product[reversed_order]]), axis=1, return_index=True
-    )
+    _, last = np.unique(pair_key(query[reversed_order], product[reversed_order]), return_index=True)
     latest = np.sort(reversed_order[last])
     query, product = query[latest], product[latest]
     weight = np.ones(len(query))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from django.conf import settings
@@ -204,6 +204,10 @@ def live_now(
     visitor = np.zeros(1, dtype=np.int64)
     sessions = current_sessions(events, visitor, now=time.time())
     basket_visitor, basket_product = current_baskets(events, visitor)
+    if len(sessions.product) == 0:
+        # No current session (most misses): no live candidates, the basket still left out.
+        quiet = replace(Live.empty(), basket_visitor=basket_visitor, basket_product=basket_product)
+        return quiet, sessions.product, np.empty(0, dtype=np.int64)
     index = served_session_index()
     sknn = session_candidates(index, sessions, SESSION_CONFIG)
     # The neighbours' products with their categories; all available (the served lists hold
