@@ -227,63 +227,71 @@ def session_candidates(
     for start in range(0, len(sessions), config.chunk):
         stop = min(start + config.chunk, len(sessions))
         rows = (query >= start) & (query < stop)
-        if not rows.any():
-            continue
-        similar = _nearest(
-            index,
-            sp.csr_matrix(
-                (weight[rows], (query[rows] - start, column[rows])),
-                shape=(stop - start, len(index.product)),
-            ),
-            sessions.at[start:stop],
-            config,
-        )
-        scores = (similar @ index.matrix).tocoo()
-        ranked = Ranked.of(
-            index.product[scores.col], scores.data, group=scores.row.astype(np.int64) + start
-        )
-        keep = rank_within(ranked.group) < config.length
-        parts.append(Ranked(ranked.group[keep], ranked.product[keep], ranked.score[keep]))
+        if rows.any():
+            similar = _nearest(
+                index,
+                _query_matrix(query[rows] - start, column[rows], weight[rows], stop - start, index),
+                sessions.at[start:stop],
+                config,
+            )
+            parts.append(_voted(index, similar, start, config))
     return Ranked.concatenate(parts)
 
 
-def session_anchors(
+def session_candidates_anchored(
     index: SessionIndex,
     sessions: CurrentSessions,
-    candidates: Ranked,
     config: SessionConfig = DEFAULT_SESSION_CONFIG,
-) -> IntArray:
-    """For each candidate row, the product of its query's session that brought it most (the
-    session product's weight times the similarity of the neighbours holding both); -1 when
-    none did. Meant for the one query a request serves: a query at a time."""
+) -> tuple[Ranked, IntArray]:
+    """One query's V-SKNN candidates (query 0) and, for each, the product of the session that
+    brought it most (the session product's weight times the similarity of the neighbours
+    holding both; -1 when none did): what a request serves and explains, from one search of
+    the nearest sessions."""
+    nothing = (Ranked.empty(), np.empty(0, dtype=np.int64))
+    if len(index) == 0 or len(sessions.query) == 0:
+        return nothing
+    _, column, weight = _weighted(index, sessions, config)
+    if len(column) == 0:
+        return nothing
+    similar = _nearest(
+        index,
+        _query_matrix(np.zeros(len(column), dtype=np.int64), column, weight, 1, index),
+        sessions.at[:1],
+        config,
+    )
+    candidates = _voted(index, similar, 0, config)
+    candidate_column, known = positions(index.product, candidates.product)
+    # The neighbours' rows, on the columns of the session's and the candidates' products.
+    neighbours = index.matrix[similar.indices]
+    holding = neighbours[:, column].toarray() * similar.data[:, None]
+    brought = (holding.T @ neighbours[:, candidate_column].toarray()) * weight[:, None]
+    brought[column[:, None] == candidate_column[None, :]] = 0.0
+    brought[:, ~known] = 0.0
     anchor = np.full(len(candidates.product), -1, dtype=np.int64)
-    if len(index) == 0 or len(candidates.product) == 0:
-        return anchor
-    query, column, weight = _weighted(index, sessions, config)
-    for number in np.unique(candidates.group).tolist():
-        mine = query == number
-        similar = _nearest(
-            index,
-            sp.csr_matrix(
-                (weight[mine], (np.zeros(int(mine.sum()), dtype=np.int64), column[mine])),
-                shape=(1, len(index.product)),
-            ),
-            sessions.at[number : number + 1],
-            config,
-        )
-        rows = np.flatnonzero(candidates.group == number)
-        candidate_column, known = positions(index.product, candidates.product[rows])
-        # The neighbours' rows, on the columns of the session's and the candidates' products.
-        neighbours = index.matrix[similar.indices]
-        source_columns = column[mine]
-        holding = neighbours[:, source_columns].toarray() * similar.data[:, None]
-        brought = (holding.T @ neighbours[:, candidate_column].toarray()) * weight[mine][:, None]
-        brought[source_columns[:, None] == candidate_column[None, :]] = 0.0
-        brought[:, ~known] = 0.0
+    if len(column) and len(candidates.product):
         best = brought.argmax(axis=0)
-        found = brought[best, np.arange(len(rows))] > 0
-        anchor[rows[found]] = index.product[source_columns[best[found]]]
-    return anchor
+        found = brought[best, np.arange(len(candidates.product))] > 0
+        anchor[found] = index.product[column[best[found]]]
+    return candidates, anchor
+
+
+def _query_matrix(
+    query: IntArray, column: IntArray, weight: FloatArray, queries: int, index: SessionIndex
+) -> sp.csr_matrix:
+    return sp.csr_matrix((weight, (query, column)), shape=(queries, len(index.product)))
+
+
+def _voted(
+    index: SessionIndex, similar: sp.csr_matrix, start: int, config: SessionConfig
+) -> Ranked:
+    """The products the nearest sessions hold, scored by their summed similarity, the best
+    `config.length` of each query (numbered from `start`)."""
+    scores = (similar @ index.matrix).tocoo()
+    ranked = Ranked.of(
+        index.product[scores.col], scores.data, group=scores.row.astype(np.int64) + start
+    )
+    keep = rank_within(ranked.group) < config.length
+    return Ranked(ranked.group[keep], ranked.product[keep], ranked.score[keep])
 
 
 def position_weights(

@@ -19,8 +19,7 @@ from recommender.algorithms.live_blend import live_blend
 from recommender.algorithms.sessions import (
     current_baskets,
     current_sessions,
-    session_anchors,
-    session_candidates,
+    session_candidates_anchored,
 )
 from recommender.algorithms.tiered import (
     HISTORY_LENGTH,
@@ -209,7 +208,7 @@ def live_now(
         quiet = replace(Live.empty(), basket_visitor=basket_visitor, basket_product=basket_product)
         return quiet, sessions.product, np.empty(0, dtype=np.int64)
     index = served_session_index()
-    sknn = session_candidates(index, sessions, SESSION_CONFIG)
+    sknn, sknn_anchor = session_candidates_anchored(index, sessions, SESSION_CONFIG)
     # The neighbours' products with their categories; all available (the served lists hold
     # available products only, and the shown ones are checked again).
     products, first = np.unique(neighbours.neighbour, return_index=True)
@@ -224,7 +223,7 @@ def live_now(
         neighbours,
         known,
         neighbour_weight=LIVE_NEIGHBOUR_WEIGHT,
-        sknn_anchor=session_anchors(index, sessions, sknn, SESSION_CONFIG),
+        sknn_anchor=sknn_anchor,
     )
     position, indexed = positions(index.product, candidates.product)
     categories = np.where(

@@ -10,8 +10,8 @@ from recommender.algorithms.sessions import (
     SessionIndex,
     current_baskets,
     current_sessions,
-    session_anchors,
     session_candidates,
+    session_candidates_anchored,
     session_index,
     session_numbers,
 )
@@ -89,8 +89,11 @@ def test_sessions_that_ended_after_the_moment_asked_are_not_used():
 
 def test_a_candidate_is_anchored_on_the_session_product_that_brought_it():
     sessions, ranked = ask(10, 20)
-    anchor = session_anchors(INDEX, sessions, ranked)
-    anchors = dict(zip(ranked.product.tolist(), anchor.tolist(), strict=True))
+    anchored, anchor = session_candidates_anchored(INDEX, sessions)
+    # The same candidates as the batch search.
+    assert anchored.product.tolist() == ranked.product.tolist()
+    assert anchored.score.tolist() == ranked.score.tolist()
+    anchors = dict(zip(anchored.product.tolist(), anchor.tolist(), strict=True))
     assert anchors[11] == 10
     assert anchors[21] == 20
 
