@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -95,6 +96,12 @@ class SessionIndex:
             category=np.empty(0, dtype=np.int64),
             ended=np.empty(0, dtype=np.float64),
         )
+
+    @cached_property
+    def sessions_of_product(self) -> sp.csc_matrix:
+        """The matrix by column (each product's sessions), made once per index: a request's
+        search reads a few columns instead of multiplying through the whole index."""
+        return self.matrix.tocsc()
 
     def to_bytes(self) -> bytes:
         """The index as NumPy's npz (the matrix is binary: its structure is all it holds)."""
@@ -253,12 +260,7 @@ def session_candidates_anchored(
     _, column, weight = _weighted(index, sessions, config)
     if len(column) == 0:
         return nothing
-    similar = _nearest(
-        index,
-        _query_matrix(np.zeros(len(column), dtype=np.int64), column, weight, 1, index),
-        sessions.at[:1],
-        config,
-    )
+    similar = _nearest_one(index, column, weight, float(sessions.at[0]), config)
     candidates = _voted(index, similar, 0, config)
     candidate_column, known = positions(index.product, candidates.product)
     # The neighbours' rows, on the columns of the session's and the candidates' products.
@@ -273,6 +275,37 @@ def session_candidates_anchored(
         found = brought[best, np.arange(len(candidates.product))] > 0
         anchor[found] = index.product[column[best[found]]]
     return candidates, anchor
+
+
+def _nearest_one(
+    index: SessionIndex, column: IntArray, weight: FloatArray, at: float, config: SessionConfig
+) -> sp.csr_matrix:
+    """_nearest for one query, from the columns of its products (the same sessions, the same
+    similarities, the same order of ties)."""
+    by_product = index.sessions_of_product
+    starts, stops = by_product.indptr[column], by_product.indptr[column + 1]
+    lengths = stops - starts
+    offset = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    session = by_product.indices[np.repeat(starts, lengths) + offset]
+    session, inverse = np.unique(session, return_inverse=True)
+    shared = np.bincount(
+        inverse.ravel(), weights=np.repeat(weight, lengths), minlength=len(session)
+    )
+    before = index.ended[session] < at
+    if config.max_age_days is not None:
+        before &= index.ended[session] >= at - config.max_age_days * SECONDS_PER_DAY
+    # Ascending session numbers: the last `sample` are the most recent.
+    session, shared = session[before][-config.sample :], shared[before][-config.sample :]
+    session_length = np.diff(index.matrix.indptr)[session]
+    similarity = shared / np.sqrt(int((weight > 0).sum()) * session_length)
+    if config.half_life_days is not None:
+        age_days = (at - index.ended[session]) / SECONDS_PER_DAY
+        similarity = similarity * np.power(0.5, age_days / config.half_life_days)
+    best = np.lexsort((-session, -similarity))[: config.neighbours]
+    return sp.csr_matrix(
+        (similarity[best], (np.zeros(len(best), dtype=np.int64), session[best])),
+        shape=(1, len(index)),
+    )
 
 
 def _query_matrix(

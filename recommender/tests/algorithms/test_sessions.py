@@ -121,3 +121,25 @@ def test_an_index_survives_its_bytes():
     assert again.product.tolist() == INDEX.product.tolist()
     assert again.category.tolist() == INDEX.category.tolist()
     assert again.ended.tolist() == INDEX.ended.tolist()
+
+
+def test_a_requests_search_finds_what_the_batch_search_finds():
+    rng = np.random.default_rng(1)
+    rows = [
+        (visitor, int(product), VIEW, visitor * HOUR + step)
+        for visitor in range(300)
+        for step, product in enumerate(rng.choice(40, size=int(rng.integers(2, 8)), replace=False))
+    ]
+    index = session_index(events(*rows), catalog(*range(40)), max_sessions=1_000)
+    config = SessionConfig(neighbours=10, sample=50, idf=True, max_age_days=5)
+    for _ in range(20):
+        asked = rng.choice(40, size=int(rng.integers(1, 6)), replace=False)
+        sessions = CurrentSessions(
+            query=np.zeros(len(asked), dtype=np.int64),
+            product=asked.astype(np.int64),
+            at=np.array([float(rng.uniform(50, 320)) * HOUR]),
+        )
+        batch = session_candidates(index, sessions, config)
+        one, _ = session_candidates_anchored(index, sessions, config)
+        assert one.product.tolist() == batch.product.tolist()
+        assert np.allclose(one.score, batch.score)
