@@ -46,9 +46,13 @@ def ranking_compute(
             events = event_arrays(since=now - timedelta(days=RANKING_HISTORY_DAYS), until=now)
             catalog = catalog_arrays()
             content = stored_neighbours(SimilarityKind.CONTENT, per_product=CONTENT_TOP_K)
-        # Learning reads one set of features per training cut-off, ranking one per chunk of
-        # buyers: both count towards the progress bar.
+        # The bar counts each training cut-off's features, the fit (one step: the classifier
+        # reports nothing while it fits), the snapshot ranking reads and each chunk of buyers
+        # ranked, so it moves through every phase but the fit.
         cutoffs = len(training_cutoffs(events, now=now.timestamp(), config=config))
+        buyers = np.unique(events.visitor[events.event_type == PURCHASE])
+        chunks = -(-len(buyers) // config.visitors_per_chunk)
+        total = cutoffs + 1 + 1 + chunks
         with recorder.phase("learn"):
             ranker = ranker_fit(
                 events,
@@ -56,9 +60,10 @@ def ranking_compute(
                 content,
                 now=now.timestamp(),
                 config=config,
-                progress=progress_offset(progress, 0, cutoffs + 1),
+                progress=progress_offset(progress, 0, total),
             )
-        buyers = np.unique(events.visitor[events.event_type == PURCHASE])
+        if progress:
+            progress(cutoffs + 1, total)
         with recorder.phase("rank"):
             ranked = (
                 ranked_lists(
@@ -69,12 +74,13 @@ def ranking_compute(
                     now=now.timestamp(),
                     visitor_ids=buyers,
                     k=LEARNED_LENGTH,
+                    progress=progress_offset(progress, cutoffs + 2, total),
                 )
                 if ranker is not None
                 else Ranked.empty()
             )
         if progress:
-            progress(cutoffs + 1, cutoffs + 1)
+            progress(total, total)
         rows = pd.DataFrame(
             {
                 "visitor_id": buyers[ranked.group],

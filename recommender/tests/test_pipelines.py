@@ -340,9 +340,17 @@ def test_ranking_stores_each_returning_buyers_learned_list_and_serves_it():
     assert answer["strategy"] == "personalised"
     assert answer["items"][0]["product"]["id"] == products[FOLLOW_UP].pk
     assert answer["items"][0]["reason"]["type"] in {"picked_for_you", "similar_to", "just_viewed"}
-    # Run again: the lists are replaced, not added to.
-    again = pipelines.ranking_compute(now=NOW)
+    # Run again: the lists are replaced, not added to; the progress bar moves through the
+    # cut-offs, the fit, the ranking snapshot and the chunks of buyers, and ends full.
+    reported: list[tuple[int, int]] = []
+    again = pipelines.ranking_compute(now=NOW, progress=lambda d, t: reported.append((d, t)))
     assert LearnedRecommendation.objects.count() == again.statistics["rows_written"]
+    total = reported[-1][1]
+    assert reported[-1] == (total, total)
+    done = [d for d, _ in reported]
+    assert done == sorted(done)
+    cutoffs = run.statistics["cutoffs"]
+    assert {cutoffs + 1, cutoffs + 2, cutoffs + 3} <= set(done)  # fitted, snapshot, a chunk
     assert again.statistics["rows_written"] == run.statistics["rows_written"]
 
 

@@ -116,6 +116,8 @@ def ranked_lists(
     )
     parts = []
     chunks = list(_chunks(len(visitor_ids), ranker.config.visitors_per_chunk))
+    if progress:
+        progress(0, len(chunks))  # the snapshot is read: the chunks follow
     for done, (start, stop) in enumerate(chunks, start=1):
         found = candidates(snapshot, visitor_ids[start:stop])
         score = (
