@@ -84,7 +84,12 @@ def _clear_log_context():
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Every test starts with an empty cache."""
+    """Every test starts with an empty cache, and no session index another test's database
+    held (a worker keeps the one it loaded for up to 30 seconds)."""
+    from recommender.selectors import session_index_forget
+
     _empty_cache()
+    session_index_forget()
     yield
     _empty_cache()
+    session_index_forget()

@@ -36,7 +36,6 @@ def client() -> APIClient:
 def shop():
     """Yesterday's shoppers: camping kits bought together, tea sets bought together, and the
     garden's bestsellers. The session index knows them; no item-to-item table exists yet."""
-    session_index_forget()
     outdoors, kitchen = CategoryFactory.create(name="Outdoors"), CategoryFactory.create()
     products = {name: ProductFactory.create(name=name, category=outdoors) for name in CAMPING}
     products |= {name: ProductFactory.create(name=name, category=kitchen) for name in TEA}
@@ -54,8 +53,7 @@ def shop():
                             occurred_at=yesterday)  # fmt: skip
     pipelines.trending_compute()
     pipelines.sessions_compute()
-    yield products
-    session_index_forget()
+    return products
 
 
 def send(client, capture, visitor: str, product, kind: str = "view") -> None:
