@@ -8,10 +8,12 @@ from typing import Any
 from infrastructure.bulk import tables_emptied
 from recommender import cache
 from recommender.models import (
+    BoughtTogether,
     ContentSimilarity,
     EvaluationMetric,
     EvaluationRun,
     ItemSimilarity,
+    LearnedRecommendation,
     PipelineRun,
     SessionIndexSnapshot,
     SimilarityStagingRow,
@@ -28,6 +30,8 @@ COMPUTED_MODELS = (
     SessionIndexSnapshot,
     ItemSimilarity,
     ContentSimilarity,
+    BoughtTogether,
+    LearnedRecommendation,
     TrendingScore,
 )
 

@@ -5,12 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from catalog.importers import catalog_import
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
-from recommender import cache
-from recommender.models import ItemSimilarity, PipelineRun, TrendingScore
+from recommender import cache, pipelines
+from recommender.models import (
+    BoughtTogether,
+    ItemSimilarity,
+    LearnedRecommendation,
+    PipelineRun,
+    SessionIndexSnapshot,
+    TrendingScore,
+)
 from recommender.tests.factories import (
     ItemSimilarityFactory,
     PipelineRunFactory,
@@ -20,6 +28,7 @@ from tracking.demo.loader import store_flush
 from tracking.importers.retailrocket import retailrocket_import
 from tracking.models import EventType
 from tracking.services import storefront_event_record
+from tracking.tests.factories import VisitorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -73,8 +82,15 @@ def test_flushing_the_store_deletes_what_the_pipelines_computed():
     TrendingScoreFactory.create()
     ItemSimilarityFactory.create()
     PipelineRunFactory.create()
+    mug, teapot = ProductFactory.create(), ProductFactory.create()
+    BoughtTogether.objects.create(
+        product=mug, similar_product=teapot, score=1.0, co_occurrence=2, computed_at=timezone.now()
+    )
+    LearnedRecommendation.objects.create(
+        visitor=VisitorFactory.create(), product=mug, score=0.5, computed_at=timezone.now()
+    )
+    pipelines.sessions_compute()
     store_flush()
-    assert not TrendingScore.objects.exists()
-    assert not ItemSimilarity.objects.exists()
-    assert not PipelineRun.objects.exists()
-    assert not Product.objects.exists()
+    for model in (TrendingScore, ItemSimilarity, PipelineRun, BoughtTogether,
+                  LearnedRecommendation, SessionIndexSnapshot, Product):  # fmt: skip
+        assert not model.objects.exists(), model.__name__
