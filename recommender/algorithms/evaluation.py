@@ -31,6 +31,7 @@ from recommender.algorithms.events import (
     grouped,
     pair_key,
     positions,
+    slices,
 )
 from recommender.algorithms.item_similarity import (
     DEFAULT_MIN_COMMON_VISITORS,
@@ -521,10 +522,7 @@ def _per_case(ranked: Ranked, owner: IntArray) -> Ranked:
     (owner -1: none), grouped by case."""
     starts = np.searchsorted(ranked.group, owner, side="left")
     stops = np.searchsorted(ranked.group, owner, side="right")
-    lengths = np.where(owner >= 0, stops - starts, 0)
-    case = np.repeat(np.arange(len(owner), dtype=np.int64), lengths)
-    offset = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    rows = np.repeat(starts, lengths) + offset
+    case, rows = slices(starts, np.where(owner >= 0, stops - starts, 0))
     return Ranked(group=case, product=ranked.product[rows], score=ranked.score[rows])
 
 

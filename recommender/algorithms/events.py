@@ -78,6 +78,15 @@ def positions(sorted_ids: IntArray, ids: IntArray) -> tuple[IntArray, npt.NDArra
     return position, sorted_ids[position] == ids
 
 
+def slices(starts: IntArray, lengths: IntArray) -> tuple[IntArray, IntArray]:
+    """For slices [starts[i], starts[i] + lengths[i]) of one array: each element's slice
+    number and its index in the array."""
+    owner = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    offset = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    index: IntArray = np.repeat(starts, lengths) + offset
+    return owner, index
+
+
 def rank_within(groups: IntArray) -> IntArray:
     """0, 1, 2, ... within each run of equal values of a grouped array."""
     if len(groups) == 0:

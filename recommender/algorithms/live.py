@@ -38,6 +38,7 @@ from recommender.algorithms.events import (
     pair_key,
     positions,
     rank_within,
+    slices,
 )
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.sessions import (
@@ -143,9 +144,8 @@ def prior_events(events: EventArrays, cases: LiveCases) -> EventArrays:
         ],
         dtype=np.int64,
     )
-    case = np.repeat(np.arange(len(cases), dtype=np.int64), lengths)
-    offset = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    taken = order[np.repeat(starts, lengths) + offset]
+    case, rows = slices(starts, lengths)
+    taken = order[rows]
     return EventArrays(
         visitor=case,
         product=events.product[taken],

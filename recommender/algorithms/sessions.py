@@ -38,6 +38,7 @@ from recommender.algorithms.events import (
     pair_key,
     positions,
     rank_within,
+    slices,
 )
 
 SESSION_GAP_SECONDS = 30 * 60
@@ -285,8 +286,7 @@ def _nearest_one(
     by_product = index.sessions_of_product
     starts, stops = by_product.indptr[column], by_product.indptr[column + 1]
     lengths = stops - starts
-    offset = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    session = by_product.indices[np.repeat(starts, lengths) + offset]
+    session = by_product.indices[slices(starts, lengths)[1]]
     session, inverse = np.unique(session, return_inverse=True)
     shared = np.bincount(
         inverse.ravel(), weights=np.repeat(weight, lengths), minlength=len(session)

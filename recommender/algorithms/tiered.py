@@ -40,6 +40,7 @@ from recommender.algorithms.events import (
     pair_key,
     positions,
     rank_within,
+    slices,
 )
 from recommender.algorithms.item_similarity import Neighbours
 
@@ -254,7 +255,7 @@ def neighbour_contributions(
     # Each history row's slice of the neighbour table.
     starts = np.searchsorted(neighbours.product, histories.product, side="left")
     stops = np.searchsorted(neighbours.product, histories.product, side="right")
-    row, entry = _slices(starts, np.minimum(stops - starts, per_event))
+    row, entry = slices(starts, np.minimum(stops - starts, per_event))
     # Candidates as catalog positions, looked up once per neighbour-table entry used.
     position, known = positions(catalog.product, neighbours.neighbour[entry])
     known &= catalog.available[position]
@@ -416,7 +417,7 @@ def _fill(
     stops = np.searchsorted(group, groups, side="right")
     lengths = np.minimum(stops - starts, length)
     lengths[groups == NO_CATEGORY] = 0
-    visitor, entry = _slices(starts, lengths)
+    visitor, entry = slices(starts, lengths)
     return _Candidates(
         visitor=visitor,
         product=product[entry],
@@ -483,15 +484,6 @@ def _concatenate(parts: list[_Candidates]) -> _Candidates:
         tier=np.concatenate([p.tier for p in parts]),
         because=np.concatenate([p.because for p in parts]),
     )
-
-
-def _slices(starts: IntArray, lengths: IntArray) -> tuple[IntArray, IntArray]:
-    """For slices [starts[i], starts[i] + lengths[i]) of one array: each element's slice
-    number and its index in the array."""
-    owner = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-    offset = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    index: IntArray = np.repeat(starts, lengths) + offset
-    return owner, index
 
 
 def _no_candidates() -> _Candidates:
