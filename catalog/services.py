@@ -23,7 +23,7 @@ from django.db.models.functions import Coalesce
 
 from catalog.models import Order, OrderLine, PaymentStatus, Product, Review
 from catalog.payments import PaymentError, payment_methods
-from catalog.signals import order_placed
+from catalog.signals import order_placed, products_changed
 
 
 def product_ratings_refresh(*, product_ids: Iterable[int] | None = None) -> int:
@@ -167,6 +167,13 @@ def _order_create(
         raise CheckoutError([str(error)]) from error
     order.save(update_fields=["payment_status", "updated_at"])
     order_placed.send(sender=Order, order=order, session_id=session_id)
+    sold_out = list(
+        Product.objects.filter(pk__in=[line.product.pk for line in lines], stock=0).values_list(
+            "pk", flat=True
+        )
+    )
+    if sold_out:
+        products_changed.send(sender=Product, product_ids=sold_out)
     return order
 
 

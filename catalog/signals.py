@@ -11,6 +11,11 @@ from django.dispatch import Signal
 # every cached list may show them.
 products_imported = Signal()
 
+# What a shelf shows of some products changed by a bulk UPDATE, which sends no post_save (a
+# checkout sold them out, a cancellation restocked them): sent with `product_ids` inside the
+# writing transaction. Saving a Product or Category sends Django's post_save instead.
+products_changed = Signal()
+
 # An order was placed: sent inside the order's transaction with `order` (its lines saved) and
 # `session_id`, so what a receiver writes commits or rolls back with the order.
 order_placed = Signal()

@@ -2,10 +2,12 @@
 
 Each family (rec / sim / trending) has a generation number, and so may a scope within it (one
 visitor's recommendations). A cached answer is stored with the generations it was computed
-under: the family's, those of the families it is computed from and its scope's. A pipeline run
-bumps its family's generation, an event its visitor's, so every older answer stops matching at
-once (it is overwritten by the next computation or expires by TTL), on any cache backend,
-without scanning Redis for keys.
+under: the family's, those of the families it is computed from, its scope's and the catalog's
+(every answer shows products). A pipeline run bumps its family's generation, an event its
+visitor's, a change to what a shelf shows of a product (price, name, image, category, whether
+it can be bought) the catalog's, so every older answer stops matching at once (it is
+overwritten by the next computation or expires by TTL), on any cache backend, without
+scanning Redis for keys.
 
 A lookup is one round trip on Redis: the generations, the stored answer and the lookup
 counter in one pipeline. The cache only speeds answers up: with Redis down every lookup misses
@@ -37,6 +39,8 @@ TRENDING = "trending"
 SIMILARITY = "sim"
 RECOMMENDATIONS = "rec"
 FAMILIES = (RECOMMENDATIONS, SIMILARITY, TRENDING)
+# Not a family of answers: the generation of what every answer shows of the products.
+CATALOG = "catalog"
 
 LOOKUPS = "lookups"
 MISSES = "misses"
@@ -98,7 +102,7 @@ def cached(
     """
     head = [family] if scope is None else [family, str(scope)]
     key = ":".join([*head, *(str(part) for part in parts)])
-    names = [_generation_key(f) for f in (family, *depends_on)]
+    names = [_generation_key(f) for f in (family, *depends_on, CATALOG)]
     if scope is not None:
         names.append(_generation_key(family, scope))
     answers = _cached(family, [key], names, timeout, lambda _missing: [compute()], local=local)
@@ -123,7 +127,7 @@ def cached_many(
         return []
     keys = [f"{family}:{name}:{i}" for i in ids]
     by_key = dict(zip(keys, ids, strict=True))
-    names = [_generation_key(f) for f in (family, *depends_on)]
+    names = [_generation_key(f) for f in (family, *depends_on, CATALOG)]
     answers = _cached(
         family,
         keys,
@@ -139,6 +143,7 @@ def flush() -> None:
     """Invalidate every family at once (the staff's "flush caches")."""
     for family in FAMILIES:
         generation_bump(family)
+    generation_bump(CATALOG)
 
 
 def statistics() -> dict[str, dict[str, int]]:
