@@ -9,7 +9,6 @@ counted by reason with their line numbers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from django.utils.text import slugify
 from catalog.models import Category, Product
 from catalog.placeholders import placeholder_url
 from catalog.signals import products_imported
-from infrastructure.imports import NUL_BYTE, ImportReport, csv_rows, has_nul_byte
+from infrastructure.imports import NUL_BYTE, ImportReport, Progress, csv_rows, has_nul_byte
 
 COLUMNS = ("external_id", "name", "description", "price", "category", "image_url", "stock")
 REQUIRED = ("external_id", "name", "price", "category")
@@ -32,7 +31,7 @@ CATEGORY_NAME_MAX_LENGTH = 120  # Category.name
 
 
 def catalog_import(
-    *, path: Path, batch_size: int = BATCH_SIZE, progress: Callable[[int], None] | None = None
+    *, path: Path, batch_size: int = BATCH_SIZE, progress: Progress | None = None
 ) -> ImportReport:
     report = ImportReport()
     categories: dict[str, int] = {}

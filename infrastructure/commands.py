@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from infrastructure.imports import ImportFormatError, ImportReport
+from infrastructure.imports import ImportFormatError, ImportReport, Progress
 
 
 def positive_int(value: str) -> int:
@@ -53,20 +53,39 @@ class ImportCommand(BaseCommand):
         path: Path = options["path"]
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
-        stream = ProgressStream(self.stderr)
-        with tqdm(unit=" lines", desc="Importing", file=stream,
-                  disable=options["verbosity"] == 0) as bar:  # fmt: skip
-
-            def progress(done: int) -> None:
-                bar.update(done - bar.n)
-
-            try:
-                report = type(self).importer(
-                    path=path, batch_size=options["batch_size"], progress=progress
-                )
-            except ImportFormatError as error:
-                raise CommandError(str(error)) from error
+        bars = PhaseBars(ProgressStream(self.stderr), disable=options["verbosity"] == 0)
+        try:
+            report = type(self).importer(path=path, batch_size=options["batch_size"], progress=bars)
+        except ImportFormatError as error:
+            raise CommandError(str(error)) from error
+        finally:
+            bars.close()
         self.stdout.write(json.dumps(report.as_dict(), indent=2))
+
+
+class PhaseBars(Progress):
+    """One progress bar per pass of an importer: a new phase closes the last bar full and
+    opens the next, so every bar counts the lines of one pass of the file."""
+
+    def __init__(self, stream: io.TextIOBase, *, disable: bool) -> None:
+        self._stream = stream
+        self._disable = disable
+        self._bar: tqdm[Any] | None = None
+        self._phase: str | None = None
+
+    def __call__(self, done: int, *, phase: str = "Importing", total: int | None = None) -> None:
+        bar = self._bar
+        if bar is None or phase != self._phase:
+            self.close()
+            self._phase = phase
+            bar = self._bar = tqdm(total=total, unit=" lines", desc=phase, file=self._stream,
+                                   disable=self._disable)  # fmt: skip
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 class ProgressStream(io.TextIOBase):

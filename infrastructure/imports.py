@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 # How many line numbers are kept per skip reason, for a person to look at.
 EXAMPLE_LINES = 5
@@ -22,6 +22,15 @@ NUL_BYTE = "nul_byte_in_a_field"
 
 def has_nul_byte(row: dict[str, str]) -> bool:
     return any("\x00" in value for value in row.values())
+
+
+class Progress(Protocol):
+    """How an importer reports progress: lines done in the current pass (`phase`), out of
+    `total` when it is known. A file read twice reports two passes, each counting its lines."""
+
+    def __call__(
+        self, done: int, *, phase: str = "Importing", total: int | None = None
+    ) -> None: ...
 
 
 class ImportFormatError(Exception):

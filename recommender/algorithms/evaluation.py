@@ -13,7 +13,7 @@ the served recommender (the first contender) beside its peers, in three rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +54,7 @@ from recommender.algorithms.live import (
     served_lists,
 )
 from recommender.algorithms.live_blend import live_blend
+from recommender.algorithms.progress import Progress
 from recommender.algorithms.ranker import (
     RANKED_LIST_MARGIN,
     TooManyProductsError,
@@ -278,11 +279,12 @@ def evaluate(
     content: Neighbours,
     now: float,
     config: EvaluationConfig,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> EvaluationResult:
     """Train every recommender on events before now - test_days, score it on the rest.
 
-    `progress(done, total)` is called after each recommender, and after the live protocol.
+    `progress(done, total)` is called after each recommender, and after the live protocol,
+    each announced as a phase beforehand (and the learned ranking's training before them).
     """
     split = temporal_split(
         events,
@@ -314,6 +316,10 @@ def evaluate(
     case_visitors = (
         np.unique(cases.visitor[cases.returning]) if cases is not None else np.empty(0, np.int64)
     )
+    # The live protocol, when there are orders to replay, is one more step of the progress.
+    steps = len(config.recommenders) + (1 if cases is not None and len(cases) else 0)
+    if progress and any(contender.learned for contender in config.recommenders):
+        progress(0, steps, phase="training the learned ranking")
     learned, case_learned = (
         _learned_lists(split, catalog, content, k, case_visitors)
         if any(contender.learned for contender in config.recommenders)
@@ -323,9 +329,9 @@ def evaluate(
     content = content.of_products(np.unique(histories.product))
 
     results: dict[str, dict[str, RankingMetrics]] = {}
-    # The live protocol, when there are orders to replay, is one more step of the progress.
-    steps = len(config.recommenders) + (1 if cases is not None and len(cases) else 0)
     for contender in config.recommenders:
+        if progress:
+            progress(len(results), steps, phase=contender.name)
         empty = Ranked.empty()
         recommendations = recommend(
             histories=histories,
@@ -350,6 +356,8 @@ def evaluate(
         results[contender.name] = split_metrics(lists, split, catalog, config.ks)
         if progress:
             progress(len(results), steps)
+    if progress and steps > len(config.recommenders):
+        progress(len(config.recommenders), steps, phase="live protocol")
     live_results = (
         _live_results(
             events,

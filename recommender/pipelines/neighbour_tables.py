@@ -26,10 +26,14 @@ class CountedBlocks:
     total: int
     block_size: int
     progress: ProgressCallback | None
+    # What happens before the first block arrives (a model's fit), shown until it does.
+    phase: str = "neighbours"
     products_with_neighbours: int = 0
 
     def __call__(self, blocks: Iterable[Neighbours]) -> Iterator[Neighbours]:
         done = 0
+        if self.progress:
+            self.progress(done, self.total, phase=self.phase)
         for block in blocks:
             # Blocks cover disjoint product ranges, so their counts add up.
             self.products_with_neighbours += len(np.unique(block.product))

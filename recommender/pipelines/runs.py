@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,10 +20,11 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from recommender.algorithms.progress import Progress
 from recommender.models import ACTIVE_PIPELINE_STATUSES, PipelineKind, PipelineRun, PipelineStatus
 
-# (done, total) after each unit of work, for progress bars.
-ProgressCallback = Callable[[int, int], None]
+# (done, total) after each unit of work, and the phase under way, for progress bars.
+ProgressCallback = Progress
 
 
 class PipelineAlreadyRunningError(Exception):
@@ -175,4 +176,8 @@ def progress_offset(
     """A progress callback for one part of a longer job: `before` units already done."""
     if progress is None:
         return None
-    return lambda done, _: progress(before + done, total)
+
+    def offset(done: int, _total: int, *, phase: str | None = None) -> None:
+        progress(before + done, total, phase=phase)
+
+    return offset

@@ -50,7 +50,16 @@ def similarity_compute(
             SimilarityMethod(settings.RECOMMENDER_SIMILARITY_METHOD),
             len(interactions.product_ids),
         )
-        counted = CountedBlocks(len(interactions.product_ids), block_size, progress)
+        counted = CountedBlocks(
+            len(interactions.product_ids),
+            block_size,
+            progress,
+            phase=(
+                "EASE: inverting the item Gram matrix, then neighbours"
+                if method == SimilarityMethod.EASE
+                else "neighbours"
+            ),
+        )
         blocks = behavioural_blocks(
             interactions,
             method=method,

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -83,10 +84,10 @@ def committed(django_capture_on_commit_callbacks):
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
-def change(field: str, value: object) -> Callable[[dict], None]:
-    def apply(shop: dict) -> None:
+def change(field: str, value: object) -> Callable[[dict[str, Any]], None]:
+    def apply(shop: dict[str, Any]) -> None:
         teapot = Product.objects.get(pk=shop["teapot"].pk)
-        setattr(teapot, field, shop[value] if value == "garden" else value)
+        setattr(teapot, field, shop[str(value)] if field == "category" else value)
         teapot.save()
 
     return apply

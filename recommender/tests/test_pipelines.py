@@ -341,9 +341,18 @@ def test_ranking_stores_each_returning_buyers_learned_list_and_serves_it():
     assert answer["items"][0]["product"]["id"] == products[FOLLOW_UP].pk
     assert answer["items"][0]["reason"]["type"] in {"picked_for_you", "similar_to", "just_viewed"}
     # Run again: the lists are replaced, not added to; the progress bar moves through the
-    # cut-offs, the fit, the ranking snapshot and the chunks of buyers, and ends full.
+    # cut-offs, the fit, the ranking snapshot and the chunks of buyers, and ends full; it
+    # names each phase as it starts.
     reported: list[tuple[int, int]] = []
-    again = pipelines.ranking_compute(now=NOW, progress=lambda d, t: reported.append((d, t)))
+    phases: list[str] = []
+
+    def progress(done: int, total: int, /, *, phase: str | None = None) -> None:
+        reported.append((done, total))
+        if phase is not None:
+            phases.append(phase.split(" on ")[0])
+
+    again = pipelines.ranking_compute(now=NOW, progress=progress)
+    assert phases == ["learning from weekly cut-offs", "fitting the model", "ranking every buyer"]
     assert LearnedRecommendation.objects.count() == again.statistics["rows_written"]
     total = reported[-1][1]
     assert reported[-1] == (total, total)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -36,7 +36,7 @@ from django.utils.text import slugify
 from catalog.categorise import DerivedCategory, derive_categories
 from catalog.models import Category, Product
 from catalog.placeholders import placeholder_url
-from infrastructure.imports import NUL_BYTE, ImportReport, csv_rows, has_nul_byte
+from infrastructure.imports import NUL_BYTE, ImportReport, Progress, csv_rows, has_nul_byte
 from tracking.importers.events import ImportedEvent, events_write
 from tracking.models import Event, EventType, Visitor
 from tracking.signals import events_imported
@@ -188,10 +188,10 @@ def invoice_lines(
     yield from pending.values()
 
 
-Progress = Callable[[int], None]
-
-
 SOURCE = "uci-online-retail"
+# The two passes over the file, each with its own progress bar.
+READING = "Reading (pass 1 of 2)"
+IMPORTING = "Importing (pass 2 of 2)"
 # Stock given to imported products: the log says what sold, not what is left.
 IMPORTED_STOCK = 1_000
 BATCH_SIZE = 10_000
@@ -230,10 +230,10 @@ def online_retail_import(
             batch = []
         done = number
         if progress is not None and done % 5_000 == 0:
-            progress(report.rows_read + done)
+            progress(done, phase=IMPORTING, total=report.rows_read)
     events_write(batch, report)
     if progress is not None:
-        progress(2 * report.rows_read)
+        progress(report.rows_read, phase=IMPORTING, total=report.rows_read)
     transaction.on_commit(lambda: events_imported.send(sender=Event))
     return report
 
@@ -243,7 +243,7 @@ def _scan(path: Path, report: ImportReport, progress: Progress | None) -> Scan:
     for number, row in _rows(path):
         report.rows_read += 1
         if progress is not None and number % 5_000 == 0:
-            progress(number)
+            progress(number, phase=READING)
         line = classify(row)
         if isinstance(line, Skip):
             report.skip(line, number)
@@ -258,6 +258,8 @@ def _scan(path: Path, report: ImportReport, progress: Progress | None) -> Scan:
         if line.occurred_at >= seen.last_sold:
             seen.price, seen.last_sold = line.unit_price, line.occurred_at
         (scan.customers if line.customer else scan.guests).add(line.visitor)
+    if progress is not None:
+        progress(report.rows_read, phase=READING, total=report.rows_read)
     return scan
 
 

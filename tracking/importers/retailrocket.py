@@ -11,14 +11,13 @@ streamed and written in batches, each in one transaction.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from django.db import transaction
 
 from catalog.models import Product
-from infrastructure.imports import NUL_BYTE, ImportReport, csv_rows, has_nul_byte
+from infrastructure.imports import NUL_BYTE, ImportReport, Progress, csv_rows, has_nul_byte
 from tracking.importers.events import ImportedEvent, events_write
 from tracking.models import Event, EventType, Visitor
 from tracking.services import visitors_get_or_create
@@ -36,7 +35,7 @@ EARLIEST_MS, LATEST_MS = 946_684_800_000, 4_102_444_800_000
 
 
 def retailrocket_import(
-    *, path: Path, batch_size: int = BATCH_SIZE, progress: Callable[[int], None] | None = None
+    *, path: Path, batch_size: int = BATCH_SIZE, progress: Progress | None = None
 ) -> ImportReport:
     report = ImportReport()
     products: dict[str, int | None] = {}

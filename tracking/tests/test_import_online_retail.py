@@ -108,6 +108,17 @@ def test_the_command_prints_the_report():
         call_command("import_online_retail", "/no/such/file.csv", verbosity=0)
 
 
+def test_each_pass_over_the_file_has_its_own_bar_counting_its_lines():
+    lines = sum(1 for _ in SAMPLE.open()) - 1  # the header is not a line of data
+    err = StringIO()
+    call_command("import_online_retail", str(SAMPLE), stdout=StringIO(), stderr=err)
+    bars = err.getvalue()
+    assert "Reading (pass 1 of 2): 100%" in bars
+    assert "Importing (pass 2 of 2): 100%" in bars
+    assert f"{lines}/{lines} [" in bars
+    assert f"{2 * lines}" not in bars
+
+
 def test_names_are_made_readable():
     assert readable_name("DOLLY GIRL'S LUNCH BOX", "1") == "Dolly Girl's Lunch Box"
     assert readable_name("*USB OFFICE MIRROR BALL", "2") == "Usb Office Mirror Ball"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +18,7 @@ from recommender.algorithms.events import (
     rank_within,
 )
 from recommender.algorithms.item_similarity import Neighbours
+from recommender.algorithms.progress import Progress
 from recommender.algorithms.ranker.config import DEFAULT_CONFIG, RankerConfig
 from recommender.algorithms.ranker.features import Candidates, candidates
 from recommender.algorithms.ranker.snapshot import snapshot_at
@@ -37,9 +38,6 @@ class Ranker:
     cutoffs: int
     rows: int
     positives: int
-
-
-Progress = Callable[[int, int], None]
 
 
 def training_cutoffs(events: EventArrays, *, now: float, config: RankerConfig) -> list[float]:
@@ -67,6 +65,8 @@ def ranker_fit(
     events = events.select(events.timestamp < now)
     cutoffs = training_cutoffs(events, now=now, config=config)
     features, labels = [], []
+    if progress:
+        progress(0, len(cutoffs), phase="learning from weekly cut-offs")
     for done, cutoff in enumerate(cutoffs, start=1):
         buyers = _labelled_buyers(events, cutoff, config)
         if len(buyers):
@@ -88,6 +88,8 @@ def ranker_fit(
         early_stopping=False,
         random_state=0,
     )
+    if progress:
+        progress(len(cutoffs), len(cutoffs), phase=f"fitting the model on {len(label):,} rows")
     model.fit(np.concatenate(features), label)
     return Ranker(
         model=model,
@@ -117,7 +119,7 @@ def ranked_lists(
     parts = []
     chunks = list(_chunks(len(visitor_ids), ranker.config.visitors_per_chunk))
     if progress:
-        progress(0, len(chunks))  # the snapshot is read: the chunks follow
+        progress(0, len(chunks), phase="ranking every buyer")  # the snapshot is read
     for done, (start, stop) in enumerate(chunks, start=1):
         found = candidates(snapshot, visitor_ids[start:stop])
         score = (

@@ -57,7 +57,9 @@ class PipelineCommand(BaseCommand):
         with tqdm(total=0, unit=f" {unit}", desc=description, file=stream,
                   disable=options.get("verbosity") == 0) as bar:  # fmt: skip
 
-            def progress(done: int, total: int) -> None:
+            def progress(done: int, total: int, *, phase: str | None = None) -> None:
+                if phase is not None:
+                    bar.set_description(f"{description}: {phase}", refresh=False)
                 bar.total = total
                 bar.update(done - bar.n)
 
