@@ -38,11 +38,18 @@ demo: migrate
 	$(BIN)/python manage.py compute_ranking --verbosity 0
 	$(BIN)/python manage.py evaluate --verbosity 0 > /dev/null
 
+## The shop and its schedule: the web server, and celery beat next to it running the declared
+## jobs (recommender/schedules.py) when they are due. With no broker configured, beat runs each
+## job itself (Celery's eager mode: no server needed); with CELERY_BROKER_URL set it sends them
+## to the broker and `make worker` runs them.
 run: demo
+	$(BIN)/python manage.py install_schedule
 	@echo ""
 	@echo "  ShopSmart is running at http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
 	@echo "  Create a staff account with: $(BIN)/python manage.py createsuperuser"
 	@echo ""
+	@$(BIN)/celery -A shopsmart beat --loglevel=INFO & beat=$$!; \
+	trap 'kill $$beat 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 worker: $(VENV)/.installed

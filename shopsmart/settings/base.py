@@ -127,6 +127,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # workers and commands leave it off, as their pipelines read millions of rows.
     if statement_timeout := env.int("DB_STATEMENT_TIMEOUT_MS", default=0):
         DATABASES["default"]["OPTIONS"]["options"] += f" -c statement_timeout={statement_timeout}"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The zero-configuration store runs beat's jobs in a second process next to the web one:
+    # WAL lets pages read while a pipeline writes, IMMEDIATE transactions take the write
+    # lock up front (a deferred one upgrading to a writer fails at once with "database is
+    # locked" instead of waiting) and a writer waits up to 20 s for the other to commit.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache --------------------------------------------------------------------------------------
