@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from catalog.models import Category, Order, OrderLine, Product, Review
+from catalog.services import OrderCancelError, order_cancel, orders_ship
 
 
 @admin.register(Category)
@@ -99,8 +101,12 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "created_at",
         "updated_at",
     ]
+    # The status changes through the actions, which restock and reverse a cancelled order's
+    # purchases (catalog.services), never by editing the field.
+    actions = ["cancel_orders", "ship_orders"]
     readonly_fields = [
         "number",
+        "status",
         "payment_method",
         "total",
         "user",
@@ -113,3 +119,20 @@ class OrderAdmin(admin.ModelAdmin[Order]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders come from checkout
+
+    @admin.action(description="Cancel the selected orders (stock goes back)")
+    def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        cancelled, refused = 0, []
+        for order in queryset.order_by("pk"):
+            try:
+                cancelled += order_cancel(order=order)
+            except OrderCancelError as error:
+                refused.append(str(error))
+        self.message_user(request, f"{cancelled} order(s) cancelled and restocked.")
+        for message in refused:
+            self.message_user(request, message, level=messages.WARNING)
+
+    @admin.action(description="Mark the selected orders shipped")
+    def ship_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        shipped = orders_ship(orders=queryset)
+        self.message_user(request, f"{shipped} order(s) marked shipped.")

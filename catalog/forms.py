@@ -6,12 +6,15 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
 
 from catalog.cart import MAX_QUANTITY
 from catalog.models import Category, Product
 from catalog.payments import payment_methods
 from catalog.selectors import ProductOrdering
 from catalog.services import CheckoutDetails
+from catalog.templatetags.money import currency_symbol
 
 SEARCH_MAX_LENGTH = 200
 # The product and its "frequently bought together" products.
@@ -33,10 +36,18 @@ class ProductFilterForm(forms.Form):
         choices=[("", "Name"), *SORT_CHOICES],
     )
     min_price = forms.DecimalField(
-        label="From £", required=False, min_value=Decimal(0), max_digits=10, decimal_places=2
+        label=format_lazy("From {}", lazy(currency_symbol, str)()),
+        required=False,
+        min_value=Decimal(0),
+        max_digits=10,
+        decimal_places=2,
     )
     max_price = forms.DecimalField(
-        label="To £", required=False, min_value=Decimal(0), max_digits=10, decimal_places=2
+        label=format_lazy("To {}", lazy(currency_symbol, str)()),
+        required=False,
+        min_value=Decimal(0),
+        max_digits=10,
+        decimal_places=2,
     )
 
     def clean(self) -> dict[str, Any]:

@@ -20,10 +20,11 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from catalog.models import Order, OrderLine, PaymentStatus, Product, Review
+from catalog.models import Order, OrderLine, OrderStatus, PaymentStatus, Product, Review
 from catalog.payments import PaymentError, payment_methods
-from catalog.signals import order_placed, products_changed
+from catalog.signals import order_cancelled, order_placed, products_changed
 
 
 def product_ratings_refresh(*, product_ids: Iterable[int] | None = None) -> int:
@@ -182,6 +183,43 @@ def _unavailable(product: Product, wanted: int) -> str:
     if not product.is_active or not product.stock:
         return f"{product.name} is sold out."
     return f"{product.name}: only {product.stock} left (you asked for {wanted})."
+
+
+class OrderCancelError(Exception):
+    """The order cannot be cancelled (it has been shipped); the message is for staff."""
+
+
+@transaction.atomic
+def order_cancel(*, order: Order) -> bool:
+    """Cancel a placed order: its stock goes back and its purchases stop counting (revenue,
+    orders, recommendations), all in one transaction. The status changes with a conditional
+    UPDATE, so of two concurrent cancellations one restocks and the other does nothing;
+    cancelling a cancelled order again does nothing (False). A shipped order is refused."""
+    cancelled = Order.objects.filter(pk=order.pk, status=OrderStatus.PLACED).update(
+        status=OrderStatus.CANCELLED, updated_at=timezone.now()
+    )
+    if not cancelled:
+        status = Order.objects.values_list("status", flat=True).get(pk=order.pk)
+        if status == OrderStatus.SHIPPED:
+            raise OrderCancelError(
+                f"Order {order.number} has been shipped: it cannot be cancelled."
+            )
+        return False
+    lines = list(order.lines.order_by("product_id").values_list("product_id", "quantity"))
+    # In id order, as checkout takes stock, so the two never wait on each other crosswise.
+    for product_id, quantity in lines:
+        Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity)
+    order.refresh_from_db(fields=["status", "updated_at"])
+    order_cancelled.send(sender=Order, order=order)
+    products_changed.send(sender=Product, product_ids=[product_id for product_id, _ in lines])
+    return True
+
+
+def orders_ship(*, orders: Iterable[Order]) -> int:
+    """Mark placed orders shipped (a cancelled one stays cancelled); how many changed."""
+    return Order.objects.filter(
+        pk__in=[order.pk for order in orders], status=OrderStatus.PLACED
+    ).update(status=OrderStatus.SHIPPED, updated_at=timezone.now())
 
 
 def orders_claim(*, numbers: Iterable[str], user: User) -> int:

@@ -19,3 +19,8 @@ products_changed = Signal()
 # An order was placed: sent inside the order's transaction with `order` (its lines saved) and
 # `session_id`, so what a receiver writes commits or rolls back with the order.
 order_placed = Signal()
+
+# An order was cancelled: sent inside the cancelling transaction with `order`, so the
+# tracking app reverses its purchases (revenue, orders and recommendations stop counting
+# them) in the same commit as the restock.
+order_cancelled = Signal()

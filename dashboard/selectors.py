@@ -12,7 +12,7 @@ from django.db.models.enums import TextChoices
 from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 
-from catalog.models import Order, Product
+from catalog.models import Product
 from catalog.querysets import browsable_q
 from recommender.models import (
     ACTIVE_PIPELINE_STATUSES,
@@ -90,10 +90,18 @@ def store_figures(span: Span) -> Figures:
         carters=Count("visitor", distinct=True, filter=kinds[EventType.ADD_TO_CART]),
         buyers=Count("visitor", distinct=True, filter=kinds[EventType.PURCHASE]),
     )
-    orders = Order.objects.filter(created_at__gte=span.start, created_at__lt=span.end).aggregate(
-        orders=Count("id"), revenue=Sum("total")
+    sales = events.filter(event_type=EventType.PURCHASE).aggregate(
+        # Lines of one order count once; a purchase that names no order is an order itself.
+        orders=Count("order_ref", distinct=True, filter=~Q(order_ref=""))
+        + Count("id", filter=Q(order_ref="")),
+        revenue=Sum("revenue"),
     )
-    return Figures(**counts, orders=orders["orders"], revenue=orders["revenue"] or Decimal("0"))
+    return Figures(**counts, orders=sales["orders"], revenue=money(sales["revenue"]))
+
+
+def money(amount: Decimal | float | None) -> Decimal:
+    """An amount of money to the cent (SQLite sums decimals as floats: 71.9800000000000)."""
+    return Decimal(str(amount or 0)).quantize(Decimal("0.01"))
 
 
 @dataclass(frozen=True)
@@ -122,12 +130,15 @@ def events_per_day(span: Span) -> DailySeries:
 
 
 def revenue_per_day(span: Span) -> DailySeries:
-    """Order revenue per day over the span (one grouped query)."""
+    """Revenue of every sale (purchase events: tracking.sales) per day over the span (one
+    grouped query)."""
     rows = (
-        Order.objects.filter(created_at__gte=span.start, created_at__lt=span.end)
-        .annotate(day=TruncDate("created_at"))
+        Event.objects.filter(
+            event_type=EventType.PURCHASE, occurred_at__gte=span.start, occurred_at__lt=span.end
+        )
+        .annotate(day=TruncDate("occurred_at"))
         .values_list("day")
-        .annotate(revenue=Sum("total"))
+        .annotate(revenue=Sum("revenue"))
         .order_by()
     )
     days = _days(span)
@@ -135,7 +146,7 @@ def revenue_per_day(span: Span) -> DailySeries:
     revenue = [0.0] * len(days)
     for day, total in rows:
         if day in position:
-            revenue[position[day]] = float(total)
+            revenue[position[day]] = float(total or 0)
     return DailySeries(days, {"Revenue": revenue})
 
 

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
+from catalog.templatetags.money import currency_symbol
 from dashboard import charts, refresh, selectors
 from dashboard.selectors import Figures, Period
 from infrastructure.outbox.selectors import outbox_backlog
@@ -69,7 +70,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         ),
         "revenue_chart": mark_safe(  # noqa: S308
             charts.line_chart(
-                "Revenue per day (£)",
+                f"Revenue per day ({currency_symbol()})",
                 days,
                 [charts.Series("Revenue", stats.revenue.values["Revenue"])],
             )
@@ -120,7 +121,7 @@ def _kpis(current: Figures, previous: Figures) -> list[dict[str, object]]:
         ("Added to cart", current.add_to_carts, previous.add_to_carts),
         ("Purchases", current.purchases, previous.purchases),
         ("Orders", current.orders, previous.orders),
-        ("Revenue (£)", current.revenue, previous.revenue),
+        ("Revenue", current.revenue, previous.revenue),
         ("Conversion", current.conversion, previous.conversion),
     ]
     return [
@@ -129,6 +130,7 @@ def _kpis(current: Figures, previous: Figures) -> list[dict[str, object]]:
             "value": now,
             "change": _change(now, before),
             "percent": label == "Conversion",
+            "money": label == "Revenue",
         }
         for label, now, before in rows
     ]

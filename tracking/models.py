@@ -95,6 +95,11 @@ class Event(models.Model):
     session_id = models.CharField(max_length=64, blank=True)
     source = models.CharField(max_length=16, choices=EventSource.choices, default=EventSource.API)
     metadata = models.JSONField(default=dict, blank=True)
+    # What a purchase sold (tracking.sales): the store's revenue and orders are counted from
+    # these columns, whichever way the sale arrived. NULL revenue: the amount is unknown.
+    quantity = models.PositiveIntegerField(default=1, db_default=1)
+    revenue = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    order_ref = models.CharField(max_length=64, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = EventQuerySet.as_manager()
@@ -127,6 +132,11 @@ class Event(models.Model):
             models.CheckConstraint(
                 condition=Q(source__in=EventSource.values),
                 name="event_source_known",
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="event_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(revenue__isnull=True) | Q(revenue__gte=0),
+                name="event_revenue_not_negative",
             ),
         ]
 

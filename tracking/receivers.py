@@ -6,7 +6,7 @@ from typing import Any
 
 from catalog.models import Order
 from tracking.models import EventSource, EventType, Visitor
-from tracking.services import EventInput, events_record
+from tracking.services import EventInput, events_record, order_purchases_reverse
 
 
 def order_purchases_record(sender: type, *, order: Order, session_id: str, **kwargs: Any) -> None:
@@ -32,3 +32,8 @@ def order_purchases_record(sender: type, *, order: Order, session_id: str, **kwa
         ],
         source=EventSource.STOREFRONT,
     )
+
+
+def order_purchases_cancel(sender: type, *, order: Order, **kwargs: Any) -> None:
+    """A cancelled order's purchase events are reversed in the cancelling transaction."""
+    order_purchases_reverse(order_number=order.number, visitor_id=order.visitor_id)

@@ -15,6 +15,7 @@ from rest_framework import serializers
 from catalog.models import Product
 from infrastructure.api.access import VISITOR_MAX_LENGTH
 from tracking.models import Event, EventType
+from tracking.sales import SaleError, sale_of
 
 MAX_BATCH = 500
 MAX_METADATA_BYTES = 4096
@@ -63,7 +64,20 @@ class EventInSerializer(serializers.Serializer[Any]):
     event_type = serializers.ChoiceField(choices=EventType.choices)
     occurred_at = serializers.DateTimeField(required=False, help_text="Default: now.")
     session_id = serializers.CharField(required=False, max_length=64, allow_blank=True)
-    metadata = serializers.DictField(required=False)
+    metadata = serializers.DictField(
+        required=False,
+        help_text="Anything up to 4 KB of JSON. A purchase may say what it sold: `quantity` "
+        "(default 1), `revenue` (the line's total) or `unit_price` (default: the product's "
+        "price), and `order` (lines of one order count as one order).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["event_type"] == EventType.PURCHASE:
+            try:
+                sale_of(attrs.get("metadata", {}), price=None)
+            except SaleError as error:
+                raise serializers.ValidationError({"metadata": [str(error)]}) from error
+        return attrs
 
     def validate_occurred_at(self, value: Any) -> Any:
         if value > timezone.now() + CLOCK_SKEW:

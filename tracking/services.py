@@ -11,7 +11,9 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.models import Product
 from tracking.models import Event, EventSource, EventType, Visitor, new_event_id, new_visitor_id
+from tracking.sales import NOT_A_SALE, Sale, sale_of
 from tracking.signals import events_recorded
 
 # How stale a shopper's last_seen_at may get while they browse.
@@ -77,6 +79,8 @@ def events_record(
     visitors = visitors_get_or_create(external_ids=[e.visitor for e in events])
     event_ids = [e.event_id for e in events]
     already = set(Event.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True))
+    new = [e for e in events if e.event_id not in already]
+    sales = sales_of(new)
     Event.objects.bulk_create(
         [
             Event(
@@ -88,9 +92,11 @@ def events_record(
                 session_id=e.session_id,
                 source=source,
                 metadata=e.metadata,
+                quantity=sale.quantity,
+                revenue=sale.revenue,
+                order_ref=sale.order_ref,
             )
-            for e in events
-            if e.event_id not in already
+            for e, sale in zip(new, sales, strict=True)
         ],
         # A concurrent request storing the same event_id wins; this one then returns it.
         ignore_conflicts=True,
@@ -116,6 +122,19 @@ def events_record(
         events=[stored[event_id] for event_id in event_ids],
         created=[event_id not in already for event_id in event_ids],
     )
+
+
+def sales_of(events: Sequence[EventInput]) -> list[Sale]:
+    """What each event sold (tracking.sales; not a sale unless a purchase), with the
+    products' prices read in one query for purchases that do not name an amount."""
+    purchased = {e.product_id for e in events if e.event_type == EventType.PURCHASE}
+    prices = dict(Product.objects.filter(pk__in=purchased).values_list("pk", "price"))
+    return [
+        sale_of(e.metadata, price=prices.get(e.product_id))
+        if e.event_type == EventType.PURCHASE
+        else NOT_A_SALE
+        for e in events
+    ]
 
 
 def storefront_event_record(
@@ -149,6 +168,23 @@ def storefront_event_record(
         Visitor.objects.filter(pk=shopper.pk).update(last_seen_at=now)
     transaction.on_commit(lambda: _recommendations_invalidate([visitor]))
     return event
+
+
+def order_purchases_reverse(*, order_number: str, visitor_id: int) -> int:
+    """A shop order was cancelled: the purchase events its checkout recorded for its visitor
+    are deleted, so revenue, orders and every recommender stop counting them; the shopper's
+    views and cart adds stay. Safe to run twice. How many were deleted."""
+    purchases = Event.objects.filter(
+        visitor_id=visitor_id,
+        event_type=EventType.PURCHASE,
+        source=EventSource.STOREFRONT,
+        order_ref=order_number,
+    )
+    deleted, _ = purchases.delete()
+    if deleted:
+        visitor = Visitor.objects.values_list("external_id", flat=True).get(pk=visitor_id)
+        transaction.on_commit(lambda: _recommendations_invalidate([visitor]))
+    return deleted
 
 
 def _recommendations_invalidate(visitor_external_ids: Sequence[str]) -> None:

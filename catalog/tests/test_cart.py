@@ -32,7 +32,7 @@ def test_adding_shows_the_line_and_totals_and_records_an_add_to_cart_event(clien
     page = client.get(reverse("catalog:cart")).content.decode()
     assert "Mug" in page
     assert 'value="3"' in page
-    assert "&pound;13.50" in page
+    assert "£13.50" in page
     assert "Total (3 items)" in page
     events = Event.objects.filter(event_type=EventType.ADD_TO_CART)
     assert events.count() == 2

@@ -4,8 +4,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from catalog.models import Order, Product
 from catalog.tests.factories import ProductFactory
@@ -32,46 +34,30 @@ pytestmark = pytest.mark.django_db
 NOW = timezone.make_aware(datetime(2026, 11, 20, 15, 0))
 
 
-def order(visitor, total: str, at: datetime) -> Order:
-    placed = Order.objects.create(
-        number=f"N{Order.objects.count()}",
-        checkout_token=f"t{Order.objects.count()}",
-        visitor=visitor,
-        full_name="A",
-        email="a@example.com",
-        address="1 Road",
-        payment_method="pay_on_delivery",
-        payment_status="due_on_delivery",
-        total=Decimal(total),
-    )
-    Order.objects.filter(pk=placed.pk).update(created_at=at)
-    return placed
-
-
 @pytest.fixture
 def week():
-    """In the last 7 days: Ann viewed twice, carted and bought (one order of 30.00); Bob
-    viewed once. In the 7 days before: Cy viewed once and bought (one order of 10.00)."""
+    """In the last 7 days: Ann viewed twice, carted and bought (order N1, 30.00); Bob viewed
+    once. In the 7 days before: Cy viewed once and bought, through the API with no order
+    named (an order of 10.00 on its own)."""
     mug = ProductFactory.create()
     ann, bob, cy = (VisitorFactory.create() for _ in range(3))
 
-    def event(visitor, kind, days_ago):
+    def event(visitor, kind, days_ago, product=mug, **sale):
         EventFactory.create(
             visitor=visitor,
-            product=mug,
+            product=product,
             event_type=kind,
             occurred_at=NOW - timedelta(days=days_ago),
+            **sale,
         )
 
     event(ann, EventType.VIEW, 1)
     event(ann, EventType.VIEW, 2)
     event(ann, EventType.ADD_TO_CART, 2)
-    event(ann, EventType.PURCHASE, 2)
+    event(ann, EventType.PURCHASE, 2, revenue=Decimal("30.00"), order_ref="N1")
     event(bob, EventType.VIEW, 3)
     event(cy, EventType.VIEW, 9)
-    event(cy, EventType.PURCHASE, 9)
-    order(ann, "30.00", NOW - timedelta(days=2))
-    order(cy, "10.00", NOW - timedelta(days=9))
+    event(cy, EventType.PURCHASE, 9, revenue=Decimal("10.00"))
 
 
 def test_figures_of_a_period_and_the_one_before(week):
@@ -89,6 +75,44 @@ def test_figures_of_a_period_and_the_one_before(week):
     assert (previous.visitors, previous.buyers, previous.orders) == (1, 1, 1)
     assert previous.revenue == Decimal("10.00")
     assert previous.conversion == 1.0
+
+
+def test_every_sale_counts_once_whichever_way_it_arrived(client):
+    """A shop order's lines (one order), an import's invoice lines (one order), an API
+    purchase naming no order (an order of its own) of 2 at the product's price."""
+    shop_buyer, importer, app = (VisitorFactory.create() for _ in range(3))
+    mug, cup = ProductFactory.create(price=Decimal("4.50")), ProductFactory.create()
+    when = NOW - timedelta(days=1)
+    for product, revenue in ((mug, "12.00"), (cup, "8.00")):
+        EventFactory.create(
+            visitor=shop_buyer,
+            product=product,
+            event_type=EventType.PURCHASE,
+            occurred_at=when,
+            revenue=Decimal(revenue),
+            order_ref="SHOP1",
+        )
+        EventFactory.create(
+            visitor=importer,
+            product=product,
+            event_type=EventType.PURCHASE,
+            occurred_at=when,
+            revenue=Decimal(revenue),
+            order_ref="536365",
+        )
+    api = User.objects.create_user("partner")
+    token = Token.objects.create(user=api)
+    sent = client.post(
+        "/api/events",
+        {"visitor": app.external_id, "product": mug.pk, "event_type": "purchase",
+         "occurred_at": when.isoformat(), "metadata": {"quantity": 2}},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token.key}",
+    )  # fmt: skip
+    assert sent.status_code == 201, sent.content
+    figures = store_figures(period_span(Period.DAYS_7, now=NOW))
+    assert (figures.purchases, figures.orders) == (5, 3)
+    assert figures.revenue == Decimal("49.00")  # 20 + 20 + 2 x 4.50
 
 
 def test_today_starts_at_midnight():

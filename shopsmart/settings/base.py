@@ -229,6 +229,11 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# The shop's currency (ISO 4217) and the locale its amounts are written in: every price and
+# figure is shown as, say, "£1,234.50" (catalog/templatetags/money.py).
+SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="GBP")
+SHOP_LOCALE = env.str("SHOP_LOCALE", default="en_GB")
+
 # --- Static files -------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from tqdm import tqdm
 
-from catalog.models import Category, Product, Review
+from catalog.models import Category, Order, OrderLine, OrderStatus, PaymentStatus, Product, Review
+from catalog.payments import PayOnDelivery
 from catalog.placeholders import placeholder_url
 from catalog.services import product_ratings_refresh
 from infrastructure.bulk import indexes_deferred, insert_frame, tables_emptied
@@ -33,6 +34,8 @@ EVENT_CHUNK = 250_000
 # Children before parents, so DELETE works on databases without TRUNCATE ... CASCADE.
 STORE_MODELS = (
     Review,
+    OrderLine,
+    Order,
     Event,
     Visitor,
     Product,
@@ -88,6 +91,7 @@ def demo_store_load(
             bar.update(1)
             visitor_ids, user_ids = _load_visitors(data, end, shopper_password)
             bar.update(1)
+            orders = _load_orders(data, end, product_ids, visitor_ids, user_ids)
             with indexes_deferred(Event):
                 for inserted in _load_events(data, end, product_ids, visitor_ids):
                     bar.update(inserted)
@@ -102,6 +106,7 @@ def demo_store_load(
         "products": len(product_ids),
         "visitors": len(visitor_ids),
         "events": len(data.events),
+        "orders": orders,
         "reviews": reviews,
     }
 
@@ -145,7 +150,6 @@ def _load_products(data: DemoData, category_ids: list[int]) -> np.ndarray:
         placeholder_url(theme=slug, key=key.lower())
         for slug, key in zip(category_slug, external_id, strict=True)
     ]
-    pence = pd.Series(products.price_pence)
     # Spread creation over the last months so "newest" means something on the pages.
     created = pd.Timestamp(now) - pd.to_timedelta(
         np.random.default_rng(data.config.seed).uniform(0, 180, n), unit="D"
@@ -156,7 +160,7 @@ def _load_products(data: DemoData, category_ids: list[int]) -> np.ndarray:
             "name": products.names,
             "slug": [slugify(name) for name in products.names],
             "description": products.descriptions,
-            "price": (pence // 100).astype(str) + "." + (pence % 100).astype(str).str.zfill(2),
+            "price": _amounts(products.price_pence),
             "image_url": image_url,
             "category_id": np.asarray(category_ids)[products.category],
             "is_active": products.is_active,
@@ -248,14 +252,13 @@ def _load_events(
         event_type = events.event_type[chunk]
         product = events.product[chunk]
         occurred_at = end_ts - pd.to_timedelta(events.seconds_before_end[chunk], unit="s")
-        pence = pd.Series(price[product])
+        amount = _amounts(price[product])
+        purchase = event_type == PURCHASE
+        order_ref = _order_numbers(events.session[chunk])
         purchase_metadata = (
-            '{"quantity": 1, "unit_price": "'
-            + (pence // 100).astype(str)
-            + "."
-            + (pence % 100).astype(str).str.zfill(2)
-            + '"}'
+            '{"order": "' + order_ref + '", "quantity": 1, "unit_price": "' + amount + '"}'
         )
+
         frame = pd.DataFrame(
             {
                 "event_id": f"demo-{seed}-" + pd.Series(np.arange(start, stop)).astype(str),
@@ -265,11 +268,111 @@ def _load_events(
                 "occurred_at": occurred_at,
                 "session_id": f"demo-{seed}-" + pd.Series(events.session[chunk]).astype(str),
                 "source": EventSource.DEMO.value,
-                "metadata": np.where(event_type == PURCHASE, purchase_metadata, json.dumps({})),
+                "metadata": np.where(purchase, purchase_metadata, json.dumps({})),
+                # Each demo purchase is one unit at the product's price, a line of its
+                # session's order (tracking.sales).
+                "quantity": 1,
+                "revenue": amount.where(purchase),
+                "order_ref": np.where(purchase, order_ref, ""),
                 "created_at": occurred_at,
             }
         )
         yield insert_frame(Event, frame)
+
+
+# Demo orders placed more than this long before the end have been shipped and paid.
+SHIPPING_DAYS = 2
+
+
+def _amounts(pence: np.ndarray) -> pd.Series:
+    """Prices in pence as the decimal strings the database stores ("12.99")."""
+    amounts = pd.Series(pence)
+    return (amounts // 100).astype(str) + "." + (amounts % 100).astype(str).str.zfill(2)
+
+
+def _order_numbers(sessions: np.ndarray) -> pd.Series:
+    """A demo session's order number (16 characters, the column's width)."""
+    return "DEMO" + pd.Series(sessions).astype(str).str.zfill(12)
+
+
+def _load_orders(
+    data: DemoData,
+    end: datetime,
+    product_ids: np.ndarray,
+    visitor_ids: np.ndarray,
+    user_ids: np.ndarray,
+) -> int:
+    """One order per session with purchases (the demo's checkout ends its session): a line
+    per product bought, placed at the session's last purchase, so the dashboard's orders and
+    revenue match the demo's purchase events."""
+    events = data.events
+    bought = np.flatnonzero(events.event_type == PURCHASE)
+    if not len(bought):
+        return 0
+    lines = (
+        pd.DataFrame(
+            {
+                "session": events.session[bought],
+                "visitor": events.visitor[bought],
+                "product": events.product[bought],
+                "seconds_before_end": events.seconds_before_end[bought],
+            }
+        )
+        .groupby(["session", "product"], sort=True)
+        .agg(
+            visitor=("visitor", "first"),
+            quantity=("visitor", "size"),
+            seconds_before_end=("seconds_before_end", "min"),
+        )
+        .reset_index()
+    )
+    pence = data.products.price_pence[lines["product"].to_numpy()]
+    lines["pence"] = pence * lines["quantity"].to_numpy()
+    orders = lines.groupby("session", sort=True).agg(
+        visitor=("visitor", "first"),
+        pence=("pence", "sum"),
+        seconds_before_end=("seconds_before_end", "min"),
+    )
+    number = _order_numbers(orders.index.to_numpy())
+    placed = pd.Timestamp(end) - pd.to_timedelta(orders["seconds_before_end"].to_numpy(), unit="s")
+    shipped = orders["seconds_before_end"].to_numpy() > SHIPPING_DAYS * 86_400
+    visitor = orders["visitor"].to_numpy()
+    user = user_ids[visitor]
+    frame = pd.DataFrame(
+        {
+            "number": number,
+            "checkout_token": "demo-" + number,
+            "visitor_id": visitor_ids[visitor],
+            "user_id": _nullable_ids(user),
+            "full_name": np.where(user > 0, "Demo shopper", "Demo guest"),
+            "email": "shopper" + pd.Series(visitor + 1).astype(str).str.zfill(6) + "@example.com",
+            "address": "1 Demo Street, Demotown",
+            "status": np.where(shipped, OrderStatus.SHIPPED.value, OrderStatus.PLACED.value),
+            "payment_method": PayOnDelivery.code,
+            "payment_status": np.where(
+                shipped, PaymentStatus.PAID.value, PaymentStatus.DUE_ON_DELIVERY.value
+            ),
+            "total": _amounts(orders["pence"].to_numpy()),
+            "created_at": placed,
+            "updated_at": placed,
+        }
+    )
+    insert_frame(Order, frame)
+    order_ids = dict(Order.objects.filter(number__startswith="DEMO").values_list("number", "id"))
+    names = np.asarray(data.products.names, dtype=object)
+    insert_frame(
+        OrderLine,
+        pd.DataFrame(
+            {
+                "order_id": _order_numbers(lines["session"].to_numpy()).map(order_ids),
+                "product_id": product_ids[lines["product"].to_numpy()],
+                "product_name": names[lines["product"].to_numpy()],
+                "unit_price": _amounts(data.products.price_pence[lines["product"].to_numpy()]),
+                "quantity": lines["quantity"].to_numpy(),
+            }
+        ),
+    )
+    return len(frame)
 
 
 def _load_reviews(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -163,3 +164,40 @@ def test_a_product_reference_the_database_cannot_hold_is_a_400(api, reference):
     assert response.status_code == 400
     assert "product" in response.json()["items"][0]["errors"]
     assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        ({"quantity": "two"}, "quantity must be a whole number"),
+        ({"quantity": 0}, "quantity must be a whole number"),
+        ({"revenue": "-3"}, "revenue must be an amount of at least 0"),
+        ({"unit_price": "cheap"}, "unit_price must be an amount"),
+    ],
+)
+def test_a_purchase_that_cannot_be_a_sale_is_400_and_stores_nothing(
+    api, product, metadata, message
+):
+    event = {"visitor": "v", "product": product.pk, "event_type": "purchase"}
+    answer = post(api, event | {"metadata": metadata})
+    assert answer.status_code == 400
+    assert message in answer.json()["metadata"][0]
+    assert not Event.objects.exists()
+
+
+def test_a_purchase_records_what_it_sold(api, product):
+    """Quantity and unit price from the event, else the product's price; the order it
+    names groups its lines."""
+    post(api, [
+        {"visitor": "v", "product": product.pk, "event_type": "purchase", "event_id": "a",
+         "metadata": {"quantity": 3, "unit_price": "2.50", "order": "APP-7"}},
+        {"visitor": "v", "product": product.pk, "event_type": "purchase", "event_id": "b"},
+        {"visitor": "v", "product": product.pk, "event_type": "view", "event_id": "c",
+         "metadata": {"quantity": "anything"}},
+    ])  # fmt: skip
+    sold = {e.event_id: (e.quantity, e.revenue, e.order_ref) for e in Event.objects.all()}
+    assert sold == {
+        "a": (3, Decimal("7.50"), "APP-7"),
+        "b": (1, product.price, ""),
+        "c": (1, None, ""),
+    }

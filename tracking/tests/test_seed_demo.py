@@ -4,10 +4,10 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db.models import Avg, Count
+from django.db.models import Avg, Count, Sum
 from django.urls import reverse
 
-from catalog.models import Category, Product, Review
+from catalog.models import Category, Order, OrderLine, Product, Review
 from catalog.tests.factories import ProductFactory
 from tracking.models import Event, EventType, Visitor
 
@@ -65,7 +65,28 @@ def test_images_are_served_locally():
 def test_purchases_record_quantity_and_price():
     seed()
     purchase = Event.objects.filter(event_type=EventType.PURCHASE).select_related("product")[0]
-    assert purchase.metadata == {"quantity": 1, "unit_price": str(purchase.product.price)}
+    assert purchase.metadata == {
+        "order": purchase.order_ref,
+        "quantity": 1,
+        "unit_price": str(purchase.product.price),
+    }
+    assert (purchase.quantity, purchase.revenue) == (1, purchase.product.price)
+
+
+def test_every_demo_purchase_is_a_line_of_an_order_with_the_same_money():
+    """A new owner's dashboard shows orders and revenue that match the orders table."""
+    seed()
+    purchases = Event.objects.filter(event_type=EventType.PURCHASE)
+    orders = Order.objects.all()
+    assert orders.count() == purchases.values("order_ref").distinct().count() > 0
+    total = orders.aggregate(total=Sum("total"))["total"]
+    revenue = purchases.aggregate(revenue=Sum("revenue"))["revenue"]
+    # SQLite sums decimals as floats: compare to the cent.
+    assert round(total, 2) == round(revenue, 2)
+    assert OrderLine.objects.aggregate(n=Sum("quantity"))["n"] == purchases.count()
+    assert set(orders.values_list("status", flat=True)) == {"placed", "shipped"}
+    registered = orders.filter(visitor__is_anonymous=False).select_related("visitor")
+    assert all(order.user_id == order.visitor.user_id for order in registered)
 
 
 def test_ratings_are_aggregated_from_reviews():
