@@ -8,14 +8,14 @@ from typing import TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
-from django.db.models import F, Prefetch, Q, QuerySet, TextChoices, Value
+from django.db.models import F, Prefetch, Q, QuerySet, TextChoices
 from django.shortcuts import get_object_or_404
 
 from catalog.models import Category, Order, OrderLine, Product, Review, product_path
 from catalog.popularity import popularity_score
 from catalog.querysets import browsable_q, browsable_sql
+from catalog.search import products_matching
 from infrastructure import sql
 
 
@@ -197,23 +197,17 @@ def product_search(
     max_price: Decimal | None = None,
     ordering: str | None = None,
 ) -> QuerySet[Product]:
-    """Browsable products matching the filters. The search is fuzzy on PostgreSQL (trigram
-    word similarity on the name, so typos match) and a case-insensitive contains elsewhere;
-    without an ordering, searches come best match first and listings by name."""
+    """Browsable products matching the filters. The search is full text over name, category
+    and description, forgiving typos (catalog.search); without an ordering, searches come best
+    match first and listings by name."""
     products = product_list(category=category)
     if min_price is not None:
         products = products.filter(price__gte=min_price)
     if max_price is not None:
         products = products.filter(price__lte=max_price)
     search = search.strip()
-    if search and connection.vendor == "postgresql":
-        # The %> operator uses the trigram index on name; its threshold is set per connection
-        # (settings: pg_trgm.word_similarity_threshold) looser than the default for typos.
-        products = products.filter(name__trigram_word_similar=search).annotate(
-            relevance=TrigramWordSimilarity(search, "name")
-        )
-    elif search:
-        products = products.filter(name__icontains=search).annotate(relevance=Value(1.0))
+    if search:
+        products = products_matching(products, search)
     if ordering in ORDER_BY:
         return products.order_by(*ORDER_BY[ordering])
     if ordering == ProductOrdering.POPULARITY:
