@@ -4,6 +4,7 @@ whole product table."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -14,7 +15,7 @@ from catalog.tests.factories import CategoryFactory, ProductFactory
 pytestmark = pytest.mark.django_db
 
 
-def names(search: str, **filters: object) -> list[str]:
+def names(search: str, **filters: Any) -> list[str]:
     return list(product_search(search=search, **filters).values_list("name", flat=True))
 
 
