@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages bench-dashboard bench-real-data bench-real-data-live bench-load fault-db-restart fuzz-api clean
+.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages bench-search bench-dashboard bench-real-data bench-real-data-live bench-load fault-db-restart fuzz-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -89,6 +89,9 @@ bench-api: $(VENV)/.installed-dev  ## API load: gunicorn + PostgreSQL + Redis, d
 
 bench-pages: $(VENV)/.installed-dev  ## shop pages under load, as bench-api
 	$(BIN)/python bench/pages.py
+
+bench-search: $(VENV)/.installed-dev  ## search relevance (MRR) on SQLite and PostgreSQL
+	$(BIN)/python bench/search_relevance.py
 
 bench-dashboard: $(VENV)/.installed-dev  ## the dashboard on the 5M-event store
 	$(BIN)/python bench/dashboard_render.py

@@ -34,7 +34,7 @@ CACHE_PREFIX = "bench-api"
 PORT = 8765
 CONCURRENCY = (4, 32)
 MISSES = "recommendations (cache miss)"
-RECS = "rec"  # recommender.cache.RECOMMENDATIONS
+RECS = "rec"  # infrastructure.cache.RECOMMENDATIONS
 WRK = shutil.which("wrk") or "wrk"
 
 # Prints wrk's figures as one JSON line; every scenario script ends with it.
@@ -105,6 +105,17 @@ end
         + """
 function request()
   return wrk.format("GET", "/api/products?search=" .. terms[(next_number() % #terms) + 1])
+end
+""",
+        "products?search= (uncached)": term_table
+        + THREADS
+        + """
+local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
+function request()
+  -- A price bound never asked before in a run: every page is ranked and counted afresh.
+  local n = next_number() + offset
+  return wrk.format("GET", "/api/products?search=" .. terms[(n % #terms) + 1]
+    .. "&max_price=" .. (1000 + n % 100000) .. ".50")
 end
 """,
         "trending": 'wrk.path = "/api/trending?window=7d&k=20"\n',
@@ -299,6 +310,20 @@ def measure(
     return results
 
 
+def shares_print(results: list[dict[str, Any]]) -> None:
+    """Each scenario's throughput as a share of ping's and its p95 as a multiple of ping's,
+    at the same number of clients in the same run."""
+    ping = {r["clients"]: r for r in results if r["scenario"] == "ping"}
+    print("\nThroughput as a share of ping's, and p95 as a multiple of ping's:")
+    for r in results:
+        floor = ping.get(r["clients"])
+        if r["scenario"] != "ping" and floor is not None:
+            share = r["requests_per_second"] / floor["requests_per_second"]
+            slower = r["p95_ms"] / floor["p95_ms"]
+            print(f"  {r['scenario']:<30} {r['clients']:>3} clients: {share:.0%},"
+                  f" p95 {slower:.1f}x")  # fmt: skip
+
+
 def main() -> None:
     seconds, url, redis_url, only = bench_setup(__doc__.splitlines()[0])
     token, visitors, products = prepare(url)
@@ -308,7 +333,7 @@ def main() -> None:
         if name == MISSES:
             # No list computed before (by the warm-up or an earlier run) is served: every
             # measured request computes one (the shared caches stay warm).
-            shell(url, f"from recommender import cache; cache.generation_bump({RECS!r})")
+            shell(url, f"from infrastructure import cache; cache.generation_bump({RECS!r})")
 
     try:
         warm(token, visitors)
@@ -318,12 +343,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
-    ping = {r["clients"]: r["requests_per_second"] for r in results if r["scenario"] == "ping"}
-    print("\nRecommendations throughput as a share of ping's:")
-    for r in results:
-        if r["scenario"].startswith("recommendations"):
-            share = r["requests_per_second"] / ping[r["clients"]]
-            print(f"  {r['scenario']:<30} {r['clients']:>3} clients: {share:.0%}")
+    shares_print(results)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "api-load.json").write_text(json.dumps(results, indent=2))
 

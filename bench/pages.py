@@ -2,8 +2,8 @@
 
 The default demo store (as bench/api.py prepares it); ten shoppers with a history browse with
 their visitor and session cookies, as a browser sends them: home, category pages, product
-pages (each records a view, as in the shop) and searches, at 4 and 16 concurrent clients
-after one discarded warm-up second.
+pages (each records a view, as in the shop) and searches, at 4, 16 and 32 concurrent clients
+after one discarded warm-up second, beside `GET /api/ping` (the framework's floor).
 Prints a table and writes bench/results/pages-load.json.
 
     python bench/pages.py [--seconds 10]
@@ -17,10 +17,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from api import THREADS, bench_setup, chosen, measure, prepare, shell, start_server
+from api import (
+    THREADS,
+    bench_setup,
+    chosen,
+    measure,
+    prepare,
+    shares_print,
+    shell,
+    start_server,
+)
 from run import RESULTS
 
-CONCURRENCY = (4, 16)
+CONCURRENCY = (4, 16, 32)
 # Ten demo shoppers with a history, each with a session (as their browser would have), the
 # category slugs and 200 product URLs.
 PAGES_TO_VISIT = """
@@ -65,6 +74,8 @@ end
     )
     terms = ["mug", "lamp", "tepot", "blanket", "ceramic", "cotton", "garden", "candle"]
     return {
+        # The framework's floor, as bench/api.py measures it: pages are compared with it.
+        "ping": 'wrk.path = "/api/ping"\n',
         "home": shoppers + 'function request() return as_shopper("/") end\n',
         "category": shoppers
         + lua_table("categories", categories)
@@ -102,6 +113,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+    shares_print(results)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "pages-load.json").write_text(json.dumps(results, indent=2))
 

@@ -15,9 +15,10 @@ from rest_framework.views import APIView
 
 from catalog import selectors
 from catalog.models import Category, Product
+from catalog.pagination import ProductCardPaginator
 from catalog.serializers import (
+    CachedCardSerializer,
     CategoryNodeSerializer,
-    ProductCardSerializer,
     ProductDetailSerializer,
     ProductQuerySerializer,
 )
@@ -25,6 +26,8 @@ from infrastructure.api.access import SearchThrottle
 
 
 class ProductPagination(PageNumberPagination):
+    # One page at a time from the cache (catalog.pagination), given a ProductQuery.
+    django_paginator_class = ProductCardPaginator
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
@@ -44,16 +47,17 @@ def category_from_parameter(value: str | None, field: str = "category") -> Categ
 class ProductListView(ListAPIView[Product]):
     """Browsable products (active, in stock): fuzzy search, category, price range, ordering."""
 
-    serializer_class = ProductCardSerializer
+    serializer_class = CachedCardSerializer
     pagination_class = ProductPagination
     throttle_classes = [SearchThrottle]
     error_statuses = (400, 404, 429)
 
     def get_queryset(self) -> Any:
+        """The question, not its answer: the paginator reads the asked page of it."""
         query = ProductQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         filters = query.validated_data
-        return selectors.product_search(
+        return selectors.ProductQuery(
             search=filters.get("search", ""),
             category=category_from_parameter(filters.get("category")),
             min_price=filters.get("min_price"),

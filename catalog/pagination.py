@@ -1,30 +1,64 @@
-"""Paginating a search: the page and the number of matches from one query."""
+"""Paginating product listings and searches, page by page from the cache.
+
+A page of a listing or a search is the ids of its products and the number of matches, cached
+under the catalog's generation (any change to a product or category shown invalidates it) and
+trending's (the popularity sort): a shopper's next request for a popular search or category
+reads one cache entry and the page's products by id, never the ranking of every match again.
+The products themselves (price, stock) are always read fresh.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.paginator import Page, Paginator
-from django.db.models import Count, QuerySet, Window
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+
+from catalog.selectors import ProductQuery, product_query_page, products_in_order
 
 
-class CountedWithPagePaginator(Paginator[Any]):
-    """Reads the total with the page itself (COUNT(*) OVER ()): one pass over the matches
-    instead of two. For queries that read every match anyway to order them (a fuzzy search);
-    a listing read in index order would lose its LIMIT. A page past the end falls back to a
-    plain count and shows the last page, as Paginator.get_page does."""
+class ProductQueryPaginator(Paginator[Any]):
+    """Django's Paginator over a product query, reading one page at a time from the cache:
+    the storefront's pages get the products (read fresh: their ratings and stock show), the
+    API's its cached cards (`cards`)."""
 
-    def __init__(self, object_list: QuerySet[Any], per_page: int) -> None:
-        super().__init__(object_list.annotate(matches=Window(Count("pk"))), per_page)
+    cards = False
+
+    def __init__(self, query: ProductQuery, per_page: int) -> None:
+        super().__init__([], per_page)
+        self.query = query
+        self._count: int | None = None
+
+    @property
+    def count(self) -> int:
+        if self._count is None:
+            self._count = product_query_page(self.query, number=1, size=self.per_page).count
+        return self._count
 
     def get_page(self, number: Any) -> Page[Any]:
+        """The page asked for; the first for anything but a page number, the last for one
+        past the end (as a shopper's edited URL deserves)."""
         try:
-            wanted = max(int(number), 1)
-        except (TypeError, ValueError):
-            wanted = 1
-        first = (wanted - 1) * self.per_page
-        rows = list(self.object_list[first : first + self.per_page])
-        if not rows:
-            return super().get_page(wanted)
-        self.__dict__["count"] = rows[0].matches  # Paginator.count is a cached property
-        return Page(rows, wanted, self)
+            return self.page(number)
+        except PageNotAnInteger:
+            return self.page(1)
+        except EmptyPage:
+            return self.page(max(self.num_pages, 1) if int(number) > 1 else 1)
+
+    def page(self, number: Any) -> Page[Any]:
+        try:
+            wanted = int(number)
+        except (TypeError, ValueError) as error:
+            raise PageNotAnInteger("That page number is not an integer") from error
+        if wanted < 1:
+            raise EmptyPage("That page number is less than 1")
+        found = product_query_page(self.query, number=wanted, size=self.per_page)
+        self._count = found.count
+        if not found.ids and wanted > 1:
+            raise EmptyPage("That page contains no results")
+        if self.cards:
+            return Page(found.cards, wanted, self)
+        return Page(products_in_order(found.ids), wanted, self)
+
+
+class ProductCardPaginator(ProductQueryPaginator):
+    cards = True

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
-from django.db.models import F, Prefetch, Q, QuerySet, TextChoices
+from django.db.models import Count, F, Prefetch, Q, QuerySet, TextChoices, Window
 from django.shortcuts import get_object_or_404
 
 from catalog.models import Category, Order, OrderLine, Product, Review, product_path
 from catalog.popularity import popularity_score
 from catalog.querysets import browsable_q, browsable_sql
 from catalog.search import products_matching
-from infrastructure import sql
+from infrastructure import cache, sql
 
 
 def category_list() -> QuerySet[Category]:
@@ -218,6 +220,85 @@ def product_search(
     if search:
         return products.order_by("-relevance", "name", "id")
     return products.order_by("name", "id")
+
+
+@dataclass(frozen=True)
+class ProductQuery:
+    """What a listing or search asks for (product_search's filters)."""
+
+    search: str = ""
+    category: Category | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    ordering: str | None = None
+
+    def cache_key(self) -> str:
+        """The same for the same question: the search's words, the filters."""
+        parts = [
+            " ".join(self.search.lower().split()),
+            str(self.category.pk if self.category else "-"),
+            str(self.min_price if self.min_price is not None else "-"),
+            str(self.max_price if self.max_price is not None else "-"),
+            self.ordering or "-",
+        ]
+        # Searches are free text of any length: the key holds a digest of the question.
+        return hashlib.blake2b("\x00".join(parts).encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class QueryPage:
+    ids: list[int]
+    count: int
+    # The API's cards of the page (name, price, image, category: what the catalog's
+    # generation covers), in order.
+    cards: list[ProductCard]
+
+
+def product_query_page(query: ProductQuery, *, number: int, size: int) -> QueryPage:
+    """The ids of one page of the query's products, in order, and how many match in all
+    (cached: see catalog.pagination)."""
+    return cache.cached(
+        cache.SEARCH,
+        query.cache_key(),
+        number,
+        size,
+        timeout=settings.CACHE_TTL_SEARCH,
+        compute=lambda: _query_page(query, number, size),
+        depends_on=(cache.TRENDING,),
+    )
+
+
+def _query_page(query: ProductQuery, number: int, size: int) -> QueryPage:
+    products = product_search(
+        search=query.search,
+        category=query.category,
+        min_price=query.min_price,
+        max_price=query.max_price,
+        ordering=query.ordering,
+    )
+    first = (number - 1) * size
+    if query.search.strip():
+        # A search reads every match to rank them: it counts them in the same pass.
+        rows: list[tuple[int, int]] = list(
+            products.annotate(matches=Window(Count("pk"))).values_list("pk", "matches")[
+                first : first + size
+            ]
+        )
+        ids = [pk for pk, _ in rows]
+        count = rows[0][1] if rows else products.count()
+    else:
+        # A listing is read in index order: a count over the window would lose its LIMIT.
+        ids = list(products.values_list("pk", flat=True)[first : first + size])
+        count = products.count()
+    cards = product_cards(ids)
+    return QueryPage(ids, count, [cards[pk] for pk in ids if pk in cards])
+
+
+def products_in_order(ids: list[int]) -> list[Product]:
+    """The products with these ids that a shopper may be shown now, in the given order (one
+    query): a page cached before one sold out shows one product fewer until it is recomputed."""
+    found = {product.pk: product for product in Product.objects.browsable().filter(pk__in=ids)}
+    return [found[pk] for pk in ids if pk in found]
 
 
 class CategoryNode(TypedDict):

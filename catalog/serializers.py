@@ -35,6 +35,13 @@ class ProductCardSerializer(serializers.Serializer[Product]):
         return dict(product_card(instance))
 
 
+class CachedCardSerializer(ProductCardSerializer):
+    """A card already made (a cached page of a listing): passed on as it is."""
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return dict(instance)
+
+
 class ProductDetailSerializer(ProductCardSerializer):
     description = serializers.CharField()
     stock = serializers.IntegerField()

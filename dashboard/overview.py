@@ -22,7 +22,7 @@ from dashboard.selectors import (
     top_products,
     trending_by_category,
 )
-from recommender import cache as recommender_cache
+from infrastructure import cache as generations
 
 # The figures shown are at most this old while someone looks (a minute: fresh enough to watch
 # the day's sales, rare enough not to aggregate millions of events per page view) ...
@@ -51,8 +51,8 @@ def overview_compute(period: Period, *, now: datetime | None = None) -> Overview
         clicks=recommendation_clicks(span),
         quality=quality_history(),
         top=top_products(span),
-        coverage=_per_generation(recommender_cache.SIMILARITY, catalog_coverage),
-        trending=_per_generation(recommender_cache.TRENDING, trending_by_category),
+        coverage=_per_generation(generations.SIMILARITY, catalog_coverage),
+        trending=_per_generation(generations.TRENDING, trending_by_category),
     )
 
 
@@ -62,7 +62,7 @@ T = TypeVar("T")
 def _per_generation(family: str, compute: Callable[[], T]) -> T:
     """A figure that changes only when a pipeline replaces its results (coverage after the
     similarity run, trending after the trending run): computed once per run, not per minute."""
-    key = f"dashboard:{compute.__name__}:{recommender_cache.generation(family)}"
+    key = f"dashboard:{compute.__name__}:{generations.generation(family)}"
     found: T | None = cache.get(key)
     if found is None:
         found = compute()

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_POST, require_safe
 from catalog.templatetags.money import currency_symbol
 from dashboard import charts, refresh, selectors
 from dashboard.selectors import Figures, Period
+from infrastructure import cache
 from infrastructure.outbox.selectors import outbox_backlog
-from recommender import cache
 from recommender.models import PipelineKind
 from recommender.pipelines import PipelineAlreadyRunningError
 from recommender.services import pipeline_enqueue

@@ -6,11 +6,11 @@ class RecommenderConfig(AppConfig):
     verbose_name = "Recommender"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_delete, post_save
+        from django.db.models.signals import post_save
 
-        from catalog.models import Category, Product
+        from catalog.models import Product
         from catalog.popularity import popularity_source_register
-        from catalog.signals import products_changed, products_imported
+        from catalog.signals import products_imported
         from recommender import receivers
         from recommender.selectors import product_popularity
         from tracking.signals import events_imported, events_recorded, store_flushing
@@ -20,14 +20,6 @@ class RecommenderConfig(AppConfig):
         products_imported.connect(
             receivers.everything_invalidate, dispatch_uid="rec-products-import"
         )
-        products_changed.connect(receivers.catalog_invalidate, dispatch_uid="rec-products")
-        for model in (Product, Category):
-            for name, signal in (("saved", post_save), ("deleted", post_delete)):
-                signal.connect(
-                    receivers.catalog_invalidate,
-                    sender=model,
-                    dispatch_uid=f"rec-{model.__name__}-{name}",
-                )
         post_save.connect(
             receivers.trending_category_follow, sender=Product, dispatch_uid="rec-trending-category"
         )

@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
-
 from catalog.models import Product
+from infrastructure import cache
 from infrastructure.bulk import tables_emptied
-from recommender import cache
 from recommender.models import (
     BoughtTogether,
     ContentSimilarity,
@@ -43,12 +41,6 @@ def visitors_invalidate(sender: type, *, visitors: Sequence[str], **kwargs: Any)
     """New events of these visitors: their cached recommendations are stale."""
     for external_id in visitors:
         cache.generation_bump(cache.RECOMMENDATIONS, scope=external_id)
-
-
-def catalog_invalidate(sender: type, **kwargs: Any) -> None:
-    """What a shelf shows of a product (price, name, image, category, whether it can be bought)
-    changed: every cached list and card is stale once the change commits."""
-    transaction.on_commit(lambda: cache.generation_bump(cache.CATALOG))
 
 
 def trending_category_follow(sender: type, *, instance: Product, **kwargs: Any) -> None:

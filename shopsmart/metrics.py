@@ -28,7 +28,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
 
-from recommender import cache
+from infrastructure import cache
 from recommender.selectors import (
     pipeline_last_successes,
     pipeline_latest_finished,

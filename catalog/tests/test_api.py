@@ -7,6 +7,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from catalog.tests.factories import CategoryFactory, ProductFactory
+from infrastructure.api.access import SearchThrottle
 
 pytestmark = pytest.mark.django_db
 
@@ -118,3 +119,12 @@ def test_categories_are_a_tree(api, kitchen):
     tree = api.get("/api/categories").json()
     assert [node["name"] for node in tree] == ["Garden", "Kitchen"]
     assert [child["name"] for child in tree[1]["children"]] == ["Cups"]
+
+
+def test_searches_are_limited_per_client_and_listings_are_not(api, kitchen, monkeypatch):
+    monkeypatch.setattr(SearchThrottle, "rate", "3/minute", raising=False)
+    answers = [api.get("/api/products", {"search": "mug"}).status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+    limited = api.get("/api/products", {"search": "teapot"})
+    assert 0 < int(limited["Retry-After"]) <= 60
+    assert api.get("/api/products").status_code == 200

@@ -288,11 +288,11 @@ def test_with_the_broker_refusing_the_refresh_the_page_shows_what_it_has(week, m
 
 
 def test_figures_that_change_with_the_pipelines_are_computed_once_per_run(week):
-    from recommender import cache as recommender_cache
+    from infrastructure import cache as generations
 
     overview(Period.DAYS_7, now=NOW)
     assert overview_compute(Period.DAYS_30, now=NOW).coverage.browsable == 1
     ProductFactory.create()
     assert overview_compute(Period.DAYS_30, now=NOW).coverage.browsable == 1
-    recommender_cache.generation_bump(recommender_cache.SIMILARITY)
+    generations.generation_bump(generations.SIMILARITY)
     assert overview_compute(Period.DAYS_30, now=NOW).coverage.browsable == 2

@@ -75,7 +75,7 @@ def test_a_running_pipeline_cannot_be_started_but_another_can(staff, sent_tasks)
 
 
 def test_flush_invalidates_the_caches(staff):
-    from recommender import cache
+    from infrastructure import cache
 
     computed: list[int] = []
 

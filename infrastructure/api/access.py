@@ -59,7 +59,39 @@ def _csrf_enforce(request: Request) -> None:
         raise PermissionDenied(f"CSRF Failed: {reason}")
 
 
-class SearchThrottle(SimpleRateThrottle):
+class WindowRateThrottle(SimpleRateThrottle):
+    """DRF's rate ("120/minute"), counted per fixed window with one atomic increment: one
+    cache round trip a request, where DRF's sliding log reads and rewrites the list of a
+    client's request times (two). A client gets at most the rate in each window (so at most
+    twice it across a window's boundary); a throttled one is told when the window ends."""
+
+    wait_seconds: float | None = None
+    # Set from the rate by SimpleRateThrottle.__init__.
+    num_requests: int
+    duration: int
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        now = self.timer()
+        window = int(now // self.duration)
+        counter = f"{key}:{window}"
+        try:
+            count = self.cache.incr(counter)
+        except ValueError:  # the window's first request (or the counter was evicted)
+            self.cache.add(counter, 0, timeout=self.duration + 1)
+            count = self.cache.incr(counter)
+        self.wait_seconds = (window + 1) * self.duration - now
+        return bool(count <= self.num_requests)
+
+    def wait(self) -> float | None:
+        return self.wait_seconds
+
+
+class SearchThrottle(WindowRateThrottle):
     """Product searches (listings without a search are not limited): per user, else per IP."""
 
     scope = "search"

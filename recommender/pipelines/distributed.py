@@ -14,8 +14,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.models import Product
+from infrastructure import cache
 from infrastructure.bulk import insert_frames, table_rebuilt
-from recommender import cache
 from recommender.algorithms.item_similarity import (
     DEFAULT_MIN_COMMON_VISITORS,
     DEFAULT_TOP_K,

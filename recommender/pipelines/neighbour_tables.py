@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from django.db import transaction
 
+from infrastructure import cache
 from infrastructure.bulk import insert_frames, table_rebuilt
-from recommender import cache
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.models import NEIGHBOUR_MODELS, SimilarityKind
 from recommender.pipelines.runs import ProgressCallback

@@ -9,8 +9,8 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
+from infrastructure import cache
 from infrastructure.bulk import insert_frame, table_rebuilt
-from recommender import cache
 from recommender.algorithms.events import PURCHASE
 from recommender.algorithms.ranker import (
     RankerConfig,

@@ -8,8 +8,8 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
+from infrastructure import cache
 from infrastructure.bulk import insert_frame, table_rebuilt
-from recommender import cache
 from recommender.algorithms.trending import WINDOWS, trending_scores
 from recommender.models import PipelineKind, PipelineRun, TrendingScore
 from recommender.pipelines.runs import recorded_run

@@ -11,7 +11,7 @@ import numpy as np
 from django.conf import settings
 
 from catalog.selectors import category_with_descendant_ids, products_available_categories
-from recommender import cache
+from infrastructure import cache
 from recommender.algorithms.buy_again import repeat_scores
 from recommender.algorithms.events import EventArrays, IntArray, positions
 from recommender.algorithms.item_similarity import Neighbours

@@ -21,7 +21,7 @@ from catalog.selectors import (
     product_cards_available,
     products_available,
 )
-from recommender import cache
+from infrastructure import cache
 from recommender.algorithms.tiered import Recommendations, Tier
 from recommender.configuration import PURCHASE_HISTORY_LENGTH, RECOMMENDATION_TRENDING_WINDOW
 from recommender.metrics import RECOMMENDATION_SECONDS

@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from catalog.tests.factories import ProductFactory
-from recommender import cache, pipelines, serving
+from infrastructure import cache
+from recommender import pipelines, serving
 from recommender.models import (
     BoughtTogether,
     ContentSimilarity,

@@ -10,7 +10,8 @@ from django.utils import timezone
 from catalog.importers import catalog_import
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
-from recommender import cache, pipelines
+from infrastructure import cache
+from recommender import pipelines
 from recommender.models import (
     BoughtTogether,
     ItemSimilarity,

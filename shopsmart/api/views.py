@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from recommender import cache
+from infrastructure import cache
 from shopsmart import health
 
 PingSerializer = inline_serializer("Ping", {"status": serializers.CharField()})

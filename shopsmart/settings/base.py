@@ -294,6 +294,8 @@ SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 CACHE_TTL_RECOMMENDATIONS = env.int("CACHE_TTL_RECOMMENDATIONS", default=5 * 60)
 CACHE_TTL_SIMILAR = env.int("CACHE_TTL_SIMILAR", default=60 * 60)
 CACHE_TTL_TRENDING = env.int("CACHE_TTL_TRENDING", default=15 * 60)
+# A page of a listing or search (invalidated by any catalog change anyway).
+CACHE_TTL_SEARCH = env.int("CACHE_TTL_SEARCH", default=60 * 60)
 
 # --- Logging ------------------------------------------------------------------------------------
 # Logs are JSON lines (one object per record, for a log collector) with the request id bound

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import cache_control
@@ -32,7 +31,7 @@ from catalog.forms import (
     SearchForm,
 )
 from catalog.models import Category, Product
-from catalog.pagination import CountedWithPagePaginator
+from catalog.pagination import ProductQueryPaginator
 from catalog.placeholders import placeholder_svg
 from catalog.services import (
     ORDERS_PLACED_SESSION_KEY,
@@ -92,13 +91,13 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return render(request, "catalog/category_detail.html", context, status=400)
     filters = form.cleaned_data
-    products = selectors.product_search(
+    query = selectors.ProductQuery(
         category=category,
         min_price=filters["min_price"],
         max_price=filters["max_price"],
         ordering=filters["sort"] or None,
     )
-    context["page"] = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
+    context["page"] = ProductQueryPaginator(query, PAGE_SIZE).get_page(request.GET.get("page"))
     context["trending"] = serving.trending_products(
         window=serving.RECOMMENDATION_TRENDING_WINDOW, category=category, k=SHELF_LENGTH
     )
@@ -251,16 +250,14 @@ def search(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "catalog/search.html", {"form": form}, status=400)
     filters = form.cleaned_data
-    products = selectors.product_search(
+    query = selectors.ProductQuery(
         search=filters["q"],
         category=filters["category"],
         min_price=filters["min_price"],
         max_price=filters["max_price"],
         ordering=filters["sort"] or None,
     )
-    # A search reads every match to rank them, so it counts them in the same pass.
-    paginator = CountedWithPagePaginator if filters["q"].strip() else Paginator
-    page = paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = ProductQueryPaginator(query, PAGE_SIZE).get_page(request.GET.get("page"))
     context: dict[str, object] = {"form": form, "page": page, "query": filters["q"]}
     if not page.object_list:
         context["trending"] = serving.trending_products(

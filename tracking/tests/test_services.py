@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from catalog.tests.factories import ProductFactory
-from recommender import cache
+from infrastructure import cache
 from tracking.models import Event, EventSource, EventType, Visitor
 from tracking.services import storefront_event_record
 from tracking.tests.factories import VisitorFactory

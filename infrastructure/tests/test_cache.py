@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache as django_cache
 
-from recommender import cache
+from infrastructure import cache
 
 
 class Computations:

@@ -38,7 +38,9 @@ from redis.exceptions import RedisError
 TRENDING = "trending"
 SIMILARITY = "sim"
 RECOMMENDATIONS = "rec"
-FAMILIES = (RECOMMENDATIONS, SIMILARITY, TRENDING)
+# Pages of product listings and searches (catalog.pagination).
+SEARCH = "search"
+FAMILIES = (RECOMMENDATIONS, SIMILARITY, TRENDING, SEARCH)
 # Not a family of answers: the generation of what every answer shows of the products.
 CATALOG = "catalog"
 
