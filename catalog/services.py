@@ -34,7 +34,10 @@ def product_ratings_refresh(*, product_ids: Iterable[int] | None = None) -> int:
     average = reviews.annotate(a=Avg("rating")).values("a")
     products = Product.objects.all()
     if product_ids is not None:
-        products = products.filter(pk__in=list(product_ids))
+        product_ids = list(product_ids)
+        products = products.filter(pk__in=product_ids)
+    # The cards of listings show the ratings: what was cached of them is stale.
+    products_changed.send(sender=Product, product_ids=product_ids)
     return products.update(
         review_count=Coalesce(Subquery(count, output_field=IntegerField()), Value(0)),
         average_rating=Coalesce(

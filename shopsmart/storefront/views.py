@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -40,6 +45,7 @@ from catalog.services import (
     order_place,
     review_create,
 )
+from infrastructure import cache
 from recommender import serving
 from tracking.models import EventType
 from tracking.selectors import recently_viewed
@@ -244,11 +250,40 @@ def _recommendation_click(request: HttpRequest) -> dict[str, str]:
 
 @require_safe
 def search(request: HttpRequest) -> HttpResponse:
-    """Fuzzy search (typos tolerated on PostgreSQL) with category and price filters; with
-    nothing found, the trending products instead."""
+    """Full-text search (typos forgiven) with category and price filters; with nothing found,
+    the trending products instead. The results are the same for everyone who asks the same
+    thing: they are rendered once per catalog change and served from the cache."""
+    content = cache.cached(
+        cache.SEARCH,
+        "page",
+        _parameters_digest(request),
+        timeout=settings.CACHE_TTL_SEARCH,
+        compute=lambda: _search_content(request),
+        depends_on=(cache.TRENDING,),
+    )
+    query = request.GET.get("q", "").strip()
+    if content is None:
+        form = SearchForm(request.GET)
+        form.is_valid()
+        return render(request, "catalog/search.html", {"form": form, "query": query}, status=400)
+    # Rendered by our own template, escaped there.
+    context = {"content": mark_safe(content), "query": query}  # noqa: S308
+    return render(request, "catalog/search.html", context)
+
+
+def _parameters_digest(request: HttpRequest) -> str:
+    """The same for the same parameters, whatever their order."""
+    asked = urlencode(
+        sorted((key, value) for key, values in request.GET.lists() for value in values)
+    )
+    return hashlib.blake2b(asked.encode(), digest_size=16).hexdigest()
+
+
+def _search_content(request: HttpRequest) -> str | None:
+    """The results part of the search page, or None if the parameters are not valid."""
     form = SearchForm(request.GET)
     if not form.is_valid():
-        return render(request, "catalog/search.html", {"form": form}, status=400)
+        return None
     filters = form.cleaned_data
     query = selectors.ProductQuery(
         search=filters["q"],
@@ -263,7 +298,7 @@ def search(request: HttpRequest) -> HttpResponse:
         context["trending"] = serving.trending_products(
             window=serving.RECOMMENDATION_TRENDING_WINDOW, category=None, k=SHELF_LENGTH
         )
-    return render(request, "catalog/search.html", context)
+    return render_to_string("catalog/search_content.html", context, request=request)
 
 
 @require_safe

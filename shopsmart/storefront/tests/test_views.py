@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from catalog.services import product_ratings_refresh
 from catalog.tests.factories import CategoryFactory, ProductFactory, ReviewFactory
 
 pytestmark = pytest.mark.django_db
@@ -369,3 +370,21 @@ def test_a_returning_buyer_sees_buy_it_again_on_the_home_page(
     page = client.get(reverse("catalog:home")).content.decode()
     shelf = page[page.index("Buy it again") :]
     assert "Jumbo Bag" in shelf[: shelf.index("</section>")]
+
+
+def test_search_results_are_cached_until_the_catalog_changes(client, django_assert_max_num_queries):
+    teapot = ProductFactory.create(name="Blue Teapot", price="20.00")
+    ProductFactory.create(name="Rake", price="10.00")
+    assert "£20.00" in client.get(reverse("catalog:search"), {"q": "teapot"}).content.decode()
+    with django_assert_max_num_queries(3):  # the session and visitor, never the search
+        client.get(reverse("catalog:search"), {"q": "teapot"})
+    teapot.price = "25.00"
+    teapot.save()
+    page = client.get(reverse("catalog:search"), {"q": "teapot"}).content.decode()
+    assert "£25.00" in page
+    ReviewFactory.create(product=teapot, rating=4)
+    product_ratings_refresh(product_ids=[teapot.pk])
+    page = client.get(reverse("catalog:search"), {"q": "teapot"}).content.decode()
+    assert "(1)" in page  # the rating shown on the card
+    bad = client.get(reverse("catalog:search"), {"q": "teapot", "min_price": "x"})
+    assert bad.status_code == 400
