@@ -14,8 +14,8 @@ every `migrate` (a later migration that rebuilds the product table on SQLite dro
   word that matches nothing to the closest known word (difflib, as a "did you mean").
 
 Both rank alike: the whole phrase above all the words, above only some of them; within each,
-the weighted text rank. On PostgreSQL a product found only by its name's likeness (a typo)
-ranks by that likeness, below every product the words themselves match.
+the weighted text rank. On PostgreSQL, when no word matches (a typo), products are found and
+ranked by their name's trigram likeness to the search instead.
 
 The column and tables are kept out of the model state on purpose, like the trigram index:
 Django would otherwise try to create them on both databases.
@@ -29,7 +29,7 @@ import re
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, Case, F, FloatField, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, F, FloatField, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 
 from catalog.models import Category, Product
@@ -121,17 +121,14 @@ def _postgresql_matching(
         [any_word, text, text],
         output_field=FloatField(),
     )
-    # A name only like the search (a typo) ranks by that likeness, below every real match;
-    # the %> operator uses the trigram index, with the threshold the settings set.
-    typo = Case(
-        When(text_match=True, then=Value(0.0)),
-        default=TrigramWordSimilarity(search, "name"),
-        output_field=FloatField(),
-    )
-    return (
-        products.annotate(text_match=matched)
-        .filter(Q(text_match=True) | Q(name__trigram_word_similar=search))
-        .annotate(relevance=rank + typo)
+    found = products.annotate(text_match=matched).filter(text_match=True)
+    if found.exists():  # one read of the GIN index
+        return found.annotate(relevance=rank)
+    # No word matches: a typo. Names like the search, by likeness (the %> operator uses the
+    # trigram index, with the threshold the settings set). Asked only now, as comparing
+    # every name with the search costs far more than the text match.
+    return products.filter(name__trigram_word_similar=search).annotate(
+        relevance=TrigramWordSimilarity(search, "name")
     )
 
 
