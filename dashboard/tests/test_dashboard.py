@@ -83,23 +83,16 @@ def test_every_sale_counts_once_whichever_way_it_arrived(client):
     shop_buyer, importer, app = (VisitorFactory.create() for _ in range(3))
     mug, cup = ProductFactory.create(price=Decimal("4.50")), ProductFactory.create()
     when = NOW - timedelta(days=1)
-    for product, revenue in ((mug, "12.00"), (cup, "8.00")):
-        EventFactory.create(
-            visitor=shop_buyer,
-            product=product,
-            event_type=EventType.PURCHASE,
-            occurred_at=when,
-            revenue=Decimal(revenue),
-            order_ref="SHOP1",
-        )
-        EventFactory.create(
-            visitor=importer,
-            product=product,
-            event_type=EventType.PURCHASE,
-            occurred_at=when,
-            revenue=Decimal(revenue),
-            order_ref="536365",
-        )
+    for buyer, order in ((shop_buyer, "SHOP1"), (importer, "536365")):
+        for product, revenue in ((mug, "12.00"), (cup, "8.00")):
+            EventFactory.create(
+                visitor=buyer,
+                product=product,
+                event_type=EventType.PURCHASE,
+                occurred_at=when,
+                revenue=Decimal(revenue),
+                order_ref=order,
+            )
     api = User.objects.create_user("partner")
     token = Token.objects.create(user=api)
     sent = client.post(
