@@ -55,8 +55,8 @@ def api() -> APIClient:
     return client
 
 
-def section(html: str, opening: str) -> str:
-    found = re.search(rf"{re.escape(opening)}.*?</section>", html, flags=re.DOTALL)
+def section(html: str, opening: str, closing: str = "</section>") -> str:
+    found = re.search(rf"{re.escape(opening)}.*?{re.escape(closing)}", html, flags=re.DOTALL)
     return found.group(0) if found else ""
 
 
@@ -66,6 +66,7 @@ def shelves(client, api: APIClient, shop) -> dict[str, str]:
     home = client.get("/").content.decode()
     product_page = client.get(mug.get_absolute_url()).content.decode()
     category_page = client.get("/c/kitchen/").content.decode()
+    search_page = client.get("/search/", {"q": "kitchen"}).content.decode()
     return {
         "home: recommended for you": section(home, 'aria-labelledby="home_for_you"'),
         "home: trending now": section(home, 'aria-labelledby="home_trending"'),
@@ -75,6 +76,10 @@ def shelves(client, api: APIClient, shop) -> dict[str, str]:
         "api: recommendations": api.get("/api/recommendations?visitor=ann").content.decode(),
         "api: trending": api.get("/api/trending").content.decode(),
         "api: similar": api.get(f"/api/products/{mug.pk}/similar").content.decode(),
+        "category: products": section(category_page, '<form class="filters"', "</main>"),
+        "search: results": section(search_page, '<p class="count">', "</main>"),
+        "api: search": api.get("/api/products?search=kitchen").content.decode(),
+        "api: category listing": api.get("/api/products?category=kitchen").content.decode(),
     }  # fmt: skip
 
 
@@ -144,7 +149,8 @@ def test_a_product_moved_to_another_category_is_listed_under_the_new_one(
     with committed():
         change("category", "garden")(shop)
     after = shelves(client, api, shop)
-    assert "Brown Teapot" not in after["category: trending in"]
+    moved_out = {"category: trending in", "category: products", "api: category listing"}
+    assert {name for name in moved_out if "Brown Teapot" in after[name]} == set()
     assert "Brown Teapot" in section(
         client.get("/c/garden/").content.decode(), 'aria-labelledby="category_trending"'
     )
