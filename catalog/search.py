@@ -248,6 +248,10 @@ def search_index_install(database: BaseDatabaseWrapper) -> None:
     step (SQLite: a trigger was missing, as after a table rebuild)."""
     with database.cursor() as cursor:
         if database.vendor == "postgresql":
+            if database.in_atomic_block:
+                # Deferred foreign-key checks of rows written earlier in this transaction
+                # would make PostgreSQL refuse to alter the table: check them now.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for statement in POSTGRESQL_INSTALL:
                 cursor.execute(statement)
             cursor.execute(POSTGRESQL_FILL)
