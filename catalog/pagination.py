@@ -51,6 +51,10 @@ class ProductQueryPaginator(Paginator[Any]):
             raise PageNotAnInteger("That page number is not an integer") from error
         if wanted < 1:
             raise EmptyPage("That page number is less than 1")
+        # Past the last page (the first page's entry knows the count): asked of the database,
+        # a page number in the billions would overflow its OFFSET.
+        if wanted > 1 and wanted > self.num_pages:
+            raise EmptyPage("That page contains no results")
         found = product_query_page(self.query, number=wanted, size=self.per_page)
         self._count = found.count
         if not found.ids and wanted > 1:
