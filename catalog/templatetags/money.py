@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
+from babel import Locale
 from babel.numbers import format_currency, get_currency_symbol
 from django import template
 from django.conf import settings
@@ -18,8 +20,14 @@ def money(amount: Decimal | float | int | str | None) -> str:
     if amount is None or amount == "":
         return ""
     return format_currency(
-        Decimal(str(amount)), settings.SHOP_CURRENCY, locale=settings.SHOP_LOCALE
+        Decimal(str(amount)), settings.SHOP_CURRENCY, locale=_locale(settings.SHOP_LOCALE)
     )
+
+
+@lru_cache(maxsize=8)
+def _locale(name: str) -> Locale:
+    """The parsed locale (a page formats dozens of prices: parse it once)."""
+    return Locale.parse(name)
 
 
 @register.simple_tag
