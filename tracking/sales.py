@@ -58,6 +58,15 @@ def sale_of(metadata: dict[str, Any], *, price: Decimal | None) -> Sale:
     return Sale(quantity, revenue, str(order)[:ORDER_REF_MAX_LENGTH])
 
 
+def sale_of_lenient(metadata: dict[str, Any], *, price: Decimal | None) -> Sale:
+    """sale_of(), for sales already made (imports, stored events): a purchase whose metadata
+    cannot be read counts one unit at the product's price rather than being refused."""
+    try:
+        return sale_of(metadata, price=price)
+    except SaleError:
+        return sale_of({}, price=price)
+
+
 def _quantity(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_QUANTITY:
         raise SaleError(f"quantity must be a whole number from 1 to {MAX_QUANTITY:,}.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from catalog.models import Product
 from tracking.models import Event, EventSource, EventType, Visitor, new_event_id, new_visitor_id
-from tracking.sales import NOT_A_SALE, Sale, sale_of
+from tracking.sales import NOT_A_SALE, Sale, sale_of, sale_of_lenient
 from tracking.signals import events_recorded
 
 # How stale a shopper's last_seen_at may get while they browse.
@@ -124,13 +124,26 @@ def events_record(
     )
 
 
-def sales_of(events: Sequence[EventInput]) -> list[Sale]:
+class SoldEvent(Protocol):
+    """What sales_of reads of an event (an EventInput, an importer's ImportedEvent)."""
+
+    @property
+    def product_id(self) -> int: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def metadata(self) -> dict[str, Any]: ...
+
+
+def sales_of(events: Sequence[SoldEvent], *, lenient: bool = False) -> list[Sale]:
     """What each event sold (tracking.sales; not a sale unless a purchase), with the
-    products' prices read in one query for purchases that do not name an amount."""
+    products' prices read in one query for purchases that do not name an amount. `lenient`:
+    sales already made (imports), whose unreadable amounts count at the product's price."""
+    rule = sale_of_lenient if lenient else sale_of
     purchased = {e.product_id for e in events if e.event_type == EventType.PURCHASE}
     prices = dict(Product.objects.filter(pk__in=purchased).values_list("pk", "price"))
     return [
-        sale_of(e.metadata, price=prices.get(e.product_id))
+        rule(e.metadata, price=prices.get(e.product_id))
         if e.event_type == EventType.PURCHASE
         else NOT_A_SALE
         for e in events

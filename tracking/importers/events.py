@@ -10,11 +10,11 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
-from catalog.models import Product
 from infrastructure.bulk import insert_frame
 from infrastructure.imports import ImportReport
-from tracking.models import Event, EventSource, EventType
-from tracking.sales import NOT_A_SALE, Sale, SaleError, sale_of
+from tracking.models import Event, EventSource
+from tracking.sales import Sale
+from tracking.services import sales_of
 
 
 class ImportedEvent(NamedTuple):
@@ -42,7 +42,7 @@ def events_write(batch: list[ImportedEvent], report: ImportReport) -> None:
     for event in batch:
         unique.setdefault(event.event_id, event)
     events = list(unique.values())
-    sales = _sales_of(events)
+    sales = sales_of(events, lenient=True)
     if connection.vendor == "postgresql":
         created = _events_copied(events, sales)
     else:
@@ -81,24 +81,6 @@ STAGED_EVENT_COLUMNS = (
     "order_ref",
     "created_at",
 )
-
-
-def _sales_of(events: list[ImportedEvent]) -> list[Sale]:
-    """What each imported event sold (tracking.sales); a purchase whose metadata cannot be
-    read counts one at the product's price."""
-    purchased = {e.product_id for e in events if e.event_type == EventType.PURCHASE}
-    prices = dict(Product.objects.filter(pk__in=purchased).values_list("pk", "price"))
-    sales = []
-    for event in events:
-        if event.event_type != EventType.PURCHASE:
-            sales.append(NOT_A_SALE)
-            continue
-        price = prices.get(event.product_id)
-        try:
-            sales.append(sale_of(event.metadata, price=price))
-        except SaleError:
-            sales.append(sale_of({}, price=price))
-    return sales
 
 
 def _events_copied(events: list[ImportedEvent], sales: list[Sale]) -> int:

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from tracking.sales import SaleError, sale_of
+from tracking.sales import sale_of_lenient
 
 CHUNK = 2_000
 
@@ -22,10 +22,7 @@ def purchases_backfill(apps, schema_editor):
             return
         updated = []
         for pk, metadata, price in chunk:
-            try:
-                sale = sale_of(metadata or {}, price=price)
-            except SaleError:
-                sale = sale_of({}, price=price)
+            sale = sale_of_lenient(metadata or {}, price=price)
             updated.append(
                 Event(pk=pk, quantity=sale.quantity, revenue=sale.revenue, order_ref=sale.order_ref)
             )
