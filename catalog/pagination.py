@@ -1,10 +1,10 @@
 """Paginating product listings and searches, page by page from the cache.
 
-A page of a listing or a search is the ids of its products and the number of matches, cached
-under the catalog's generation (any change to a product or category shown invalidates it) and
-trending's (the popularity sort): a shopper's next request for a popular search or category
-reads one cache entry and the page's products by id, never the ranking of every match again.
-The products themselves (price, stock) are always read fresh.
+A page of a listing or a search is the ids of its products, the number of matches and the
+API's cards, cached under the catalog's generation (any change to a product or category shown
+invalidates it) and trending's (the popularity sort): a repeated question reads one cache
+entry, never the ranking of every match again. The storefront reads the page's products
+themselves by id (their ratings and stock show); the API answers with the cached cards.
 """
 
 from __future__ import annotations
