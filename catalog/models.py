@@ -206,6 +206,8 @@ class Order(models.Model):
                 name="order_payment_status_known",
             ),
         ]
+        # Money figures (the dashboard's revenue); order rows are view_order.
+        permissions = [("view_revenue", "Can see revenue figures")]
 
     def __str__(self) -> str:
         return f"Order {self.number}"

@@ -174,6 +174,32 @@ def products_available_categories(*, among: Iterable[int]) -> dict[int, int]:
     return dict(rows.values_list("id", "category_id"))
 
 
+def product_prices(*, among: Iterable[int]) -> dict[int, float]:
+    """Each of the products' price, by product id (for merchandising's price ranges)."""
+    ids = list(among)
+    if not ids:
+        return {}
+    rows = Product.objects.filter(pk__any=ids).order_by().values_list("id", "price")
+    return {pk: float(price) for pk, price in rows}
+
+
+def category_subtrees() -> dict[int, frozenset[int]]:
+    """Every category's id with its sub-categories' ids, at any depth, from one read."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent in Category.objects.order_by().values_list("id", "parent_id"):
+        children.setdefault(parent, []).append(pk)
+    subtrees: dict[int, frozenset[int]] = {}
+
+    def walk(pk: int) -> frozenset[int]:
+        if pk not in subtrees:
+            subtrees[pk] = frozenset([pk]).union(*(walk(c) for c in children.get(pk, [])))
+        return subtrees[pk]
+
+    for pk in [pk for ids in children.values() for pk in ids]:
+        walk(pk)
+    return subtrees
+
+
 class ProductOrdering(TextChoices):
     PRICE = "price", "Price, lowest first"
     PRICE_DESCENDING = "-price", "Price, highest first"

@@ -40,7 +40,9 @@ SIMILARITY = "sim"
 RECOMMENDATIONS = "rec"
 # Pages of product listings and searches (catalog.pagination).
 SEARCH = "search"
-FAMILIES = (RECOMMENDATIONS, SIMILARITY, TRENDING, SEARCH)
+# The merchandising rules and settings, and the lists they steer depend on it.
+MERCHANDISING = "merch"
+FAMILIES = (RECOMMENDATIONS, SIMILARITY, TRENDING, SEARCH, MERCHANDISING)
 # Not a family of answers: the generation of what every answer shows of the products.
 CATALOG = "catalog"
 
@@ -93,9 +95,11 @@ def cached(
     depends_on: Sequence[str] = (),
     scope: object = None,
     local: bool = False,
+    stale: Callable[[T], bool] | None = None,
 ) -> T:
     """The answer stored under family[:scope]:parts if it was computed under the current
-    generations, else compute it, store it for `timeout` s and return it.
+    generations (and `stale` does not call it stale), else compute it, store it for
+    `timeout` s and return it.
 
     e.g. cached(REC, 10, "-", depends_on=[TRENDING], scope="v1", ...) is stored under
     "rec:v1:10:-" with the generations of rec, trending and rec:v1. With `local`, the answer
@@ -107,7 +111,9 @@ def cached(
     names = [_generation_key(f) for f in (family, *depends_on, CATALOG)]
     if scope is not None:
         names.append(_generation_key(family, scope))
-    answers = _cached(family, [key], names, timeout, lambda _missing: [compute()], local=local)
+    answers = _cached(
+        family, [key], names, timeout, lambda _missing: [compute()], local=local, stale=stale
+    )
     return answers[key]
 
 
@@ -169,6 +175,7 @@ def _cached(
     compute: Callable[[list[str]], list[T]],
     *,
     local: bool = False,
+    stale: Callable[[T], bool] | None = None,
 ) -> dict[str, T]:
     answers: dict[str, T] = _local_answers(keys, generation_names, family) if local else {}
     wanted = [key for key in keys if key not in answers]
@@ -181,7 +188,12 @@ def _cached(
     missing = []
     for key in wanted:
         stored = found.get(key)
-        if stored is not None and None not in generations and stored[0] == generations:
+        if (
+            stored is not None
+            and None not in generations
+            and stored[0] == generations
+            and not (stale is not None and stale(stored[1]))
+        ):
             answers[key] = stored[1]
         else:
             missing.append(key)

@@ -6,12 +6,13 @@ class RecommenderConfig(AppConfig):
     verbose_name = "Recommender"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save
+        from django.db.models.signals import post_delete, post_save
 
         from catalog.models import Product
         from catalog.popularity import popularity_source_register
         from catalog.signals import products_imported
         from recommender import receivers
+        from recommender.models import MerchandisingRule, MerchandisingSettings
         from recommender.selectors import product_popularity
         from tracking.signals import events_imported, events_recorded, store_flushing
 
@@ -23,6 +24,13 @@ class RecommenderConfig(AppConfig):
         post_save.connect(
             receivers.trending_category_follow, sender=Product, dispatch_uid="rec-trending-category"
         )
+        for model in (MerchandisingRule, MerchandisingSettings):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    receivers.merchandising_invalidate,
+                    sender=model,
+                    dispatch_uid=f"rec-merchandising-{model.__name__}-{signal is post_save}",
+                )
         store_flushing.connect(receivers.computed_delete, dispatch_uid="rec-store-flush")
         # Sorting the catalog by popularity reads the 30-day trending scores.
         popularity_source_register(product_popularity)

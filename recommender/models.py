@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -285,6 +287,10 @@ class PipelineRun(models.Model):
                 name="pipelinerun_finishes_after_start",
             ),
         ]
+        permissions = [
+            ("run_pipelines", "Can run pipelines now"),
+            ("flush_caches", "Can flush every cached answer"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
@@ -364,3 +370,189 @@ class SimilarityStagingRow(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id}: {self.product_id} ~ {self.similar_product_id}"
+
+
+class Surface(models.TextChoices):
+    """The lists a merchandising rule can steer; each is one list on the pages and in the API."""
+
+    RECOMMENDED = "recommended", 'Recommended for you (home page, GET /api/recommendations)'
+    BUY_AGAIN = "buy_again", "Buy again (GET /api/recommendations?scenario=buy_again)"
+    SIMILAR = "similar", 'Also viewed (product page, GET /api/products/{id}/similar)'
+    BOUGHT_TOGETHER = "bought_together", "Bought together (product page)"
+    TRENDING = "trending", "Trending (home and category pages, GET /api/trending)"
+
+
+class RuleKind(models.TextChoices):
+    PIN = "pin", "Pin a product at a position"
+    BOOST = "boost", "Boost (strength 0 to 1: higher)"
+    BURY = "bury", "Bury (strength -1 to 0: lower)"
+    HIDE = "hide", "Hide (never shown)"
+
+
+class MerchandisingRuleQuerySet(models.QuerySet["MerchandisingRule"]):
+    def in_force(self, at: datetime) -> MerchandisingRuleQuerySet:
+        """Rules whose schedule holds at the time (no start: from ever; no end: for ever)."""
+        return self.filter(
+            Q(starts_at__isnull=True) | Q(starts_at__lte=at),
+            Q(ends_at__isnull=True) | Q(ends_at__gt=at),
+        )
+
+
+class MerchandisingRule(models.Model):
+    """Staff's say over the shelves (recommender.algorithms.merchandising applies them)."""
+
+    Kind = RuleKind
+
+    kind = models.CharField(max_length=8, choices=RuleKind.choices)
+    # The target: exactly one of a product, a category (with its sub-categories) or a price range.
+    product = models.ForeignKey(
+        "catalog.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    category = models.ForeignKey(
+        "catalog.Category",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="With its sub-categories.",
+    )
+    price_min = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    price_max = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    strength = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Boost: above 0 up to 1. Bury: below 0 down to -1. 1 lifts a product above "
+        "every product not boosted; 0.25 past about a quarter of its list.",
+    )
+    position = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Pin: 1 is the first place of the list."
+    )
+    # The scope: the named lists (none named: every list), optionally only one page's.
+    surfaces = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Empty: every list. Else any of: " + ", ".join(Surface.values) + ".",
+    )
+    on_category = models.ForeignKey(
+        "catalog.Category",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Only on this category's lists (its page, category= requests; with its "
+        "sub-categories) and its products' pages.",
+    )
+    on_product = models.ForeignKey(
+        "catalog.Product",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Only on this product's page (also viewed, bought together).",
+    )
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MerchandisingRuleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=RuleKind.values), name="merchrule_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(product__isnull=False, category__isnull=True, price_min__isnull=True,
+                      price_max__isnull=True)
+                    | Q(product__isnull=True, category__isnull=False, price_min__isnull=True,
+                        price_max__isnull=True)
+                    | (
+                        Q(product__isnull=True, category__isnull=True)
+                        & (Q(price_min__isnull=False) | Q(price_max__isnull=False))
+                    )
+                ),
+                name="merchrule_one_target",
+            ),
+            models.CheckConstraint(
+                condition=Q(price_min__isnull=True)
+                | Q(price_max__isnull=True)
+                | Q(price_max__gte=F("price_min")),
+                name="merchrule_price_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(price_min__isnull=True) | Q(price_min__gte=0),
+                name="merchrule_price_min_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind=RuleKind.PIN, product__isnull=False, position__gte=1,
+                      strength__isnull=True)
+                    | Q(kind=RuleKind.BOOST, strength__gt=0, strength__lte=1,
+                        position__isnull=True)
+                    | Q(kind=RuleKind.BURY, strength__gte=-1, strength__lt=0,
+                        position__isnull=True)
+                    | Q(kind=RuleKind.HIDE, strength__isnull=True, position__isnull=True)
+                ),
+                name="merchrule_kind_fields",
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_at__isnull=True)
+                | Q(ends_at__isnull=True)
+                | Q(ends_at__gt=F("starts_at")),
+                name="merchrule_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display().split(' (')[0]} #{self.pk}"
+
+
+class MerchandisingSettings(models.Model):
+    """The shop-wide merchandising defaults (one row, pk 1)."""
+
+    preferred_category_boost = models.FloatField(
+        default=0.0,
+        help_text="Boost of the visitor's preferred categories on their recommendations (0 to "
+        "1; 0: off).",
+    )
+    preferred_categories = models.PositiveSmallIntegerField(
+        default=2, help_text="How many of the visitor's top categories (by recent events)."
+    )
+    max_per_category = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="At most this many products of one category on a recommendation list, when "
+        "the request names no cap (empty: no cap).",
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "merchandising settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="merchsettings_one_row"),
+            models.CheckConstraint(
+                condition=Q(preferred_category_boost__gte=0, preferred_category_boost__lte=1),
+                name="merchsettings_boost_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(preferred_categories__gte=1, preferred_categories__lte=10),
+                name="merchsettings_categories_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_per_category__isnull=True) | Q(max_per_category__gte=1),
+                name="merchsettings_cap_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Merchandising settings"

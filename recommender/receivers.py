@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.db import transaction
+
 from catalog.models import Product
 from infrastructure import cache
 from infrastructure.bulk import tables_emptied
@@ -41,6 +43,13 @@ def visitors_invalidate(sender: type, *, visitors: Sequence[str], **kwargs: Any)
     """New events of these visitors: their cached recommendations are stale."""
     for external_id in visitors:
         cache.generation_bump(cache.RECOMMENDATIONS, scope=external_id)
+
+
+def merchandising_invalidate(sender: type, **kwargs: Any) -> None:
+    """A rule or the shop's merchandising settings changed: every list they steer is
+    recomputed on its next request. Bumped now and again on commit (see catalog_invalidate)."""
+    cache.generation_bump(cache.MERCHANDISING)
+    transaction.on_commit(lambda: cache.generation_bump(cache.MERCHANDISING))
 
 
 def trending_category_follow(sender: type, *, instance: Product, **kwargs: Any) -> None:

@@ -122,6 +122,10 @@ class Event(models.Model):
             models.Index(fields=["occurred_at"], name="event_time_idx"),
             models.Index(fields=["event_type", "occurred_at"], name="event_type_time_idx"),
         ]
+        permissions = [
+            # An API client (a token, or a staff session) naming the visitor it acts for.
+            ("act_for_visitors", "Can read and write any visitor's data through the API"),
+        ]
         constraints = [
             # A constraint, not unique=True: that would add a LIKE index on PostgreSQL too.
             models.UniqueConstraint(fields=["event_id"], name="event_unique_event_id"),

@@ -25,6 +25,8 @@ class Tier(IntEnum):
     PERSONALISED = 0
     CATEGORY_TRENDING = 1
     GLOBAL_TRENDING = 2
+    # Pinned by a merchandising rule (algorithms.merchandising).
+    FEATURED = 3
 
 
 @dataclass(frozen=True)

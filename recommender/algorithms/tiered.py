@@ -43,6 +43,11 @@ from recommender.algorithms.events import (
     slices,
 )
 from recommender.algorithms.item_similarity import Neighbours
+from recommender.algorithms.merchandising import (
+    Merchandising,
+    merchandise,
+    preferred_categories,
+)
 
 # Products of a personalised item's reason ("Because you viewed A and B").
 REASON_PRODUCTS = 2
@@ -61,6 +66,7 @@ def recommend(
     repeats: Ranked | None = None,
     learned: Ranked | None = None,
     live: Live | None = None,
+    merchandising: Merchandising | None = None,
 ) -> Recommendations:
     """Top `rules.k` products for each of visitor_count visitors (see the module docstring).
 
@@ -72,7 +78,8 @@ def recommend(
     ranker.ranked_lists gives them) are the personalised tier of the visitors who have them,
     in place of their neighbours' products, when interacted products are left out (the list
     the ranker learnt to rank). `live` candidates join the personalised tier with
-    `rules.live_weight`, and its basket products are never suggested.
+    `rules.live_weight`, and its basket products are never suggested. `merchandising`'s rules
+    are applied to each ranked list before it is cut to k (pinned products get Tier.FEATURED).
     """
     k = rules.k
     if not (rules.include_interacted and rules.repeat_weight > 0):
@@ -114,7 +121,11 @@ def recommend(
                 pair_key(live.basket_visitor, live.basket_product),
             ),
         )
-    chosen = _select(candidates, catalog, rules.max_per_category, k)
+    if merchandising is not None and merchandising.active:
+        ordered = _select(candidates, catalog, rules.max_per_category, None)
+        chosen = _merchandised(ordered, histories, visitor_count, catalog, merchandising, live, k)
+    else:
+        chosen = _select(candidates, catalog, rules.max_per_category, k)
     if rules.explain:
         chosen = _explained(chosen, contributions)
     return Recommendations(
@@ -438,10 +449,55 @@ def _taken(candidates: _Candidates, rows: npt.NDArray[np.bool_] | IntArray) -> _
     )
 
 
-def _select(
-    candidates: _Candidates, catalog: Catalog, max_per_category: int | None, k: int
+def _merchandised(
+    ordered: _Candidates,
+    histories: Histories,
+    visitor_count: int,
+    catalog: Catalog,
+    merchandising: Merchandising,
+    live: Live | None,
+    k: int,
 ) -> _Candidates:
-    """Per visitor in tier then score order: each product once, the category cap, the top k."""
+    """The ordered candidates with the merchandising rules applied, basket products left
+    out (pinned or not), the top k of each visitor."""
+    done = merchandise(
+        Ranked(group=ordered.visitor, product=ordered.product, score=ordered.score),
+        groups=np.arange(visitor_count, dtype=np.int64),
+        catalog=catalog,
+        merchandising=merchandising,
+        preferred=(
+            preferred_categories(histories, catalog, merchandising.preferred_count)
+            if merchandising.preferred_boost
+            else None
+        ),
+    )
+    keep = np.ones(len(done.product), dtype=np.bool_)
+    if live is not None and len(live.basket_product):
+        keep = ~np.isin(
+            pair_key(done.group, done.product), pair_key(live.basket_visitor, live.basket_product)
+        )
+    rows = np.flatnonzero(keep)
+    rows = rows[rank_within(done.group[rows]) < k]
+    source = done.source[rows]
+    organic = source >= 0
+    tier = np.full(len(rows), Tier.FEATURED, dtype=np.int8)
+    tier[organic] = ordered.tier[source[organic]]
+    because = np.full((len(rows), REASON_PRODUCTS), -1, dtype=np.int64)
+    because[organic] = ordered.because[source[organic]]
+    return _Candidates(
+        visitor=done.group[rows],
+        product=done.product[rows],
+        score=done.score[rows],
+        tier=tier,
+        because=because,
+    )
+
+
+def _select(
+    candidates: _Candidates, catalog: Catalog, max_per_category: int | None, k: int | None
+) -> _Candidates:
+    """Per visitor in tier then score order: each product once, the category cap, the top k
+    (None: every row, in order)."""
     order = np.lexsort((candidates.product, -candidates.score, candidates.tier, candidates.visitor))
     visitor, product = candidates.visitor[order], candidates.product[order]
     # The first (best) occurrence of each product in each visitor's list.
@@ -457,7 +513,8 @@ def _select(
         rank = rank_within(pair_key(visitor[by_category], category[by_category]))
         keep[by_category[rank >= max_per_category]] = False
     kept = np.flatnonzero(keep)
-    kept = kept[rank_within(visitor[kept]) < k]
+    if k is not None:
+        kept = kept[rank_within(visitor[kept]) < k]
     return _taken(candidates, order[kept])
 
 
@@ -468,7 +525,7 @@ def _strategies(chosen: _Candidates, visitor_count: int, k: int) -> npt.NDArray[
     fallback = np.where(
         counts[:, Tier.CATEGORY_TRENDING] > 0, Tier.CATEGORY_TRENDING, Tier.GLOBAL_TRENDING
     )
-    has_fallback = counts[:, 1:].sum(axis=1) > 0
+    has_fallback = counts[:, [Tier.CATEGORY_TRENDING, Tier.GLOBAL_TRENDING]].sum(axis=1) > 0
     strategy = np.where(
         (2 * personalised >= k) | ~has_fallback, Tier.PERSONALISED, fallback
     ).astype(np.int8)

@@ -50,6 +50,7 @@ class ReasonType(TextChoices):
     PICKED_FOR_YOU = "picked_for_you", "The learned ranker picked it from the visitor's orders"
     GOES_WITH_BASKET = "goes_with_basket", "Goes with products in the visitor's basket now"
     JUST_VIEWED = "just_viewed", "Follows products the visitor viewed in this session"
+    FEATURED = "featured", "Pinned to its place by the shop (a merchandising rule)"
 
 
 STRATEGY_OF_TIER = {

@@ -35,6 +35,9 @@ def explained(
         strict=True,
     ):
         card = cards[product]
+        if tier == Tier.FEATURED:
+            items.append(featured(card))
+            continue
         if tier == Tier.PERSONALISED and product in bought:
             items.append(bought_before(card, score))
             continue
@@ -86,6 +89,10 @@ def _personal_reason(
     names = " and ".join(cards[source]["name"] for source in sources if source in cards)
     verb = "bought" if sources and purchased.issuperset(sources) else "viewed"
     return {"type": ReasonType.SIMILAR_TO.value, "products": sources}, f"Because you {verb} {names}"
+
+
+def featured(card: ProductCard) -> Item:
+    return item(card, 0.0, {"type": ReasonType.FEATURED.value}, "Featured by the shop")
 
 
 def similar_item(card: ProductCard, score: float, visitors: int) -> Item:

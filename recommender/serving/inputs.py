@@ -16,6 +16,7 @@ from recommender.algorithms.buy_again import repeat_scores
 from recommender.algorithms.events import EventArrays, IntArray, positions
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.live_blend import live_blend
+from recommender.algorithms.merchandising import Merchandising, RuleKind
 from recommender.algorithms.sessions import (
     current_baskets,
     current_sessions,
@@ -51,6 +52,7 @@ from recommender.selectors import (
     trending_ranked,
     visitor_history,
 )
+from recommender.selectors.merchandising import ListRules
 from recommender.serving.contracts import RecommendationRequest
 
 
@@ -85,6 +87,10 @@ class RecommendationInputs:
     # The current session's candidates and the basket; the session's products, oldest first.
     live: Live
     session_products: IntArray
+    # The shop's rules for this list (with the candidates' prices if a price range holds),
+    # and the category cap when the request names none.
+    merchandising: Merchandising
+    default_max_per_category: int | None
 
     def recommend(self, *, available: set[int] | None) -> Recommendations:
         """The list, with the given candidates available (None: all of them)."""
@@ -105,7 +111,7 @@ class RecommendationInputs:
             global_trending=self.global_trending,
             rules=Rules(
                 k=self.request.k,
-                max_per_category=self.request.max_per_category,
+                max_per_category=self.request.max_per_category or self.default_max_per_category,
                 include_interacted=self.request.include_interacted,
                 repeat_weight=settings.RECOMMENDER_REPEAT_WEIGHT,
                 personalised_categories=self.requested_categories,
@@ -115,6 +121,7 @@ class RecommendationInputs:
             repeats=self.repeats,
             learned=self.learned,
             live=self.live,
+            merchandising=self.merchandising,
             requested_category=np.array(
                 [self.request.category.pk if self.request.category else NO_CATEGORY],
                 dtype=np.int64,
@@ -122,7 +129,7 @@ class RecommendationInputs:
         )
 
 
-def recommendation_inputs(request: RecommendationRequest) -> RecommendationInputs:
+def recommendation_inputs(request: RecommendationRequest, rules: ListRules) -> RecommendationInputs:
     # Buy-again reads the visitor's purchases, in the same query as the history.
     read = visitor_history(
         visitor=request.visitor,
@@ -149,6 +156,14 @@ def recommendation_inputs(request: RecommendationRequest) -> RecommendationInput
     live, session_products, live_categories = live_now(
         read.recent_events, neighbours, neighbour_categories
     )
+    # Pinned products are candidates too (when they can be bought).
+    pins = products_available_categories(
+        among=[
+            rule.product
+            for rule in rules.merchandising.rules
+            if rule.kind == RuleKind.PIN and rule.product is not None
+        ]
+    )
     candidates, first = np.unique(
         np.concatenate(
             [
@@ -158,6 +173,7 @@ def recommendation_inputs(request: RecommendationRequest) -> RecommendationInput
                 np.fromiter(repeat_categories, dtype=np.int64),
                 learned.product,
                 live.candidates.product,
+                np.fromiter(pins, dtype=np.int64),
             ]
         ),
         return_index=True,
@@ -170,6 +186,7 @@ def recommendation_inputs(request: RecommendationRequest) -> RecommendationInput
             np.fromiter(repeat_categories.values(), dtype=np.int64),
             learned_categories,
             live_categories,
+            np.fromiter(pins.values(), dtype=np.int64),
         ]
     )
     return RecommendationInputs(
@@ -190,6 +207,8 @@ def recommendation_inputs(request: RecommendationRequest) -> RecommendationInput
         requested_categories=None if in_category is None else tuple(in_category),
         live=live,
         session_products=session_products,
+        merchandising=rules.with_prices(candidates.tolist()),
+        default_max_per_category=rules.defaults.max_per_category,
     )
 
 

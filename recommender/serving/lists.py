@@ -10,6 +10,8 @@ recommendations.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 from django.conf import settings
@@ -20,13 +22,16 @@ from catalog.selectors import (
     product_cards,
     product_cards_available,
     products_available,
+    products_available_categories,
 )
 from infrastructure import cache
-from recommender.algorithms.tiered import Recommendations, Tier
+from recommender.algorithms.merchandising import RuleKind, merchandise
+from recommender.algorithms.tiered import Catalog, Ranked, Recommendations, Tier
 from recommender.configuration import PURCHASE_HISTORY_LENGTH, RECOMMENDATION_TRENDING_WINDOW
 from recommender.metrics import RECOMMENDATION_SECONDS
-from recommender.models import BoughtTogether, ContentSimilarity, ItemSimilarity
+from recommender.models import BoughtTogether, ContentSimilarity, ItemSimilarity, Surface
 from recommender.selectors import neighbours_browsable, trending_top, visitor_history
+from recommender.selectors.merchandising import ListRules, list_rules
 from recommender.serving.contracts import (
     STRATEGY_OF_TIER,
     BoughtTogetherList,
@@ -42,17 +47,49 @@ from recommender.serving.contracts import (
 from recommender.serving.explanations import (
     bought_before,
     explained,
+    featured,
     item,
     similar_item,
     trending_item,
 )
 from recommender.serving.inputs import recommendation_inputs, repeats_of
 
+Row = TypeVar("Row", bound=tuple[Any, ...])
+
+# Every list depends on the merchandising rules; a rule's start or end expires it.
+MERCHANDISED = (cache.MERCHANDISING,)
+
+
+def _expired(stored: tuple[Any, float]) -> bool:
+    return stored[1] <= time.time()
+
+
+def _merchandised_cached(
+    family: str,
+    *parts: object,
+    timeout: int,
+    compute: Any,
+    depends_on: Sequence[str] = (),
+    scope: object = None,
+) -> Any:
+    """cached() for a list computed with the merchandising rules: `compute` answers the list
+    and the moment its rules stop holding as they did."""
+    answer, _ = cache.cached(
+        family,
+        *parts,
+        timeout=timeout,
+        compute=compute,
+        depends_on=(*depends_on, *MERCHANDISED),
+        scope=scope,
+        stale=_expired,
+    )
+    return answer
+
 
 def recommendations(request: RecommendationRequest) -> RecommendationList:
     """The visitor's top k products with the strategy and a reason for each (cached)."""
     started = time.perf_counter()
-    answer: RecommendationList = cache.cached(
+    answer: RecommendationList = _merchandised_cached(
         cache.RECOMMENDATIONS,
         request.k,
         request.category.pk if request.category else "-",
@@ -71,7 +108,7 @@ def recommendations(request: RecommendationRequest) -> RecommendationList:
 def similar_products(*, product: Product, k: int) -> SimilarList:
     """The product's k nearest neighbours: behavioural, else by content, else its category's
     trending products (cached)."""
-    return cache.cached(
+    answer: SimilarList = _merchandised_cached(
         cache.SIMILARITY,
         product.pk,
         k,
@@ -79,12 +116,13 @@ def similar_products(*, product: Product, k: int) -> SimilarList:
         compute=lambda: _similar_compute(product, k),
         depends_on=(cache.TRENDING,),
     )
+    return answer
 
 
 def bought_together(*, product: Product, k: int) -> BoughtTogetherList:
     """The k products most often bought in the same orders as this one, that can be bought
     now (cached; empty until someone buys them together)."""
-    return cache.cached(
+    answer: BoughtTogetherList = _merchandised_cached(
         cache.SIMILARITY,
         "bought_together",
         product.pk,
@@ -92,12 +130,13 @@ def bought_together(*, product: Product, k: int) -> BoughtTogetherList:
         timeout=settings.CACHE_TTL_SIMILAR,
         compute=lambda: _bought_together_compute(product, k),
     )
+    return answer
 
 
 def trending_products(*, window: str, category: Category | None, k: int) -> TrendingList:
     """The k products trending most in the window, in the whole store or one category
     (with its sub-categories) (cached)."""
-    return cache.cached(
+    answer: TrendingList = _merchandised_cached(
         cache.TRENDING,
         window,
         category.pk if category else "-",
@@ -105,12 +144,15 @@ def trending_products(*, window: str, category: Category | None, k: int) -> Tren
         timeout=settings.CACHE_TTL_TRENDING,
         compute=lambda: _trending_compute(window, category, k),
     )
+    return answer
 
 
-def _recommendations_compute(request: RecommendationRequest) -> RecommendationList:
+def _recommendations_compute(request: RecommendationRequest) -> tuple[RecommendationList, float]:
     if request.scenario == RecommendationScenario.BUY_AGAIN:
-        return _buy_again_compute(request)
-    inputs = recommendation_inputs(request)
+        rules = list_rules(Surface.BUY_AGAIN, category=request.category)
+        return _buy_again_compute(request, rules), rules.valid_until
+    rules = list_rules(Surface.RECOMMENDED, category=request.category)
+    inputs = recommendation_inputs(request, rules)
     # The neighbour lists and the fills held only available products when they were cached,
     # so trust them first and check the products the list shows when their cards are read:
     # if one is no longer available, every candidate is checked and the list chosen again.
@@ -127,14 +169,49 @@ def _recommendations_compute(request: RecommendationRequest) -> RecommendationLi
         if chosen.strategy[0] >= 0
         else RecommendationStrategy.NONE
     )
-    return {
+    answer: RecommendationList = {
         "visitor": request.visitor,
         "strategy": strategy.value,
         "items": explained(chosen, cards, request.category, inputs),
     }
+    return answer, rules.valid_until
 
 
-def _buy_again_compute(request: RecommendationRequest) -> RecommendationList:
+def merchandised_rows(rows: list[Row], rules: ListRules, k: int) -> list[Row | int]:
+    """The first k of a list's rows ((product, score, ...), best first) with its rules applied:
+    each kept row, or the id of a product pinned in its place."""
+    if not rules.merchandising.active:
+        return list(rows[:k])
+    ids = [int(row[0]) for row in rows]
+    pins = [rule.product for rule in rules.merchandising.rules if rule.kind == RuleKind.PIN]
+    categories = products_available_categories(among=ids + [p for p in pins if p is not None])
+    known = np.array(sorted(categories), dtype=np.int64)
+    done = merchandise(
+        Ranked(
+            group=np.zeros(len(ids), dtype=np.int64),
+            product=np.array(ids, dtype=np.int64),
+            score=np.array([float(row[1]) for row in rows], dtype=np.float64),
+        ),
+        groups=np.zeros(1, dtype=np.int64),
+        catalog=Catalog(
+            product=known,
+            category=np.array([categories[p] for p in known.tolist()], dtype=np.int64),
+            available=np.ones(len(known), dtype=np.bool_),
+        ),
+        merchandising=rules.with_prices(ids),
+    )
+    return [
+        rows[source] if source >= 0 else product
+        for product, source in zip(done.product[:k].tolist(), done.source[:k].tolist(), strict=True)
+    ]
+
+
+def _depth(rules: ListRules, k: int) -> int:
+    """How many rows to read for a list of k: more when rules may hide or move some away."""
+    return k if not rules.merchandising.active else 2 * k + 10
+
+
+def _buy_again_compute(request: RecommendationRequest, rules: ListRules) -> RecommendationList:
     """The visitor's own purchases that can be bought now, best first (the category, if one
     is asked for, with its sub-categories)."""
     history = visitor_history(
@@ -147,19 +224,32 @@ def _buy_again_compute(request: RecommendationRequest) -> RecommendationList:
         if request.category is not None
         else None
     )
-    chosen = [
-        (product, score)
-        for product, score in zip(repeats.product.tolist(), repeats.score.tolist(), strict=True)
-        if product in categories and (wanted is None or categories[product] in wanted)
-    ][: request.k]
-    cards = product_cards(p for p, _ in chosen)
+    chosen = merchandised_rows(
+        [
+            (product, score)
+            for product, score in zip(
+                repeats.product.tolist(), repeats.score.tolist(), strict=True
+            )
+            if product in categories and (wanted is None or categories[product] in wanted)
+        ],
+        rules,
+        request.k,
+    )
+    cards = product_cards(_ids(chosen))
     return {
         "visitor": request.visitor,
         "strategy": (
             RecommendationStrategy.BUY_AGAIN if chosen else RecommendationStrategy.NONE
         ).value,
-        "items": [bought_before(cards[product], score) for product, score in chosen],
+        "items": [
+            featured(cards[row]) if isinstance(row, int) else bought_before(cards[row[0]], row[1])
+            for row in chosen
+        ],
     }
+
+
+def _ids(rows: Sequence[tuple[Any, ...] | int]) -> list[int]:
+    return [row if isinstance(row, int) else int(row[0]) for row in rows]
 
 
 def _shown(chosen: Recommendations) -> list[int]:
@@ -170,58 +260,99 @@ def _shown(chosen: Recommendations) -> list[int]:
     return shown
 
 
-def _bought_together_compute(product: Product, k: int) -> BoughtTogetherList:
-    rows = neighbours_browsable(BoughtTogether, product.pk, k)
-    cards = product_cards(row[0] for row in rows)
+def _bought_together_compute(product: Product, k: int) -> tuple[BoughtTogetherList, float]:
+    rules = list_rules(Surface.BOUGHT_TOGETHER, product=product)
+    rows = merchandised_rows(
+        neighbours_browsable(BoughtTogether, product.pk, _depth(rules, k)), rules, k
+    )
+    cards = product_cards(_ids(rows))
     items = [
-        item(
-            cards[p],
-            score,
-            {"type": ReasonType.BOUGHT_TOGETHER.value, "orders": orders},
-            f"Bought together in {orders} orders",
+        featured(cards[row])
+        if isinstance(row, int)
+        else item(
+            cards[row[0]],
+            row[1],
+            {"type": ReasonType.BOUGHT_TOGETHER.value, "orders": row[2]},
+            f"Bought together in {row[2]} orders",
         )
-        for p, score, orders in rows
+        for row in rows
     ]
-    return {"product": product.pk, "items": items}
+    return {"product": product.pk, "items": items}, rules.valid_until
 
 
-def _similar_compute(product: Product, k: int) -> SimilarList:
+def _similar_compute(product: Product, k: int) -> tuple[SimilarList, float]:
+    rules = list_rules(Surface.SIMILAR, product=product)
+    depth = _depth(rules, k)
     for strategy, model in (
         (SimilarStrategy.ITEM_SIMILARITY, ItemSimilarity),
         (SimilarStrategy.CONTENT_SIMILARITY, ContentSimilarity),
     ):
-        rows = neighbours_browsable(model, product.pk, k)
-        if rows:
-            cards = product_cards(row[0] for row in rows)
-            items = [similar_item(cards[p], score, visitors) for p, score, visitors in rows]
-            return {"product": product.pk, "strategy": strategy.value, "items": items}
-    trending = [
-        (p, score)
-        for p, score in trending_top(
-            [product.category_id], k + 1, window=RECOMMENDATION_TRENDING_WINDOW
-        )
-        if p != product.pk
-    ][:k]
+        stored = neighbours_browsable(model, product.pk, depth)
+        if stored:
+            rows = merchandised_rows(stored, rules, k)
+            cards = product_cards(_ids(rows))
+            items = [
+                featured(cards[row])
+                if isinstance(row, int)
+                else similar_item(cards[row[0]], row[1], row[2])
+                for row in rows
+            ]
+            answer: SimilarList = {
+                "product": product.pk,
+                "strategy": strategy.value,
+                "items": items,
+            }
+            return answer, rules.valid_until
+    trending = merchandised_rows(
+        [
+            (p, score)
+            for p, score in trending_top(
+                [product.category_id], depth + 1, window=RECOMMENDATION_TRENDING_WINDOW
+            )
+            if p != product.pk
+        ],
+        rules,
+        k,
+    )
+    trending = [row for row in trending if row != product.pk]
     if not trending:
-        return {"product": product.pk, "strategy": SimilarStrategy.NONE.value, "items": []}
-    cards = product_cards(p for p, _ in trending)
-    return {
+        nothing: SimilarList = {
+            "product": product.pk,
+            "strategy": SimilarStrategy.NONE.value,
+            "items": [],
+        }
+        return nothing, rules.valid_until
+    cards = product_cards(_ids(trending))
+    answer = {
         "product": product.pk,
         "strategy": SimilarStrategy.CATEGORY_TRENDING.value,
-        "items": [trending_item(cards[p], score, in_category=True) for p, score in trending],
+        "items": [
+            featured(cards[row])
+            if isinstance(row, int)
+            else trending_item(cards[row[0]], row[1], in_category=True)
+            for row in trending
+        ],
     }
+    return answer, rules.valid_until
 
 
-def _trending_compute(window: str, category: Category | None, k: int) -> TrendingList:
+def _trending_compute(
+    window: str, category: Category | None, k: int
+) -> tuple[TrendingList, float]:
+    rules = list_rules(Surface.TRENDING, category=category)
     ids = None if category is None else category_with_descendant_ids(category=category)
-    rows = trending_top(ids, k, window=window)
-    cards = product_cards(p for p, _ in rows)
-    return {
+    rows = merchandised_rows(trending_top(ids, _depth(rules, k), window=window), rules, k)
+    cards = product_cards(_ids(rows))
+    answer: TrendingList = {
         "window": window,
         "category": (
             {"id": category.pk, "name": category.name, "slug": category.slug} if category else None
         ),
         "items": [
-            trending_item(cards[p], score, in_category=category is not None) for p, score in rows
+            featured(cards[row])
+            if isinstance(row, int)
+            else trending_item(cards[row[0]], row[1], in_category=category is not None)
+            for row in rows
         ],
     }
+    return answer, rules.valid_until
