@@ -185,9 +185,10 @@ def prepare(url: str) -> tuple[str, list[str], list[int]]:
         manage(url, command, "--verbosity", "0")
     token = shell(
         url,
-        "from django.contrib.auth.models import User; "
+        "from django.contrib.auth.models import Group, User; "
         "from rest_framework.authtoken.models import Token; "
         "user, _ = User.objects.get_or_create(username='bench'); "
+        "user.groups.add(Group.objects.get(name='API client')); "
         "print(Token.objects.get_or_create(user=user)[0].key)",
     )
     visitors = json.loads(

@@ -55,12 +55,13 @@ PIPELINES = (
 # What the clients browse: returning shoppers, categories, products in stock, search words.
 STORE = """
 import json, random
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
 from catalog.models import Category, Product
 from tracking.models import Visitor
 rng = random.Random(7)
 user, _ = User.objects.get_or_create(username="bench-load")
+user.groups.add(Group.objects.get(name="API client"))  # it acts for the shop's visitors
 products = list(Product.objects.browsable().filter(stock__gte=50).order_by("id")[:20000])
 words = sorted({w for p in products[:2000] for w in p.name.lower().split() if len(w) > 3})
 print(json.dumps({

@@ -1,18 +1,26 @@
-"""The recommender's JSON API: recommendations, similar products and trending products."""
+"""The recommender's JSON API: recommendations, similar and trending products, and the
+merchandising rules that steer them."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.api import category_from_parameter
 from catalog.models import Product
-from infrastructure.api.access import visitor_allowed
+from infrastructure.api.access import ModelPermissions, visitor_allowed
 from recommender import serving
+from recommender.models import MerchandisingRule
 from recommender.serializers import (
+    MerchandisingRuleSerializer,
     RecommendationListSerializer,
     RecommendationQuerySerializer,
     SimilarListSerializer,
@@ -20,6 +28,7 @@ from recommender.serializers import (
     TrendingListSerializer,
     TrendingQuerySerializer,
 )
+from recommender.services import merchandising_rule_delete, merchandising_rule_save
 
 
 class RecommendationsView(APIView):
@@ -76,3 +85,62 @@ class TrendingView(APIView):
             k=parameters["k"],
         )
         return Response(trending)
+
+
+class MerchandisingRulesView(APIView):
+    """The merchandising rules (GET: all of them, newest change first; POST: a new one).
+    Needs a token or session whose user holds the rule permissions (the Merchandiser role)."""
+
+    permission_classes = [ModelPermissions]
+    queryset = MerchandisingRule.objects.all()
+    error_statuses = (400, 401, 403)
+
+    @extend_schema(responses=MerchandisingRuleSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        rules = MerchandisingRule.objects.select_related("changed_by")
+        return Response(MerchandisingRuleSerializer(rules, many=True).data)
+
+    @extend_schema(
+        request=MerchandisingRuleSerializer, responses={201: MerchandisingRuleSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        given = MerchandisingRuleSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        rule = _saved(None, request, given.validated_data)
+        return Response(MerchandisingRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+
+class MerchandisingRuleView(APIView):
+    """One merchandising rule: read, change some of its fields, delete."""
+
+    permission_classes = [ModelPermissions]
+    queryset = MerchandisingRule.objects.all()
+    error_statuses = (400, 401, 403, 404)
+
+    @extend_schema(responses=MerchandisingRuleSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        rule = get_object_or_404(MerchandisingRule, pk=pk)
+        return Response(MerchandisingRuleSerializer(rule).data)
+
+    @extend_schema(request=MerchandisingRuleSerializer, responses=MerchandisingRuleSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        rule = get_object_or_404(MerchandisingRule, pk=pk)
+        given = MerchandisingRuleSerializer(rule, data=request.data, partial=True)
+        given.is_valid(raise_exception=True)
+        rule = _saved(rule, request, given.validated_data)
+        return Response(MerchandisingRuleSerializer(rule).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        merchandising_rule_delete(rule=get_object_or_404(MerchandisingRule, pk=pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _saved(
+    rule: MerchandisingRule | None, request: Request, fields: dict[str, Any]
+) -> MerchandisingRule:
+    """The rule saved by the service; the model's invariants as field errors (400)."""
+    try:
+        return merchandising_rule_save(rule=rule, changed_by=request.user, **fields)
+    except DjangoValidationError as error:
+        raise ValidationError(error.message_dict) from error

@@ -4,6 +4,8 @@ from datetime import datetime
 from typing import ClassVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -375,9 +377,9 @@ class SimilarityStagingRow(models.Model):
 class Surface(models.TextChoices):
     """The lists a merchandising rule can steer; each is one list on the pages and in the API."""
 
-    RECOMMENDED = "recommended", 'Recommended for you (home page, GET /api/recommendations)'
+    RECOMMENDED = "recommended", "Recommended for you (home page, GET /api/recommendations)"
     BUY_AGAIN = "buy_again", "Buy again (GET /api/recommendations?scenario=buy_again)"
-    SIMILAR = "similar", 'Also viewed (product page, GET /api/products/{id}/similar)'
+    SIMILAR = "similar", "Also viewed (product page, GET /api/products/{id}/similar)"
     BOUGHT_TOGETHER = "bought_together", "Bought together (product page)"
     TRENDING = "trending", "Trending (home and category pages, GET /api/trending)"
 
@@ -421,11 +423,15 @@ class MerchandisingRule(models.Model):
     strength = models.FloatField(
         null=True,
         blank=True,
+        validators=[MinValueValidator(-1.0), MaxValueValidator(1.0)],
         help_text="Boost: above 0 up to 1. Bury: below 0 down to -1. 1 lifts a product above "
         "every product not boosted; 0.25 past about a quarter of its list.",
     )
     position = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Pin: 1 is the first place of the list."
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Pin: 1 is the first place of the list.",
     )
     # The scope: the named lists (none named: every list), optionally only one page's.
     surfaces = models.JSONField(
@@ -469,10 +475,18 @@ class MerchandisingRule(models.Model):
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(product__isnull=False, category__isnull=True, price_min__isnull=True,
-                      price_max__isnull=True)
-                    | Q(product__isnull=True, category__isnull=False, price_min__isnull=True,
-                        price_max__isnull=True)
+                    Q(
+                        product__isnull=False,
+                        category__isnull=True,
+                        price_min__isnull=True,
+                        price_max__isnull=True,
+                    )
+                    | Q(
+                        product__isnull=True,
+                        category__isnull=False,
+                        price_min__isnull=True,
+                        price_max__isnull=True,
+                    )
                     | (
                         Q(product__isnull=True, category__isnull=True)
                         & (Q(price_min__isnull=False) | Q(price_max__isnull=False))
@@ -492,12 +506,14 @@ class MerchandisingRule(models.Model):
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(kind=RuleKind.PIN, product__isnull=False, position__gte=1,
-                      strength__isnull=True)
-                    | Q(kind=RuleKind.BOOST, strength__gt=0, strength__lte=1,
-                        position__isnull=True)
-                    | Q(kind=RuleKind.BURY, strength__gte=-1, strength__lt=0,
-                        position__isnull=True)
+                    Q(
+                        kind=RuleKind.PIN,
+                        product__isnull=False,
+                        position__gte=1,
+                        strength__isnull=True,
+                    )
+                    | Q(kind=RuleKind.BOOST, strength__gt=0, strength__lte=1, position__isnull=True)
+                    | Q(kind=RuleKind.BURY, strength__gte=-1, strength__lt=0, position__isnull=True)
                     | Q(kind=RuleKind.HIDE, strength__isnull=True, position__isnull=True)
                 ),
                 name="merchrule_kind_fields",
@@ -513,21 +529,67 @@ class MerchandisingRule(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display().split(' (')[0]} #{self.pk}"
 
+    def clean(self) -> None:
+        """The database's invariants as field errors (a form or the API says what to fix)."""
+        errors: dict[str, str] = {}
+        targets = [
+            self.product_id is not None,
+            self.category_id is not None,
+            self.price_min is not None or self.price_max is not None,
+        ]
+        if sum(targets) != 1:
+            errors["product"] = "Choose exactly one target: a product, a category or a price range."
+        if (
+            self.price_min is not None
+            and self.price_max is not None
+            and self.price_max < self.price_min
+        ):
+            errors["price_max"] = "The highest price is below the lowest."
+        if self.price_min is not None and self.price_min < 0:
+            errors["price_min"] = "A price cannot be negative."
+        strength = self.strength
+        if strength is not None and not -1 <= strength <= 1:
+            errors["strength"] = "The strength is between -1 and 1."
+        elif self.kind == RuleKind.BOOST and (strength is None or strength <= 0):
+            errors["strength"] = "A boost's strength is above 0, at most 1."
+        elif self.kind == RuleKind.BURY and (strength is None or strength >= 0):
+            errors["strength"] = "A bury's strength is below 0, at least -1."
+        elif self.kind in (RuleKind.PIN, RuleKind.HIDE) and strength is not None:
+            errors["strength"] = "Only boosts and buries have a strength."
+        if self.kind == RuleKind.PIN:
+            if self.position is None or self.position < 1:
+                errors["position"] = "A pin's position is 1 (the first place) or more."
+            if self.product_id is None:
+                errors["product"] = "A pin places one product: choose it."
+        elif self.position is not None:
+            errors["position"] = "Only pins have a position."
+        unknown = [s for s in (self.surfaces or []) if s not in Surface.values]
+        if not isinstance(self.surfaces, list) or unknown:
+            errors["surfaces"] = f"Unknown surfaces {unknown}; choose from {Surface.values}."
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = "The end is not after the start."
+        if errors:
+            raise ValidationError(errors)
+
 
 class MerchandisingSettings(models.Model):
     """The shop-wide merchandising defaults (one row, pk 1)."""
 
     preferred_category_boost = models.FloatField(
         default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Boost of the visitor's preferred categories on their recommendations (0 to "
         "1; 0: off).",
     )
     preferred_categories = models.PositiveSmallIntegerField(
-        default=2, help_text="How many of the visitor's top categories (by recent events)."
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="How many of the visitor's top categories (by recent events).",
     )
     max_per_category = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
+        validators=[MinValueValidator(1)],
         help_text="At most this many products of one category on a recommendation list, when "
         "the request names no cap (empty: no cap).",
     )

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from catalog.serializers import CategoryCardSerializer, ProductCardSerializer
 from infrastructure.api.access import VISITOR_MAX_LENGTH
 from infrastructure.api.parameters import QueryParameters
-from recommender.models import TrendingWindow
+from recommender.models import MerchandisingRule, Surface, TrendingWindow
 from recommender.serving import (
     MAX_K,
     ReasonType,
@@ -109,3 +109,40 @@ class TrendingListSerializer(serializers.Serializer[Any]):
     window = serializers.ChoiceField(choices=TrendingWindow.choices)
     category = CategoryCardSerializer(allow_null=True)
     items = ItemSerializer(many=True)
+
+
+class MerchandisingRuleSerializer(serializers.ModelSerializer[MerchandisingRule]):
+    """A merchandising rule. Exactly one target (product, category or price_min/price_max);
+    pins need a product and a position; boosts a strength in (0, 1], buries in [-1, 0)."""
+
+    surfaces = serializers.ListField(
+        child=serializers.ChoiceField(choices=Surface.choices),
+        required=False,
+        help_text="The lists it steers; empty or absent: every list.",
+    )
+    changed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = MerchandisingRule
+        fields = [
+            "id",
+            "kind",
+            "product",
+            "category",
+            "price_min",
+            "price_max",
+            "strength",
+            "position",
+            "surfaces",
+            "on_category",
+            "on_product",
+            "starts_at",
+            "ends_at",
+            "note",
+            "changed_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "changed_by", "created_at", "updated_at"]

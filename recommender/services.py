@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Task
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from infrastructure.outbox.services import outbox_enqueue
 from recommender import tasks
-from recommender.models import PipelineKind, PipelineRun, PipelineStatus
+from recommender.models import (
+    MerchandisingRule,
+    MerchandisingSettings,
+    PipelineKind,
+    PipelineRun,
+    PipelineStatus,
+)
 from recommender.pipelines import PipelineAlreadyRunningError, pipeline_runs_abandoned_fail
 from recommender.schedules import SCHEDULE, PeriodicJob
 
@@ -81,3 +90,57 @@ def pipeline_enqueue(*, kind: PipelineKind) -> PipelineRun:
             f"The {kind.label.lower()} pipeline is already queued or running."
         ) from error
     return run
+
+
+RULE_FIELDS = (
+    "kind",
+    "product",
+    "category",
+    "price_min",
+    "price_max",
+    "strength",
+    "position",
+    "surfaces",
+    "on_category",
+    "on_product",
+    "starts_at",
+    "ends_at",
+    "note",
+)
+
+
+@transaction.atomic
+def merchandising_rule_save(
+    *, rule: MerchandisingRule | None = None, changed_by: User | AnonymousUser | None, **fields: Any
+) -> MerchandisingRule:
+    """Create a rule (rule=None) or change the given fields of one; validated as a whole
+    (a ValidationError names the fields, nothing is saved). Takes effect on the next request
+    (recommender.receivers.merchandising_invalidate)."""
+    unknown = set(fields) - set(RULE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not fields of a rule: {sorted(unknown)}")
+    rule = rule if rule is not None else MerchandisingRule()
+    for name, value in fields.items():
+        setattr(rule, name, value)
+    rule.changed_by = changed_by if isinstance(changed_by, User) else None
+    rule.full_clean()
+    rule.save()
+    return rule
+
+
+def merchandising_rule_delete(*, rule: MerchandisingRule) -> None:
+    rule.delete()
+
+
+@transaction.atomic
+def merchandising_settings_save(
+    *, changed_by: User | AnonymousUser | None, **fields: Any
+) -> MerchandisingSettings:
+    """Change the shop's merchandising defaults (the one row, created on first change)."""
+    shop, _ = MerchandisingSettings.objects.select_for_update().get_or_create(pk=1)
+    for name, value in fields.items():
+        setattr(shop, name, value)
+    shop.changed_by = changed_by if isinstance(changed_by, User) else None
+    shop.full_clean()
+    shop.save()
+    return shop

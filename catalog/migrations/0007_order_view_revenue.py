@@ -4,14 +4,16 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0006_product_search'),
+        ("catalog", "0006_product_search"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='order',
-            options={'ordering': ['-created_at', '-id'], 'permissions': [('view_revenue', 'Can see revenue figures')]},
+            name="order",
+            options={
+                "ordering": ["-created_at", "-id"],
+                "permissions": [("view_revenue", "Can see revenue figures")],
+            },
         ),
     ]

@@ -4,7 +4,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -27,7 +26,7 @@ from dashboard.selectors import (
     trending_by_category,
 )
 from tracking.models import EventType
-from tracking.tests.factories import EventFactory, UserFactory, VisitorFactory
+from tracking.tests.factories import EventFactory, UserFactory, VisitorFactory, api_client_user
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +92,7 @@ def test_every_sale_counts_once_whichever_way_it_arrived(client):
                 revenue=Decimal(revenue),
                 order_ref=order,
             )
-    api = User.objects.create_user("partner")
+    api = api_client_user()
     token = Token.objects.create(user=api)
     sent = client.post(
         "/api/events",

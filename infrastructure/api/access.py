@@ -1,7 +1,8 @@
 """Who may read and write a visitor's data through the API, and how often.
 
-An API token (or a staff session) may act for any visitor; a browser only for the visitor of
-its own first-party cookie, and its writes need the CSRF token like any form of the site.
+A token or a staff session whose user holds the `tracking.act_for_visitors` permission (the
+"API client" role; superusers) may act for any visitor; anyone else only for the visitor of
+the browser's own first-party cookie, and those writes need the CSRF token like any form.
 """
 
 from __future__ import annotations
@@ -14,15 +15,25 @@ from rest_framework.exceptions import (
     PermissionDenied,
     ValidationError,
 )
+from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
+
+from infrastructure.api.grants import ACT_FOR_VISITORS, ACTS_FOR_VISITORS_ATTRIBUTE
 
 VISITOR_MAX_LENGTH = 64
 
 
 def acts_for_any_visitor(request: Request) -> bool:
-    return isinstance(request.auth, Token) or bool(request.user and request.user.is_staff)
+    user = request.user
+    if not (user and user.is_authenticated):
+        return False
+    if isinstance(request.auth, Token):
+        # The token's authentication may have remembered the answer with the token.
+        remembered = getattr(request.auth, ACTS_FOR_VISITORS_ATTRIBUTE, None)
+        return bool(remembered) if remembered is not None else user.has_perm(ACT_FOR_VISITORS)
+    return bool(user.is_staff and user.has_perm(ACT_FOR_VISITORS))
 
 
 def visitor_cookie(request: Request) -> str | None:
@@ -101,3 +112,15 @@ class SearchThrottle(WindowRateThrottle):
             return None
         ident = request.user.pk if request.user.is_authenticated else self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class ModelPermissions(DjangoModelPermissions):
+    """Django's model permissions for every method: reading needs the view permission too
+    (DRF's own class lets any authenticated user read)."""
+
+    perms_map = {
+        **DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+        "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
+    }

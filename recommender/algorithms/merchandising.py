@@ -193,9 +193,7 @@ def _run_lengths(group: IntArray) -> FloatArray:
     return np.repeat(lengths, lengths).astype(np.float64)
 
 
-def _matches(
-    product: IntArray, rule: Rule, catalog: Catalog, prices: Prices
-) -> BoolArray:
+def _matches(product: IntArray, rule: Rule, catalog: Catalog, prices: Prices) -> BoolArray:
     if rule.product is not None:
         matched: BoolArray = product == rule.product
         return matched

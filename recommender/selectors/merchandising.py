@@ -147,9 +147,7 @@ def _read() -> tuple[list[StoredRule], ShopDefaults]:
         rule = Rule(
             kind=KINDS[kind],
             product=row.product_id,
-            categories=tuple(sorted(subtrees.get(row.category_id, ())))
-            if row.category_id
-            else (),
+            categories=tuple(sorted(subtrees.get(row.category_id, ()))) if row.category_id else (),
             price_min=float(row.price_min) if row.price_min is not None else None,
             price_max=float(row.price_max) if row.price_max is not None else None,
             strength=float(row.strength or 0.0),

@@ -227,9 +227,7 @@ def _buy_again_compute(request: RecommendationRequest, rules: ListRules) -> Reco
     chosen = merchandised_rows(
         [
             (product, score)
-            for product, score in zip(
-                repeats.product.tolist(), repeats.score.tolist(), strict=True
-            )
+            for product, score in zip(repeats.product.tolist(), repeats.score.tolist(), strict=True)
             if product in categories and (wanted is None or categories[product] in wanted)
         ],
         rules,
@@ -336,9 +334,7 @@ def _similar_compute(product: Product, k: int) -> tuple[SimilarList, float]:
     return answer, rules.valid_until
 
 
-def _trending_compute(
-    window: str, category: Category | None, k: int
-) -> tuple[TrendingList, float]:
+def _trending_compute(window: str, category: Category | None, k: int) -> tuple[TrendingList, float]:
     rules = list_rules(Surface.TRENDING, category=category)
     ids = None if category is None else category_with_descendant_ids(category=category)
     rows = merchandised_rows(trending_top(ids, _depth(rules, k), window=window), rules, k)

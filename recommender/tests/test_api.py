@@ -16,7 +16,7 @@ from recommender import pipelines
 from recommender.models import LearnedRecommendation
 from recommender.tests.factories import ContentSimilarityFactory
 from tracking.models import EventType, Visitor
-from tracking.tests.factories import EventFactory, VisitorFactory
+from tracking.tests.factories import EventFactory, VisitorFactory, api_client_user
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,7 @@ def shop():
 @pytest.fixture
 def token_client() -> APIClient:
     client = APIClient()
-    user = User.objects.create_user("partner")
+    user = api_client_user()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
 

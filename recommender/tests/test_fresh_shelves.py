@@ -23,7 +23,7 @@ from recommender.tests.factories import (
     ItemSimilarityFactory,
     TrendingScoreFactory,
 )
-from tracking.tests.factories import EventFactory, VisitorFactory, visitor_pk
+from tracking.tests.factories import EventFactory, VisitorFactory, api_client_user, visitor_pk
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ def shop():
 @pytest.fixture
 def api() -> APIClient:
     client = APIClient()
-    token = Token.objects.create(user=User.objects.create_user("partner"))
+    token = Token.objects.create(user=api_client_user())
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
 

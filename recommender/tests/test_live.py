@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -16,7 +15,7 @@ from recommender import pipelines
 from recommender.models import LearnedRecommendation, SessionIndexSnapshot
 from recommender.selectors import session_index_forget
 from tracking.models import EventType
-from tracking.tests.factories import EventFactory, VisitorFactory
+from tracking.tests.factories import EventFactory, VisitorFactory, api_client_user
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +26,7 @@ TEA = ("Teapot", "Green Tea", "Cups")
 @pytest.fixture
 def client() -> APIClient:
     client = APIClient()
-    user = User.objects.create_user("partner")
+    user = api_client_user()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
 

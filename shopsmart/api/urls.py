@@ -2,7 +2,13 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from catalog.api import CategoryTreeView, ProductDetailView, ProductListView
-from recommender.api import RecommendationsView, SimilarProductsView, TrendingView
+from recommender.api import (
+    MerchandisingRulesView,
+    MerchandisingRuleView,
+    RecommendationsView,
+    SimilarProductsView,
+    TrendingView,
+)
 from shopsmart.api.views import CacheFlushView, HealthView, PingView
 from tracking.api import EventsView
 
@@ -16,6 +22,12 @@ urlpatterns = [
     path("trending", TrendingView.as_view(), name="trending"),
     path("recommendations", RecommendationsView.as_view(), name="recommendations"),
     path("events", EventsView.as_view(), name="events"),
+    path("merchandising/rules", MerchandisingRulesView.as_view(), name="merchandising_rules"),
+    path(
+        "merchandising/rules/<int:pk>",
+        MerchandisingRuleView.as_view(),
+        name="merchandising_rule",
+    ),
     path("health", HealthView.as_view(), name="health"),
     path("ping", PingView.as_view(), name="ping"),
     path("cache/flush", CacheFlushView.as_view(), name="cache_flush"),

@@ -9,13 +9,14 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from shopsmart.api.authentication import token_cache_key
+from tracking.tests.factories import api_client_user
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def partner() -> tuple[User, Token, APIClient]:
-    user = User.objects.create_user("partner")
+    user = api_client_user()
     token = Token.objects.create(user=user)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")

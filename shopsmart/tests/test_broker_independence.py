@@ -4,7 +4,6 @@ enqueue no task at all, so a broker that is down or slow cannot lose or delay th
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -13,6 +12,7 @@ from catalog.models import Order
 from catalog.tests.factories import ProductFactory
 from catalog.tests.test_checkout import checkout_token, fill_cart, place
 from tracking.models import Event
+from tracking.tests.factories import api_client_user
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ def test_events_views_carts_and_orders_enqueue_no_task(sent_tasks):
     mug = ProductFactory.create(stock=5)
     api = APIClient()
     api.credentials(
-        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=User.objects.create_user('p')).key}"
+        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=api_client_user('p')).key}"
     )
     shopper = Client()
 

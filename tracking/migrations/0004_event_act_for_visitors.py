@@ -4,14 +4,18 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tracking', '0003_event_sales'),
+        ("tracking", "0003_event_sales"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='event',
-            options={'ordering': ['-occurred_at', '-id'], 'permissions': [('act_for_visitors', "Can read and write any visitor's data through the API")]},
+            name="event",
+            options={
+                "ordering": ["-occurred_at", "-id"],
+                "permissions": [
+                    ("act_for_visitors", "Can read and write any visitor's data through the API")
+                ],
+            },
         ),
     ]

@@ -18,6 +18,26 @@ class UserFactory(DjangoModelFactory[User]):
     password = Password("a long shop test password")
 
 
+def role_member(role: str, **fields: object) -> User:
+    """A staff or API user in one of the roles (shopsmart.accounts.roles); the roles are
+    restored first if a flushing test removed them."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    from shopsmart.accounts.roles import roles_sync
+
+    if not Group.objects.filter(name=role).exists():
+        roles_sync(apps)
+    user = UserFactory.create(**fields)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def api_client_user(username: str = "partner") -> User:
+    """The account behind a partner's token: it may act for any visitor."""
+    return role_member("API client", username=username)
+
+
 class VisitorFactory(DjangoModelFactory[Visitor]):
     class Meta:
         model = Visitor

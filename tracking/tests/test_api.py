@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -13,6 +12,7 @@ from rest_framework.test import APIClient
 from catalog.tests.factories import ProductFactory
 from shopsmart.tests.concurrency import at_once
 from tracking.models import Event, Visitor
+from tracking.tests.factories import api_client_user
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def api() -> APIClient:
     client = APIClient()
-    user = User.objects.create_user("partner")
+    user = api_client_user()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
 
@@ -134,7 +134,7 @@ def test_event_ingestion_is_throttled_with_retry_after(api, product, monkeypatch
 @pytest.mark.django_db(transaction=True)
 def test_the_same_batch_posted_concurrently_is_stored_once(product):
     """A client retrying a batch before its first attempt answered: four copies at once."""
-    user = User.objects.create_user("retrying-partner")
+    user = api_client_user("retrying-partner")
     token = Token.objects.create(user=user).key
     batch = [
         {"event_id": f"retry-{n}", "visitor": "new-shopper", "product": product.pk,
