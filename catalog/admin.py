@@ -120,7 +120,9 @@ class OrderAdmin(admin.ModelAdmin[Order]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders come from checkout
 
-    @admin.action(description="Cancel the selected orders (stock goes back)")
+    @admin.action(
+        description="Cancel the selected orders (stock goes back)", permissions=["change"]
+    )
     def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         cancelled, refused = 0, []
         for order in queryset.order_by("pk"):
@@ -132,7 +134,7 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         for message in refused:
             self.message_user(request, message, level=messages.WARNING)
 
-    @admin.action(description="Mark the selected orders shipped")
+    @admin.action(description="Mark the selected orders shipped", permissions=["change"])
     def ship_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         shipped = orders_ship(orders=queryset)
         self.message_user(request, f"{shipped} order(s) marked shipped.")

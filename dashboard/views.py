@@ -1,12 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
@@ -14,14 +10,20 @@ from django.views.decorators.http import require_POST, require_safe
 
 from catalog.templatetags.money import currency_symbol
 from dashboard import charts, refresh, selectors
+from dashboard.permissions import (
+    FLUSH_CACHES,
+    RUN_PIPELINES,
+    VIEW_FIGURES,
+    VIEW_PIPELINES,
+    dashboard_rights,
+    staff_required,
+)
 from dashboard.selectors import Figures, Period
 from infrastructure import cache
 from infrastructure.outbox.selectors import outbox_backlog
 from recommender.models import PipelineKind
 from recommender.pipelines import PipelineAlreadyRunningError
 from recommender.services import pipeline_enqueue
-
-View = Callable[..., HttpResponse]
 
 QUALITY_TITLES = {
     ("all", "hit_rate"): "Hit rate @20 per algorithm (all purchases)",
@@ -34,33 +36,29 @@ QUALITY_TITLES = {
 }
 
 
-def staff_required(view: View) -> View:
-    """Anonymous -> the sign-in page; signed in without staff rights -> 403."""
-
-    @wraps(view)
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_staff:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return guarded
-
-
 @require_safe
-@staff_required
+@staff_required(VIEW_FIGURES)
 def overview(request: HttpRequest) -> HttpResponse:
+    rights = dashboard_rights(request)
     chosen = request.GET.get("period", Period.DAYS_7)
     if chosen not in Period.values:
-        refused = {"periods": Period.choices, "error": f"Unknown period {chosen!r}."}
+        refused = {
+            "periods": Period.choices,
+            "error": f"Unknown period {chosen!r}.",
+            "rights": rights,
+        }
         return render(request, "dashboard/overview.html", refused, status=400)
     stats = refresh.overview(Period(chosen))
     days = [day.strftime("%d %b") for day in stats.events.days]
     context: dict[str, object] = {
         "periods": Period.choices,
         "stats": stats,
-        "kpis": _kpis(stats.current, stats.previous),
+        "rights": rights,
+        "kpis": [
+            kpi
+            for kpi in _kpis(stats.current, stats.previous)
+            if rights["revenue"] or not kpi["money"]
+        ],
         "events_chart": mark_safe(  # noqa: S308 (markup built from escaped text and numbers)
             charts.line_chart(
                 "Events per day by type",
@@ -74,7 +72,9 @@ def overview(request: HttpRequest) -> HttpResponse:
                 days,
                 [charts.Series("Revenue", stats.revenue.values["Revenue"])],
             )
-        ),
+        )
+        if rights["revenue"]
+        else None,
         "funnel_chart": mark_safe(  # noqa: S308
             charts.bar_chart(
                 "Funnel: visitors who viewed, added to cart, bought",
@@ -107,7 +107,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             )
             for (protocol, metric, _), by_algorithm in stats.quality.series.items()
             # A store with no orders to replay has no live figures: no empty chart.
-            if by_algorithm or protocol == "all"
+            if (by_algorithm or protocol == "all") and rights["quality"]
         ],
     }
     return render(request, "dashboard/overview.html", context)
@@ -144,12 +144,14 @@ def _change(now: Any, before: Any) -> float | None:
 
 
 @require_safe
-@staff_required
+@staff_required(VIEW_PIPELINES)
 def pipelines(request: HttpRequest) -> HttpResponse:
     states = selectors.pipeline_states()
+    rights = dashboard_rights(request)
     context = {
+        "rights": rights,
         "states": states,
-        "outbox": outbox_backlog(),
+        "outbox": outbox_backlog() if rights["outbox"] else None,
         "cache_statistics": _hit_rates(cache.statistics()),
         # Without script: the page reloads itself while a run is queued or running.
         "refresh": any(state.active for state in states),
@@ -158,7 +160,7 @@ def pipelines(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_required(RUN_PIPELINES)
 def pipeline_run(request: HttpRequest, kind: str) -> HttpResponse:
     if kind not in PipelineKind.values:
         raise Http404("No such pipeline.")
@@ -172,7 +174,7 @@ def pipeline_run(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_required(FLUSH_CACHES)
 def caches_flush(request: HttpRequest) -> HttpResponse:
     cache.flush()
     messages.success(request, "Every cached answer is invalidated.")

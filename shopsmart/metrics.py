@@ -28,6 +28,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
 
+from dashboard.permissions import VIEW_PIPELINES
 from infrastructure import cache
 from recommender.selectors import (
     pipeline_last_successes,
@@ -120,7 +121,8 @@ REGISTRY.register(StoreCollector())
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """GET /metrics for Prometheus: open where METRICS_PUBLIC (development); in production only
-    to `Authorization: Bearer <METRICS_TOKEN>` or a staff session."""
+    to `Authorization: Bearer <METRICS_TOKEN>` or the session of staff who may see the
+    pipelines (the Operator role)."""
     if not _may_read_metrics(request):
         return HttpResponse("Metrics are not public.", status=403, content_type="text/plain")
     body, content_type = metrics_text()
@@ -128,7 +130,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 
 
 def _may_read_metrics(request: HttpRequest) -> bool:
-    if settings.METRICS_PUBLIC or request.user.is_staff:
+    if settings.METRICS_PUBLIC or (request.user.is_staff and request.user.has_perm(VIEW_PIPELINES)):
         return True
     token = settings.METRICS_TOKEN
     sent = request.headers.get("Authorization", "")

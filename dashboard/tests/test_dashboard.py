@@ -26,7 +26,13 @@ from dashboard.selectors import (
     trending_by_category,
 )
 from tracking.models import EventType
-from tracking.tests.factories import EventFactory, UserFactory, VisitorFactory, api_client_user
+from tracking.tests.factories import (
+    EventFactory,
+    UserFactory,
+    VisitorFactory,
+    api_client_user,
+    role_member,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -147,12 +153,14 @@ def test_dashboard_is_for_staff_only(client):
     assert client.get(url)["Location"].startswith(reverse("login"))
     client.force_login(UserFactory.create())
     assert client.get(url).status_code == 403
-    client.force_login(UserFactory.create(is_staff=True))
+    client.force_login(UserFactory.create(is_staff=True))  # staff, but no role
+    assert client.get(url).status_code == 403
+    client.force_login(role_member("Analyst", is_staff=True))
     assert client.get(url).status_code == 200
 
 
 def test_dashboard_shows_kpis_and_charts_and_refuses_unknown_periods(client, week):
-    client.force_login(UserFactory.create(is_staff=True))
+    client.force_login(role_member("Analyst", is_staff=True))
     page = client.get(reverse("dashboard:overview"), {"period": "30d"}).content.decode()
     assert "Visitors" in page
     assert "Conversion" in page

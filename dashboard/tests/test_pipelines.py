@@ -7,14 +7,14 @@ from django.utils import timezone
 from recommender import tasks
 from recommender.models import PipelineKind, PipelineRun, PipelineStatus, TrendingScore
 from recommender.tests.factories import PipelineRunFactory
-from tracking.tests.factories import EventFactory, UserFactory
+from tracking.tests.factories import EventFactory, UserFactory, role_member
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def staff(client):
-    client.force_login(UserFactory.create(is_staff=True))
+    client.force_login(role_member("Operator", is_staff=True))
     return client
 
 

@@ -44,12 +44,15 @@ def visitor_cookie(request: Request) -> str | None:
 def visitor_allowed(request: Request, requested: str | None) -> str:
     """The visitor the request may act for: the requested one with a token, else the cookie's.
 
-    Raises 400 (a token without a visitor), 401 (no credentials) or 403 (another visitor).
+    Raises 400 (a token without a visitor), 401 (no credentials) or 403 (another visitor, or
+    a token whose user lacks the permission).
     """
     if acts_for_any_visitor(request):
         if not requested:
             raise ValidationError({"visitor": ["This field is required with an API token."]})
         return requested
+    if isinstance(request.auth, Token):
+        raise PermissionDenied("This token's user may not act for visitors (no permission).")
     own = visitor_cookie(request)
     if own is None:
         raise NotAuthenticated("An API token or the visitor cookie is required.")

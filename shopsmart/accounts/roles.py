@@ -52,6 +52,20 @@ ROLES: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
 }
 
 
+def role_permissions(role: str) -> set[str]:
+    """The role's permissions as "app_label.codename", as user.has_perm names them."""
+    return {
+        f"{app_label}.{_codename(action, model_name)}"
+        for app_label, model_name, actions in ROLES[role]
+        for action in actions
+    }
+
+
+def _codename(action: str, model_name: str) -> str:
+    """A default action ("view") names the model's permission; a custom one is its codename."""
+    return f"{action}_{model_name}" if action in CRUD else action
+
+
 def roles_sync(apps: Any, schema_editor: Any = None) -> None:
     """Create each role's group with exactly its permissions (creating any permission the
     post-migrate step has not created yet, as a fresh database's first migrate needs)."""
@@ -67,7 +81,7 @@ def roles_sync(apps: Any, schema_editor: Any = None) -> None:
             )
             declared = dict(model._meta.permissions)
             for action in codenames:
-                codename = action if action in declared else f"{action}_{model_name}"
+                codename = _codename(action, model_name)
                 name = declared.get(codename) or f"Can {action} {model._meta.verbose_name}"
                 permission, _ = Permission.objects.get_or_create(
                     content_type=content_type, codename=codename, defaults={"name": name}

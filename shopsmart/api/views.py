@@ -6,11 +6,12 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.permissions import IsAdminUser
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dashboard.permissions import FLUSH_CACHES
 from infrastructure import cache
 from shopsmart import health
 
@@ -54,10 +55,16 @@ class HealthView(APIView):
         return Response(report, status=status.HTTP_200_OK if ok else 503)
 
 
-class CacheFlushView(APIView):
-    """Invalidate every cached recommendation, similar and trending list (staff only)."""
+class CanFlushCaches(BasePermission):
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.has_perm(FLUSH_CACHES))
 
-    permission_classes = [IsAdminUser]
+
+class CacheFlushView(APIView):
+    """Invalidate every cached recommendation, similar and trending list (a user with the
+    flush permission: the Operator role)."""
+
+    permission_classes = [CanFlushCaches]
     error_statuses = (401, 403)
 
     @extend_schema(request=None, responses={204: OpenApiResponse(description="Flushed.")})

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, Permission, User
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -56,9 +56,19 @@ def test_a_deactivated_user_is_refused_at_once(partner):
 def test_staff_rights_granted_later_take_effect_at_once(partner):
     user, _, client = partner
     assert client.post("/api/cache/flush").status_code == 403
-    user.is_staff = True
-    user.save()
+    user.groups.add(Group.objects.get(name="Operator"))
     assert client.post("/api/cache/flush").status_code == 204
+    user.groups.clear()
+    assert client.post("/api/cache/flush").status_code == 403
+
+
+def test_acting_for_any_visitor_follows_the_tokens_user_at_once(partner):
+    user, _, client = partner
+    assert recommendations(client) == 200
+    user.groups.clear()
+    assert recommendations(client) == 403
+    user.user_permissions.add(Permission.objects.get(codename="act_for_visitors"))
+    assert recommendations(client) == 200
 
 
 def test_an_unknown_token_is_refused(partner):

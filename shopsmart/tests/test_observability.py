@@ -13,7 +13,7 @@ from django.utils import timezone
 from catalog.tests.factories import ProductFactory
 from recommender import serving
 from recommender.tests.factories import PipelineRunFactory
-from tracking.tests.factories import UserFactory
+from tracking.tests.factories import UserFactory, role_member
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +88,9 @@ def test_metrics_are_not_public_in_production(client, settings):
     assert client.get("/metrics").status_code == 403
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token").status_code == 200
-    client.force_login(UserFactory.create(is_staff=True))
+    client.force_login(UserFactory.create(is_staff=True))  # staff, but not an operator
+    assert client.get("/metrics").status_code == 403
+    client.force_login(role_member("Operator", is_staff=True))
     assert client.get("/metrics").status_code == 200
 
 
@@ -113,7 +115,7 @@ def test_a_task_logs_with_the_request_id_of_the_request_that_enqueued_it(
 
     settings.DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
     EventFactory.create()
-    client.force_login(UserFactory.create(is_staff=True))
+    client.force_login(role_member("Operator", is_staff=True))
     with start_worker(app, perform_ping_check=False, shutdown_timeout=30):
         json_log.attach()
         client.post(
