@@ -92,20 +92,6 @@ class Merchandising:
     def active(self) -> bool:
         return bool(self.rules) or self.preferred_boost != 0.0
 
-    def pins(self) -> tuple[Rule, ...]:
-        """The pins that win their conflicts (see the module), by position."""
-        chosen: dict[int, Rule] = {}
-        taken: set[int] = set()
-        for rule in sorted(
-            (r for r in self.rules if r.kind == RuleKind.PIN and r.product is not None),
-            key=lambda r: -r.rank,
-        ):
-            if rule.position in chosen or rule.product in taken:
-                continue  # a newer pin holds the position, or pins the product elsewhere
-            chosen[rule.position] = rule
-            taken.add(int(rule.product))  # type: ignore[arg-type]
-        return tuple(chosen[position] for position in sorted(chosen))
-
 
 @dataclass(frozen=True)
 class Merchandised:
@@ -149,14 +135,18 @@ def merchandise(
         order = np.lexsort((rank, -(relevance + boost), group))
         kept = kept[order]
         group, product = group[order], product[order]
-    pins = [
-        rule
-        for rule in merchandising.pins()
-        if catalog.is_available(np.array([rule.product], dtype=np.int64))[0]
-        and not _targeted(
-            np.array([rule.product], dtype=np.int64), RuleKind.HIDE, catalog, merchandising
-        )[0]
-    ]
+    pins = _pins_resolved(
+        [
+            rule
+            for rule in merchandising.rules
+            if rule.kind == RuleKind.PIN
+            and rule.product is not None
+            and catalog.is_available(np.array([rule.product], dtype=np.int64))[0]
+            and not _targeted(
+                np.array([rule.product], dtype=np.int64), RuleKind.HIDE, catalog, merchandising
+            )[0]
+        ]
+    )
     if not pins:
         return Merchandised(
             group=group,
@@ -182,6 +172,18 @@ def preferred_categories(histories: Histories, catalog: Catalog, count: int) -> 
     order = np.lexsort((pair_category, -weight, pair_visitor))
     top = order[rank_within(pair_visitor[order]) < count]
     return Ranked(group=pair_visitor[top], product=pair_category[top], score=weight[top])
+
+
+def _pins_resolved(pins: list[Rule]) -> list[Rule]:
+    """The pins that win their conflicts (see the module), by position."""
+    chosen: dict[int, Rule] = {}
+    taken: set[int | None] = set()
+    for rule in sorted(pins, key=lambda r: -r.rank):
+        if rule.position in chosen or rule.product in taken:
+            continue  # a newer pin holds the position, or pins the product elsewhere
+        chosen[rule.position] = rule
+        taken.add(rule.product)
+    return [chosen[position] for position in sorted(chosen)]
 
 
 def _run_lengths(group: IntArray) -> FloatArray:
@@ -265,3 +267,45 @@ def _pinned(
         source=source,
         featured=source < 0,
     )
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A rule that does not take effect (`loser`, an index of Merchandising.rules) because
+    another (`winner`) takes precedence: "hidden" (hide beats pin), "position" or "product"
+    (a newer pin holds the position, or pins the same product)."""
+
+    loser: int
+    reason: str
+    winner: int
+
+
+def conflicts(merchandising: Merchandising, catalog: Catalog) -> list[Conflict]:
+    """The pins that lose to a hide or to a newer pin, as merchandise() resolves them
+    (`catalog` knows the pinned products' categories)."""
+    rules = merchandising.rules
+    found = []
+    holders: dict[tuple[str, int], int] = {}
+    for index in sorted(
+        (i for i, r in enumerate(rules) if r.kind == RuleKind.PIN and r.product is not None),
+        key=lambda i: -rules[i].rank,
+    ):
+        pin = rules[index]
+        product = np.array([pin.product], dtype=np.int64)
+        hiding = [
+            i
+            for i, rule in enumerate(rules)
+            if rule.kind == RuleKind.HIDE
+            and _matches(product, rule, catalog, merchandising.prices)[0]
+        ]
+        if hiding:
+            found.append(Conflict(index, "hidden", hiding[0]))
+            continue
+        for key in (("position", pin.position), ("product", int(pin.product))):  # type: ignore[arg-type]
+            if key in holders:
+                found.append(Conflict(index, key[0], holders[key]))
+                break
+        else:
+            holders[("position", pin.position)] = index
+            holders[("product", int(pin.product))] = index  # type: ignore[arg-type]
+    return found

@@ -10,7 +10,7 @@ recommendations.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -54,6 +54,7 @@ from recommender.serving.explanations import (
 )
 from recommender.serving.inputs import recommendation_inputs, repeats_of
 
+T = TypeVar("T")
 Row = TypeVar("Row", bound=tuple[Any, ...])
 
 # Every list depends on the merchandising rules; a rule's start or end expires it.
@@ -97,7 +98,10 @@ def recommendations(request: RecommendationRequest) -> RecommendationList:
         request.max_per_category or "-",
         request.scenario.value,
         timeout=settings.CACHE_TTL_RECOMMENDATIONS,
-        compute=lambda: _recommendations_compute(request),
+        compute=lambda: _valid(
+            list_rules(surface_of(request), category=request.category),
+            lambda rules: recommendations_compute(request, rules),
+        ),
         depends_on=(cache.TRENDING, cache.SIMILARITY),
         scope=request.visitor,
     )
@@ -113,7 +117,10 @@ def similar_products(*, product: Product, k: int) -> SimilarList:
         product.pk,
         k,
         timeout=settings.CACHE_TTL_SIMILAR,
-        compute=lambda: _similar_compute(product, k),
+        compute=lambda: _valid(
+            list_rules(Surface.SIMILAR, product=product),
+            lambda rules: similar_compute(product, k, rules),
+        ),
         depends_on=(cache.TRENDING,),
     )
     return answer
@@ -128,7 +135,10 @@ def bought_together(*, product: Product, k: int) -> BoughtTogetherList:
         product.pk,
         k,
         timeout=settings.CACHE_TTL_SIMILAR,
-        compute=lambda: _bought_together_compute(product, k),
+        compute=lambda: _valid(
+            list_rules(Surface.BOUGHT_TOGETHER, product=product),
+            lambda rules: bought_together_compute(product, k, rules),
+        ),
     )
     return answer
 
@@ -142,16 +152,29 @@ def trending_products(*, window: str, category: Category | None, k: int) -> Tren
         category.pk if category else "-",
         k,
         timeout=settings.CACHE_TTL_TRENDING,
-        compute=lambda: _trending_compute(window, category, k),
+        compute=lambda: _valid(
+            list_rules(Surface.TRENDING, category=category),
+            lambda rules: trending_compute(window, category, k, rules),
+        ),
     )
     return answer
 
 
-def _recommendations_compute(request: RecommendationRequest) -> tuple[RecommendationList, float]:
+def surface_of(request: RecommendationRequest) -> Surface:
     if request.scenario == RecommendationScenario.BUY_AGAIN:
-        rules = list_rules(Surface.BUY_AGAIN, category=request.category)
-        return _buy_again_compute(request, rules), rules.valid_until
-    rules = list_rules(Surface.RECOMMENDED, category=request.category)
+        return Surface.BUY_AGAIN
+    return Surface.RECOMMENDED
+
+
+def _valid(rules: ListRules, compute: Callable[[ListRules], T]) -> tuple[T, float]:
+    """The list computed under the rules, and until when they hold as they did."""
+    return compute(rules), rules.valid_until
+
+
+def recommendations_compute(request: RecommendationRequest, rules: ListRules) -> RecommendationList:
+    """The list under the given rules (not cached; the cached one is recommendations())."""
+    if request.scenario == RecommendationScenario.BUY_AGAIN:
+        return _buy_again_compute(request, rules)
     inputs = recommendation_inputs(request, rules)
     # The neighbour lists and the fills held only available products when they were cached,
     # so trust them first and check the products the list shows when their cards are read:
@@ -174,7 +197,7 @@ def _recommendations_compute(request: RecommendationRequest) -> tuple[Recommenda
         "strategy": strategy.value,
         "items": explained(chosen, cards, request.category, inputs),
     }
-    return answer, rules.valid_until
+    return answer
 
 
 def merchandised_rows(rows: list[Row], rules: ListRules, k: int) -> list[Row | int]:
@@ -258,8 +281,7 @@ def _shown(chosen: Recommendations) -> list[int]:
     return shown
 
 
-def _bought_together_compute(product: Product, k: int) -> tuple[BoughtTogetherList, float]:
-    rules = list_rules(Surface.BOUGHT_TOGETHER, product=product)
+def bought_together_compute(product: Product, k: int, rules: ListRules) -> BoughtTogetherList:
     rows = merchandised_rows(
         neighbours_browsable(BoughtTogether, product.pk, _depth(rules, k)), rules, k
     )
@@ -275,11 +297,10 @@ def _bought_together_compute(product: Product, k: int) -> tuple[BoughtTogetherLi
         )
         for row in rows
     ]
-    return {"product": product.pk, "items": items}, rules.valid_until
+    return {"product": product.pk, "items": items}
 
 
-def _similar_compute(product: Product, k: int) -> tuple[SimilarList, float]:
-    rules = list_rules(Surface.SIMILAR, product=product)
+def similar_compute(product: Product, k: int, rules: ListRules) -> SimilarList:
     depth = _depth(rules, k)
     for strategy, model in (
         (SimilarStrategy.ITEM_SIMILARITY, ItemSimilarity),
@@ -300,7 +321,7 @@ def _similar_compute(product: Product, k: int) -> tuple[SimilarList, float]:
                 "strategy": strategy.value,
                 "items": items,
             }
-            return answer, rules.valid_until
+            return answer
     trending = merchandised_rows(
         [
             (p, score)
@@ -319,7 +340,7 @@ def _similar_compute(product: Product, k: int) -> tuple[SimilarList, float]:
             "strategy": SimilarStrategy.NONE.value,
             "items": [],
         }
-        return nothing, rules.valid_until
+        return nothing
     cards = product_cards(_ids(trending))
     answer = {
         "product": product.pk,
@@ -331,11 +352,12 @@ def _similar_compute(product: Product, k: int) -> tuple[SimilarList, float]:
             for row in trending
         ],
     }
-    return answer, rules.valid_until
+    return answer
 
 
-def _trending_compute(window: str, category: Category | None, k: int) -> tuple[TrendingList, float]:
-    rules = list_rules(Surface.TRENDING, category=category)
+def trending_compute(
+    window: str, category: Category | None, k: int, rules: ListRules
+) -> TrendingList:
     ids = None if category is None else category_with_descendant_ids(category=category)
     rows = merchandised_rows(trending_top(ids, _depth(rules, k), window=window), rules, k)
     cards = product_cards(_ids(rows))
@@ -351,4 +373,4 @@ def _trending_compute(window: str, category: Category | None, k: int) -> tuple[T
             for row in rows
         ],
     }
-    return answer, rules.valid_until
+    return answer

@@ -24,7 +24,12 @@ from rest_framework.authtoken.models import Token
 from infrastructure.api.grants import ACT_FOR_VISITORS, ACTS_FOR_VISITORS_ATTRIBUTE
 
 CACHE_SECONDS = 5 * 60
-USER_FIELDS = ("id", "username", "is_active", "is_staff", "is_superuser")
+# In the model's field order: Model.from_db() reads a subset of the fields' values in that order.
+USER_FIELDS = tuple(
+    field.attname
+    for field in User._meta.concrete_fields
+    if field.attname in {"id", "username", "is_active", "is_staff", "is_superuser"}
+)
 
 
 def token_cache_key(key: str) -> str:

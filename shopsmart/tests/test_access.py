@@ -19,9 +19,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.exceptions import NoReverseMatch
 
+from catalog.models import OrderStatus
 from catalog.services import CheckoutDetails, order_place
 from catalog.tests.factories import CategoryFactory, ProductFactory
-from catalog.models import OrderStatus
 from catalog.tests.test_checkout import DETAILS
 from dashboard import permissions
 from shopsmart.accounts.roles import ROLES, role_permissions
@@ -232,6 +232,7 @@ NEEDS: dict[str, dict[str, str]] = {
         "GET": "recommender.view_merchandisingrule",
         "POST": "recommender.add_merchandisingrule",
     },
+    "admin:recommender_merchandisingrule_preview": {"GET": "recommender.view_merchandisingrule"},
     "api:merchandising_rule": {
         "GET": "recommender.view_merchandisingrule",
         "PATCH": "recommender.change_merchandisingrule",

@@ -10,6 +10,7 @@ from django.urls import reverse
 from catalog.services import CheckoutDetails, order_place
 from catalog.tests.factories import ProductFactory, ReviewFactory
 from recommender.models import EvaluationMetric, EvaluationRun, PipelineKind
+from recommender.services import merchandising_rule_save, merchandising_settings_save
 from recommender.tests.factories import (
     BoughtTogetherFactory,
     ContentSimilarityFactory,
@@ -47,6 +48,8 @@ def staff_client(client):
     EvaluationMetric.objects.create(
         run=run, algorithm="tiered", protocol="all", metric="ndcg", k=20, value=0.08
     )
+    merchandising_rule_save(changed_by=None, kind="pin", product=mug, position=1)
+    merchandising_settings_save(changed_by=None, max_per_category=3)
     return client
 
 
@@ -59,7 +62,7 @@ def test_every_model_of_ours_is_registered():
     assert names == {
         "Category", "Product", "Review", "Visitor", "Event", "TrendingScore",
         "ItemSimilarity", "ContentSimilarity", "PipelineRun", "EvaluationRun", "EvaluationMetric",
-        "Order", "BoughtTogether",
+        "Order", "BoughtTogether", "MerchandisingRule", "MerchandisingSettings",
     }  # fmt: skip
 
 
@@ -72,8 +75,12 @@ def test_admin_pages_open(staff_client, model):
     change = staff_client.get(reverse("admin:{}_{}_change".format(*info), args=[obj.pk]))
     assert change.status_code == 200
     add = staff_client.get(reverse("admin:{}_{}_add".format(*info)))
-    # Computed tables and orders (placed by checkout only) cannot be added by hand.
-    not_by_hand = model._meta.app_label == "recommender" or model.__name__ == "Order"
+    # Computed tables, orders (placed by checkout only) and a second settings row cannot be
+    # added by hand.
+    by_hand = {"MerchandisingRule"}
+    not_by_hand = (
+        model._meta.app_label == "recommender" and model.__name__ not in by_hand
+    ) or model.__name__ == "Order"
     assert add.status_code == (403 if not_by_hand else 200)
 
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from shopsmart.api.authentication import token_cache_key
+from shopsmart.api.authentication import CachedTokenAuthentication, token_cache_key
 from tracking.tests.factories import api_client_user
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +76,17 @@ def test_an_unknown_token_is_refused(partner):
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-key")
     assert recommendations(client) == 401
     assert recommendations(client) == 401
+
+
+def test_a_cached_tokens_user_has_the_stored_users_rights(partner):
+    """The user rebuilt from the cache is the stored one: not a superuser, active, and holding
+    exactly its permissions (a field-order slip once made every cached user a superuser)."""
+    user, token, _ = partner
+    CachedTokenAuthentication().authenticate_credentials(token.key)  # remembered
+    with CaptureQueriesContext(connection) as queries:
+        cached, _ = CachedTokenAuthentication().authenticate_credentials(token.key)
+    assert len(queries) == 0
+    assert (cached.pk, cached.username) == (user.pk, user.username)
+    assert (cached.is_active, cached.is_staff, cached.is_superuser) == (True, False, False)
+    assert cached.has_perm("tracking.act_for_visitors")
+    assert not cached.has_perm("recommender.flush_caches")
