@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages bench-search bench-dashboard bench-real-data bench-real-data-live bench-load fault-db-restart fuzz-api clean
+.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages bench-search bench-merchandising bench-dashboard bench-real-data bench-real-data-live bench-load fault-db-restart fuzz-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -92,6 +92,9 @@ bench-pages: $(VENV)/.installed-dev  ## shop pages under load, as bench-api
 
 bench-search: $(VENV)/.installed-dev  ## search relevance (MRR) on SQLite and PostgreSQL
 	$(BIN)/python bench/search_relevance.py
+
+bench-merchandising: $(VENV)/.installed-dev  ## what 100 merchandising rules cost a recommendation
+	$(BIN)/python bench/merchandising.py
 
 bench-dashboard: $(VENV)/.installed-dev  ## the dashboard on the 5M-event store
 	$(BIN)/python bench/dashboard_render.py

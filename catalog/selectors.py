@@ -174,13 +174,15 @@ def products_available_categories(*, among: Iterable[int]) -> dict[int, int]:
     return dict(rows.values_list("id", "category_id"))
 
 
-def product_prices(*, among: Iterable[int]) -> dict[int, float]:
-    """Each of the products' price, by product id (for merchandising's price ranges)."""
-    ids = list(among)
-    if not ids:
-        return {}
-    rows = Product.objects.filter(pk__any=ids).order_by().values_list("id", "price")
-    return {pk: float(price) for pk, price in rows}
+def product_table() -> tuple[list[int], list[int], list[float]]:
+    """Every product's id (ascending), category and price (merchandising's targets)."""
+    rows = Product.objects.order_by("id").values_list("id", "category_id", "price")
+    ids, categories, prices = [], [], []
+    for pk, category, price in rows.iterator(chunk_size=10_000):
+        ids.append(pk)
+        categories.append(category)
+        prices.append(float(price))
+    return ids, categories, prices
 
 
 def category_subtrees() -> dict[int, frozenset[int]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from rest_framework import serializers
 
 from catalog.serializers import CategoryCardSerializer, ProductCardSerializer
@@ -45,7 +44,8 @@ class RecommendationQuerySerializer(QueryParameters):
         required=False,
         min_value=1,
         max_value=MAX_K,
-        help_text="At most this many products of one category (default from settings).",
+        help_text="At most this many products of one category (default: the shop's cap, set "
+        "by staff in the merchandising settings; none unless set).",
     )
     scenario = serializers.ChoiceField(
         choices=RecommendationScenario.choices,
@@ -55,7 +55,7 @@ class RecommendationQuerySerializer(QueryParameters):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs.setdefault("max_per_category", settings.RECOMMENDER_MAX_PER_CATEGORY)
+        attrs.setdefault("max_per_category", None)
         return attrs
 
 

@@ -54,6 +54,7 @@ from recommender.algorithms.live import (
     served_lists,
 )
 from recommender.algorithms.live_blend import live_blend
+from recommender.algorithms.merchandising import Merchandising
 from recommender.algorithms.progress import Progress
 from recommender.algorithms.ranker import (
     RANKED_LIST_MARGIN,
@@ -93,6 +94,10 @@ class RankingMetrics:
     figures: dict[tuple[str, int], float]
     # Share of the available catalog recommended to at least one visitor (at the largest k).
     coverage: float
+
+
+# The name suffix of the served recommender measured with the shop's merchandising rules.
+WITH_RULES = "_with_rules"
 
 
 def ranking_metrics(
@@ -198,6 +203,9 @@ class EvaluationConfig:
     # The live protocol's EASE peers' penalties (None: l2, the served one's).
     basket_ease_l2: float | None = None
     customer_ease_l2: float | None = None
+    # The shop's merchandising rules for the recommended list: when given, the served
+    # recommender (the first contender) is measured with them too, as "<name>_with_rules".
+    merchandising: Merchandising | None = None
 
 
 @dataclass(frozen=True)
@@ -316,8 +324,14 @@ def evaluate(
     case_visitors = (
         np.unique(cases.visitor[cases.returning]) if cases is not None else np.empty(0, np.int64)
     )
+    runs: list[tuple[str, Recommender, Merchandising | None]] = [
+        (contender.name, contender, None) for contender in config.recommenders
+    ]
+    if config.merchandising is not None and config.recommenders:
+        served = config.recommenders[0]
+        runs.append((f"{served.name}{WITH_RULES}", served, config.merchandising))
     # The live protocol, when there are orders to replay, is one more step of the progress.
-    steps = len(config.recommenders) + (1 if cases is not None and len(cases) else 0)
+    steps = len(runs) + (1 if cases is not None and len(cases) else 0)
     if progress and any(contender.learned for contender in config.recommenders):
         progress(0, steps, phase="training the learned ranking")
     learned, case_learned = (
@@ -329,9 +343,9 @@ def evaluate(
     content = content.of_products(np.unique(histories.product))
 
     results: dict[str, dict[str, RankingMetrics]] = {}
-    for contender in config.recommenders:
+    for name, contender, merchandising in runs:
         if progress:
-            progress(len(results), steps, phase=contender.name)
+            progress(len(results), steps, phase=name)
         empty = Ranked.empty()
         recommendations = recommend(
             histories=histories,
@@ -351,13 +365,14 @@ def evaluate(
             ),
             repeats=repeats,
             learned=learned if contender.learned else None,
+            merchandising=merchandising,
         )
         lists = recommendations.lists(len(visitor_ids), k)
-        results[contender.name] = split_metrics(lists, split, catalog, config.ks)
+        results[name] = split_metrics(lists, split, catalog, config.ks)
         if progress:
             progress(len(results), steps)
-    if progress and steps > len(config.recommenders):
-        progress(len(config.recommenders), steps, phase="live protocol")
+    if progress and steps > len(runs):
+        progress(len(runs), steps, phase="live protocol")
     live_results = (
         _live_results(
             events,
@@ -375,7 +390,7 @@ def evaluate(
     )
     for name, rows in live_results.items():
         results.setdefault(name, {}).update(rows)
-    if progress and steps > len(config.recommenders):
+    if progress and steps > len(runs):
         progress(steps, steps)
     return EvaluationResult(
         split_at=split.split_at,

@@ -24,7 +24,7 @@ so the evaluation measures exactly what is served.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
 import numpy as np
@@ -87,10 +87,133 @@ class Merchandising:
     prices: Prices = field(default_factory=Prices.empty)
     preferred_boost: float = 0.0
     preferred_count: int = 2
+    # The rules as arrays, when the caller keeps them across lists (Merchandising.of()).
+    compiled: _Compiled | None = field(default=None, compare=False, repr=False)
+    # Every product's fate under the rules, when the caller worked it out once for many
+    # lists (with_fates()); else each list works out its catalog's.
+    fates: Fates | None = field(default=None, compare=False, repr=False)
 
     @property
     def active(self) -> bool:
         return bool(self.rules) or self.preferred_boost != 0.0
+
+    @classmethod
+    def of(cls, rules: tuple[Rule, ...], **options: object) -> Merchandising:
+        """The rules compiled once, for a caller that applies them to many lists."""
+        return cls(rules=rules, compiled=_Compiled.of(rules), **options)  # type: ignore[arg-type]
+
+    def compiled_rules(self) -> _Compiled:
+        return self.compiled if self.compiled is not None else _Compiled.of(self.rules)
+
+    def fates_table(self) -> Fates:
+        if self.fates is None:
+            raise ValueError("No fates were worked out: with_fates() first.")
+        return self.fates
+
+    def with_fates(self, catalog: Catalog) -> Merchandising:
+        """The rules with every catalog product's fate worked out once (hidden, boost), so
+        each list only looks its rows up: for a caller applying them to many lists."""
+        compiled = self.compiled_rules()
+        price = _prices_of(catalog.product, self.prices)
+        return replace(
+            self,
+            compiled=compiled,
+            fates=Fates(
+                product=catalog.product,
+                hidden=compiled.hide.strength(catalog.product, catalog.category, price) > 0,
+                boost=compiled.boost.strength(catalog.product, catalog.category, price),
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Fates:
+    """Products (ascending ids) with whether a rule hides each and their summed boost."""
+
+    product: IntArray
+    hidden: BoolArray
+    boost: FloatArray
+
+    def of(self, product: IntArray) -> tuple[BoolArray, FloatArray]:
+        """The products' fates (a product the table does not hold: neither)."""
+        position, known = positions(self.product, product)
+        if len(self.product) == 0:
+            return known, np.zeros(len(product))
+        return known & self.hidden[position], np.where(known, self.boost[position], 0.0)
+
+
+@dataclass(frozen=True)
+class _Targets:
+    """The union of some rules' targets, each with a strength (summed where they overlap)."""
+
+    product: IntArray
+    product_strength: FloatArray
+    category: IntArray
+    category_strength: FloatArray
+    price_min: FloatArray
+    price_max: FloatArray
+    price_strength: FloatArray
+
+    @classmethod
+    def of(cls, rules: list[Rule], strength_of: float | None) -> _Targets:
+        def summed(ids: list[int], strengths: list[float]) -> tuple[IntArray, FloatArray]:
+            unique, inverse = np.unique(np.array(ids, dtype=np.int64), return_inverse=True)
+            total = np.bincount(inverse, weights=np.array(strengths), minlength=len(unique))
+            return unique, total.astype(np.float64)
+
+        strength = [r.strength if strength_of is None else strength_of for r in rules]
+        by_product = [(r.product, s) for r, s in zip(rules, strength, strict=True) if r.product]
+        by_category = [
+            (c, s)
+            for r, s in zip(rules, strength, strict=True)
+            if r.product is None
+            for c in r.categories
+        ]
+        priced = [(r, s) for r, s in zip(rules, strength, strict=True) if r.priced]
+        product, product_strength = summed([p for p, _ in by_product], [s for _, s in by_product])
+        category, category_strength = summed(
+            [c for c, _ in by_category], [s for _, s in by_category]
+        )
+        return cls(
+            product=product,
+            product_strength=product_strength,
+            category=category,
+            category_strength=category_strength,
+            price_min=np.array(
+                [-np.inf if r.price_min is None else r.price_min for r, _ in priced]
+            ),
+            price_max=np.array([np.inf if r.price_max is None else r.price_max for r, _ in priced]),
+            price_strength=np.array([s for _, s in priced], dtype=np.float64),
+        )
+
+    def strength(self, product: IntArray, category: IntArray, price: FloatArray) -> FloatArray:
+        """Each product's summed strength of the targets it falls in (NaN price: none)."""
+        total = np.zeros(len(product), dtype=np.float64)
+        if len(self.product):
+            position, known = positions(self.product, product)
+            total += np.where(known, self.product_strength[position], 0.0)
+        if len(self.category):
+            position, known = positions(self.category, category)
+            total += np.where(known, self.category_strength[position], 0.0)
+        if len(self.price_strength):
+            inside = (price[:, None] >= self.price_min) & (price[:, None] <= self.price_max)
+            total += inside @ self.price_strength
+        return total
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    hide: _Targets
+    boost: _Targets
+    pins: tuple[Rule, ...]
+
+    @classmethod
+    def of(cls, rules: tuple[Rule, ...]) -> _Compiled:
+        return cls(
+            hide=_Targets.of([r for r in rules if r.kind == RuleKind.HIDE], 1.0),
+            boost=_Targets.of([r for r in rules if r.kind == RuleKind.BOOST and r.strength], None),
+            pins=tuple(r for r in rules if r.kind == RuleKind.PIN and r.product is not None),
+        )
 
 
 @dataclass(frozen=True)
@@ -116,12 +239,14 @@ def merchandise(
     """The ranked lists (grouped, best first) with the rules applied, every row kept (the
     caller cuts each list to its length). `groups` are the groups that get a list (pins reach
     groups the ranked rows do not hold); `catalog` knows the rows' and the pinned products'
-    categories and availability; `preferred` (group, category, weight) are the categories each
-    group's visitor prefers, boosted by `merchandising.preferred_boost`."""
-    hidden = _targeted(ranked.product, RuleKind.HIDE, catalog, merchandising)
+    categories and availability; `preferred` (group, category, weight) are
+    the categories each group's visitor prefers, boosted by `merchandising.preferred_boost`."""
+    compiled = merchandising.compiled_rules()
+    # Each product's fate, worked out once for the catalog unless the caller already did.
+    fates = merchandising.fates or merchandising.with_fates(catalog).fates_table()
+    hidden, boost = fates.of(ranked.product)
     kept = np.flatnonzero(~hidden)
-    group, product = ranked.group[kept], ranked.product[kept]
-    boost = _boost(product, catalog, merchandising)
+    group, product, boost = ranked.group[kept], ranked.product[kept], boost[kept]
     if preferred is not None and merchandising.preferred_boost and len(preferred.group):
         liked = np.isin(
             pair_key(group, catalog.category_of(product) + 1),
@@ -135,18 +260,11 @@ def merchandise(
         order = np.lexsort((rank, -(relevance + boost), group))
         kept = kept[order]
         group, product = group[order], product[order]
-    pins = _pins_resolved(
-        [
-            rule
-            for rule in merchandising.rules
-            if rule.kind == RuleKind.PIN
-            and rule.product is not None
-            and catalog.is_available(np.array([rule.product], dtype=np.int64))[0]
-            and not _targeted(
-                np.array([rule.product], dtype=np.int64), RuleKind.HIDE, catalog, merchandising
-            )[0]
-        ]
-    )
+    pins: list[Rule] = []
+    if compiled.pins:
+        pinned = np.array([rule.product for rule in compiled.pins], dtype=np.int64)
+        shown = catalog.is_available(pinned) & ~fates.of(pinned)[0]
+        pins = _pins_resolved([rule for rule, ok in zip(compiled.pins, shown, strict=True) if ok])
     if not pins:
         return Merchandised(
             group=group,
@@ -190,8 +308,8 @@ def _run_lengths(group: IntArray) -> FloatArray:
     """Each row's list length (rows grouped)."""
     if len(group) == 0:
         return np.empty(0, dtype=np.float64)
-    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-    lengths = np.diff(np.r_[starts, len(group)])
+    starts = np.flatnonzero(np.concatenate([[True], group[1:] != group[:-1]]))
+    lengths = np.diff(np.append(starts, len(group)))
     return np.repeat(lengths, lengths).astype(np.float64)
 
 
@@ -213,24 +331,13 @@ def _matches(product: IntArray, rule: Rule, catalog: Catalog, prices: Prices) ->
     return np.zeros(len(product), dtype=np.bool_)
 
 
-def _targeted(
-    product: IntArray, kind: RuleKind, catalog: Catalog, merchandising: Merchandising
-) -> BoolArray:
-    """The products any rule of the kind targets."""
-    hit = np.zeros(len(product), dtype=np.bool_)
-    for rule in merchandising.rules:
-        if rule.kind == kind:
-            hit |= _matches(product, rule, catalog, merchandising.prices)
-    return hit
-
-
-def _boost(product: IntArray, catalog: Catalog, merchandising: Merchandising) -> FloatArray:
-    """Each row's summed boost and bury strengths."""
-    boost = np.zeros(len(product), dtype=np.float64)
-    for rule in merchandising.rules:
-        if rule.kind == RuleKind.BOOST and rule.strength:
-            boost += rule.strength * _matches(product, rule, catalog, merchandising.prices)
-    return boost
+def _prices_of(product: IntArray, prices: Prices) -> FloatArray:
+    """Each product's price, NaN where unknown (no price range holds it)."""
+    if len(prices.product) == 0:
+        return np.full(len(product), np.nan)
+    position, known = positions(prices.product, product)
+    price: FloatArray = np.where(known, prices.price[position], np.nan)
+    return price
 
 
 def _pinned(
@@ -246,12 +353,14 @@ def _pinned(
     pin_product = np.array([rule.product for rule in pins], dtype=np.int64)
     pin_slot = np.array([rule.position - 1 for rule in pins], dtype=np.int64)
     # The rows a pin moves leave their place.
-    unpinned = ~np.isin(product, pin_product)
+    unpinned = ~positions(np.sort(pin_product), product)[1]
     kept, group, product = kept[unpinned], group[unpinned], product[unpinned]
     rank = rank_within(group)
     longest = int(rank.max()) + 1 if len(rank) else 0
-    free = np.setdiff1d(np.arange(longest + len(pins)), pin_slot)
-    row_slot = free[rank]
+    # The slots no pin takes, in order: the n-th unpinned row of a list takes the n-th.
+    free_slot = np.ones(longest + len(pins), dtype=np.bool_)
+    free_slot[pin_slot[pin_slot < len(free_slot)]] = False
+    row_slot = np.flatnonzero(free_slot)[rank]
     # Each group gets every pin.
     pin_group = np.repeat(groups, len(pins))
     all_group = np.concatenate([group, pin_group])

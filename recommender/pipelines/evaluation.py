@@ -26,10 +26,12 @@ from recommender.models import (
     PipelineKind,
     PipelineRun,
     SimilarityKind,
+    Surface,
 )
 from recommender.pipelines.runs import ProgressCallback, recorded_run
 from recommender.pipelines.similarity import SIMILARITY_HISTORY_DAYS
 from recommender.selectors import catalog_arrays, event_arrays, stored_neighbours
+from recommender.selectors.merchandising import list_rules
 
 EVALUATION_TEST_DAYS = 7
 
@@ -69,11 +71,13 @@ def evaluation_compute(
 ) -> EvaluationRun:
     """Evaluate every contender on a temporal split ending now and store the figures."""
     now = now or timezone.now()
+    # The recommended list's rules as they hold now, without a category's page.
+    rules = list_rules(Surface.RECOMMENDED, at=now)
     config = EvaluationConfig(
         test_days=test_days,
         ks=ks,
         similarity_days=SIMILARITY_HISTORY_DAYS,
-        max_per_category=settings.RECOMMENDER_MAX_PER_CATEGORY,
+        max_per_category=rules.defaults.max_per_category,
         recommenders=evaluation_contenders(),
         similarity=SimilarityMethod(settings.RECOMMENDER_SIMILARITY_METHOD),
         l2=settings.RECOMMENDER_EASE_L2,
@@ -90,7 +94,9 @@ def evaluation_compute(
         "l2": settings.RECOMMENDER_EASE_L2,
         "repeat_weight": settings.RECOMMENDER_REPEAT_WEIGHT,
         "repeat_half_life_days": settings.RECOMMENDER_REPEAT_HALF_LIFE_DAYS,
-        "max_per_category": settings.RECOMMENDER_MAX_PER_CATEGORY,
+        "max_per_category": rules.defaults.max_per_category,
+        "merchandising_rules": list(rules.rule_ids),
+        "preferred_category_boost": rules.merchandising.preferred_boost,
         "max_visitors": config.max_visitors,
         "recommenders": [contender.name for contender in config.recommenders],
         "live_weight": config.recommenders[0].live_weight,
@@ -104,13 +110,16 @@ def evaluation_compute(
             )
             catalog = catalog_arrays()
             content = stored_neighbours(SimilarityKind.CONTENT, per_product=NEIGHBOURS_PER_EVENT)
+            merchandising = rules.merchandising
         with recorder.phase("evaluate"):
             result = evaluate(
                 events,
                 catalog=catalog,
                 content=content,
                 now=now.timestamp(),
-                config=config,
+                config=dataclasses.replace(
+                    config, merchandising=merchandising if merchandising.active else None
+                ),
                 progress=progress,
             )
         with recorder.phase("write"):

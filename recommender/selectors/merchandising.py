@@ -2,14 +2,15 @@
 
 Every rule is read once per merchandising generation (a rule or the settings changing bumps
 it) and kept in the worker process; which of them hold for a list (its surface, its page, the
-time) is decided per computation, from memory. A rule's start or end is a moment a cached
-list stops being true: `ListRules.valid_until` says when, and serving recomputes after it.
+time) is worked out from memory, and remembered until a rule's schedule changes it. A rule's
+start or end is a moment a cached list stops being true: `ListRules.valid_until` says when,
+and serving recomputes after it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -17,8 +18,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from catalog.models import Category, Product
-from catalog.selectors import category_subtrees, product_prices
+from catalog.selectors import category_subtrees, product_table
 from infrastructure import cache
+from recommender.algorithms.arrays import Catalog
 from recommender.algorithms.merchandising import Merchandising, Prices, Rule, RuleKind
 from recommender.models import MerchandisingRule, MerchandisingSettings, Surface
 from recommender.models import RuleKind as StoredKind
@@ -60,27 +62,6 @@ class ListRules:
     valid_until: float
     defaults: ShopDefaults
 
-    @property
-    def priced(self) -> bool:
-        return any(rule.priced for rule in self.merchandising.rules)
-
-    def with_prices(self, products: list[int]) -> Merchandising:
-        """The rules with the prices their price ranges read for these products (a query only
-        when a price range holds)."""
-        if not self.priced:
-            return self.merchandising
-        prices = product_prices(among=products)
-        ids = sorted(prices)
-        return Merchandising(
-            rules=self.merchandising.rules,
-            prices=Prices(
-                product=np.array(ids, dtype=np.int64),
-                price=np.array([prices[i] for i in ids], dtype=np.float64),
-            ),
-            preferred_boost=self.merchandising.preferred_boost,
-            preferred_count=self.merchandising.preferred_count,
-        )
-
 
 def list_rules(
     surface: Surface,
@@ -92,43 +73,92 @@ def list_rules(
     """The rules holding now (or `at`) for the surface's list in the context of a category's
     page or request, or a product's page (whose category is its context)."""
     now = (at or timezone.now()).timestamp()
-    stored, defaults = _stored()
-    context_category = (
-        category.pk if category is not None else product.category_id if product else None
+    stored = _stored()
+    context = (
+        surface.value,
+        category.pk if category is not None else product.category_id if product else None,
+        product.pk if product is not None else None,
     )
+    remembered = stored.answers.get(context)
+    if remembered is not None and remembered[0] <= now < remembered[1].valid_until:
+        return remembered[1]
+    valid_from, answer = _list_rules(stored, context, now)
+    if len(stored.answers) >= REMEMBERED_LISTS:
+        stored.answers.clear()
+    stored.answers[context] = (valid_from, answer)
+    return answer
+
+
+# How many lists' rules a worker remembers per rule set (a dict lookup instead of a pass over
+# every rule); beyond it they are forgotten and worked out again.
+REMEMBERED_LISTS = 10_000
+
+
+@dataclass
+class StoredRules:
+    """Every rule as read and the shop's defaults, kept in the worker process for one
+    merchandising generation; `answers` remembers the rules of each list (with the moment
+    they started holding as they do) and `compiled` each set of holding rules as arrays."""
+
+    entries: list[StoredRule]
+    defaults: ShopDefaults
+    answers: dict[tuple[str, int | None, int | None], tuple[float, ListRules]] = field(
+        default_factory=dict
+    )
+    compiled: dict[tuple[int, ...], Merchandising] = field(default_factory=dict)
+
+
+def _list_rules(
+    stored: StoredRules, context: tuple[str, int | None, int | None], now: float
+) -> tuple[float, ListRules]:
+    surface, context_category, product = context
     holding: list[StoredRule] = []
-    valid_until = math.inf
-    for entry in stored:
-        if entry.surfaces and surface.value not in entry.surfaces:
+    valid_from, valid_until = -math.inf, math.inf
+    for entry in stored.entries:
+        if entry.surfaces and surface not in entry.surfaces:
             continue
-        if entry.on_product is not None and (product is None or product.pk != entry.on_product):
+        if entry.on_product is not None and product != entry.on_product:
             continue
         if entry.on_categories is not None and context_category not in entry.on_categories:
             continue
-        # The next moment this rule starts or stops holding.
+        # The moments around now when this rule starts or stops holding.
         for moment in (entry.starts, entry.ends):
             if moment > now:
                 valid_until = min(valid_until, moment)
+            else:
+                valid_from = max(valid_from, moment)
         if entry.starts <= now < entry.ends:
             holding.append(entry)
+    ids = tuple(entry.pk for entry in holding)
+    defaults = stored.defaults
     personal = surface == Surface.RECOMMENDED
-    return ListRules(
-        merchandising=Merchandising(
+    key = (*ids, -1 if personal else -2)
+    merchandising = stored.compiled.get(key)
+    if merchandising is None:
+        merchandising = Merchandising(
             rules=tuple(entry.rule for entry in holding),
             preferred_boost=defaults.preferred_boost if personal else 0.0,
             preferred_count=defaults.preferred_count,
-        ),
-        rule_ids=tuple(entry.pk for entry in holding),
+        )
+        if holding:
+            # Every product's fate once per rule set: each list then only looks its rows up.
+            table = _product_table()
+            merchandising = replace(merchandising, prices=table.prices).with_fates(table.catalog)
+        stored.compiled[key] = merchandising
+    answer = ListRules(
+        merchandising=merchandising,
+        rule_ids=ids,
         valid_until=valid_until,
         defaults=defaults,
     )
+    return valid_from, answer
 
 
 def shop_defaults() -> ShopDefaults:
-    return _stored()[1]
+    return _stored().defaults
 
 
-def _stored() -> tuple[list[StoredRule], ShopDefaults]:
+def _stored() -> StoredRules:
     return cache.cached(
         cache.MERCHANDISING,
         "rules",
@@ -138,7 +168,38 @@ def _stored() -> tuple[list[StoredRule], ShopDefaults]:
     )
 
 
-def _read() -> tuple[list[StoredRule], ShopDefaults]:
+@dataclass(frozen=True)
+class ProductTable:
+    catalog: Catalog
+    prices: Prices
+
+
+def _product_table() -> ProductTable:
+    """Every product's category and price, kept in the worker process until a product
+    changes (the catalog generation)."""
+    return cache.cached(
+        cache.MERCHANDISING,
+        "products",
+        timeout=settings.CACHE_TTL_SIMILAR,
+        compute=_read_products,
+        local=True,
+    )
+
+
+def _read_products() -> ProductTable:
+    ids, categories, prices = product_table()
+    product = np.array(ids, dtype=np.int64)
+    return ProductTable(
+        catalog=Catalog(
+            product=product,
+            category=np.array(categories, dtype=np.int64),
+            available=np.ones(len(product), dtype=np.bool_),
+        ),
+        prices=Prices(product=product, price=np.array(prices, dtype=np.float64)),
+    )
+
+
+def _read() -> StoredRules:
     rows = list(MerchandisingRule.objects.order_by("updated_at", "id"))
     subtrees = category_subtrees() if any(r.category_id or r.on_category_id for r in rows) else {}
     stored = []
@@ -169,13 +230,11 @@ def _read() -> tuple[list[StoredRule], ShopDefaults]:
             )
         )
     shop = MerchandisingSettings.objects.filter(pk=1).first()
-    defaults = (
-        ShopDefaults(
-            preferred_boost=shop.preferred_category_boost,
-            preferred_count=shop.preferred_categories,
-            max_per_category=shop.max_per_category,
-        )
-        if shop
-        else ShopDefaults()
+    # The deployment's cap (RECOMMENDER_MAX_PER_CATEGORY) until staff set one.
+    cap = shop.max_per_category if shop and shop.max_per_category else None
+    defaults = ShopDefaults(
+        preferred_boost=shop.preferred_category_boost if shop else 0.0,
+        preferred_count=shop.preferred_categories if shop else 2,
+        max_per_category=cap or settings.RECOMMENDER_MAX_PER_CATEGORY,
     )
-    return stored, defaults
+    return StoredRules(entries=stored, defaults=defaults)

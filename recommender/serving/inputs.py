@@ -207,7 +207,7 @@ def recommendation_inputs(request: RecommendationRequest, rules: ListRules) -> R
         requested_categories=None if in_category is None else tuple(in_category),
         live=live,
         session_products=session_products,
-        merchandising=rules.with_prices(candidates.tolist()),
+        merchandising=rules.merchandising,
         default_max_per_category=rules.defaults.max_per_category,
     )
 

@@ -205,9 +205,13 @@ def merchandised_rows(rows: list[Row], rules: ListRules, k: int) -> list[Row | i
     each kept row, or the id of a product pinned in its place."""
     if not rules.merchandising.active:
         return list(rows[:k])
-    ids = [int(row[0]) for row in rows]
     pins = [rule.product for rule in rules.merchandising.rules if rule.kind == RuleKind.PIN]
-    categories = products_available_categories(among=ids + [p for p in pins if p is not None])
+    categories = products_available_categories(
+        among=[int(row[0]) for row in rows] + [p for p in pins if p is not None]
+    )
+    # A row whose product stopped being available since it was read is not shown.
+    rows = [row for row in rows if int(row[0]) in categories]
+    ids = [int(row[0]) for row in rows]
     known = np.array(sorted(categories), dtype=np.int64)
     done = merchandise(
         Ranked(
@@ -221,7 +225,7 @@ def merchandised_rows(rows: list[Row], rules: ListRules, k: int) -> list[Row | i
             category=np.array([categories[p] for p in known.tolist()], dtype=np.int64),
             available=np.ones(len(known), dtype=np.bool_),
         ),
-        merchandising=rules.with_prices(ids),
+        merchandising=rules.merchandising,
     )
     return [
         rows[source] if source >= 0 else product

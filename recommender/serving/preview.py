@@ -102,5 +102,5 @@ def _conflicts(rules: ListRules) -> dict[int, str]:
     ids = rules.rule_ids
     return {
         ids[conflict.loser]: REASONS[conflict.reason].format(winner=ids[conflict.winner])
-        for conflict in conflicts(rules.with_prices(pinned), catalog)
+        for conflict in conflicts(rules.merchandising, catalog)
     }

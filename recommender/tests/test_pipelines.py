@@ -20,6 +20,7 @@ from recommender.models import (
     SimilarityStagingRow,
     TrendingScore,
 )
+from recommender.services import merchandising_rule_save
 from recommender.tests.algorithms.stores import FOLLOW_UP, PRODUCTS, STARTER, store
 from recommender.tests.algorithms.stores import NOW as SYNTHETIC_NOW
 from recommender.tests.factories import PipelineRunFactory
@@ -369,3 +370,27 @@ def test_ranking_a_store_with_nothing_to_learn_from_stores_no_lists(shop):
     assert run.status == PipelineStatus.SUCCEEDED
     assert run.statistics["learnt"] is False
     assert not LearnedRecommendation.objects.exists()
+
+
+def test_evaluation_measures_the_served_list_with_the_shops_rules_beside_it(shop):
+    """What the active rules cost: the served recommender is measured with and without them."""
+    event(VisitorFactory.create(), shop["lamp"], EventType.PURCHASE, days_ago=1)
+    ann = Event.objects.filter(product=shop["mug"]).earliest("occurred_at").visitor
+    event(ann, shop["mug"], days_ago=10)
+    event(ann, shop["teapot"], EventType.PURCHASE, days_ago=2)
+    for _ in range(3):  # what was popular before the split
+        for product in ("lamp", "teapot"):
+            event(VisitorFactory.create(), shop[product], days_ago=9)
+    for bought in ("lamp", "teapot"):
+        merchandising_rule_save(changed_by=None, kind="hide", product=shop[bought])
+    evaluation = pipelines.evaluation_compute(now=NOW, ks=(5, 10))
+    served = pipelines.evaluation_contenders()[0].name
+
+    def hits(algorithm: str) -> float:
+        return evaluation.metrics.get(
+            algorithm=algorithm, protocol="all", metric="hit_rate", k=10
+        ).value
+
+    assert hits(served) > 0
+    assert hits(f"{served}_with_rules") == 0  # what was bought is hidden
+    assert len(evaluation.parameters["merchandising_rules"]) == 2
