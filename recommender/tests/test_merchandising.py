@@ -14,10 +14,12 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from catalog.models import Product
 from catalog.tests.factories import ProductFactory
-from recommender.models import MerchandisingRule
+from recommender import serving
+from recommender.models import MerchandisingRule, Surface
 from recommender.services import merchandising_rule_save, merchandising_settings_save
-from recommender.tests.factories import TrendingScoreFactory
+from recommender.tests.factories import BoughtTogetherFactory, TrendingScoreFactory
 from recommender.tests.test_fresh_shelves import shelves
 from tracking.models import EventType
 from tracking.tests.factories import EventFactory, VisitorFactory, role_member
@@ -289,3 +291,48 @@ def test_the_shops_default_cap_and_preferred_category_boost(api, shop, committed
     assert len(categories) == len(set(categories)) == 2
     # A request's own cap still wins.
     assert len(api.get("/api/recommendations", asked | {"max_per_category": 3}).json()["items"]) > 2
+
+
+def first_names(api: APIClient, shop: dict[str, Any]) -> dict[str, list[str]]:
+    """Each surface's list, by surface (the pages call the same serving functions)."""
+    mug = shop["mug"]
+    return {
+        "recommended": names(api.get("/api/recommendations?visitor=ann").json()["items"]),
+        "buy_again": names(
+            api.get("/api/recommendations?visitor=buyer&scenario=buy_again").json()["items"]
+        ),
+        "similar": names(api.get(f"/api/products/{mug.pk}/similar").json()["items"]),
+        "bought_together": names(serving.bought_together(product=mug, k=10)["items"]),
+        "trending": names(api.get("/api/trending").json()["items"]),
+    }
+
+
+@pytest.mark.parametrize("surface", [s.value for s in Surface])
+@pytest.mark.parametrize("kind", ["hide", "bury", "pin", "boost"])
+def test_each_kind_of_rule_on_each_surface_and_only_there(api, shop, committed, kind, surface):
+    """On every surface the teapot comes first and the cup second; a rule scoped to one
+    surface changes that surface's list as its kind says, and no other list."""
+    teapot, cup = shop["teapot"], Product.objects.get(name="Tea Cup")
+    BoughtTogetherFactory.create(product=shop["mug"], similar_product=cup, score=0.1)
+    buyer = VisitorFactory.create(external_id="buyer")
+    for product, times in ((teapot, 3), (cup, 1)):
+        for _ in range(times):
+            EventFactory.create(visitor=buyer, product=product, event_type=EventType.PURCHASE)
+    before = first_names(api, shop)
+    assert all(shown[:2] == ["Brown Teapot", "Tea Cup"] for shown in before.values()), before
+    fields: dict[str, Any] = {
+        "hide": {"product": teapot},
+        "bury": {"product": teapot, "strength": -1.0},
+        "pin": {"product": cup, "position": 1},
+        "boost": {"product": cup, "strength": 1.0},
+    }[kind]
+    with committed():
+        rule(kind=kind, surfaces=[surface], **fields)
+    after = first_names(api, shop)
+    assert {name for name, shown in after.items() if shown != before[name]} == {surface}
+    changed = after[surface]
+    if kind == "hide":
+        assert "Brown Teapot" not in changed
+    else:
+        assert changed[0] == "Tea Cup"
+        assert "Brown Teapot" in changed
