@@ -124,21 +124,7 @@ class MerchandisingRuleForm(forms.ModelForm[MerchandisingRule]):
 
     class Meta:
         model = MerchandisingRule
-        fields = [
-            "kind",
-            "product",
-            "category",
-            "price_min",
-            "price_max",
-            "strength",
-            "position",
-            "surfaces",
-            "on_category",
-            "on_product",
-            "starts_at",
-            "ends_at",
-            "note",
-        ]
+        fields = MerchandisingRule.EDITABLE
 
 
 class PreviewForm(forms.Form):
@@ -222,7 +208,7 @@ class MerchandisingRuleAdmin(admin.ModelAdmin[MerchandisingRule]):
         merchandising_rule_save(
             rule=obj,
             changed_by=request.user,
-            **{name: form.cleaned_data[name] for name in MerchandisingRuleForm.Meta.fields},
+            **{name: form.cleaned_data[name] for name in MerchandisingRule.EDITABLE},
         )
 
     def delete_model(self, request: HttpRequest, obj: MerchandisingRule) -> None:

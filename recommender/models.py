@@ -404,6 +404,22 @@ class MerchandisingRule(models.Model):
     """Staff's say over the shelves (recommender.algorithms.merchandising applies them)."""
 
     Kind = RuleKind
+    # What staff set (the admin's form, the API, the service); the rest is bookkeeping.
+    EDITABLE: ClassVar[tuple[str, ...]] = (
+        "kind",
+        "product",
+        "category",
+        "price_min",
+        "price_max",
+        "strength",
+        "position",
+        "surfaces",
+        "on_category",
+        "on_product",
+        "starts_at",
+        "ends_at",
+        "note",
+    )
 
     kind = models.CharField(max_length=8, choices=RuleKind.choices)
     # The target: exactly one of a product, a category (with its sub-categories) or a price range.

@@ -126,23 +126,5 @@ class MerchandisingRuleSerializer(serializers.ModelSerializer[MerchandisingRule]
 
     class Meta:
         model = MerchandisingRule
-        fields = [
-            "id",
-            "kind",
-            "product",
-            "category",
-            "price_min",
-            "price_max",
-            "strength",
-            "position",
-            "surfaces",
-            "on_category",
-            "on_product",
-            "starts_at",
-            "ends_at",
-            "note",
-            "changed_by",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *MerchandisingRule.EDITABLE, "changed_by", "created_at", "updated_at"]
         read_only_fields = ["id", "changed_by", "created_at", "updated_at"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from celery import Task
 from django.contrib.auth.models import AnonymousUser, User
@@ -92,23 +92,6 @@ def pipeline_enqueue(*, kind: PipelineKind) -> PipelineRun:
     return run
 
 
-RULE_FIELDS = (
-    "kind",
-    "product",
-    "category",
-    "price_min",
-    "price_max",
-    "strength",
-    "position",
-    "surfaces",
-    "on_category",
-    "on_product",
-    "starts_at",
-    "ends_at",
-    "note",
-)
-
-
 @transaction.atomic
 def merchandising_rule_save(
     *, rule: MerchandisingRule | None = None, changed_by: User | AnonymousUser | None, **fields: Any
@@ -116,16 +99,10 @@ def merchandising_rule_save(
     """Create a rule (rule=None) or change the given fields of one; validated as a whole
     (a ValidationError names the fields, nothing is saved). Takes effect on the next request
     (recommender.receivers.merchandising_invalidate)."""
-    unknown = set(fields) - set(RULE_FIELDS)
+    unknown = set(fields) - set(MerchandisingRule.EDITABLE)
     if unknown:
         raise TypeError(f"Not fields of a rule: {sorted(unknown)}")
-    rule = rule if rule is not None else MerchandisingRule()
-    for name, value in fields.items():
-        setattr(rule, name, value)
-    rule.changed_by = changed_by if isinstance(changed_by, User) else None
-    rule.full_clean()
-    rule.save()
-    return rule
+    return _changed(rule if rule is not None else MerchandisingRule(), changed_by, fields)
 
 
 def merchandising_rule_delete(*, rule: MerchandisingRule) -> None:
@@ -138,9 +115,20 @@ def merchandising_settings_save(
 ) -> MerchandisingSettings:
     """Change the shop's merchandising defaults (the one row, created on first change)."""
     shop, _ = MerchandisingSettings.objects.select_for_update().get_or_create(pk=1)
+    return _changed(shop, changed_by, fields)
+
+
+Changed = TypeVar("Changed", MerchandisingRule, MerchandisingSettings)
+
+
+def _changed(
+    row: Changed, changed_by: User | AnonymousUser | None, fields: dict[str, Any]
+) -> Changed:
+    """The row with the fields set, validated whole (the database's invariants as field
+    errors), saved, and who changed it last."""
     for name, value in fields.items():
-        setattr(shop, name, value)
-    shop.changed_by = changed_by if isinstance(changed_by, User) else None
-    shop.full_clean()
-    shop.save()
-    return shop
+        setattr(row, name, value)
+    row.changed_by = changed_by if isinstance(changed_by, User) else None
+    row.full_clean()
+    row.save()
+    return row

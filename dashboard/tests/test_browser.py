@@ -6,7 +6,7 @@ import pytest
 
 from catalog.tests.test_browser import DESKTOP, browser, demo_shop, shoot  # noqa: F401 (fixtures)
 from recommender import pipelines
-from tracking.tests.factories import EventFactory, UserFactory
+from tracking.tests.factories import EventFactory, role_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -14,7 +14,7 @@ PASSWORD = "a long dashboard test password"
 
 
 def test_staff_see_kpis_and_charts(browser, live_server, demo_shop):  # noqa: F811
-    UserFactory.create(username="operator", is_staff=True, password=PASSWORD)
+    role_member("Analyst", "Operator", username="operator", is_staff=True, password=PASSWORD)
     pipelines.evaluation_compute()
     for widget in ("home_for_you", "home_for_you", "product_similar"):
         EventFactory.create(metadata={"rec": widget, "strategy": "personalised"})

@@ -10,8 +10,10 @@ and serving recomputes after it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypeVar
 
 import numpy as np
 from django.conf import settings
@@ -24,6 +26,8 @@ from recommender.algorithms.arrays import Catalog
 from recommender.algorithms.merchandising import Merchandising, Prices, Rule, RuleKind
 from recommender.models import MerchandisingRule, MerchandisingSettings, Surface
 from recommender.models import RuleKind as StoredKind
+
+T = TypeVar("T")
 
 KINDS = {
     StoredKind.PIN: RuleKind.PIN,
@@ -159,12 +163,13 @@ def shop_defaults() -> ShopDefaults:
 
 
 def _stored() -> StoredRules:
+    return _kept("rules", _read)
+
+
+def _kept(name: str, compute: Callable[[], T]) -> T:
+    """Read once per merchandising and catalog generation, then kept in the worker."""
     return cache.cached(
-        cache.MERCHANDISING,
-        "rules",
-        timeout=settings.CACHE_TTL_SIMILAR,
-        compute=_read,
-        local=True,
+        cache.MERCHANDISING, name, timeout=settings.CACHE_TTL_SIMILAR, compute=compute, local=True
     )
 
 
@@ -177,13 +182,7 @@ class ProductTable:
 def _product_table() -> ProductTable:
     """Every product's category and price, kept in the worker process until a product
     changes (the catalog generation)."""
-    return cache.cached(
-        cache.MERCHANDISING,
-        "products",
-        timeout=settings.CACHE_TTL_SIMILAR,
-        compute=_read_products,
-        local=True,
-    )
+    return _kept("products", _read_products)
 
 
 def _read_products() -> ProductTable:

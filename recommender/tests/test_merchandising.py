@@ -3,6 +3,7 @@ manages them, the admin's preview and the shop's defaults."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -57,7 +58,7 @@ def merchandiser() -> APIClient:
     return client
 
 
-def names(items: list[dict[str, Any]]) -> list[str]:
+def names(items: Sequence[Mapping[str, Any]]) -> list[str]:
     return [item["product"]["name"] for item in items]
 
 

@@ -18,18 +18,18 @@ class UserFactory(DjangoModelFactory[User]):
     password = Password("a long shop test password")
 
 
-def role_member(role: str, **fields: object) -> User:
-    """A staff or API user in one of the roles (shopsmart.accounts.roles); the roles are
-    restored first if a flushing test removed them."""
+def role_member(*roles: str, **fields: object) -> User:
+    """A staff or API user in the roles (shopsmart.accounts.roles); the roles are restored
+    first if a flushing test removed them."""
     from django.apps import apps
     from django.contrib.auth.models import Group
 
     from shopsmart.accounts.roles import roles_sync
 
-    if not Group.objects.filter(name=role).exists():
+    if Group.objects.filter(name__in=roles).count() < len(roles):
         roles_sync(apps)
     user = UserFactory.create(**fields)
-    user.groups.add(Group.objects.get(name=role))
+    user.groups.add(*Group.objects.filter(name__in=roles))
     return user
 
 
