@@ -24,7 +24,9 @@ from django.utils import timezone
 
 from catalog.models import Order, OrderLine, OrderStatus, PaymentStatus, Product, Review
 from catalog.payments import PaymentError, payment_methods
+from catalog.selectors import absolute_url
 from catalog.signals import order_cancelled, order_placed, products_changed
+from infrastructure.mail.services import email_queue
 
 
 def product_ratings_refresh(*, product_ids: Iterable[int] | None = None) -> int:
@@ -171,6 +173,7 @@ def _order_create(
         raise CheckoutError([str(error)]) from error
     order.save(update_fields=["payment_status", "updated_at"])
     order_placed.send(sender=Order, order=order, session_id=session_id)
+    _order_email(order, "placed", lines)
     sold_out = list(
         Product.objects.filter(pk__in=[line.product.pk for line in lines], stock=0).values_list(
             "pk", flat=True
@@ -190,6 +193,20 @@ def _unavailable(product: Product, wanted: int) -> str:
 
 class OrderCancelError(Exception):
     """The order cannot be cancelled (it has been shipped); the message is for staff."""
+
+
+def _order_email(order: Order, event: str, lines: list[OrderLine]) -> None:
+    """The shopper's email about the order, sent once the order's transaction commits."""
+    email_queue(
+        key=f"order-{event}:{order.number}",
+        to=order.email,
+        template=f"emails/order_{event}",
+        context={
+            "order": order,
+            "lines": lines,
+            "order_url": absolute_url(order.get_absolute_url()),
+        },
+    )
 
 
 @transaction.atomic
@@ -214,6 +231,7 @@ def order_cancel(*, order: Order) -> bool:
         Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity)
     order.refresh_from_db(fields=["status", "updated_at"])
     order_cancelled.send(sender=Order, order=order)
+    _order_email(order, "cancelled", list(order.lines.all()))
     products_changed.send(sender=Product, product_ids=[product_id for product_id, _ in lines])
     return True
 

@@ -81,4 +81,11 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         expire_seconds=50,
         description="Re-sends the tasks the broker has not taken yet (infrastructure.outbox).",
     ),
+    PeriodicJob(
+        name="Email retry (every 5 minutes)",
+        task="mail.retry",
+        minute="*/5",
+        expire_seconds=4 * 60,
+        description="Queues again the emails still unsent (infrastructure.mail).",
+    ),
 )

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
 from django.contrib.auth.models import User
+
+from infrastructure.mail.services import email_queue
 
 
 class SignupForm(UserCreationForm[User]):
@@ -18,3 +22,24 @@ class SignupForm(UserCreationForm[User]):
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError("An account with this email already exists: sign in.")
         return email
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Django's password reset, its email sent through the outbox like every email of the shop
+    (infrastructure.mail): an SMTP outage delays the link, never loses it."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        email_queue(
+            key=f"password-reset:{context['uid']}:{context['token']}",
+            to=to_email,
+            template="emails/password_reset",
+            context=context,
+        )

@@ -31,7 +31,7 @@ ROLES: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
         ("recommender", "evaluationmetric", ("view",)),
         ("recommender", "trendingscore", ("view",)),
     ),
-    # Pipelines, caches, the outbox and the computed tables.
+    # Pipelines, caches, the outbox, the emails and the computed tables.
     "Operator": (
         ("recommender", "pipelinerun", ("view", "run_pipelines", "flush_caches")),
         ("recommender", "trendingscore", ("view",)),
@@ -39,6 +39,7 @@ ROLES: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
         ("recommender", "contentsimilarity", ("view",)),
         ("recommender", "boughttogether", ("view",)),
         ("outbox", "outboxmessage", ("view",)),
+        ("mail", "email", ("view",)),
     ),
     # Orders (cancel, ship) and customers (read only: changing a user could grant rights).
     "Support": (

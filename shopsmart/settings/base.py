@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "shopsmart.api",
     "shopsmart.accounts",
     "infrastructure.outbox",
+    "infrastructure.mail",
 ]
 
 MIDDLEWARE = [
@@ -371,3 +372,10 @@ RECOMMENDER_SIMILARITY_METHOD = env.str("RECOMMENDER_SIMILARITY_METHOD", default
 RECOMMENDER_EASE_L2 = env.float("RECOMMENDER_EASE_L2", default=200.0)
 RECOMMENDER_REPEAT_WEIGHT = env.float("RECOMMENDER_REPEAT_WEIGHT", default=2.0)
 RECOMMENDER_REPEAT_HALF_LIFE_DAYS = env.float("RECOMMENDER_REPEAT_HALF_LIFE_DAYS", default=180.0)
+
+# Email: printed to the console with no configuration; in production an SMTP server from
+# EMAIL_URL (smtp://user:password@host:25, smtp+tls://…:587, smtp+ssl://…:465). Sent by a
+# Celery task through the outbox (infrastructure.mail), so an outage delays mail, never loses it.
+globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ShopSmart <shop@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)

@@ -44,6 +44,10 @@ PUBLIC = {
     "signup",
     "login",
     "logout",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
     "api:product_list",
     "api:product_detail",
     "api:product_similar",
@@ -61,6 +65,8 @@ PUBLIC = {
 # A shopper's own data: credentials (a token, the visitor cookie or a session) and only their own.
 OWN = {
     "account",
+    "password_change",
+    "password_change_done",
     "catalog:review_add",
     "catalog:order_detail",
     "api:recommendations",

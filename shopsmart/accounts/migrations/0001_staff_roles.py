@@ -24,6 +24,7 @@ class Migration(migrations.Migration):
         ("tracking", "0004_event_act_for_visitors"),
         ("recommender", "0008_merchandising"),
         ("outbox", "0001_initial"),
+        ("mail", "0001_emails"),
     ]
 
     operations = [
