@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +94,19 @@ def _clear_cache():
     yield
     _empty_cache()
     session_index_forget()
+
+
+@pytest.fixture
+def smtp(settings: Any, eager_celery: None) -> Iterator[Any]:
+    """A real SMTP server (aiosmtpd) on a free port, and the shop sending to it, its tasks
+    in-process; `smtp.inbox.messages` holds what it received."""
+    from infrastructure.mail.tests.smtp import SmtpServer, free_port
+
+    server = SmtpServer(free_port())
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    server.start()
+    yield server
+    server.stop()
