@@ -114,7 +114,7 @@ class EventsView(APIView):
         for index, data in valid.items():
             visitor = data.get("visitor")
             if own is not None and visitor not in (None, own):
-                raise PermissionDenied("A browser may only send its own visitor's events.")
+                raise PermissionDenied("Only the token's or the browser's own visitor's events.")
             if any_visitor and not visitor:
                 errors[index] = {"visitor": ["This field is required with an API token."]}
         products = product_ids_resolved([data["product"] for data in valid.values()])

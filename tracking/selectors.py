@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tracking.models import Event, EventType
+from typing import Any
+
+from tracking.models import Event, EventType, Visitor
 
 # How far back "recently viewed" looks (events, not products).
 RECENT_VIEWS = 50
@@ -17,3 +19,12 @@ def recently_viewed(*, visitor: str, limit: int, exclude: int | None = None) -> 
     )
     products = list(dict.fromkeys(p for p in views if p != exclude))
     return products[:limit]
+
+
+def account_visitor(user: Any) -> str | None:
+    """The external id of the account's visitor (its first), None without one."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        Visitor.objects.filter(user_id=user.pk).order_by("id").values_list("external_id", flat=True)
+    ).first()

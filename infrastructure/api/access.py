@@ -1,11 +1,16 @@
 """Who may read and write a visitor's data through the API, and how often.
 
 A token or a staff session whose user holds the `tracking.act_for_visitors` permission (the
-"API client" role; superusers) may act for any visitor; anyone else only for the visitor of
-the browser's own first-party cookie, and those writes need the CSRF token like any form.
+"API client" role; superusers) may act for any visitor. A shopper's token acts for the
+shopper's own visitor only (their account's, which the tracking app names through
+`account_visitor_source_register`); a browser without a token for the visitor of its own
+first-party cookie, and those writes need the CSRF token like any form.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from rest_framework.authentication import CSRFCheck
@@ -36,6 +41,16 @@ def acts_for_any_visitor(request: Request) -> bool:
     return bool(user.is_staff and user.has_perm(ACT_FOR_VISITORS))
 
 
+# The external id of an account's visitor (None: the account has none yet).
+AccountVisitorSource = Callable[[Any], str | None]
+_account_visitor: AccountVisitorSource | None = None
+
+
+def account_visitor_source_register(source: AccountVisitorSource) -> None:
+    global _account_visitor
+    _account_visitor = source
+
+
 def visitor_cookie(request: Request) -> str | None:
     value = request.COOKIES.get(settings.VISITOR_COOKIE_NAME, "")
     return value if 0 < len(value) <= VISITOR_MAX_LENGTH else None
@@ -44,15 +59,21 @@ def visitor_cookie(request: Request) -> str | None:
 def visitor_allowed(request: Request, requested: str | None) -> str:
     """The visitor the request may act for: the requested one with a token, else the cookie's.
 
-    Raises 400 (a token without a visitor), 401 (no credentials) or 403 (another visitor, or
-    a token whose user lacks the permission).
+    Raises 400 (a partner's token without a visitor), 401 (no credentials) or 403 (another
+    visitor than the shopper's or the browser's own).
     """
     if acts_for_any_visitor(request):
         if not requested:
             raise ValidationError({"visitor": ["This field is required with an API token."]})
         return requested
     if isinstance(request.auth, Token):
-        raise PermissionDenied("This token's user may not act for visitors (no permission).")
+        # A shopper's token: their account's own visitor, and no other.
+        account = _account_visitor(request.user) if _account_visitor is not None else None
+        if account is None:
+            raise PermissionDenied("This token's account has no visitor to act for.")
+        if requested and requested != account:
+            raise PermissionDenied("A shopper's token may only act for the shopper's visitor.")
+        return account
     own = visitor_cookie(request)
     if own is None:
         raise NotAuthenticated("An API token or the visitor cookie is required.")

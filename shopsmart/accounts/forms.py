@@ -3,10 +3,16 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
+from django.contrib.auth.forms import (
+    PasswordChangeForm,
+    PasswordResetForm,
+    SetPasswordForm,
+    UserCreationForm,
+)
 from django.contrib.auth.models import User
 
 from infrastructure.mail.services import email_queue
+from shopsmart.accounts.services import tokens_revoke
 
 
 class SignupForm(UserCreationForm[User]):
@@ -43,3 +49,24 @@ class QueuedPasswordResetForm(PasswordResetForm):
             template="emails/password_reset",
             context=context,
         )
+
+
+class SignOutEverywhere:
+    """A new password ends every API session of the account (its tokens), as Django ends its
+    other browser sessions."""
+
+    user: User
+
+    def save(self, commit: bool = True) -> User:
+        user: User = super().save(commit)  # type: ignore[misc]
+        if commit:
+            tokens_revoke(user=user)
+        return user
+
+
+class PasswordChangeEverywhereForm(SignOutEverywhere, PasswordChangeForm):
+    pass
+
+
+class PasswordResetEverywhereForm(SignOutEverywhere, SetPasswordForm[User]):
+    pass

@@ -2,7 +2,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from shopsmart.accounts import views
-from shopsmart.accounts.forms import QueuedPasswordResetForm
+from shopsmart.accounts.forms import (
+    PasswordChangeEverywhereForm,
+    PasswordResetEverywhereForm,
+    QueuedPasswordResetForm,
+)
 
 urlpatterns = [
     path("", views.account, name="account"),
@@ -26,7 +30,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        auth_views.PasswordResetConfirmView.as_view(form_class=PasswordResetEverywhereForm),
         name="password_reset_confirm",
     ),
     path(
@@ -34,7 +38,11 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
-    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/",
+        auth_views.PasswordChangeView.as_view(form_class=PasswordChangeEverywhereForm),
+        name="password_change",
+    ),
     path(
         "password/changed/",
         auth_views.PasswordChangeDoneView.as_view(),

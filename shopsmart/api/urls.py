@@ -9,6 +9,7 @@ from recommender.api import (
     SimilarProductsView,
     TrendingView,
 )
+from shopsmart.accounts.api import LoginView, LogoutView, MeView, SignupView
 from shopsmart.api.views import CacheFlushView, HealthView, PingView
 from tracking.api import EventsView
 
@@ -28,6 +29,10 @@ urlpatterns = [
         MerchandisingRuleView.as_view(),
         name="merchandising_rule",
     ),
+    path("auth/signup", SignupView.as_view(), name="auth_signup"),
+    path("auth/login", LoginView.as_view(), name="auth_login"),
+    path("auth/logout", LogoutView.as_view(), name="auth_logout"),
+    path("me", MeView.as_view(), name="me"),
     path("health", HealthView.as_view(), name="health"),
     path("ping", PingView.as_view(), name="ping"),
     path("cache/flush", CacheFlushView.as_view(), name="cache_flush"),

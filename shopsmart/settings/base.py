@@ -218,6 +218,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The page for browsers, JSON for API clients; both 429 with Retry-After.
+AXES_LOCKOUT_CALLABLE = "shopsmart.accounts.lockout.locked_out"
 AXES_VERBOSE = False
 
 LOGIN_URL = "login"
@@ -260,6 +262,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "events": env.str("THROTTLE_EVENTS", default="600/minute"),
         "search": env.str("THROTTLE_SEARCH", default="120/minute"),
+        # Sign-in and sign-up over the API, per client address.
+        "auth": env.str("THROTTLE_AUTH", default="20/minute"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
 }

@@ -48,6 +48,8 @@ PUBLIC = {
     "password_reset_done",
     "password_reset_confirm",
     "password_reset_complete",
+    "api:auth_signup",
+    "api:auth_login",
     "api:product_list",
     "api:product_detail",
     "api:product_similar",
@@ -71,6 +73,8 @@ OWN = {
     "catalog:order_detail",
     "api:recommendations",
     "api:events",
+    "api:auth_logout",
+    "api:me",
 }
 # Staff only (the admin, the operators' dashboard, cache flushes, metrics in production).
 STAFF_NAMESPACES = {"admin", "dashboard"}

@@ -8,6 +8,8 @@ import re
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from infrastructure.mail.tests.smtp import parts
 
@@ -48,8 +50,13 @@ def test_an_unknown_address_gets_the_same_answer_and_no_email(smtp, committed):
     assert smtp.inbox.messages == []
 
 
-def test_a_signed_in_shopper_changes_their_password(client):
-    client.force_login(User.objects.create_user("ada", "ada@example.com", "an old long passphrase"))
+def test_a_signed_in_shopper_changes_their_password_and_their_app_is_signed_out(client):
+    user = User.objects.create_user("ada", "ada@example.com", "an old long passphrase")
+    token = Token.objects.create(user=user)
+    app = APIClient()
+    app.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert app.get("/api/me").status_code == 200
+    client.force_login(user)
     new = "a brand new long passphrase"
     changed = client.post(
         "/account/password/",
@@ -57,4 +64,5 @@ def test_a_signed_in_shopper_changes_their_password(client):
     )
     assert changed.status_code == 302
     assert User.objects.get(username="ada").check_password(new)
-    assert client.get("/account/").status_code == 200  # still signed in
+    assert client.get("/account/").status_code == 200  # still signed in here
+    assert app.get("/api/me").status_code == 401  # and nowhere else
