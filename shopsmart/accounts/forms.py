@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.auth.forms import (
@@ -68,5 +68,11 @@ class PasswordChangeEverywhereForm(SignOutEverywhere, PasswordChangeForm):
     pass
 
 
-class PasswordResetEverywhereForm(SignOutEverywhere, SetPasswordForm[User]):
+if TYPE_CHECKING:  # generic for the type checker only (not subscriptable at run time)
+    _SetPasswordForm = SetPasswordForm[User]
+else:
+    _SetPasswordForm = SetPasswordForm
+
+
+class PasswordResetEverywhereForm(SignOutEverywhere, _SetPasswordForm):
     pass
