@@ -23,8 +23,12 @@ def recently_viewed(*, visitor: str, limit: int, exclude: int | None = None) -> 
 
 def account_visitor(user: Any) -> str | None:
     """The external id of the account's visitor (its first), None without one."""
+    row = account_visitor_row(user)
+    return row.external_id if row is not None else None
+
+
+def account_visitor_row(user: Any) -> Visitor | None:
+    """The account's visitor (its first), None without one (or for an anonymous user)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    return (
-        Visitor.objects.filter(user_id=user.pk).order_by("id").values_list("external_id", flat=True)
-    ).first()
+    return Visitor.objects.filter(user_id=user.pk).order_by("id").only("external_id").first()

@@ -75,6 +75,9 @@ OWN = {
     "api:events",
     "api:auth_logout",
     "api:me",
+    "api:orders",
+    "api:order",
+    "api:order_cancel",
 }
 # Staff only (the admin, the operators' dashboard, cache flushes, metrics in production).
 STAFF_NAMESPACES = {"admin", "dashboard"}
