@@ -1,5 +1,7 @@
 """The shopper's cart, kept in the session: it needs no account and survives logging in
-(Django keeps the session's data when it rotates the key at login).
+(Django keeps the session's data when it rotates the key at login). An API client has no
+session: its shopper's cart is the same mapping in an AccountCart row, changed by the same
+functions.
 
 The session holds {product id: quantity}; prices, names and stock are read from the catalog
 whenever the cart is shown, so they are never stale.
@@ -7,12 +9,17 @@ whenever the cart is shown, so they are never stale.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from catalog.models import Product
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+
+from catalog.models import AccountCart, Product
+
+T = TypeVar("T")
 
 SESSION_KEY = "cart"
 MAX_QUANTITY = 99
@@ -97,3 +104,22 @@ def cart_increase(session: MutableMapping[str, Any], *, product: Product, by: in
 
 def cart_clear(session: MutableMapping[str, Any]) -> None:
     session.pop(SESSION_KEY, None)
+
+
+@transaction.atomic
+def account_cart_change(
+    *, user: AbstractBaseUser, change: Callable[[MutableMapping[str, Any]], T]
+) -> T:
+    """Apply `change` (a cart function on a session-like mapping) to the account's API cart,
+    the row locked so two changes at once never lose one; saved only when it succeeds."""
+    cart, _ = AccountCart.objects.get_or_create(user_id=user.pk)
+    cart = AccountCart.objects.select_for_update().get(pk=cart.pk)
+    result = change(cart.data)
+    cart.save(update_fields=["data", "updated_at"])
+    return result
+
+
+def account_cart_data(*, user: AbstractBaseUser) -> MutableMapping[str, Any]:
+    """The account's API cart as a session-like mapping, to read (an empty one without a cart)."""
+    data = AccountCart.objects.filter(user_id=user.pk).values_list("data", flat=True).first()
+    return dict(data or {})

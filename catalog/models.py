@@ -242,3 +242,18 @@ class OrderLine(models.Model):
     @property
     def total(self) -> Decimal:
         return self.unit_price * self.quantity
+
+
+class AccountCart(models.Model):
+    """The cart of a shopper using the API (an app has no session): the same mapping the
+    pages keep in the session ({"cart": {product id: quantity}}), changed by the same
+    functions (catalog.cart)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_cart"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Cart of {self.user}"

@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.cart import account_cart_change, account_cart_data, cart_clear, cart_quantities
 from catalog.models import Order
 from catalog.payments import payment_methods
 from catalog.selectors import order_history
@@ -46,7 +47,12 @@ class OrderLineInput(serializers.Serializer[Any]):
 
 
 class CheckoutInput(serializers.Serializer[Any]):
-    lines = OrderLineInput(many=True, allow_empty=False)
+    lines = OrderLineInput(
+        many=True,
+        allow_empty=False,
+        required=False,
+        help_text="What to buy; absent: the shopper's cart (emptied once the order is placed).",
+    )
     full_name = serializers.CharField(max_length=200)
     email = serializers.EmailField()
     address = serializers.CharField(max_length=1_000)
@@ -73,7 +79,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
-def _account_visitor(request: Request) -> Visitor:
+def account_visitor_required(request: Request) -> Visitor:
+    """The signed-in shopper's visitor (403 for an account that never signed in to get one)."""
     visitor = account_visitor_row(request.user)
     if visitor is None:
         raise PermissionDenied("Sign in through /api/auth/login first (no visitor yet).")
@@ -108,21 +115,29 @@ class OrdersView(APIView):
         given = CheckoutInput(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
+        from_cart = "lines" not in data
+        quantities = (
+            cart_quantities(account_cart_data(user=request.user))  # type: ignore[arg-type]
+            if from_cart
+            else {line["product"]: line["quantity"] for line in data["lines"]}
+        )
         try:
             placed = order_place(
                 checkout_token=f"api:{request.user.pk}:{key}",
-                quantities={line["product"]: line["quantity"] for line in data["lines"]},
+                quantities=quantities,
                 details=CheckoutDetails(
                     full_name=data["full_name"],
                     email=data["email"],
                     address=data["address"],
                     payment_method=data["payment_method"],
                 ),
-                visitor_id=_account_visitor(request).pk,
+                visitor_id=account_visitor_required(request).pk,
                 user=request.user,  # type: ignore[arg-type]
             )
         except CheckoutError as error:
             raise ValidationError({"lines": error.problems}) from error
+        if from_cart and placed.created:
+            account_cart_change(user=request.user, change=cart_clear)  # type: ignore[arg-type]
         order = _orders(request).get(pk=placed.order.pk)
         answer = status.HTTP_201_CREATED if placed.created else status.HTTP_200_OK
         return Response(OrderOutput(order).data, status=answer)

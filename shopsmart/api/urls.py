@@ -10,6 +10,7 @@ from recommender.api import (
     TrendingView,
 )
 from shopsmart.accounts.api import LoginView, LogoutView, MeView, SignupView
+from shopsmart.accounts.cart_api import CartLineView, CartView
 from shopsmart.accounts.orders_api import OrderCancelView, OrdersView, OrderView
 from shopsmart.api.views import CacheFlushView, HealthView, PingView
 from tracking.api import EventsView
@@ -34,6 +35,8 @@ urlpatterns = [
     path("auth/login", LoginView.as_view(), name="auth_login"),
     path("auth/logout", LogoutView.as_view(), name="auth_logout"),
     path("me", MeView.as_view(), name="me"),
+    path("cart", CartView.as_view(), name="cart"),
+    path("cart/<int:product>", CartLineView.as_view(), name="cart_line"),
     path("orders", OrdersView.as_view(), name="orders"),
     path("orders/<str:number>", OrderView.as_view(), name="order"),
     path("orders/<str:number>/cancel", OrderCancelView.as_view(), name="order_cancel"),

@@ -75,6 +75,8 @@ OWN = {
     "api:events",
     "api:auth_logout",
     "api:me",
+    "api:cart",
+    "api:cart_line",
     "api:orders",
     "api:order",
     "api:order_cancel",

@@ -110,3 +110,39 @@ def test_a_bad_checkout_gets_field_errors_and_changes_nothing(change, headers, f
 def test_orders_need_a_signed_in_shopper():
     assert APIClient().get("/api/orders").status_code == 401
     assert APIClient().post("/api/orders", {}, format="json").status_code == 401
+
+
+def test_an_apps_cart_is_filled_changed_and_checked_out(committed):
+    mug, teapot = (ProductFactory.create(name=n, stock=4) for n in ("Blue Mug", "Teapot"))
+    app = shopper()
+    assert app.post("/api/cart", {"product": mug.pk}, format="json").status_code == 201
+    cart = app.post("/api/cart", {"product": mug.pk, "quantity": 2}, format="json").json()
+    assert [(line["product"]["name"], line["quantity"]) for line in cart["lines"]] == [
+        ("Blue Mug", 3)
+    ]
+    app.post("/api/cart", {"product": teapot.pk}, format="json")
+    # Each add is a cart event of the shopper's visitor, as on the pages.
+    adds = Event.objects.filter(event_type=EventType.ADD_TO_CART)
+    assert adds.count() == 3
+    assert {event.visitor.user.username for event in adds} == {"ada"}  # type: ignore[union-attr]
+    too_many = app.patch(f"/api/cart/{mug.pk}", {"quantity": 9}, format="json")
+    assert too_many.status_code == 400
+    assert "only 4 left" in too_many.json()["quantity"][0]
+    assert app.patch(f"/api/cart/{mug.pk}", {"quantity": 1}, format="json").json()["count"] == 2
+    assert app.delete(f"/api/cart/{teapot.pk}").status_code == 204
+    assert app.post("/api/cart", {"product": 999_999}, format="json").status_code == 404
+    with committed():
+        placed = app.post("/api/orders", DETAILS, format="json", HTTP_IDEMPOTENCY_KEY="cart-1")
+        again = app.post("/api/orders", DETAILS, format="json", HTTP_IDEMPOTENCY_KEY="cart-1")
+    assert (placed.status_code, again.status_code) == (201, 200)
+    assert [(line["product_name"], line["quantity"]) for line in placed.json()["lines"]] == [
+        ("Blue Mug", 1)
+    ]
+    assert app.get("/api/cart").json()["lines"] == []
+    assert Order.objects.count() == 1
+
+
+def test_checking_out_an_empty_cart_is_refused():
+    answer = shopper().post("/api/orders", DETAILS, format="json", HTTP_IDEMPOTENCY_KEY="e")
+    assert answer.status_code == 400
+    assert answer.json()["lines"] == ["Your cart is empty."]
