@@ -1,11 +1,12 @@
 """Schemathesis against the published OpenAPI schema, on gunicorn with PostgreSQL and Redis.
 
 The demo store of the API benchmark (its database, seeded and with pipelines run) is served
-as in bench/api.py; every operation is then generated examples for with an API token, and
-again without one, with every check (server errors, undocumented status codes and content
-types, schema conformance of responses, acceptance of valid and rejection of invalid input,
-stateful sequences). schemathesis.toml lists the operations whose references the schema
-cannot validate. Exit status: Schemathesis's (0 when nothing was found).
+as in bench/api.py; every operation is then generated examples for with a partner's API
+token, with a shopper's token (a signed-in account with its visitor), and without one, with
+every check (server errors, undocumented status codes and content types, schema conformance
+of responses, acceptance of valid and rejection of invalid input, stateful sequences).
+schemathesis.toml lists the operations whose references the schema cannot validate. Exit
+status: Schemathesis's (0 when nothing was found).
 
     python bench/api_fuzz.py [--examples 100]
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from api import CACHE_PREFIX, DEFAULT_REDIS, DEFAULT_URL, PORT, prepare, start_server
+from api import CACHE_PREFIX, DEFAULT_REDIS, DEFAULT_URL, PORT, prepare, shell, start_server
 from run import ROOT
 
 SCHEMATHESIS = ROOT / ".venv-fuzz" / "bin" / "st"
@@ -43,16 +44,31 @@ def main() -> None:
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     os.environ |= {"REDIS_URL": redis_url, "CACHE_KEY_PREFIX": CACHE_PREFIX}
     token, _visitors, _products = prepare(url)
+    shopper = shell(url, SHOPPER)
     server = start_server(url, redis_url)
     try:
-        print("== With an API token")
+        print("== With a partner's API token")
         with_token = schemathesis(args.examples, f"Authorization: Token {token}")
+        print("== With a shopper's token")
+        as_shopper = schemathesis(args.examples, f"Authorization: Token {shopper}")
         print("== Without credentials")
         anonymous = schemathesis(args.examples)
     finally:
         server.terminate()
         server.wait()
-    sys.exit(with_token or anonymous)
+    sys.exit(with_token or as_shopper or anonymous)
+
+
+# A shopper's account with its visitor and token, as /api/auth/login leaves it.
+SHOPPER = (
+    "from django.contrib.auth.models import User; "
+    "from rest_framework.authtoken.models import Token; "
+    "from tracking.services import visitor_sign_in; "
+    "user = User.objects.filter(username='fuzz-shopper').first() or "
+    "User.objects.create_user('fuzz-shopper', 'fuzz@example.com', 'a long fuzz passphrase'); "
+    "visitor_sign_in(visitor='fuzz-shopper-app', user=user); "
+    "print(Token.objects.get_or_create(user=user)[0].key)"
+)
 
 
 if __name__ == "__main__":
