@@ -16,7 +16,8 @@ class ErrorSerializer(serializers.Serializer[Any]):
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid parameters or body: an object of field names, each with a list of messages.",
-    401: "No credentials: an API token or the visitor's own cookie is needed.",
+    401: "No credentials where they are needed (an API token or the visitor's own cookie), "
+    "or an Authorization header with a token that is not (or no longer) valid.",
     403: "The credentials do not allow this (for example another visitor's data).",
     404: "No such object (or page).",
     414: "The request line is longer than the server accepts (answered by gunicorn, no body).",
@@ -37,7 +38,12 @@ class AutoSchema(SpectacularAutoSchema):
         self, direction: Literal["request", "response"] = "response"
     ) -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
-        for status in (*getattr(self.view, "error_statuses", ()), *EVERY_OPERATION):
+        statuses = (*getattr(self.view, "error_statuses", ()), *EVERY_OPERATION)
+        if getattr(self.view, "authentication_classes", ()):
+            # A view that reads credentials refuses a token that is not valid (one signed out
+            # since, say), even where none is needed.
+            statuses = (*statuses, 401)
+        for status in statuses:
             if str(status) in responses:
                 continue
             body: Any = OpenApiTypes.OBJECT if status == 400 else ErrorSerializer
