@@ -4,7 +4,15 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from catalog.models import Category, Order, OrderLine, Product, Review
+from catalog.models import (
+    AccountCart,
+    Category,
+    Order,
+    OrderLine,
+    Product,
+    Review,
+    SellerProfile,
+)
 from catalog.services import OrderCancelError, order_cancel, orders_ship
 
 
@@ -138,3 +146,23 @@ class OrderAdmin(admin.ModelAdmin[Order]):
     def ship_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         shipped = orders_ship(orders=queryset)
         self.message_user(request, f"{shipped} order(s) marked shipped.")
+
+
+@admin.register(SellerProfile)
+class SellerProfileAdmin(admin.ModelAdmin[SellerProfile]):
+    """Marketplace sellers (their accounts need the Seller role too)."""
+
+    list_display = ["display_name", "user", "contact_email", "created_at"]
+    search_fields = ["display_name", "user__username", "contact_email"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(AccountCart)
+class AccountCartAdmin(admin.ModelAdmin[AccountCart]):
+    """Carts of shoppers using the API (read only: the shopper's app changes them)."""
+
+    list_display = ["user", "updated_at"]
+    readonly_fields = ["user", "data", "updated_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -44,6 +44,21 @@ class Category(models.Model):
         return self.name
 
 
+class SellerProfile(models.Model):
+    """A seller of the marketplace: an account (in the Seller role) that lists its own
+    products through the seller API."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="seller"
+    )
+    display_name = models.CharField(max_length=120)
+    contact_email = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
 class Product(models.Model):
     # The id the product has in the merchant's own systems (SKU, StockCode); null for products
     # created only in this store. NULL rather than "" so that many products can lack one.
@@ -55,6 +70,10 @@ class Product(models.Model):
     price = models.DecimalField(max_digits=10, decimal_places=2)
     image_url = models.CharField(max_length=500, blank=True)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    # The marketplace seller that lists it; null for the shop's own products.
+    seller = models.ForeignKey(
+        SellerProfile, null=True, blank=True, on_delete=models.PROTECT, related_name="products"
+    )
     is_active = models.BooleanField(default=True)
     stock = models.PositiveIntegerField(default=0)
     # Denormalised from Review by catalog.services so listings can sort by rating cheaply.
@@ -68,6 +87,7 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        permissions = [("sell", "Can list and change own products through the seller API")]
         # The trigram GIN index on name lives in migration 0002: PostgreSQL only.
         indexes = [
             models.Index(fields=["category", "is_active"], name="product_category_active_idx"),

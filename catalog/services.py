@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -21,8 +22,17 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.text import slugify
 
-from catalog.models import Order, OrderLine, OrderStatus, PaymentStatus, Product, Review
+from catalog.models import (
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentStatus,
+    Product,
+    Review,
+    SellerProfile,
+)
 from catalog.payments import PaymentError, payment_methods
 from catalog.selectors import absolute_url
 from catalog.signals import order_cancelled, order_placed, products_changed
@@ -272,3 +282,40 @@ def review_create(
         raise ReviewError("You have already reviewed this product.") from error
     product_ratings_refresh(product_ids=[product.pk])
     return review
+
+
+SELLER_PRODUCT_FIELDS = ("name", "description", "price", "stock", "category", "image_url")
+
+
+@transaction.atomic
+def seller_product_save(
+    *, seller: SellerProfile, product: Product | None = None, **fields: Any
+) -> Product:
+    """Create a seller's product (product=None) or change the given fields of one of theirs;
+    validated whole (a ValidationError names the fields; nothing is saved). The catalog's
+    receivers refresh every shelf and the search index as for any product change."""
+    unknown = set(fields) - set(SELLER_PRODUCT_FIELDS)
+    if unknown:
+        raise TypeError(f"Not fields a seller sets: {sorted(unknown)}")
+    if product is not None:
+        _owned(seller, product)
+    product = product if product is not None else Product(seller=seller, is_active=True)
+    for name, value in fields.items():
+        setattr(product, name, value)
+    if "name" in fields or not product.slug:
+        product.slug = slugify(product.name)[:255] or "product"
+    product.full_clean(exclude=["external_id"])
+    product.save()
+    return product
+
+
+def seller_product_withdraw(*, seller: SellerProfile, product: Product) -> None:
+    """Take a seller's product off sale (its orders and history stay)."""
+    _owned(seller, product)
+    if Product.objects.filter(pk=product.pk, is_active=True).update(is_active=False):
+        products_changed.send(sender=Product, product_ids=[product.pk])
+
+
+def _owned(seller: SellerProfile, product: Product) -> None:
+    if product.seller_id != seller.pk:
+        raise PermissionError("Another seller's product.")

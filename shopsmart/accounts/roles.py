@@ -48,6 +48,8 @@ ROLES: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
         ("catalog", "review", ("view", "delete")),
         ("auth", "user", ("view",)),
     ),
+    # A marketplace seller: its own products through the seller API (a SellerProfile too).
+    "Seller": (("catalog", "product", ("sell",)),),
     # The account behind an API client's token that names the visitor it acts for.
     "API client": (("tracking", "event", ("act_for_visitors",)),),
 }

@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from catalog.api import CategoryTreeView, ProductDetailView, ProductListView
+from catalog.seller_api import SellerProductsView, SellerProductView
 from recommender.api import (
     MerchandisingRulesView,
     MerchandisingRuleView,
@@ -35,6 +36,8 @@ urlpatterns = [
     path("auth/login", LoginView.as_view(), name="auth_login"),
     path("auth/logout", LogoutView.as_view(), name="auth_logout"),
     path("me", MeView.as_view(), name="me"),
+    path("seller/products", SellerProductsView.as_view(), name="seller_products"),
+    path("seller/products/<int:pk>", SellerProductView.as_view(), name="seller_product"),
     path("cart", CartView.as_view(), name="cart"),
     path("cart/<int:product>", CartLineView.as_view(), name="cart_line"),
     path("orders", OrdersView.as_view(), name="orders"),

@@ -77,6 +77,8 @@ OWN = {
     "api:me",
     "api:cart",
     "api:cart_line",
+    "api:seller_products",
+    "api:seller_product",
     "api:orders",
     "api:order",
     "api:order_cancel",

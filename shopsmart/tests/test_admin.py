@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from catalog.models import AccountCart, Product, SellerProfile
 from catalog.services import CheckoutDetails, order_place
 from catalog.tests.factories import ProductFactory, ReviewFactory
 from recommender.models import EvaluationMetric, EvaluationRun, PipelineKind
@@ -50,6 +51,11 @@ def staff_client(client):
     )
     merchandising_rule_save(changed_by=None, kind="pin", product=mug, position=1)
     merchandising_settings_save(changed_by=None, max_per_category=3)
+    seller = SellerProfile.objects.create(
+        user=User.objects.create_user("potter"), display_name="Potter", contact_email="p@x.io"
+    )
+    Product.objects.filter(pk=mug.pk).update(seller=seller)
+    AccountCart.objects.create(user=seller.user, data={"cart": {str(mug.pk): 1}})
     return client
 
 
@@ -63,6 +69,7 @@ def test_every_model_of_ours_is_registered():
         "Category", "Product", "Review", "Visitor", "Event", "TrendingScore",
         "ItemSimilarity", "ContentSimilarity", "PipelineRun", "EvaluationRun", "EvaluationMetric",
         "Order", "BoughtTogether", "MerchandisingRule", "MerchandisingSettings",
+        "SellerProfile", "AccountCart",
     }  # fmt: skip
 
 
@@ -77,10 +84,10 @@ def test_admin_pages_open(staff_client, model):
     add = staff_client.get(reverse("admin:{}_{}_add".format(*info)))
     # Computed tables, orders (placed by checkout only) and a second settings row cannot be
     # added by hand.
-    by_hand = {"MerchandisingRule"}
+    by_hand = {"MerchandisingRule", "SellerProfile"}
     not_by_hand = (
         model._meta.app_label == "recommender" and model.__name__ not in by_hand
-    ) or model.__name__ == "Order"
+    ) or model.__name__ in ("Order", "AccountCart")
     assert add.status_code == (403 if not_by_hand else 200)
 
 

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("authtoken", "0004_alter_tokenproxy_options"),
-        ("catalog", "0007_order_view_revenue"),
+        ("catalog", "0009_sellers"),
         ("tracking", "0004_event_act_for_visitors"),
         ("recommender", "0008_merchandising"),
         ("outbox", "0001_initial"),
