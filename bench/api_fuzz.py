@@ -2,7 +2,7 @@
 
 The demo store of the API benchmark (its database, seeded and with pipelines run) is served
 as in bench/api.py; every operation is then generated examples for with a partner's API
-token, with a shopper's token (a signed-in account with its visitor), and without one, with
+token, a shopper's (a signed-in account with its visitor), a seller's, and without one, with
 every check (server errors, undocumented status codes and content types, schema conformance
 of responses, acceptance of valid and rejection of invalid input, stateful sequences).
 schemathesis.toml lists the operations whose references the schema cannot validate. Exit
@@ -45,18 +45,21 @@ def main() -> None:
     os.environ |= {"REDIS_URL": redis_url, "CACHE_KEY_PREFIX": CACHE_PREFIX}
     token, _visitors, _products = prepare(url)
     shopper = shell(url, SHOPPER)
+    seller = shell(url, SELLER)
     server = start_server(url, redis_url)
     try:
         print("== With a partner's API token")
         with_token = schemathesis(args.examples, f"Authorization: Token {token}")
         print("== With a shopper's token")
         as_shopper = schemathesis(args.examples, f"Authorization: Token {shopper}")
+        print("== With a seller's token")
+        as_seller = schemathesis(args.examples, f"Authorization: Token {seller}")
         print("== Without credentials")
         anonymous = schemathesis(args.examples)
     finally:
         server.terminate()
         server.wait()
-    sys.exit(with_token or as_shopper or anonymous)
+    sys.exit(with_token or as_shopper or as_seller or anonymous)
 
 
 # A shopper's account with its visitor and token, as /api/auth/login leaves it.
@@ -73,3 +76,16 @@ SHOPPER = (
 
 if __name__ == "__main__":
     main()
+
+# A marketplace seller: the Seller role, a seller profile and a token.
+SELLER = (
+    "from django.contrib.auth.models import Group, User; "
+    "from rest_framework.authtoken.models import Token; "
+    "from catalog.models import SellerProfile; "
+    "user = User.objects.filter(username='fuzz-seller').first() or "
+    "User.objects.create_user('fuzz-seller', 'seller@example.com', 'a long fuzz passphrase'); "
+    "user.groups.add(Group.objects.get(name='Seller')); "
+    "SellerProfile.objects.get_or_create(user=user, defaults={'display_name': 'Fuzz', "
+    "'contact_email': 'seller@example.com'}); "
+    "print(Token.objects.get_or_create(user=user)[0].key)"
+)
