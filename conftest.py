@@ -75,6 +75,13 @@ def _broker_queue_empty(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
+def committed(django_capture_on_commit_callbacks: Any) -> Any:
+    """`with committed():` runs what the block's writes do once their transaction commits
+    (a test's transaction never does): outbox sends, cache generations, emails."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
 def eager_celery():
     """In-process tasks, as the zero-configuration store runs them, whatever the broker."""
     from shopsmart.celery import app

@@ -13,11 +13,6 @@ from tracking.tests.factories import visitor_pk
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def place_order() -> Order:
     mug = ProductFactory.create(name="Blue Mug", stock=5)
     return order_place(

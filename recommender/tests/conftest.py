@@ -43,9 +43,3 @@ def api() -> APIClient:
     token = Token.objects.create(user=api_client_user())
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Runs what a write does once its transaction commits (the test's never does)."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -37,11 +37,6 @@ def hello_template(settings):
     ]
 
 
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def queue(key: str = "hello:ada") -> Email:
     return email_queue(
         key=key, to="ada@example.com", template="emails/test_hello", context={"name": "Ada"}

@@ -23,11 +23,6 @@ DETAILS = {
 }
 
 
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def shopper(username: str = "ada") -> APIClient:
     app = APIClient()
     session = app.post(

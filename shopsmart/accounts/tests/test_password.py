@@ -16,11 +16,6 @@ from infrastructure.mail.tests.smtp import parts
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def test_a_forgotten_password_is_reset_through_the_emailed_link(smtp, committed):
     User.objects.create_user("ada", "ada@example.com", "an old long passphrase")
     browser = Client()
