@@ -74,9 +74,6 @@ SHOPPER = (
 )
 
 
-if __name__ == "__main__":
-    main()
-
 # A marketplace seller: the Seller role, a seller profile and a token.
 SELLER = (
     "from django.contrib.auth.models import Group, User; "
@@ -89,3 +86,7 @@ SELLER = (
     "'contact_email': 'seller@example.com'}); "
     "print(Token.objects.get_or_create(user=user)[0].key)"
 )
+
+
+if __name__ == "__main__":
+    main()
