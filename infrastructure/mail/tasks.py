@@ -16,7 +16,15 @@ logger = logging.getLogger(__name__)
 MAX_DELAY_SECONDS = 600
 
 
-@shared_task(bind=True, name=services.SEND_TASK, max_retries=8, soft_time_limit=50, time_limit=60)
+@shared_task(
+    bind=True,
+    name=services.SEND_TASK,
+    max_retries=8,
+    soft_time_limit=50,
+    time_limit=60,
+    # A worker lost mid-send gives the task back; the claim keeps it from a second send.
+    acks_late=True,
+)
 def send(self: Any, email_id: int) -> bool:
     """Send one stored message (safe to run twice: it is sent once). The SMTP server refusing
     or unreachable: again after 30 s, 60 s, ... up to 10 min; run in the request (no broker),
