@@ -87,7 +87,7 @@ class Merchandising:
     prices: Prices = field(default_factory=Prices.empty)
     preferred_boost: float = 0.0
     preferred_count: int = 2
-    # The rules as arrays, when the caller keeps them across lists (Merchandising.of()).
+    # The rules as arrays, when the caller keeps them across lists (with_fates() sets it).
     compiled: _Compiled | None = field(default=None, compare=False, repr=False)
     # Every product's fate under the rules, when the caller worked it out once for many
     # lists (with_fates()); else each list works out its catalog's.
@@ -96,11 +96,6 @@ class Merchandising:
     @property
     def active(self) -> bool:
         return bool(self.rules) or self.preferred_boost != 0.0
-
-    @classmethod
-    def of(cls, rules: tuple[Rule, ...], **options: object) -> Merchandising:
-        """The rules compiled once, for a caller that applies them to many lists."""
-        return cls(rules=rules, compiled=_Compiled.of(rules), **options)  # type: ignore[arg-type]
 
     def compiled_rules(self) -> _Compiled:
         return self.compiled if self.compiled is not None else _Compiled.of(self.rules)

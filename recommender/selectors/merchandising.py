@@ -158,10 +158,6 @@ def _list_rules(
     return valid_from, answer
 
 
-def shop_defaults() -> ShopDefaults:
-    return _stored().defaults
-
-
 def _stored() -> StoredRules:
     return _kept("rules", _read)
 
