@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -13,7 +15,8 @@ from catalog.models import (
     Review,
     SellerProfile,
 )
-from catalog.services import OrderCancelError, order_cancel, orders_ship
+from catalog.services import DESCRIBING_FIELDS, OrderCancelError, order_cancel, orders_ship
+from catalog.signals import products_described
 
 
 @admin.register(Category)
@@ -57,6 +60,11 @@ class ProductAdmin(admin.ModelAdmin[Product]):
     list_per_page = 50
     show_full_result_count = False
     inlines = [ReviewInline]
+
+    def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change or DESCRIBING_FIELDS & set(form.changed_data):
+            products_described.send(sender=Product, product_ids=[obj.pk])
 
 
 @admin.register(Review)

@@ -5,16 +5,26 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet, TextChoices, Window
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, TextChoices, Window
 from django.shortcuts import get_object_or_404
 
-from catalog.models import Category, Order, OrderLine, Product, Review, product_path
+from catalog.models import (
+    Category,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Product,
+    Review,
+    SellerProfile,
+    product_path,
+)
 from catalog.popularity import popularity_score
 from catalog.querysets import browsable_q, browsable_sql
 from catalog.search import products_matching
@@ -379,3 +389,51 @@ def _orders_with_lines() -> QuerySet[Order]:
     return Order.objects.prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.select_related("product"))
     )
+
+
+def seller_products(*, seller: SellerProfile) -> QuerySet[Product]:
+    """The seller's own products, withdrawn ones included, newest first."""
+    return (
+        Product.objects.filter(seller=seller)
+        .select_related("category")
+        .order_by("-created_at", "-id")
+    )
+
+
+def seller_order_lines(*, seller: SellerProfile) -> QuerySet[OrderLine]:
+    """The lines of the seller's own products in every order, newest order first, with the
+    order they belong to. Other sellers' lines of the same orders are not among them."""
+    return (
+        OrderLine.objects.filter(product__seller=seller)
+        .select_related("order")
+        .order_by("-order__created_at", "-order_id", "id")
+    )
+
+
+@dataclass(frozen=True)
+class ProductSales:
+    units: int
+    revenue: Decimal
+    orders: int
+
+
+def seller_sales(*, seller: SellerProfile, since: datetime) -> dict[int, ProductSales]:
+    """Per product of the seller: units sold, revenue and orders since `since`, by the
+    prices sold at; cancelled orders do not count."""
+    rows = (
+        OrderLine.objects.filter(product__seller=seller, order__created_at__gte=since)
+        .exclude(order__status=OrderStatus.CANCELLED)
+        .values("product_id")
+        .annotate(
+            units=Sum("quantity"),
+            revenue=Sum(F("unit_price") * F("quantity")),
+            orders=Count("order_id", distinct=True),
+        )
+        .order_by()
+    )
+    return {
+        row["product_id"]: ProductSales(
+            units=row["units"], revenue=Decimal(row["revenue"]), orders=row["orders"]
+        )
+        for row in rows
+    }

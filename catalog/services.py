@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import (
     Avg,
@@ -35,7 +37,7 @@ from catalog.models import (
 )
 from catalog.payments import PaymentError, payment_methods
 from catalog.selectors import absolute_url
-from catalog.signals import order_cancelled, order_placed, products_changed
+from catalog.signals import order_cancelled, order_placed, products_changed, products_described
 from infrastructure.mail.services import email_queue
 
 
@@ -284,28 +286,59 @@ def review_create(
     return review
 
 
-SELLER_PRODUCT_FIELDS = ("name", "description", "price", "stock", "category", "image_url")
+# A seller's image is shown from where it is: an absolute web address, never a path of ours.
+IMAGE_URL = URLValidator(schemes=["http", "https"])
+SELLER_PRODUCT_FIELDS = (
+    "name",
+    "description",
+    "price",
+    "stock",
+    "category",
+    "image_url",
+    "is_active",
+)
+# What the content neighbours are computed from (recommender's ProductText).
+DESCRIBING_FIELDS = frozenset({"name", "description", "category"})
 
 
 @transaction.atomic
 def seller_product_save(
     *, seller: SellerProfile, product: Product | None = None, **fields: Any
 ) -> Product:
-    """Create a seller's product (product=None) or change the given fields of one of theirs;
+    """Create a seller's product (product=None, on sale unless is_active=False) or change the
+    given fields of one of theirs (is_active=True puts a withdrawn one back on sale);
     validated whole (a ValidationError names the fields; nothing is saved). The catalog's
-    receivers refresh every shelf and the search index as for any product change."""
+    receivers refresh every shelf and the search index as for any product change; a new or
+    re-described product is announced (products_described) so its content neighbours are
+    computed now rather than at night."""
     unknown = set(fields) - set(SELLER_PRODUCT_FIELDS)
     if unknown:
         raise TypeError(f"Not fields a seller sets: {sorted(unknown)}")
     if product is not None:
         _owned(seller, product)
+    errors: dict[str, list[str]] = {}
+    if fields.get("image_url"):
+        try:
+            IMAGE_URL(fields["image_url"])
+        except ValidationError:
+            errors["image_url"] = ["An http or https address."]
+    if "price" in fields and fields["price"] is not None and fields["price"] <= 0:
+        errors["price"] = ["A price above 0."]
+    created = product is None
     product = product if product is not None else Product(seller=seller, is_active=True)
     for name, value in fields.items():
         setattr(product, name, value)
     if "name" in fields or not product.slug:
         product.slug = slugify(product.name)[:255] or "product"
-    product.full_clean(exclude=["external_id"])
+    try:
+        product.full_clean(exclude=["external_id"])
+    except ValidationError as error:
+        errors = {**error.message_dict, **errors}
+    if errors:
+        raise ValidationError(errors)
     product.save()
+    if created or DESCRIBING_FIELDS & set(fields):
+        products_described.send(sender=Product, product_ids=[product.pk])
     return product
 
 

@@ -24,3 +24,8 @@ order_placed = Signal()
 # tracking app reverses its purchases (revenue, orders and recommendations stop counting
 # them) in the same commit as the restock.
 order_cancelled = Signal()
+
+# What some products say about themselves (name, description, category) is new or changed,
+# sent with `product_ids` inside the writing transaction: what is computed from their texts
+# (content neighbours) is stale for them.
+products_described = Signal()

@@ -267,12 +267,8 @@ def recommendation_clicks(span: Span) -> list[WidgetClicks]:
     """Product views that came from a click on a recommendation, per widget and strategy
     (the `rec` and `strategy` the storefront put in each view's metadata), most first."""
     rows = (
-        Event.objects.filter(
-            event_type=EventType.VIEW,
-            occurred_at__gte=span.start,
-            occurred_at__lt=span.end,
-            metadata__has_key="rec",
-        )
+        Event.objects.recommendation_clicks()
+        .filter(occurred_at__gte=span.start, occurred_at__lt=span.end)
         .values_list("metadata__rec", "metadata__strategy")
         .annotate(clicks=Count("id"))
         .order_by("-clicks")

@@ -10,7 +10,7 @@ class RecommenderConfig(AppConfig):
 
         from catalog.models import Product
         from catalog.popularity import popularity_source_register
-        from catalog.signals import products_imported
+        from catalog.signals import products_described, products_imported
         from recommender import receivers
         from recommender.models import MerchandisingRule, MerchandisingSettings
         from recommender.selectors import product_popularity
@@ -20,6 +20,9 @@ class RecommenderConfig(AppConfig):
         events_imported.connect(receivers.everything_invalidate, dispatch_uid="rec-events-import")
         products_imported.connect(
             receivers.everything_invalidate, dispatch_uid="rec-products-import"
+        )
+        products_described.connect(
+            receivers.content_refresh_follow, dispatch_uid="rec-content-refresh"
         )
         post_save.connect(
             receivers.trending_category_follow, sender=Product, dispatch_uid="rec-trending-category"

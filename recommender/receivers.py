@@ -23,6 +23,7 @@ from recommender.models import (
     TrendingScore,
 )
 from recommender.selectors import session_index_forget
+from recommender.services import content_refresh_enqueue
 
 # What the recommender computed from the store, children before parents.
 COMPUTED_MODELS = (
@@ -69,3 +70,8 @@ def computed_delete(sender: type, **kwargs: Any) -> None:
     """The store is being emptied: what was computed from it goes too."""
     tables_emptied(COMPUTED_MODELS)
     session_index_forget()
+
+
+def content_refresh_follow(sender: type, *, product_ids: Sequence[int], **kwargs: Any) -> None:
+    """New or re-described products get their content neighbours now, not at night."""
+    content_refresh_enqueue(product_ids=list(product_ids))

@@ -92,6 +92,22 @@ def pipeline_enqueue(*, kind: PipelineKind) -> PipelineRun:
     return run
 
 
+# A refresh not started within this many seconds is dropped: by then the night's run is near
+# or the product has changed again (which queued another).
+CONTENT_REFRESH_EXPIRES = 6 * 60 * 60
+
+
+def content_refresh_enqueue(*, product_ids: list[int]) -> None:
+    """Compute these products' content neighbours soon (recommender.refresh_content), sent
+    through the outbox in the caller's transaction: sent once it commits, never if it rolls
+    back, and re-sent if the broker is down."""
+    outbox_enqueue(
+        task=tasks.refresh_content,
+        kwargs={"product_ids": sorted(set(product_ids))},
+        expires_seconds=CONTENT_REFRESH_EXPIRES,
+    )
+
+
 @transaction.atomic
 def merchandising_rule_save(
     *, rule: MerchandisingRule | None = None, changed_by: User | AnonymousUser | None, **fields: Any

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from celery import chord, shared_task
+from celery import Task, chord, shared_task
 from django.utils.dateparse import parse_datetime
 
 from recommender import pipelines
@@ -57,6 +57,21 @@ def compute_similarity(now: str | None = None, queued_run: int | None = None) ->
 def compute_content_similarity(now: str | None = None, queued_run: int | None = None) -> int | None:
     """Recompute content neighbours; returns the PipelineRun id (None if one was running)."""
     return _run(pipelines.content_compute, now, queued_run)
+
+
+# A refresh that finds the content pipeline running waits for it, up to half an hour.
+CONTENT_REFRESH_RETRY_SECONDS = 60
+
+
+@shared_task(name="recommender.refresh_content", bind=True, acks_late=True, max_retries=30,
+             soft_time_limit=10 * 60, time_limit=11 * 60)  # fmt: skip
+def refresh_content(self: Task[..., int], product_ids: list[int]) -> int:
+    """Content neighbours for new or re-described products now; returns the PipelineRun id.
+    Retried while the content pipeline runs: the refresh must not be lost to the night."""
+    try:
+        return int(pipelines.content_refresh(product_ids=product_ids).pk)
+    except pipelines.PipelineAlreadyRunningError as error:
+        raise self.retry(exc=error, countdown=CONTENT_REFRESH_RETRY_SECONDS) from error
 
 
 @shared_task(name="recommender.compute_sessions", acks_late=True,

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", include("shopsmart.api.urls")),
     path("account/", include("shopsmart.accounts.urls")),
     path("dashboard/", include("dashboard.urls")),
+    path("seller/", include("shopsmart.sellers.urls")),
     path("metrics", metrics_view, name="metrics"),
     # Browsers ask for it on pages that name no icon (the admin's).
     # (resolved per request: the hashed file name is known once collectstatic has run)

@@ -64,6 +64,11 @@ class EventSource(models.TextChoices):
     DEMO = "demo", "Demo data"
 
 
+# A product view that came from a click on a recommendation: the storefront puts the shelf's
+# widget in the view's metadata as `rec` (and its strategy as `strategy`).
+RECOMMENDATION_CLICK = Q(event_type=EventType.VIEW, metadata__has_key="rec")
+
+
 class EventQuerySet(models.QuerySet["Event"]):
     def latest_of(self, visitor: str) -> EventQuerySet:
         """The events of the visitor with this external id, newest first.
@@ -73,6 +78,9 @@ class EventQuerySet(models.QuerySet["Event"]):
         for an average visitor and sorts every event of a heavy one.
         """
         return self.filter(visitor_id=visitor_id_subquery(visitor)).order_by("-occurred_at", "-id")
+
+    def recommendation_clicks(self) -> EventQuerySet:
+        return self.filter(RECOMMENDATION_CLICK)
 
 
 class Event(models.Model):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from tracking.models import Event, EventType, Visitor
+from django.db.models import Count, Q
+
+from tracking.models import RECOMMENDATION_CLICK, Event, EventType, Visitor
 
 # How far back "recently viewed" looks (events, not products).
 RECENT_VIEWS = 50
@@ -32,3 +37,34 @@ def account_visitor_row(user: Any) -> Visitor | None:
     if not getattr(user, "is_authenticated", False):
         return None
     return Visitor.objects.filter(user_id=user.pk).order_by("id").only("external_id").first()
+
+
+@dataclass(frozen=True)
+class ProductActivity:
+    views: int
+    recommendation_clicks: int
+    add_to_carts: int
+
+
+def product_activity(*, product_ids: Iterable[int], since: datetime) -> dict[int, ProductActivity]:
+    """Per product: views, the views that came from a recommendation, and add-to-carts since
+    `since` (one grouped query over the (product, occurred_at) index); a product with none is
+    absent."""
+    rows = (
+        Event.objects.filter(
+            product_id__in=list(product_ids),
+            occurred_at__gte=since,
+            event_type__in=[EventType.VIEW, EventType.ADD_TO_CART],
+        )
+        .values("product_id")
+        .annotate(
+            views=Count("id", filter=Q(event_type=EventType.VIEW)),
+            clicks=Count("id", filter=RECOMMENDATION_CLICK),
+            carts=Count("id", filter=Q(event_type=EventType.ADD_TO_CART)),
+        )
+        .order_by()
+    )
+    return {
+        row["product_id"]: ProductActivity(row["views"], row["clicks"], row["carts"])
+        for row in rows
+    }

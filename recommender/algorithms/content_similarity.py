@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from recommender.algorithms.events import IntArray, best_first, rank_within
+from recommender.algorithms.events import FloatArray, IntArray, best_first, rank_within
 from recommender.algorithms.item_similarity import Neighbours
 
 DEFAULT_TOP_K = 20
@@ -111,4 +111,89 @@ def content_neighbours(
     """All products' content neighbours at once (for small catalogs and tests)."""
     return Neighbours.concatenate(
         list(iter_content_blocks(tfidf_matrix(texts), product_ids, top_k=top_k))
+    )
+
+
+@dataclass(frozen=True)
+class ContentResemblance:
+    """What some products' texts now say against the whole catalog: every (product, changed
+    product, cosine > 0) pair, both ways, and the changed products' own best lists."""
+
+    changed: IntArray
+    # Each changed product's top_k, exactly as the full computation would give them.
+    own: Neighbours
+    # (product, changed product, score) for every other product resembling a changed one.
+    reverse: Neighbours
+
+    @property
+    def resembling(self) -> IntArray:
+        """The other products that resemble a changed one (their lists may gain it)."""
+        return np.unique(self.reverse.product)
+
+
+def content_resemblance(
+    matrix: sp.csr_matrix, product_ids: IntArray, changed: IntArray, *, top_k: int = DEFAULT_TOP_K
+) -> ContentResemblance:
+    """The changed products' rows against every product (a few rows, never the catalog
+    square). `product_ids` ascending, one per matrix row; changed ids missing from it (deleted
+    products) are ignored."""
+    changed = np.intersect1d(changed, product_ids)
+    own = Neighbours.concatenate([])
+    reverse = own
+    if len(changed) and matrix.shape[1]:
+        rows = np.searchsorted(product_ids, changed)
+        scores = np.round((matrix[rows] @ matrix.T).toarray(), 10)
+        scores[np.arange(len(rows)), rows] = 0.0
+        # Pairs among the changed products are in their own lists, not the reverse ones.
+        scores_others = scores.copy()
+        scores_others[:, rows] = 0.0
+        row, column = np.nonzero(scores_others > 0)
+        reverse = _best_lists(product_ids[column], changed[row], scores_others[row, column])
+        row, column = np.nonzero(scores > 0)
+        own = _best_lists(changed[row], product_ids[column], scores[row, column]).cut(top_k)
+    return ContentResemblance(changed=changed, own=own, reverse=reverse)
+
+
+def content_lists_refreshed(
+    resemblance: ContentResemblance, current: Neighbours, *, top_k: int = DEFAULT_TOP_K
+) -> tuple[IntArray, Neighbours]:
+    """The stored lists after some products' texts changed, without recomputing the catalog.
+
+    `current` holds the stored lists of the products concerned: those resembling a changed
+    product and those listing one. A changed product's list is its new one; any other
+    product's list loses its old entries for the changed products and gains them at their new
+    scores, cut back to top_k. Returns the products whose lists changed and those lists (a
+    product whose list is now empty has no rows). Every other pair keeps the score of the last
+    full run: the vocabulary's weights drift a little with each new text until the next one.
+    """
+    changed = resemblance.changed
+    kept = ~np.isin(current.product, changed) & ~np.isin(current.neighbour, changed)
+    others = Neighbours(
+        current.product[kept],
+        current.neighbour[kept],
+        current.score[kept],
+        current.co_occurrence[kept],
+    )
+    merged = Neighbours.concatenate([others, resemblance.reverse])
+    merged = _best_lists(merged.product, merged.neighbour, merged.score).cut(top_k)
+    # A product's list changed if it listed a changed product or lists one now.
+    before = np.unique(current.product[np.isin(current.neighbour, changed)])
+    after = np.unique(merged.product[np.isin(merged.neighbour, changed)])
+    touched = np.union1d(np.union1d(before, after), changed)
+    lists = Neighbours.concatenate(
+        [merged.of_products(np.setdiff1d(touched, changed)), resemblance.own]
+    )
+    return touched, lists
+
+
+def _best_lists(product: IntArray, neighbour: IntArray, score: FloatArray) -> Neighbours:
+    """The pairs grouped by product, best score first, ties by neighbour id."""
+    if len(product) == 0:
+        return Neighbours.concatenate([])
+    order = best_first(product, np.clip(score, 0.0, 1.0), neighbour)
+    return Neighbours(
+        product=product[order].astype(np.int64),
+        neighbour=neighbour[order].astype(np.int64),
+        score=np.clip(score[order], 0.0, 1.0),
+        co_occurrence=np.zeros(len(order), dtype=np.int64),
     )

@@ -8,7 +8,7 @@ from recommender.pipelines.bought_together import (
     BOUGHT_TOGETHER_HISTORY_DAYS,
     bought_together_compute,
 )
-from recommender.pipelines.content import CONTENT_TOP_K, content_compute
+from recommender.pipelines.content import CONTENT_TOP_K, content_compute, content_refresh
 from recommender.pipelines.distributed import (
     similarity_block_compute,
     similarity_distributed_begin,
@@ -45,6 +45,7 @@ __all__ = [
     "ProgressCallback",
     "bought_together_compute",
     "content_compute",
+    "content_refresh",
     "evaluation_compute",
     "evaluation_contenders",
     "evaluation_record",

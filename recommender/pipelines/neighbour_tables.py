@@ -14,6 +14,7 @@ from django.db import transaction
 
 from infrastructure import cache
 from infrastructure.bulk import insert_frames, table_rebuilt
+from recommender.algorithms.events import IntArray
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.models import NEIGHBOUR_MODELS, SimilarityKind
 from recommender.pipelines.runs import ProgressCallback
@@ -65,3 +66,27 @@ def similarity_replace(
         written = insert_frames(table, frames())
         transaction.on_commit(lambda: cache.generation_bump(cache.SIMILARITY))
     return written
+
+
+def similarity_lists_replace(
+    *, kind: SimilarityKind, products: IntArray, lists: Neighbours, computed_at: datetime
+) -> int:
+    """Replace the stored lists of some products (all of `lists` belongs to them) in one
+    transaction: a product of `products` absent from `lists` is left with none."""
+    model = NEIGHBOUR_MODELS[kind]
+    with transaction.atomic():
+        model._default_manager.filter(product_id__any=products.tolist()).delete()
+        written = model._default_manager.bulk_create(
+            model(
+                product_id=int(product),
+                similar_product_id=int(neighbour),
+                score=float(score),
+                co_occurrence=int(co_occurrence),
+                computed_at=computed_at,
+            )
+            for product, neighbour, score, co_occurrence in zip(
+                lists.product, lists.neighbour, lists.score, lists.co_occurrence, strict=True
+            )
+        )
+        transaction.on_commit(lambda: cache.generation_bump(cache.SIMILARITY))
+    return len(written)

@@ -56,6 +56,16 @@ def stored_neighbours(
     )
 
 
+def neighbours_listing(kind: SimilarityKind, *, products: IntArray) -> IntArray:
+    """The products whose stored lists of this kind name any of `products` (a scan: there is
+    no index on the neighbour, which only this rare question would use)."""
+    rows = NEIGHBOUR_MODELS[kind]._default_manager.filter(
+        similar_product_id__any=np.unique(products).tolist()
+    )
+    listing = rows.values_list("product_id", flat=True).distinct()
+    return np.array(sorted(listing), dtype=np.int64)
+
+
 def best_of_each(rows: QuerySet[Any], group: str, tiebreak: str, limit: int) -> QuerySet[Any]:
     """The `limit` best-scored rows of each group (ties: the lower `tiebreak` first), ranked
     by the database; each row carries its `rank` from 1."""

@@ -2,7 +2,6 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from catalog.api import CategoryTreeView, ProductDetailView, ProductListView
-from catalog.seller_api import SellerProductsView, SellerProductView
 from recommender.api import (
     MerchandisingRulesView,
     MerchandisingRuleView,
@@ -14,6 +13,12 @@ from shopsmart.accounts.api import LoginView, LogoutView, MeView, SignupView
 from shopsmart.accounts.cart_api import CartLineView, CartView
 from shopsmart.accounts.orders_api import OrderCancelView, OrdersView, OrderView
 from shopsmart.api.views import CacheFlushView, HealthView, PingView
+from shopsmart.sellers.api import (
+    SellerFiguresView,
+    SellerOrderLinesView,
+    SellerProductsView,
+    SellerProductView,
+)
 from tracking.api import EventsView
 
 app_name = "api"
@@ -38,6 +43,8 @@ urlpatterns = [
     path("me", MeView.as_view(), name="me"),
     path("seller/products", SellerProductsView.as_view(), name="seller_products"),
     path("seller/products/<int:pk>", SellerProductView.as_view(), name="seller_product"),
+    path("seller/order-lines", SellerOrderLinesView.as_view(), name="seller_order_lines"),
+    path("seller/figures", SellerFiguresView.as_view(), name="seller_figures"),
     path("cart", CartView.as_view(), name="cart"),
     path("cart/<int:product>", CartLineView.as_view(), name="cart_line"),
     path("orders", OrdersView.as_view(), name="orders"),

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from recommender.algorithms import content_similarity
 from recommender.algorithms.content_similarity import (
     ProductText,
+    content_lists_refreshed,
     content_neighbours,
+    content_resemblance,
     iter_content_blocks,
     tfidf_matrix,
 )
@@ -97,3 +100,59 @@ def test_blend_without_content_keeps_behavioural_and_cuts_to_top_k():
     assert result.neighbour.tolist() == [2, 3]
     with pytest.raises(ValueError, match="between 0 and 1"):
         blend_neighbours(behavioural, content, content_weight=1.5, top_k=2)
+
+
+def normalised(rows: list[list[float]]) -> sp.csr_matrix:
+    matrix = np.array(rows, dtype=np.float64)
+    return sp.csr_matrix(matrix / np.linalg.norm(matrix, axis=1, keepdims=True))
+
+
+# Six products over four terms; product 30 is re-described from the "garden" term to the
+# "kitchen" ones, product 60 is new.
+BEFORE = [[1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1], [0, 1, 1, 0], [0, 0, 1, 1]]
+AFTER = [[1, 1, 0, 0], [1, 0, 0, 0], [1, 1, 0, 0.2], [0, 1, 1, 0], [0, 0, 1, 1], [1, 0.5, 0, 0]]
+BEFORE_IDS = np.array([10, 20, 30, 40, 50])
+AFTER_IDS = np.array([10, 20, 30, 40, 50, 60])
+
+
+@pytest.mark.parametrize("top_k", [2, 3, 10])
+def test_refreshing_changed_products_gives_their_exact_lists_and_updates_the_others(top_k):
+    current = content_neighbours_of(normalised(BEFORE), BEFORE_IDS, top_k)
+    full = content_neighbours_of(normalised(AFTER), AFTER_IDS, top_k)
+    resemblance = content_resemblance(normalised(AFTER), AFTER_IDS, np.array([30, 60]), top_k=top_k)
+    touched, lists = content_lists_refreshed(resemblance, current, top_k=top_k)
+    refreshed = as_dict(
+        Neighbours.concatenate([current.of_products(np.setdiff1d(BEFORE_IDS, touched)), lists])
+    )
+    # The changed products' own lists are exactly the full computation's.
+    assert refreshed[30] == as_dict(full)[30]
+    assert refreshed[60] == as_dict(full)[60]
+    if top_k >= len(AFTER_IDS):
+        # Nothing was cut away: every list is what a full run gives.
+        assert refreshed == as_dict(full)
+    # The unchanged products that now resemble the new one list it.
+    assert 60 in refreshed[10]
+    assert 60 in refreshed[20]
+    assert set(touched) >= {10, 20, 30, 60}
+
+
+def test_a_product_no_longer_alike_leaves_the_lists_that_named_it():
+    current = content_neighbours_of(normalised(BEFORE), BEFORE_IDS, 10)
+    assert 30 in as_dict(current)[50]
+    after = [row[:] for row in BEFORE]
+    after[2] = [1, 0, 0, 0]
+    resemblance = content_resemblance(normalised(after), BEFORE_IDS, np.array([30]), top_k=10)
+    touched, lists = content_lists_refreshed(resemblance, current, top_k=10)
+    assert 50 in touched
+    assert 30 not in as_dict(lists).get(50, [])
+    assert as_dict(lists)[30] == [20, 10]
+
+
+def test_a_deleted_product_is_ignored():
+    resemblance = content_resemblance(normalised(BEFORE), BEFORE_IDS, np.array([99]), top_k=3)
+    assert len(resemblance.changed) == 0
+    assert len(resemblance.own) == 0
+
+
+def content_neighbours_of(matrix: sp.csr_matrix, ids: np.ndarray, top_k: int) -> Neighbours:
+    return Neighbours.concatenate(list(iter_content_blocks(matrix, ids, top_k=top_k)))

@@ -1,17 +1,23 @@
-"""Sellers list, change, restock and withdraw their own products over the API, never another
-seller's; bad input gets field errors and changes nothing."""
+"""Sellers list, change, restock, withdraw and relist their own products over the API, never
+another seller's; they see their own lines of orders and figures per product; bad input gets
+field errors and changes nothing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from catalog.models import Product, SellerProfile
+from catalog.services import order_cancel
 from catalog.tests.factories import CategoryFactory
-from tracking.tests.factories import UserFactory, role_member
+from shopsmart.sellers.tests.conftest import order_placed
+from tracking.models import EventType
+from tracking.tests.factories import EventFactory, UserFactory, role_member
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +123,74 @@ def test_a_bad_listing_gets_a_field_error_and_saves_nothing(kitchen, change, fie
     assert answer.status_code == 400
     assert field in answer.json()
     assert not Product.objects.exists()
+
+
+def token_client(user: Any) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def test_a_withdrawn_product_goes_back_on_sale(kitchen):
+    potter = seller("potter")
+    pk = potter.post("/api/seller/products", listing(kitchen), format="json").json()["id"]
+    potter.delete(f"/api/seller/products/{pk}")
+    back = potter.patch(f"/api/seller/products/{pk}", {"is_active": True}, format="json")
+    assert back.json()["is_active"] is True
+    assert APIClient().get(f"/api/products/{pk}").status_code == 200
+
+
+def test_a_seller_sees_only_their_own_lines_of_an_order(marketplace):
+    order = marketplace["order"]
+    lines = token_client(marketplace["potter_user"]).get("/api/seller/order-lines").json()
+    assert lines["count"] == 1
+    [line] = lines["results"]
+    assert (line["order"], line["product_name"], line["quantity"]) == (
+        order.number,
+        "Stoneware mug",
+        2,
+    )
+    assert line["line_total"] == str(marketplace["mug"].price * 2)
+    assert line["ship_to"] == "Ada Buyer"
+    [theirs] = (
+        token_client(marketplace["weaver_user"]).get("/api/seller/order-lines").json()["results"]
+    )
+    assert theirs["product_name"] == "Wool rug"
+    # Neither sees the order's total, the buyer's email or the other seller's line.
+    assert "Wool rug" not in str(lines)
+    assert "ada@example.com" not in str(lines)
+
+
+def test_a_seller_sees_views_clicks_carts_and_sales_of_each_product(marketplace):
+    mug, rug = marketplace["mug"], marketplace["rug"]
+    shopper = EventFactory.create(product=mug, event_type=EventType.VIEW).visitor
+    EventFactory.create(product=mug, visitor=shopper, metadata={"rec": "similar"})
+    EventFactory.create(product=mug, visitor=shopper, event_type=EventType.ADD_TO_CART)
+    EventFactory.create(product=rug, event_type=EventType.VIEW)
+    cancelled = order_placed({mug: 5})
+    order_cancel(order=cancelled)
+    # Views older than the period asked do not count.
+    EventFactory.create(product=mug, occurred_at=timezone.now() - timedelta(days=10))
+
+    figures = token_client(marketplace["potter_user"]).get("/api/seller/figures?days=7").json()
+    assert figures["days"] == 7
+    [row] = figures["products"]
+    assert row["product"] == mug.pk
+    assert (row["views"], row["recommendation_clicks"], row["add_to_carts"]) == (2, 1, 1)
+    assert row["add_to_cart_rate"] == 0.5
+    # The placed order's 2 mugs; the cancelled order's 5 do not count.
+    assert (row["units_sold"], row["orders"], row["revenue"]) == (2, 1, str(mug.price * 2))
+    assert figures["revenue"] == str(mug.price * 2)
+
+
+@pytest.mark.parametrize("days", ["0", "366", "week"])
+def test_figures_of_a_period_that_cannot_be_get_a_field_error(marketplace, days):
+    answer = token_client(marketplace["potter_user"]).get(f"/api/seller/figures?days={days}")
+    assert answer.status_code == 400
+    assert "days" in answer.json()
+
+
+def test_shoppers_get_no_seller_lines_or_figures(marketplace):
+    shopper = token_client(UserFactory.create())
+    assert shopper.get("/api/seller/order-lines").status_code == 403
+    assert shopper.get("/api/seller/figures").status_code == 403
