@@ -32,6 +32,13 @@ from rest_framework.views import APIView
 from catalog.selectors import order_history
 from infrastructure.api.access import WindowRateThrottle
 from shopsmart.accounts.forms import SignupForm
+from shopsmart.accounts.verification import (
+    VerificationError,
+    email_is_verified,
+    email_verification_send,
+    email_verify,
+    site_root,
+)
 from tracking.models import new_visitor_id
 from tracking.selectors import account_visitor
 from tracking.services import visitor_sign_in
@@ -82,6 +89,9 @@ class OrderOutput(serializers.Serializer[Any]):
 class MeOutput(serializers.Serializer[Any]):
     username = serializers.CharField()
     email = serializers.EmailField()
+    email_verified = serializers.BooleanField(
+        help_text="The shopper opened the link sent to this address."
+    )
     first_name = serializers.CharField()
     visitor = serializers.CharField(allow_null=True)
     orders = OrderOutput(many=True)
@@ -131,6 +141,7 @@ class SignupView(APIView):
                 )
             raise ValidationError(errors)
         user = form.save()
+        email_verification_send(user=user, site=site_root(request.build_absolute_uri("/")))
         return Response(_session(user, data.get("visitor")), status=status.HTTP_201_CREATED)
 
 
@@ -179,8 +190,54 @@ class MeView(APIView):
         me = {
             "username": user.get_username(),
             "email": getattr(user, "email", ""),
+            "email_verified": email_is_verified(user=user),  # type: ignore[arg-type]
             "first_name": getattr(user, "first_name", ""),
             "visitor": account_visitor(user),
             "orders": order_history(user=user),  # type: ignore[arg-type]
         }
         return Response(MeOutput(me).data)
+
+
+class VerifyEmailInput(serializers.Serializer[Any]):
+    token = serializers.CharField(
+        max_length=1_000, help_text="The last part of the link in the verification email."
+    )
+
+
+class VerifiedOutput(serializers.Serializer[Any]):
+    email = serializers.EmailField()
+    email_verified = serializers.BooleanField()
+
+
+class VerifyEmailView(APIView):
+    """Confirm a shopper's email address with the token of the link sent at sign-up (an app
+    that opens the link itself); again is harmless. Needs no credentials: the token is one."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    throttle_classes = [AuthThrottle]
+    error_statuses = (400, 429)
+
+    @extend_schema(request=VerifyEmailInput, responses={200: VerifiedOutput})
+    def post(self, request: Request) -> Response:
+        given = VerifyEmailInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            user = email_verify(token=given.validated_data["token"])
+        except VerificationError as error:
+            raise ValidationError({"token": [str(error)]}) from error
+        return Response({"email": user.email, "email_verified": True})
+
+
+class VerifyEmailResendView(APIView):
+    """Send the signed-in shopper a new verification link (at most one a minute)."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [AuthThrottle]
+    error_statuses = (401, 429)
+
+    @extend_schema(request=None, responses={200: VerifiedOutput})
+    def post(self, request: Request) -> Response:
+        user: User = request.user  # type: ignore[assignment]  # IsAuthenticated
+        email_verification_send(user=user, site=site_root(request.build_absolute_uri("/")))
+        return Response({"email": user.email, "email_verified": email_is_verified(user=user)})

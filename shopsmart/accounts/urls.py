@@ -11,6 +11,8 @@ from shopsmart.accounts.forms import (
 urlpatterns = [
     path("", views.account, name="account"),
     path("signup/", views.signup, name="signup"),
+    path("verify/resend/", views.email_confirm_resend, name="email_verify_resend"),
+    path("verify/<str:token>/", views.email_confirm, name="email_verify"),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -9,7 +9,14 @@ from recommender.api import (
     SimilarProductsView,
     TrendingView,
 )
-from shopsmart.accounts.api import LoginView, LogoutView, MeView, SignupView
+from shopsmart.accounts.api import (
+    LoginView,
+    LogoutView,
+    MeView,
+    SignupView,
+    VerifyEmailResendView,
+    VerifyEmailView,
+)
 from shopsmart.accounts.cart_api import CartLineView, CartView
 from shopsmart.accounts.orders_api import OrderCancelView, OrdersView, OrderView
 from shopsmart.api.views import CacheFlushView, HealthView, PingView
@@ -40,6 +47,12 @@ urlpatterns = [
     path("auth/signup", SignupView.as_view(), name="auth_signup"),
     path("auth/login", LoginView.as_view(), name="auth_login"),
     path("auth/logout", LogoutView.as_view(), name="auth_logout"),
+    path("auth/verify-email", VerifyEmailView.as_view(), name="auth_verify_email"),
+    path(
+        "auth/verify-email/resend",
+        VerifyEmailResendView.as_view(),
+        name="auth_verify_email_resend",
+    ),
     path("me", MeView.as_view(), name="me"),
     path("seller/products", SellerProductsView.as_view(), name="seller_products"),
     path("seller/products/<int:pk>", SellerProductView.as_view(), name="seller_product"),

@@ -13,6 +13,7 @@ from typing import Any
 
 import django_stubs_ext
 import structlog
+from django.core.exceptions import ImproperlyConfigured
 
 from shopsmart.settings.env import BASE_DIR, VAR_DIR, env
 
@@ -383,3 +384,8 @@ RECOMMENDER_REPEAT_HALF_LIFE_DAYS = env.float("RECOMMENDER_REPEAT_HALF_LIFE_DAYS
 globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ShopSmart <shop@localhost>")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# A new account is sent a link proving its address ("optional": shopping never waits for it;
+# "none": nothing is sent). shopsmart.accounts.verification.
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+if ACCOUNT_EMAIL_VERIFICATION not in ("optional", "none"):
+    raise ImproperlyConfigured("ACCOUNT_EMAIL_VERIFICATION is 'optional' or 'none'.")

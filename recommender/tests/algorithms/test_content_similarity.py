@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -102,15 +104,22 @@ def test_blend_without_content_keeps_behavioural_and_cuts_to_top_k():
         blend_neighbours(behavioural, content, content_weight=1.5, top_k=2)
 
 
-def normalised(rows: list[list[float]]) -> sp.csr_matrix:
+def normalised(rows: Sequence[Sequence[float]]) -> sp.csr_matrix:
     matrix = np.array(rows, dtype=np.float64)
     return sp.csr_matrix(matrix / np.linalg.norm(matrix, axis=1, keepdims=True))
 
 
 # Six products over four terms; product 30 is re-described from the "garden" term to the
 # "kitchen" ones, product 60 is new.
-BEFORE = [[1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1], [0, 1, 1, 0], [0, 0, 1, 1]]
-AFTER = [[1, 1, 0, 0], [1, 0, 0, 0], [1, 1, 0, 0.2], [0, 1, 1, 0], [0, 0, 1, 1], [1, 0.5, 0, 0]]
+BEFORE: list[list[float]] = [[1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1], [0, 1, 1, 0], [0, 0, 1, 1]]
+AFTER: list[list[float]] = [
+    [1, 1, 0, 0],
+    [1, 0, 0, 0],
+    [1, 1, 0, 0.2],
+    [0, 1, 1, 0],
+    [0, 0, 1, 1],
+    [1, 0.5, 0, 0],
+]
 BEFORE_IDS = np.array([10, 20, 30, 40, 50])
 AFTER_IDS = np.array([10, 20, 30, 40, 50, 60])
 
