@@ -1,7 +1,7 @@
-"""The shopper's cart, kept in the session: it needs no account and survives logging in
-(Django keeps the session's data when it rotates the key at login). An API client has no
-session: its shopper's cart is the same mapping in an AccountCart row, changed by the same
-functions.
+"""The shopper's cart: a guest's is kept in the session (it needs no account); a signed-in
+shopper's in the account's AccountCart row, the same mapping changed by the same functions,
+so the pages and the apps of one account share one cart. Signing in on the pages moves the
+guest cart into the account's (cart_merge_into_account).
 
 The session holds {product id: quantity}; prices, names and stock are read from the catalog
 whenever the cart is shown, so they are never stale.
@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 
 from catalog.models import AccountCart, Product
@@ -110,7 +111,7 @@ def cart_clear(session: MutableMapping[str, Any]) -> None:
 def account_cart_change(
     *, user: AbstractBaseUser, change: Callable[[MutableMapping[str, Any]], T]
 ) -> T:
-    """Apply `change` (a cart function on a session-like mapping) to the account's API cart,
+    """Apply `change` (a cart function on a session-like mapping) to the account's cart,
     the row locked so two changes at once never lose one; saved only when it succeeds."""
     cart, _ = AccountCart.objects.get_or_create(user_id=user.pk)
     cart = AccountCart.objects.select_for_update().get(pk=cart.pk)
@@ -120,6 +121,45 @@ def account_cart_change(
 
 
 def account_cart_data(*, user: AbstractBaseUser) -> MutableMapping[str, Any]:
-    """The account's API cart as a session-like mapping, to read (an empty one without a cart)."""
+    """The account's cart as a session-like mapping, to read (an empty one without a cart)."""
     data = AccountCart.objects.filter(user_id=user.pk).values_list("data", flat=True).first()
     return dict(data or {})
+
+
+def shopper_cart_change(
+    *,
+    session: MutableMapping[str, Any],
+    user: AbstractBaseUser | AnonymousUser | None,
+    change: Callable[[MutableMapping[str, Any]], T],
+) -> T:
+    """Apply `change` to the shopper's cart: the account's when signed in, else the session's."""
+    if user is not None and user.is_authenticated:
+        return account_cart_change(user=user, change=change)
+    return change(session)
+
+
+def shopper_cart_data(
+    *, session: MutableMapping[str, Any], user: AbstractBaseUser | AnonymousUser | None
+) -> MutableMapping[str, Any]:
+    """The shopper's cart (as shopper_cart_change finds it) to read."""
+    if user is not None and user.is_authenticated:
+        return account_cart_data(user=user)
+    return session
+
+
+def cart_merge_into_account(*, session: MutableMapping[str, Any], user: AbstractBaseUser) -> None:
+    """At sign-in: what the guest put in the cart joins the account's cart (quantities of a
+    product held in both add up, to at most MAX_QUANTITY) and leaves the session. Stock is
+    checked where it always is, on the cart page and at checkout."""
+    guest = cart_quantities(session)
+    if not guest:
+        return
+
+    def merge(data: MutableMapping[str, Any]) -> None:
+        held = cart_quantities(data)
+        for pk, quantity in guest.items():
+            held[pk] = min(held.get(pk, 0) + quantity, MAX_QUANTITY)
+        data[SESSION_KEY] = {str(pk): quantity for pk, quantity in held.items()}
+
+    account_cart_change(user=user, change=merge)
+    cart_clear(session)

@@ -265,8 +265,8 @@ class OrderLine(models.Model):
 
 
 class AccountCart(models.Model):
-    """The cart of a shopper using the API (an app has no session): the same mapping the
-    pages keep in the session ({"cart": {product id: quantity}}), changed by the same
+    """A signed-in shopper's cart, shared by the pages and the apps of the account: the same
+    mapping a guest's session keeps ({"cart": {product id: quantity}}), changed by the same
     functions (catalog.cart)."""
 
     user = models.OneToOneField(

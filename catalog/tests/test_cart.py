@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from catalog.cart import CartError, cart_read, cart_set
 from catalog.tests.factories import ProductFactory
@@ -86,11 +87,31 @@ def test_the_cart_needs_the_csrf_token():
     assert "csrfmiddlewaretoken" in page
 
 
-def test_the_cart_survives_logging_in(client):
-    mug = ProductFactory.create(stock=3)
+def cart_count(client: Client) -> int:
+    return sum(line["quantity"] for line in client.get("/api/cart").json()["lines"])
+
+
+def test_the_cart_survives_signing_in_and_joins_the_accounts_cart(client):
+    mug, jug = ProductFactory.create(stock=5), ProductFactory.create(stock=5)
+    User.objects.create_user("ann", password="a long passphrase!")
+    # Ann's app holds one mug already.
+    app = APIClient()
+    credentials = {"username": "ann", "password": "a long passphrase!"}
+    token = app.post("/api/auth/login", credentials, format="json").json()["token"]
+    app.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    app.post("/api/cart", {"product": mug.pk, "quantity": 1}, format="json")
     add(client, mug, "2")
-    client.force_login(User.objects.create_user("ann"))
-    assert cart_read(client.session).count == 2
+    add(client, jug, "1")
+    client.post(reverse("login"), {"username": "ann", "password": "a long passphrase!"})
+    assert cart_count(client) == 4
+    assert cart_count(app) == 4
+    # The app changes it; the browser sees the change.
+    app.delete(f"/api/cart/{jug.pk}")
+    assert cart_count(client) == 3
+    # Signing out leaves the cart with the account, not in the browser.
+    client.post(reverse("logout"))
+    assert cart_read(client.session).count == 0
+    assert cart_count(app) == 3
 
 
 def test_a_line_shows_when_its_product_sold_out_since_and_deleted_ones_go():

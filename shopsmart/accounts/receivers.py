@@ -1,5 +1,5 @@
-"""Signing in carries the browser's anonymous history and guest orders over to the account;
-signing out leaves nothing of it behind."""
+"""Signing in carries the browser's anonymous history, guest orders and cart over to the
+account; signing out leaves nothing of it behind (the cart stays with the account)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from catalog.cart import cart_merge_into_account
 from catalog.services import ORDERS_PLACED_SESSION_KEY, orders_claim
 from tracking.middleware import ACCOUNT_VISITOR_SESSION_KEY
 from tracking.models import new_visitor_id
@@ -14,6 +15,7 @@ from tracking.services import visitor_sign_in
 
 
 def signed_in(sender: type, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    cart_merge_into_account(session=request.session, user=user)
     browser_visitor = getattr(request, "visitor_id", None)
     if browser_visitor is None:  # not through the middleware (a test client's force_login)
         return

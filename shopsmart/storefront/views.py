@@ -3,7 +3,9 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from typing import Any
+from collections.abc import Callable, MutableMapping
+from functools import partial
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib import messages
@@ -26,6 +28,8 @@ from catalog.cart import (
     cart_quantities,
     cart_read,
     cart_set,
+    shopper_cart_change,
+    shopper_cart_data,
 )
 from catalog.forms import (
     BoughtTogetherForm,
@@ -50,6 +54,8 @@ from recommender import serving
 from tracking.models import EventType
 from tracking.selectors import recently_viewed
 from tracking.services import storefront_event_record, visitors_get_or_create
+
+T = TypeVar("T")
 
 PAGE_SIZE = 24
 
@@ -170,9 +176,17 @@ def _record(request: HttpRequest, product: Product, event_type: EventType, **ext
     )
 
 
+def _cart(request: HttpRequest) -> MutableMapping[str, Any]:
+    return shopper_cart_data(session=request.session, user=request.user)
+
+
+def _cart_change(request: HttpRequest, change: Callable[[MutableMapping[str, Any]], T]) -> T:
+    return shopper_cart_change(session=request.session, user=request.user, change=change)
+
+
 @require_safe
 def cart_detail(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalog/cart.html", {"cart": cart_read(request.session)})
+    return render(request, "catalog/cart.html", {"cart": cart_read(_cart(request))})
 
 
 @require_POST
@@ -184,7 +198,8 @@ def cart_add(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose how many to add (at least 1).")
         return redirect(product)
     try:
-        cart_increase(request.session, product=product, by=form.cleaned_data["quantity"])
+        quantity = form.cleaned_data["quantity"]
+        _cart_change(request, lambda cart: cart_increase(cart, product=product, by=quantity))
     except CartError as error:
         messages.error(request, str(error))
         return redirect(product)
@@ -205,7 +220,7 @@ def cart_add_together(request: HttpRequest, pk: int) -> HttpResponse:
     added = []
     for chosen in form.cleaned_data["products"]:
         try:
-            cart_increase(request.session, product=chosen, by=1)
+            _cart_change(request, partial(cart_increase, product=chosen, by=1))
         except CartError as error:
             messages.error(request, str(error))
             continue
@@ -225,7 +240,8 @@ def cart_update(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"{product.name}: choose a quantity from 0 to {MAX_QUANTITY}.")
         return redirect("catalog:cart")
     try:
-        cart_set(request.session, product=product, quantity=form.cleaned_data["quantity"])
+        quantity = form.cleaned_data["quantity"]
+        _cart_change(request, lambda cart: cart_set(cart, product=product, quantity=quantity))
     except CartError as error:
         messages.error(request, str(error))
     return redirect("catalog:cart")
@@ -314,7 +330,7 @@ CHECKOUT_TOKEN_SESSION_KEY = "checkout_token"  # noqa: S105 (a session key, not 
 def checkout(request: HttpRequest) -> HttpResponse:
     """The checkout form (GET) and placing the order (POST). Each form shown carries a fresh
     token, so a double submission of one form places one order."""
-    cart = cart_read(request.session)
+    cart = cart_read(_cart(request))
     if not cart.lines:
         messages.info(request, "Your cart is empty.")
         return redirect("catalog:cart")
@@ -340,7 +356,7 @@ def _checkout_submit(request: HttpRequest, cart: Cart) -> HttpResponse:
     try:
         placed = order_place(
             checkout_token=form.cleaned_data["token"],
-            quantities=cart_quantities(request.session),
+            quantities=cart_quantities(_cart(request)),
             details=form.details(),
             visitor_id=_visitor_pk(request),
             user=request.user if request.user.is_authenticated else None,
@@ -351,7 +367,7 @@ def _checkout_submit(request: HttpRequest, cart: Cart) -> HttpResponse:
             messages.error(request, problem)
         return redirect("catalog:cart")
     order = placed.order
-    cart_clear(request.session)
+    _cart_change(request, cart_clear)
     placed_here = request.session.get(ORDERS_PLACED_SESSION_KEY, [])
     if order.number not in placed_here:
         request.session[ORDERS_PLACED_SESSION_KEY] = [*placed_here, order.number][-20:]
