@@ -2,9 +2,10 @@
 
 The demo store of the API benchmark (its database, seeded and with pipelines run) is served
 as in bench/api.py; every operation is then generated examples for with a partner's API
-token, a shopper's (a signed-in account with its visitor), a seller's, and without one, with
-every check (server errors, undocumented status codes and content types, schema conformance
-of responses, acceptance of valid and rejection of invalid input, stateful sequences).
+token, a shopper's (a signed-in account with its visitor), a seller's, a staff member's, and
+without one, with every check (server errors, undocumented status codes and content types,
+schema conformance of responses, acceptance of valid and rejection of invalid input, stateful
+sequences).
 schemathesis.toml lists the operations whose references the schema cannot validate. Exit
 status: Schemathesis's (0 when nothing was found).
 
@@ -46,6 +47,7 @@ def main() -> None:
     token, _visitors, _products = prepare(url)
     shopper = shell(url, SHOPPER)
     seller = shell(url, SELLER)
+    staff = shell(url, STAFF)
     server = start_server(url, redis_url)
     try:
         print("== With a partner's API token")
@@ -54,12 +56,14 @@ def main() -> None:
         as_shopper = schemathesis(args.examples, f"Authorization: Token {shopper}")
         print("== With a seller's token")
         as_seller = schemathesis(args.examples, f"Authorization: Token {seller}")
+        print("== With a staff member's token (Merchandiser and Operator)")
+        as_staff = schemathesis(args.examples, f"Authorization: Token {staff}")
         print("== Without credentials")
         anonymous = schemathesis(args.examples)
     finally:
         server.terminate()
         server.wait()
-    sys.exit(with_token or as_shopper or as_seller or anonymous)
+    sys.exit(with_token or as_shopper or as_seller or as_staff or anonymous)
 
 
 # A shopper's account with its visitor and token, as /api/auth/login leaves it.
@@ -84,6 +88,18 @@ SELLER = (
     "user.groups.add(Group.objects.get(name='Seller')); "
     "SellerProfile.objects.get_or_create(user=user, defaults={'display_name': 'Fuzz', "
     "'contact_email': 'seller@example.com'}); "
+    "print(Token.objects.get_or_create(user=user)[0].key)"
+)
+
+
+# A staff member who manages the shelves' rules and flushes caches.
+STAFF = (
+    "from django.contrib.auth.models import Group, User; "
+    "from rest_framework.authtoken.models import Token; "
+    "user = User.objects.filter(username='fuzz-staff').first() or "
+    "User.objects.create_user('fuzz-staff', 'staff@example.com', 'a long fuzz passphrase', "
+    "is_staff=True); "
+    "user.groups.add(*Group.objects.filter(name__in=['Merchandiser', 'Operator'])); "
     "print(Token.objects.get_or_create(user=user)[0].key)"
 )
 

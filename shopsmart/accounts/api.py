@@ -20,6 +20,8 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
+from django.contrib.auth.tokens import default_token_generator
+from django.utils.http import urlsafe_base64_decode
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
@@ -31,7 +33,11 @@ from rest_framework.views import APIView
 
 from catalog.selectors import order_history
 from infrastructure.api.access import WindowRateThrottle
-from shopsmart.accounts.forms import SignupForm
+from shopsmart.accounts.forms import (
+    PasswordResetEverywhereForm,
+    QueuedPasswordResetForm,
+    SignupForm,
+)
 from shopsmart.accounts.verification import (
     VerificationError,
     email_is_verified,
@@ -241,3 +247,80 @@ class VerifyEmailResendView(APIView):
         user: User = request.user  # type: ignore[assignment]  # IsAuthenticated
         email_verification_send(user=user, site=site_root(request.build_absolute_uri("/")))
         return Response({"email": user.email, "email_verified": email_is_verified(user=user)})
+
+
+class PasswordResetInput(serializers.Serializer[Any]):
+    email = serializers.EmailField()
+
+
+class PasswordResetConfirmInput(serializers.Serializer[Any]):
+    uid = serializers.CharField(max_length=64, help_text="The link's first part after /reset/.")
+    token = serializers.CharField(max_length=128, help_text="The link's second part.")
+    new_password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+
+class PasswordResetView(APIView):
+    """Email a link to choose a new password (Django's own tokens, the same email as the
+    pages'); the same answer whether or not an account has the address."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    throttle_classes = [AuthThrottle]
+    error_statuses = (400, 429)
+
+    @extend_schema(
+        request=PasswordResetInput,
+        responses={202: OpenApiResponse(description="Sent, if an account has the address.")},
+    )
+    def post(self, request: Request) -> Response:
+        given = PasswordResetInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        form = QueuedPasswordResetForm({"email": given.validated_data["email"]})
+        if form.is_valid():
+            form.save(request=request._request, use_https=request.is_secure())
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(APIView):
+    """Choose the new password with the emailed link's two parts; it ends every session of
+    the account (tokens included), and the link works once."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    throttle_classes = [AuthThrottle]
+    error_statuses = (400, 429)
+
+    @extend_schema(
+        request=PasswordResetConfirmInput,
+        responses={204: OpenApiResponse(description="The password is changed.")},
+    )
+    def post(self, request: Request) -> Response:
+        given = PasswordResetConfirmInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        user = _reset_user(data["uid"])
+        if user is None or not default_token_generator.check_token(user, data["token"]):
+            raise ValidationError(
+                {"token": ["This link does not work any more: ask for a new one."]}
+            )
+        form = PasswordResetEverywhereForm(
+            user, {"new_password1": data["new_password"], "new_password2": data["new_password"]}
+        )
+        if not form.is_valid():
+            raise ValidationError(
+                {
+                    "new_password": [
+                        m["message"] for ms in form.errors.get_json_data().values() for m in ms
+                    ]
+                }
+            )
+        form.save()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _reset_user(uid: str) -> User | None:
+    try:
+        pk = urlsafe_base64_decode(uid).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return User.objects.filter(pk=pk, is_active=True).first() if pk.isdigit() else None

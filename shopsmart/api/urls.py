@@ -13,6 +13,8 @@ from shopsmart.accounts.api import (
     LoginView,
     LogoutView,
     MeView,
+    PasswordResetConfirmView,
+    PasswordResetView,
     SignupView,
     VerifyEmailResendView,
     VerifyEmailView,
@@ -47,6 +49,12 @@ urlpatterns = [
     path("auth/signup", SignupView.as_view(), name="auth_signup"),
     path("auth/login", LoginView.as_view(), name="auth_login"),
     path("auth/logout", LogoutView.as_view(), name="auth_logout"),
+    path("auth/password/reset", PasswordResetView.as_view(), name="auth_password_reset"),
+    path(
+        "auth/password/reset/confirm",
+        PasswordResetConfirmView.as_view(),
+        name="auth_password_reset_confirm",
+    ),
     path("auth/verify-email", VerifyEmailView.as_view(), name="auth_verify_email"),
     path(
         "auth/verify-email/resend",

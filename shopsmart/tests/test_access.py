@@ -53,6 +53,8 @@ PUBLIC = {
     # The signed token of the emailed link is the credential.
     "email_verify",
     "api:auth_verify_email",
+    "api:auth_password_reset",
+    "api:auth_password_reset_confirm",
     "api:product_list",
     "api:product_detail",
     "api:product_similar",

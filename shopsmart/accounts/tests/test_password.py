@@ -61,3 +61,60 @@ def test_a_signed_in_shopper_changes_their_password_and_their_app_is_signed_out(
     assert User.objects.get(username="ada").check_password(new)
     assert client.get("/account/").status_code == 200  # still signed in here
     assert app.get("/api/me").status_code == 401  # and nowhere else
+
+
+def test_an_app_resets_a_forgotten_password_with_the_emailed_link(smtp, committed):
+    user = User.objects.create_user("ada", "ada@example.com", "an old long passphrase")
+    old_token = Token.objects.create(user=user).key
+    app = APIClient()
+    with committed():
+        asked = app.post("/api/auth/password/reset", {"email": "ada@example.com"}, format="json")
+    assert asked.status_code == 202
+    [received] = smtp.inbox.messages
+    link = re.search(r"/account/password/reset/([^/\s]+)/([^/\s]+)/", parts(received)["text/plain"])
+    assert link is not None
+    uid, token = link.groups()
+    weak = app.post(
+        "/api/auth/password/reset/confirm",
+        {"uid": uid, "token": token, "new_password": "ada"},
+        format="json",
+    )
+    assert weak.status_code == 400
+    assert "new_password" in weak.json()
+    new = "a brand new long passphrase"
+    done = {"uid": uid, "token": token, "new_password": new}
+    assert app.post("/api/auth/password/reset/confirm", done, format="json").status_code == 204
+    signed_in = app.post("/api/auth/login", {"username": "ada", "password": new}, format="json")
+    assert signed_in.status_code == 200
+    # The old sessions ended, and the link works once.
+    assert signed_in.json()["token"] != old_token
+    again = app.post("/api/auth/password/reset/confirm", done, format="json")
+    assert again.status_code == 400
+    assert "token" in again.json()
+
+
+def test_an_api_reset_for_an_unknown_address_gets_the_same_answer_and_no_email(smtp, committed):
+    with committed():
+        answer = APIClient().post(
+            "/api/auth/password/reset", {"email": "nobody@example.com"}, format="json"
+        )
+    assert answer.status_code == 202
+    assert smtp.inbox.messages == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"uid": "MQ", "token": "nope", "new_password": "a long passphrase!"},
+        {"uid": "!!", "token": "nope", "new_password": "a long passphrase!"},
+        {"uid": "OTk5OTk", "token": "nope", "new_password": "a long passphrase!"},
+    ],
+    ids=["bad token", "bad uid", "no such account"],
+)
+def test_a_bad_reset_link_changes_nothing(body):
+    user = User.objects.create_user("ada", "ada@example.com", "an old long passphrase")
+    answer = APIClient().post("/api/auth/password/reset/confirm", body, format="json")
+    assert answer.status_code == 400
+    assert "token" in answer.json()
+    user.refresh_from_db()
+    assert user.check_password("an old long passphrase")
