@@ -60,6 +60,8 @@ class ProductDetailSerializer(ProductCardSerializer):
 
 
 class ProductQuerySerializer(QueryParameters):
+    also_accepted = ("page", "page_size")
+
     search = serializers.CharField(required=False, max_length=200, allow_blank=True)
     category = serializers.CharField(
         required=False, max_length=140, help_text="A category id or slug (sub-categories too)."

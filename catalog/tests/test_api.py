@@ -61,6 +61,15 @@ def test_category_filter_takes_an_id_or_slug_and_includes_sub_categories(api, ki
     assert names(response) == ["Blue ceramic mug", "Teapot"]
 
 
+def test_a_misspelt_parameter_is_a_400_naming_it_not_an_unfiltered_answer(api, kitchen):
+    # Found by Schemathesis: unknown parameters were ignored.
+    for path in ("/api/products", "/api/trending", "/api/recommendations"):
+        response = api.get(path, {"catgory": "kitchen"})
+        assert response.status_code == 400
+        assert response.json() == {"catgory": ["Not a parameter of this operation."]}
+    assert api.get("/api/products", {"page": 1, "page_size": 5}).status_code == 200
+
+
 @pytest.mark.parametrize("value", ["\u00b2", "9" * 30, "no-such-slug"])
 def test_a_category_that_names_nothing_is_a_400(api, kitchen, value):
     # "²" passes str.isdigit() but not int(): found by Schemathesis as a 500.

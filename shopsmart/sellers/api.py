@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -30,6 +31,7 @@ from rest_framework.views import APIView
 from catalog.models import Category, OrderLine, Product, SellerProfile
 from catalog.selectors import seller_order_lines, seller_products
 from catalog.services import SELLER_PRODUCT_FIELDS, seller_product_save, seller_product_withdraw
+from infrastructure.api.parameters import QueryParameters
 from shopsmart.sellers.access import seller_of
 from shopsmart.sellers.figures import DEFAULT_DAYS, MAX_DAYS, seller_figures
 
@@ -89,7 +91,7 @@ class SellerOrderLinePagination(PageNumberPagination):
     max_page_size = 200
 
 
-class FiguresQuery(serializers.Serializer[Any]):
+class FiguresQuery(QueryParameters):
     days = serializers.IntegerField(min_value=1, max_value=MAX_DAYS, default=DEFAULT_DAYS)
 
 
@@ -180,20 +182,17 @@ class SellerProductView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class SellerOrderLinesView(APIView):
+class SellerOrderLinesView(ListAPIView[OrderLine]):
     """The lines of the seller's products in shoppers' orders, newest order first, a page at
     a time; an order's lines of other sellers' products are not shown."""
 
     permission_classes = [IsAuthenticated, IsSeller]
+    serializer_class = SellerOrderLineSerializer
+    pagination_class = SellerOrderLinePagination
     error_statuses = (401, 403, 404)
 
-    @extend_schema(responses=SellerOrderLineSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        paginator = SellerOrderLinePagination()
-        page = paginator.paginate_queryset(
-            seller_order_lines(seller=_seller(request)), request, view=self
-        )
-        return paginator.get_paginated_response(SellerOrderLineSerializer(page, many=True).data)
+    def get_queryset(self) -> QuerySet[OrderLine]:
+        return seller_order_lines(seller=_seller(self.request))
 
 
 class SellerFiguresView(APIView):
