@@ -7,14 +7,15 @@ full content pipeline, then a new product described like an existing one is refr
 again. Its figures: seconds of each, their ratio, and for every list the refresh changed, the
 share of the full run's top 20 that the refreshed list holds (1.0: identical sets).
 
-    python bench/content_refresh.py            # seed size: 1,000 products
-    python bench/content_refresh.py --large    # also 10x and 100x
+    python bench/content_refresh.py            # 1,000 and 10,000 products
+    python bench/content_refresh.py --large    # also 100,000
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -29,14 +30,12 @@ REPEATS = 3
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--large", action="store_true", help="also 10x and 100x")
+    parser.add_argument("--large", action="store_true", help="also 100x")
     args = parser.parse_args()
-    import os
-
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     ensure_database(url)
     manage(url, "migrate", "--no-input", "-v0")
-    sizes = ["default", "10x", "large"] if args.large else ["default"]
+    sizes = ["default", "10x", "large"] if args.large else ["default", "10x"]
     print(f"{'size':<9}{'full s':>9}{'refresh s':>11}{'ratio':>8}{'lists':>7}"
           f"{'agreement':>11}{'own list':>10}")  # fmt: skip
     for size in sizes:
