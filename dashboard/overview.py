@@ -23,6 +23,7 @@ from dashboard.selectors import (
     trending_by_category,
 )
 from infrastructure import cache as generations
+from tracking.attribution import shelf_figures
 
 # The figures shown are at most this old while someone looks (a minute: fresh enough to watch
 # the day's sales, rare enough not to aggregate millions of events per page view) ...
@@ -32,7 +33,8 @@ OVERVIEW_KEEP_SECONDS = 24 * 60 * 60
 
 
 def overview_key(period: Period) -> str:
-    return f"dashboard:overview:{period}"
+    # v2: the figures gained the shelves' impressions; older cached ones lack them.
+    return f"dashboard:overview:v2:{period}"
 
 
 def overview_compute(period: Period, *, now: datetime | None = None) -> Overview:
@@ -49,6 +51,7 @@ def overview_compute(period: Period, *, now: datetime | None = None) -> Overview
         events=events_per_day(span),
         revenue=revenue_per_day(span),
         clicks=recommendation_clicks(span),
+        shelves=shelf_figures(start=span.start, end=span.end),
         quality=quality_history(),
         top=top_products(span),
         coverage=_per_generation(generations.SIMILARITY, catalog_coverage),

@@ -26,6 +26,7 @@ from recommender.models import (
     TrendingWindow,
 )
 from recommender.selectors import pipeline_last_successes
+from tracking.attribution import ShelfFigures
 from tracking.models import Event, EventType
 
 logger = logging.getLogger(__name__)
@@ -166,6 +167,8 @@ class Overview:
     events: DailySeries
     revenue: DailySeries
     clicks: list[WidgetClicks]
+    # Per shelf or endpoint: impressions, clicks and what they led to (tracking.attribution).
+    shelves: list[ShelfFigures]
     quality: QualityHistory
     top: dict[str, list[ProductCount]]
     coverage: CatalogCoverage
@@ -273,7 +276,8 @@ def recommendation_clicks(span: Span) -> list[WidgetClicks]:
         .annotate(clicks=Count("id"))
         .order_by("-clicks")
     )
-    return [WidgetClicks(str(w), str(s or "-"), n) for w, s, n in rows]
+    # An API client's click names its answer (recommendation_id), not a page's widget.
+    return [WidgetClicks(str(w or "api"), str(s or "-"), n) for w, s, n in rows]
 
 
 TOP_PRODUCTS = 10

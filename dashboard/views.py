@@ -91,6 +91,12 @@ def overview(request: HttpRequest) -> HttpResponse:
                 [(f"{c.widget} / {c.strategy}", c.clicks) for c in stats.clicks],
             )
         ),
+        "shelves_chart": mark_safe(  # noqa: S308
+            charts.bar_chart(
+                "Click-through rate per shelf (%)",
+                [(s.surface, round(100 * s.ctr, 1)) for s in stats.shelves],
+            )
+        ),
         "quality_charts": [
             (
                 QUALITY_TITLES[(protocol, metric)],

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from catalog.api import category_from_parameter
 from catalog.models import Product
-from infrastructure.api.access import ModelPermissions, visitor_allowed
+from infrastructure.api.access import ModelPermissions, visitor_allowed, visitor_optional
 from recommender import serving
 from recommender.models import MerchandisingRule
 from recommender.serializers import (
@@ -29,6 +29,7 @@ from recommender.serializers import (
     TrendingQuerySerializer,
 )
 from recommender.services import merchandising_rule_delete, merchandising_rule_save
+from tracking.impressions import Shown, impression_record
 
 
 class RecommendationsView(APIView):
@@ -53,7 +54,8 @@ class RecommendationsView(APIView):
             max_per_category=parameters["max_per_category"],
             scenario=serving.RecommendationScenario(parameters["scenario"]),
         )
-        return Response(serving.recommendations(request_for))
+        answer = serving.recommendations(request_for)
+        return _shown(answer, f"api_{request_for.scenario.value}", request_for.visitor)
 
 
 class SimilarProductsView(APIView):
@@ -66,7 +68,9 @@ class SimilarProductsView(APIView):
         query = SimilarQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         product = get_object_or_404(Product.objects.active(), pk=pk)
-        return Response(serving.similar_products(product=product, k=query.validated_data["k"]))
+        visitor = visitor_optional(request, query.validated_data.get("visitor"))
+        answer = serving.similar_products(product=product, k=query.validated_data["k"])
+        return _shown(answer, "api_similar", visitor)
 
 
 class TrendingView(APIView):
@@ -84,7 +88,21 @@ class TrendingView(APIView):
             category=category_from_parameter(parameters.get("category")),
             k=parameters["k"],
         )
-        return Response(trending)
+        return _shown(
+            trending, "api_trending", visitor_optional(request, parameters.get("visitor"))
+        )
+
+
+def _shown(answer: Any, surface: str, visitor: str | None) -> Response:
+    """The answer with its impression id, the list recorded as shown (not an empty one)."""
+    products = [item["product"]["id"] for item in answer["items"]]
+    shown = None
+    if products:
+        strategy = answer.get("strategy", surface)
+        shown = impression_record(
+            Shown(surface=surface, products=products, visitor=visitor, strategy=strategy)
+        )
+    return Response({**answer, "recommendation_id": shown})
 
 
 class MerchandisingRulesView(APIView):

@@ -75,6 +75,13 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         description="Temporal-split evaluation of the served recommender and the baselines.",
     ),
     PeriodicJob(
+        name="Impressions (every minute)",
+        task="tracking.flush_impressions",
+        minute="*",
+        expire_seconds=50,
+        description="Writes the recommendation lists shown (buffered in Redis) to the database.",
+    ),
+    PeriodicJob(
         name="Outbox sweep (every minute)",
         task="outbox.sweep",
         minute="*",

@@ -61,6 +61,11 @@ class RecommendationQuerySerializer(QueryParameters):
 
 class SimilarQuerySerializer(QueryParameters):
     k = k_field(10)
+    visitor = serializers.CharField(
+        required=False,
+        max_length=VISITOR_MAX_LENGTH,
+        help_text="Who is shown the list (as for recommendations); the browser's own by default.",
+    )
 
 
 class TrendingQuerySerializer(QueryParameters):
@@ -71,6 +76,11 @@ class TrendingQuerySerializer(QueryParameters):
         required=False, max_length=140, help_text="A category id or slug (sub-categories too)."
     )
     k = k_field(20)
+    visitor = serializers.CharField(
+        required=False,
+        max_length=VISITOR_MAX_LENGTH,
+        help_text="Who is shown the list (as for recommendations); the browser's own by default.",
+    )
 
 
 class ReasonSerializer(serializers.Serializer[Any]):
@@ -94,18 +104,33 @@ class ItemSerializer(serializers.Serializer[Any]):
 
 
 class RecommendationListSerializer(serializers.Serializer[Any]):
+    recommendation_id = serializers.CharField(
+        allow_null=True,
+        help_text="This answer's impression: send it back in the metadata of the events it "
+        "leads to (`recommendation_id`); null for an empty list.",
+    )
     visitor = serializers.CharField()
     strategy = serializers.ChoiceField(choices=RecommendationStrategy.choices)
     items = ItemSerializer(many=True)
 
 
 class SimilarListSerializer(serializers.Serializer[Any]):
+    recommendation_id = serializers.CharField(
+        allow_null=True,
+        help_text="This answer's impression: send it back in the metadata of the events it "
+        "leads to (`recommendation_id`); null for an empty list.",
+    )
     product = serializers.IntegerField()
     strategy = serializers.ChoiceField(choices=SimilarStrategy.choices)
     items = ItemSerializer(many=True)
 
 
 class TrendingListSerializer(serializers.Serializer[Any]):
+    recommendation_id = serializers.CharField(
+        allow_null=True,
+        help_text="This answer's impression: send it back in the metadata of the events it "
+        "leads to (`recommendation_id`); null for an empty list.",
+    )
     window = serializers.ChoiceField(choices=TrendingWindow.choices)
     category = CategoryCardSerializer(allow_null=True)
     items = ItemSerializer(many=True)

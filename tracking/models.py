@@ -64,9 +64,15 @@ class EventSource(models.TextChoices):
     DEMO = "demo", "Demo data"
 
 
+# The metadata key naming the impression (tracking.Impression) an event came from: a click on
+# a shelf, or an API client's event sent back with the answer's recommendation_id.
+RECOMMENDATION_ID = "recommendation_id"
 # A product view that came from a click on a recommendation: the storefront puts the shelf's
-# widget in the view's metadata as `rec` (and its strategy as `strategy`).
-RECOMMENDATION_CLICK = Q(event_type=EventType.VIEW, metadata__has_key="rec")
+# widget in the view's metadata as `rec` (its strategy as `strategy`, its impression as
+# RECOMMENDATION_ID); an API client sends the answer's recommendation_id back.
+RECOMMENDATION_CLICK = Q(event_type=EventType.VIEW) & (
+    Q(metadata__has_key="rec") | Q(metadata__has_key=RECOMMENDATION_ID)
+)
 
 
 class EventQuerySet(models.QuerySet["Event"]):
@@ -170,3 +176,50 @@ EVENT_TYPE_CODES: dict[EventType, int] = {
 EVENT_WEIGHTS: dict[EventType, int] = {
     kind: int(EVENT_TYPE_WEIGHT_BY_CODE[code]) for kind, code in EVENT_TYPE_CODES.items()
 }
+
+
+def new_impression_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Impression(models.Model):
+    """A recommendation list shown once: a shelf of a page, or an API answer. Written in
+    batches from a buffer (tracking.impressions); the same impression id twice is one row.
+
+    A click on it (a view, or any event, whose metadata carries its `recommendation_id`) and
+    the add-to-carts and purchases that follow are attributed to it (tracking.attribution).
+    """
+
+    impression_id = models.CharField(max_length=32)
+    shown_at = models.DateTimeField()
+    # Null: an API answer for no particular visitor (a partner's trending request).
+    visitor = models.ForeignKey(
+        Visitor, null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    session_id = models.CharField(max_length=64, blank=True)
+    # Where it was shown: a page's widget (home_for_you) or an API endpoint (api_similar).
+    surface = models.CharField(max_length=40)
+    strategy = models.CharField(max_length=40, blank=True)
+    experiment = models.CharField(max_length=64, blank=True)
+    variant = models.CharField(max_length=40, blank=True)
+    # The products shown, in position order (the first is position 1).
+    products = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-shown_at", "-id"]
+        indexes = [
+            models.Index(fields=["shown_at"], name="impression_time_idx"),
+            models.Index(fields=["visitor", "shown_at"], name="impression_visitor_idx"),
+            models.Index(
+                fields=["experiment", "shown_at"],
+                condition=~Q(experiment=""),
+                name="impression_experiment_idx",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["impression_id"], name="impression_unique_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.surface} {self.impression_id}"

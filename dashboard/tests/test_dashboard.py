@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -296,3 +297,20 @@ def test_figures_that_change_with_the_pipelines_are_computed_once_per_run(week):
     assert overview_compute(Period.DAYS_30, now=NOW).coverage.browsable == 1
     generations.generation_bump(generations.SIMILARITY)
     assert overview_compute(Period.DAYS_30, now=NOW).coverage.browsable == 2
+
+
+def test_the_overview_shows_each_shelfs_click_through_rate(client):
+    from tracking.impressions import Shown, impression_record, impressions_flush
+    from tracking.models import RECOMMENDATION_ID
+
+    mug = ProductFactory.create()
+    for _ in range(4):
+        shown = impression_record(Shown(surface="home_for_you", products=[mug.pk], visitor="ann"))
+    EventFactory.create(product=mug, metadata={RECOMMENDATION_ID: shown})
+    impressions_flush()
+    client.force_login(role_member("Analyst", is_staff=True))
+    page = client.get(reverse("dashboard:overview"), {"period": "7d"}).content.decode()
+    assert "Click-through rate per shelf" in page
+    row = re.search(r"<th scope=\"row\">home_for_you</th>(.*?)</tr>", page)
+    assert row is not None
+    assert re.findall(r"<td>([^<]*)</td>", row.group(1))[:3] == ["4", "1", "25%"]

@@ -84,6 +84,19 @@ def visitor_allowed(request: Request, requested: str | None) -> str:
     return own
 
 
+def visitor_optional(request: Request, requested: str | None) -> str | None:
+    """The visitor a public answer is shown to, if it names or has one: the requested one
+    (checked as visitor_allowed does), else a shopper token's or the browser's own; None for
+    a partner's request that names none."""
+    if requested:
+        return visitor_allowed(request, requested)
+    if acts_for_any_visitor(request):
+        return None
+    if isinstance(request.auth, Token):
+        return _account_visitor(request.user) if _account_visitor is not None else None
+    return visitor_cookie(request)
+
+
 def _csrf_enforce(request: Request) -> None:
     """The browser's own cookie authorises writes, so they need CSRF protection, as a
     session-authenticated write does (rest_framework.authentication.SessionAuthentication)."""

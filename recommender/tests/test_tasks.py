@@ -26,7 +26,9 @@ def test_every_task_is_named_and_limited():
         ours
     )
     for name, task in ours.items():
-        assert name.split(".")[0] in {"recommender", "outbox", "dashboard", "mail"}, name
+        assert name.split(".")[0] in {"recommender", "outbox", "dashboard", "mail", "tracking"}, (
+            name
+        )
         assert task.soft_time_limit is not None, name
         assert task.time_limit is not None, name
         assert task.soft_time_limit < task.time_limit, name

@@ -51,7 +51,8 @@ from catalog.services import (
 )
 from infrastructure import cache
 from recommender import serving
-from tracking.models import EventType
+from tracking.impressions import Shown, impression_record
+from tracking.models import RECOMMENDATION_ID, EventType
 from tracking.selectors import recently_viewed
 from tracking.services import storefront_event_record, visitors_get_or_create
 
@@ -65,6 +66,8 @@ BOUGHT_TOGETHER_LENGTH = 3
 BOUGHT_TOGETHER_WIDGET = "product_bought_together"
 # Where a recommended product was clicked: `?rec=<widget>&strategy=<strategy>` on its link.
 WIDGET = re.compile(r"[a-z0-9_]{1,40}")
+# A shelf's impression id on its links: `&rid=<id>` (tracking.models.new_impression_id).
+IMPRESSION_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @require_safe
@@ -72,7 +75,7 @@ def home(request: HttpRequest) -> HttpResponse:
     for_you = serving.recommendations(
         serving.RecommendationRequest(visitor=request.visitor_id, k=SHELF_LENGTH)  # type: ignore[attr-defined]
     )
-    context = {
+    context: dict[str, Any] = {
         "categories": selectors.category_list().filter(parent__isnull=True),
         # A first visit has no history: its "for you" would only repeat the trending shelf.
         "for_you": for_you
@@ -91,6 +94,11 @@ def home(request: HttpRequest) -> HttpResponse:
         ),
         "products": selectors.product_newest(limit=12),
     }
+    context["impressions"] = {
+        "home_for_you": _shelf_shown(request, "home_for_you", context["for_you"]),
+        "home_buy_again": _shelf_shown(request, "home_buy_again", context["buy_again"]),
+        "home_trending": _shelf_shown(request, "home_trending", context["trending"]),
+    }
     return render(request, "catalog/home.html", context)
 
 
@@ -99,7 +107,7 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """The category's products (and its sub-categories'), sorted and filtered by price."""
     category = get_object_or_404(Category, slug=slug)
     form = ProductFilterForm(request.GET)
-    context: dict[str, object] = {"category": category, "form": form}
+    context: dict[str, Any] = {"category": category, "form": form}
     if not form.is_valid():
         return render(request, "catalog/category_detail.html", context, status=400)
     filters = form.cleaned_data
@@ -110,9 +118,11 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         ordering=filters["sort"] or None,
     )
     context["page"] = ProductQueryPaginator(query, PAGE_SIZE).get_page(request.GET.get("page"))
-    context["trending"] = serving.trending_products(
+    context["trending"] = trending = serving.trending_products(
         window=serving.RECOMMENDATION_TRENDING_WINDOW, category=category, k=SHELF_LENGTH
     )
+    if context["page"].number == 1:  # the shelf shows on the first page only
+        context["impression"] = _shelf_shown(request, "category_trending", trending)
     return render(request, "catalog/category_detail.html", context)
 
 
@@ -131,7 +141,32 @@ def product_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
         "review_form": ReviewForm(),
         "bought_together": serving.bought_together(product=product, k=BOUGHT_TOGETHER_LENGTH),
     }
+    bought_together = context["bought_together"] if product.in_stock else {"items": []}
+    context["impressions"] = {
+        "product_similar": _shelf_shown(request, "product_similar", context["similar"]),
+        "product_recent": _shelf_shown(
+            request, "product_recent", {"items": context["recently_viewed"], "strategy": "history"}
+        ),
+        BOUGHT_TOGETHER_WIDGET: _shelf_shown(request, BOUGHT_TOGETHER_WIDGET, bought_together),
+    }
     return render(request, "catalog/product_detail.html", context)
+
+
+def _shelf_shown(request: HttpRequest, widget: str, shelf: Any) -> str | None:
+    """Record a shelf the page shows (nothing for an empty or absent one); its impression id
+    goes on the shelf's links, so the clicks and what follows are attributed to it."""
+    products = [item["product"]["id"] for item in (shelf or {}).get("items", [])]
+    if not products:
+        return None
+    return impression_record(
+        Shown(
+            surface=widget,
+            products=products,
+            visitor=request.visitor_id,  # type: ignore[attr-defined]
+            strategy=str(shelf.get("strategy", "")),
+            session_id=request.session.session_key or "",
+        )
+    )
 
 
 @require_POST
@@ -224,7 +259,8 @@ def cart_add_together(request: HttpRequest, pk: int) -> HttpResponse:
         except CartError as error:
             messages.error(request, str(error))
             continue
-        _record(request, chosen, EventType.ADD_TO_CART, metadata={"rec": BOUGHT_TOGETHER_WIDGET})
+        shelf = {"rec": BOUGHT_TOGETHER_WIDGET} | _impression_of(request.POST.get("rid", ""))
+        _record(request, chosen, EventType.ADD_TO_CART, metadata=shelf)
         added.append(chosen.name)
     if added:
         messages.success(request, f"Added to your cart: {', '.join(added)}.")
@@ -261,7 +297,13 @@ def _recommendation_click(request: HttpRequest) -> dict[str, str]:
         return {}
     strategy = request.GET.get("strategy", "")
     known = strategy in serving.RecommendationStrategy.values
-    return {"rec": widget, "strategy": strategy} if known else {"rec": widget}
+    click = {"rec": widget, "strategy": strategy} if known else {"rec": widget}
+    return click | _impression_of(request.GET.get("rid", ""))
+
+
+def _impression_of(value: str) -> dict[str, str]:
+    """The `recommendation_id` of the shelf a shopper acted from, if the value is one."""
+    return {RECOMMENDATION_ID: value} if IMPRESSION_ID.fullmatch(value) else {}
 
 
 @require_safe
