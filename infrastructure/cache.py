@@ -42,7 +42,9 @@ RECOMMENDATIONS = "rec"
 SEARCH = "search"
 # The merchandising rules and settings, and the lists they steer depend on it.
 MERCHANDISING = "merch"
-FAMILIES = (RECOMMENDATIONS, SIMILARITY, TRENDING, SEARCH, MERCHANDISING)
+# The running experiments (recommender.experiments): which variant a visitor gets.
+EXPERIMENTS = "exp"
+FAMILIES = (RECOMMENDATIONS, SIMILARITY, TRENDING, SEARCH, MERCHANDISING, EXPERIMENTS)
 # Not a family of answers: the generation of what every answer shows of the products.
 CATALOG = "catalog"
 

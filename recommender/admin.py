@@ -1,22 +1,28 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import zip_longest
 from typing import Any, TypeVar
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
 from catalog.models import Category, Product
+from recommender.experiments.services import ExperimentError, experiment_start, experiment_stop
 from recommender.models import (
     BoughtTogether,
     ContentSimilarity,
     EvaluationMetric,
     EvaluationRun,
+    Experiment,
+    ExperimentStatus,
+    ExperimentSurface,
+    ExperimentVariant,
     ItemSimilarity,
     MerchandisingRule,
     MerchandisingSettings,
@@ -287,3 +293,62 @@ class MerchandisingSettingsAdmin(admin.ModelAdmin[MerchandisingSettings]):
                 for name in ("preferred_category_boost", "preferred_categories", "max_per_category")
             },
         )
+
+
+class ExperimentVariantInline(admin.TabularInline[ExperimentVariant, Experiment]):
+    model = ExperimentVariant
+    extra = 2
+    fields = ["name", "configuration", "share", "is_control"]
+
+
+class ExperimentSurfaceInline(admin.TabularInline[ExperimentSurface, Experiment]):
+    model = ExperimentSurface
+    extra = 1
+    fields = ["surface"]
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(admin.ModelAdmin[Experiment]):
+    """A draft is designed here (variants, shares, the list it runs on) and started with the
+    "Start" action; a running or stopped experiment's design can no longer change, so its
+    results keep meaning what they measured."""
+
+    list_display = ["slug", "status", "primary_metric", "minimum_detectable_effect",
+                    "started_at", "ended_at"]  # fmt: skip
+    list_filter = ["status"]
+    search_fields = ["slug", "hypothesis"]
+    readonly_fields = ["status", "started_at", "ended_at", "created_at", "updated_at"]
+    inlines = [ExperimentVariantInline, ExperimentSurfaceInline]
+    actions = ["start", "stop"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Experiment | None = None) -> bool:
+        designing = obj is None or obj.status == ExperimentStatus.DRAFT
+        return designing and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Experiment | None = None) -> bool:
+        designing = obj is None or obj.status == ExperimentStatus.DRAFT
+        return designing and super().has_delete_permission(request, obj)
+
+    @admin.action(description="Start the selected draft experiments", permissions=["change"])
+    def start(self, request: HttpRequest, queryset: QuerySet[Experiment]) -> None:
+        self._each(request, queryset, experiment_start, "started")
+
+    @admin.action(description="Stop the selected running experiments", permissions=["change"])
+    def stop(self, request: HttpRequest, queryset: QuerySet[Experiment]) -> None:
+        self._each(request, queryset, experiment_stop, "stopped")
+
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Experiment],
+        change: Callable[..., Experiment],
+        done: str,
+    ) -> None:
+        for experiment in queryset:
+            try:
+                change(experiment=experiment)
+            except ExperimentError as error:
+                problems = " ".join(error.args[0])
+                self.message_user(request, f"{experiment}: {problems}", messages.ERROR)
+            else:
+                self.message_user(request, f"{experiment} is {done}.", messages.SUCCESS)

@@ -18,6 +18,7 @@ from catalog.api import category_from_parameter
 from catalog.models import Product
 from infrastructure.api.access import ModelPermissions, visitor_allowed, visitor_optional
 from recommender import serving
+from recommender.experiments.assignment import Assignment
 from recommender.models import MerchandisingRule
 from recommender.serializers import (
     MerchandisingRuleSerializer,
@@ -54,8 +55,9 @@ class RecommendationsView(APIView):
             max_per_category=parameters["max_per_category"],
             scenario=serving.RecommendationScenario(parameters["scenario"]),
         )
-        answer = serving.recommendations(request_for)
-        return _shown(answer, f"api_{request_for.scenario.value}", request_for.visitor)
+        answer, assigned = serving.recommendations_assigned(request_for)
+        surface = f"api_{request_for.scenario.value}"
+        return _shown(answer, surface, request_for.visitor, assigned, assignable=True)
 
 
 class SimilarProductsView(APIView):
@@ -93,15 +95,33 @@ class TrendingView(APIView):
         )
 
 
-def _shown(answer: Any, surface: str, visitor: str | None) -> Response:
-    """The answer with its impression id, the list recorded as shown (not an empty one)."""
+def _shown(
+    answer: Any,
+    surface: str,
+    visitor: str | None,
+    assigned: Assignment | None = None,
+    *,
+    assignable: bool = False,
+) -> Response:
+    """The answer with its impression id (and, for a list experiments run on, the variant the
+    visitor is in), the list recorded as shown (not an empty one)."""
     products = [item["product"]["id"] for item in answer["items"]]
+    experiment = assigned.experiment if assigned else ""
+    variant = assigned.variant if assigned else ""
     shown = None
     if products:
-        strategy = answer.get("strategy", surface)
         shown = impression_record(
-            Shown(surface=surface, products=products, visitor=visitor, strategy=strategy)
+            Shown(
+                surface,
+                products,
+                visitor,
+                strategy=answer.get("strategy", surface),
+                experiment=experiment,
+                variant=variant,
+            )
         )
+    if assignable:
+        answer = {**answer, "experiment": experiment or None, "variant": variant or None}
     return Response({**answer, "recommendation_id": shown})
 
 

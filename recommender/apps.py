@@ -12,7 +12,13 @@ class RecommenderConfig(AppConfig):
         from catalog.popularity import popularity_source_register
         from catalog.signals import products_described, products_imported
         from recommender import receivers
-        from recommender.models import MerchandisingRule, MerchandisingSettings
+        from recommender.models import (
+            Experiment,
+            ExperimentSurface,
+            ExperimentVariant,
+            MerchandisingRule,
+            MerchandisingSettings,
+        )
         from recommender.selectors import product_popularity
         from tracking.signals import events_imported, events_recorded, store_flushing
 
@@ -33,6 +39,13 @@ class RecommenderConfig(AppConfig):
                     receivers.merchandising_invalidate,
                     sender=model,
                     dispatch_uid=f"rec-merchandising-{model.__name__}-{signal is post_save}",
+                )
+        for design in (Experiment, ExperimentVariant, ExperimentSurface):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    receivers.experiments_invalidate,
+                    sender=design,
+                    dispatch_uid=f"rec-experiments-{design.__name__}-{signal is post_save}",
                 )
         store_flushing.connect(receivers.computed_delete, dispatch_uid="rec-store-flush")
         # Sorting the catalog by popularity reads the 30-day trending scores.

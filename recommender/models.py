@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import ClassVar
 
@@ -8,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+
+from recommender.variants import CONFIGURATIONS, SERVED
 
 
 class TrendingWindow(models.TextChoices):
@@ -634,3 +637,127 @@ class MerchandisingSettings(models.Model):
 
     def __str__(self) -> str:
         return "Merchandising settings"
+
+
+class ExperimentStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    RUNNING = "running", "Running"
+    STOPPED = "stopped", "Stopped"
+
+
+class ExperimentMetric(models.TextChoices):
+    CTR = "ctr", "Click-through rate (clicks per impression)"
+    ADD_TO_CART_RATE = "add_to_cart_rate", "Add-to-cart rate (exposed visitors who added one)"
+    CONVERSION_RATE = "conversion_rate", "Conversion rate (exposed visitors who bought one)"
+    REVENUE_PER_VISITOR = "revenue_per_visitor", "Revenue per exposed visitor"
+
+
+def new_experiment_salt() -> str:
+    return secrets.token_hex(8)
+
+
+class Experiment(models.Model):
+    """An A/B test of recommender configurations on live traffic (recommender.experiments).
+
+    Visitors are assigned a variant by a hash of the salt and their visitor id, so the same
+    visitor sees the same variant on every request (and every device once signed in).
+    """
+
+    slug = models.SlugField(max_length=64, unique=True)
+    hypothesis = models.TextField(help_text="What the change should do, and why.")
+    primary_metric = models.CharField(
+        max_length=24, choices=ExperimentMetric.choices, default=ExperimentMetric.CTR
+    )
+    minimum_detectable_effect = models.FloatField(
+        default=0.1,
+        validators=[MinValueValidator(0.005), MaxValueValidator(1.0)],
+        help_text="The smallest relative lift of the primary metric worth detecting (0.1: "
+        "10%); it sets the sample size the experiment runs to.",
+    )
+    status = models.CharField(
+        max_length=16, choices=ExperimentStatus.choices, default=ExperimentStatus.DRAFT
+    )
+    salt = models.CharField(max_length=32, default=new_experiment_salt, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ExperimentStatus.values), name="experiment_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(primary_metric__in=ExperimentMetric.values),
+                name="experiment_metric_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(minimum_detectable_effect__gte=0.005)
+                & Q(minimum_detectable_effect__lte=1.0),
+                name="experiment_mde_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class ExperimentVariant(models.Model):
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="variants")
+    name = models.SlugField(max_length=40)
+    configuration = models.CharField(
+        max_length=40,
+        choices=[(name, c.label) for name, c in CONFIGURATIONS.items()],
+        default=SERVED,
+    )
+    share = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Percent of the experiment's visitors (the variants' shares add up to 100).",
+    )
+    is_control = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["experiment", "-is_control", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "name"], name="variant_unique_name"),
+            models.UniqueConstraint(
+                fields=["experiment"], condition=Q(is_control=True), name="variant_one_control"
+            ),
+            models.CheckConstraint(
+                condition=Q(share__gte=1) & Q(share__lte=100), name="variant_share_in_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment.slug}/{self.name}"
+
+
+# The lists an experiment can vary: the configurations change the personal list.
+EXPERIMENT_SURFACES = [(Surface.RECOMMENDED.value, Surface.RECOMMENDED.label)]
+
+
+class ExperimentSurface(models.Model):
+    """A list an experiment runs on. `running` follows the experiment's status (set by the
+    services that start and stop it), so the database refuses a second running experiment on
+    the same list."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="surfaces")
+    surface = models.CharField(max_length=24, choices=EXPERIMENT_SURFACES)
+    running = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "surface"], name="experiment_surface_once"
+            ),
+            models.UniqueConstraint(
+                fields=["surface"],
+                condition=Q(running=True),
+                name="experiment_one_running_per_surface",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment.slug} on {self.surface}"

@@ -46,6 +46,13 @@ def visitors_invalidate(sender: type, *, visitors: Sequence[str], **kwargs: Any)
         cache.generation_bump(cache.RECOMMENDATIONS, scope=external_id)
 
 
+def experiments_invalidate(sender: type, **kwargs: Any) -> None:
+    """An experiment, its variants or its lists changed: assignment reads them again (now,
+    and once the change commits, for what others read meanwhile)."""
+    cache.generation_bump(cache.EXPERIMENTS)
+    transaction.on_commit(lambda: cache.generation_bump(cache.EXPERIMENTS))
+
+
 def merchandising_invalidate(sender: type, **kwargs: Any) -> None:
     """A rule or the shop's merchandising settings changed: every list they steer is
     recomputed on its next request. Bumped now and again on commit (see catalog_invalidate)."""

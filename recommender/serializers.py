@@ -104,6 +104,10 @@ class ItemSerializer(serializers.Serializer[Any]):
 
 
 class RecommendationListSerializer(serializers.Serializer[Any]):
+    experiment = serializers.CharField(
+        allow_null=True, help_text="The experiment running on this list, if the visitor is in one."
+    )
+    variant = serializers.CharField(allow_null=True, help_text="The visitor's variant of it.")
     recommendation_id = serializers.CharField(
         allow_null=True,
         help_text="This answer's impression: send it back in the metadata of the events it "

@@ -20,6 +20,7 @@ from recommender.serving.contracts import (
 from recommender.serving.lists import (
     bought_together,
     recommendations,
+    recommendations_assigned,
     similar_products,
     trending_products,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "TrendingList",
     "bought_together",
     "recommendations",
+    "recommendations_assigned",
     "served_recommender",
     "similar_products",
     "trending_products",

@@ -11,6 +11,7 @@ from django.db.models import TextChoices
 from catalog.models import Category
 from catalog.selectors import CategoryCard, ProductCard
 from recommender.algorithms.tiered import Tier
+from recommender.variants import SERVED
 
 
 class RecommendationStrategy(TextChoices):
@@ -106,3 +107,5 @@ class RecommendationRequest:
     include_interacted: bool = False
     max_per_category: int | None = None
     scenario: RecommendationScenario = RecommendationScenario.RECOMMENDED
+    # The variant of the served list (recommender.variants), as an experiment assigns it.
+    configuration: str = SERVED

@@ -54,6 +54,7 @@ from recommender.selectors import (
 )
 from recommender.selectors.merchandising import ListRules
 from recommender.serving.contracts import RecommendationRequest
+from recommender.variants import CONFIGURATIONS
 
 
 def repeats_of(purchases: EventArrays) -> Ranked:
@@ -130,13 +131,14 @@ class RecommendationInputs:
 
 
 def recommendation_inputs(request: RecommendationRequest, rules: ListRules) -> RecommendationInputs:
+    variant = CONFIGURATIONS[request.configuration]
     # Buy-again reads the visitor's purchases, in the same query as the history.
     read = visitor_history(
         visitor=request.visitor,
         length=HISTORY_LENGTH,
         purchase_length=PURCHASE_HISTORY_LENGTH if request.include_interacted else 0,
         # The learned list serves the default list only (recommend() ignores it otherwise).
-        learned_length=0 if request.include_interacted else LEARNED_LENGTH,
+        learned_length=0 if request.include_interacted or not variant.learned else LEARNED_LENGTH,
     )
     history, history_categories = read.recent, read.recent_categories
     neighbours, neighbour_categories = served_neighbours(history.product)
@@ -154,7 +156,7 @@ def recommendation_inputs(request: RecommendationRequest, rules: ListRules) -> R
     repeat_categories = read.purchased_available
     learned, learned_categories = read.learned, read.learned_categories
     live, session_products, live_categories = live_now(
-        read.recent_events, neighbours, neighbour_categories
+        read.recent_events, neighbours, neighbour_categories, with_candidates=variant.live
     )
     # Pinned products are candidates too (when they can be bought).
     pins = products_available_categories(
@@ -208,12 +210,16 @@ def recommendation_inputs(request: RecommendationRequest, rules: ListRules) -> R
         live=live,
         session_products=session_products,
         merchandising=rules.merchandising,
-        default_max_per_category=rules.defaults.max_per_category,
+        default_max_per_category=variant.max_per_category or rules.defaults.max_per_category,
     )
 
 
 def live_now(
-    events: EventArrays, neighbours: Neighbours, neighbour_categories: IntArray
+    events: EventArrays,
+    neighbours: Neighbours,
+    neighbour_categories: IntArray,
+    *,
+    with_candidates: bool = True,
 ) -> tuple[Live, IntArray, IntArray]:
     """From one visitor's latest events (visitor index 0) and the served neighbours of their
     products: their current session's candidates (V-SKNN over the served session index and
@@ -222,8 +228,9 @@ def live_now(
     visitor = np.zeros(1, dtype=np.int64)
     sessions = current_sessions(events, visitor, now=time.time())
     basket_visitor, basket_product = current_baskets(events, visitor)
-    if len(sessions.product) == 0:
-        # No current session (most misses): no live candidates, the basket still left out.
+    if len(sessions.product) == 0 or not with_candidates:
+        # No current session (most misses), or a variant without live candidates: none; the
+        # basket is still left out.
         quiet = replace(Live.empty(), basket_visitor=basket_visitor, basket_product=basket_product)
         return quiet, sessions.product, np.empty(0, dtype=np.int64)
     index = served_session_index()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -28,6 +29,7 @@ from infrastructure import cache
 from recommender.algorithms.merchandising import RuleKind, merchandise
 from recommender.algorithms.tiered import Catalog, Ranked, Recommendations, Tier
 from recommender.configuration import PURCHASE_HISTORY_LENGTH, RECOMMENDATION_TRENDING_WINDOW
+from recommender.experiments.assignment import Assignment, assignment
 from recommender.metrics import RECOMMENDATION_SECONDS
 from recommender.models import BoughtTogether, ContentSimilarity, ItemSimilarity, Surface
 from recommender.selectors import neighbours_browsable, trending_top, visitor_history
@@ -97,6 +99,7 @@ def recommendations(request: RecommendationRequest) -> RecommendationList:
         int(request.include_interacted),
         request.max_per_category or "-",
         request.scenario.value,
+        request.configuration,
         timeout=settings.CACHE_TTL_RECOMMENDATIONS,
         compute=lambda: _valid(
             list_rules(surface_of(request), category=request.category),
@@ -107,6 +110,19 @@ def recommendations(request: RecommendationRequest) -> RecommendationList:
     )
     RECOMMENDATION_SECONDS.labels(answer["strategy"]).observe(time.perf_counter() - started)
     return answer
+
+
+def recommendations_assigned(
+    request: RecommendationRequest,
+) -> tuple[RecommendationList, Assignment | None]:
+    """The visitor's list in the variant the experiment running on it assigns them (if one
+    runs), and that assignment."""
+    assigned = None
+    if request.scenario == RecommendationScenario.RECOMMENDED:
+        assigned = assignment(Surface.RECOMMENDED, request.visitor)
+        if assigned is not None:
+            request = replace(request, configuration=assigned.configuration)
+    return recommendations(request), assigned
 
 
 def similar_products(*, product: Product, k: int) -> SimilarList:

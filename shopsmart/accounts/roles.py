@@ -3,7 +3,8 @@
 Superusers keep everything. A staff member's group decides what the admin, the dashboard and
 the API let them do (dashboard.permissions names what each page and action needs). The table
 is applied by a migration (`roles_sync`): to change a role, change the table and add a
-migration that runs `roles_sync` again, so every database follows.
+migration that runs `roles_sync` again (depending on the migrations of the models it names),
+so every database follows.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ ROLES: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
         ("catalog", "category", CRUD),
         ("recommender", "merchandisingrule", CRUD),
         ("recommender", "merchandisingsettings", ("change", "view")),
+        # Experiments on the shelves: design, start, stop.
+        ("recommender", "experiment", CRUD),
+        ("recommender", "experimentvariant", CRUD),
+        ("recommender", "experimentsurface", CRUD),
     ),
     # Figures, revenue, the evaluation's results: read only.
     "Analyst": (
@@ -30,6 +35,9 @@ ROLES: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
         ("recommender", "evaluationrun", ("view",)),
         ("recommender", "evaluationmetric", ("view",)),
         ("recommender", "trendingscore", ("view",)),
+        ("recommender", "experiment", ("view",)),
+        ("recommender", "experimentvariant", ("view",)),
+        ("recommender", "experimentsurface", ("view",)),
     ),
     # Pipelines, caches, the outbox, the emails and the computed tables.
     "Operator": (
@@ -78,7 +86,12 @@ def roles_sync(apps: Any, schema_editor: Any = None) -> None:
     for role, grants in ROLES.items():
         permissions = []
         for app_label, model_name, codenames in grants:
-            model = apps.get_model(app_label, model_name)
+            try:
+                model = apps.get_model(app_label, model_name)
+            except LookupError:
+                # Not created yet at this point of the migrations: the later migration that
+                # runs roles_sync again, after it, grants it.
+                continue
             content_type, _ = ContentType.objects.get_or_create(
                 app_label=app_label, model=model_name
             )

@@ -51,6 +51,7 @@ from catalog.services import (
 )
 from infrastructure import cache
 from recommender import serving
+from recommender.experiments.assignment import Assignment
 from tracking.impressions import Shown, impression_record
 from tracking.models import RECOMMENDATION_ID, EventType
 from tracking.selectors import recently_viewed
@@ -72,7 +73,7 @@ IMPRESSION_ID = re.compile(r"[0-9a-f]{32}")
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    for_you = serving.recommendations(
+    for_you, assigned = serving.recommendations_assigned(
         serving.RecommendationRequest(visitor=request.visitor_id, k=SHELF_LENGTH)  # type: ignore[attr-defined]
     )
     context: dict[str, Any] = {
@@ -95,7 +96,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "products": selectors.product_newest(limit=12),
     }
     context["impressions"] = {
-        "home_for_you": _shelf_shown(request, "home_for_you", context["for_you"]),
+        "home_for_you": _shelf_shown(request, "home_for_you", context["for_you"], assigned),
         "home_buy_again": _shelf_shown(request, "home_buy_again", context["buy_again"]),
         "home_trending": _shelf_shown(request, "home_trending", context["trending"]),
     }
@@ -152,9 +153,12 @@ def product_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
     return render(request, "catalog/product_detail.html", context)
 
 
-def _shelf_shown(request: HttpRequest, widget: str, shelf: Any) -> str | None:
-    """Record a shelf the page shows (nothing for an empty or absent one); its impression id
-    goes on the shelf's links, so the clicks and what follows are attributed to it."""
+def _shelf_shown(
+    request: HttpRequest, widget: str, shelf: Any, assigned: Assignment | None = None
+) -> str | None:
+    """Record a shelf the page shows (nothing for an empty or absent one), with the
+    experiment's variant it shows; its impression id goes on the shelf's links, so the clicks
+    and what follows are attributed to it."""
     products = [item["product"]["id"] for item in (shelf or {}).get("items", [])]
     if not products:
         return None
@@ -165,6 +169,8 @@ def _shelf_shown(request: HttpRequest, widget: str, shelf: Any) -> str | None:
             visitor=request.visitor_id,  # type: ignore[attr-defined]
             strategy=str(shelf.get("strategy", "")),
             session_id=request.session.session_key or "",
+            experiment=assigned.experiment if assigned else "",
+            variant=assigned.variant if assigned else "",
         )
     )
 

@@ -10,7 +10,13 @@ from django.urls import reverse
 from catalog.models import AccountCart, Product, SellerProfile
 from catalog.services import CheckoutDetails, order_place
 from catalog.tests.factories import ProductFactory, ReviewFactory
-from recommender.models import EvaluationMetric, EvaluationRun, PipelineKind
+from recommender.models import (
+    EvaluationMetric,
+    EvaluationRun,
+    Experiment,
+    ExperimentVariant,
+    PipelineKind,
+)
 from recommender.services import merchandising_rule_save, merchandising_settings_save
 from recommender.tests.factories import (
     BoughtTogetherFactory,
@@ -56,6 +62,8 @@ def staff_client(client):
     )
     Product.objects.filter(pk=mug.pk).update(seller=seller)
     AccountCart.objects.create(user=seller.user, data={"cart": {str(mug.pk): 1}})
+    experiment = Experiment.objects.create(slug="diversity", hypothesis="Fewer of a kind.")
+    ExperimentVariant.objects.create(experiment=experiment, name="control", share=50)
     return client
 
 
@@ -69,7 +77,7 @@ def test_every_model_of_ours_is_registered():
         "Category", "Product", "Review", "Visitor", "Event", "TrendingScore",
         "ItemSimilarity", "ContentSimilarity", "PipelineRun", "EvaluationRun", "EvaluationMetric",
         "Order", "BoughtTogether", "MerchandisingRule", "MerchandisingSettings",
-        "SellerProfile", "AccountCart",
+        "SellerProfile", "AccountCart", "Experiment",
     }  # fmt: skip
 
 
@@ -84,7 +92,7 @@ def test_admin_pages_open(staff_client, model):
     add = staff_client.get(reverse("admin:{}_{}_add".format(*info)))
     # Computed tables, orders (placed by checkout only) and a second settings row cannot be
     # added by hand.
-    by_hand = {"MerchandisingRule", "SellerProfile"}
+    by_hand = {"MerchandisingRule", "SellerProfile", "Experiment"}
     not_by_hand = (
         model._meta.app_label == "recommender" and model.__name__ not in by_hand
     ) or model.__name__ in ("Order", "AccountCart")

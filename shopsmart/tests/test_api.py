@@ -27,7 +27,7 @@ def test_health_reports_each_service_and_pipeline_age(settings):
     expected_cache = "up" if settings.REDIS_URL else "in-process"
     assert body["cache"] == expected_cache
     assert body["pipelines_last_success_seconds_ago"]["similarity"] is None
-    assert set(body["cache_statistics"]) == {"rec", "sim", "trending", "search", "merch"}
+    assert set(body["cache_statistics"]) == {"rec", "sim", "trending", "search", "merch", "exp"}
 
 
 def test_the_schema_validates_without_warnings_and_documents_every_error(tmp_path):

@@ -1,0 +1,2 @@
+"""A/B tests of recommender configurations on live traffic: assignment (`assignment`),
+starting and stopping (`services`) and results (`results`)."""
