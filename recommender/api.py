@@ -19,8 +19,10 @@ from catalog.models import Product
 from infrastructure.api.access import ModelPermissions, visitor_allowed, visitor_optional
 from recommender import serving
 from recommender.experiments.assignment import Assignment
-from recommender.models import MerchandisingRule
+from recommender.experiments.results import experiment_results, results_data
+from recommender.models import Experiment, MerchandisingRule
 from recommender.serializers import (
+    ExperimentResultsSerializer,
     MerchandisingRuleSerializer,
     RecommendationListSerializer,
     RecommendationQuerySerializer,
@@ -123,6 +125,23 @@ def _shown(
     if assignable:
         answer = {**answer, "experiment": experiment or None, "variant": variant or None}
     return Response({**answer, "recommendation_id": shown})
+
+
+class ExperimentResultsView(APIView):
+    """An experiment's results so far: per variant its exposed visitors and metrics with 95%
+    intervals, each variant's lift against the control with its interval and p-value, the
+    sample-ratio check and the sample size the primary metric needs (fixed horizon: the
+    results are preliminary until every variant has it). Needs the experiments' view
+    permission (Merchandiser, Analyst)."""
+
+    permission_classes = [ModelPermissions]
+    queryset = Experiment.objects.all()
+    error_statuses = (401, 403, 404)
+
+    @extend_schema(responses=ExperimentResultsSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        experiment = get_object_or_404(Experiment, slug=slug)
+        return Response(results_data(experiment_results(experiment)))
 
 
 class MerchandisingRulesView(APIView):

@@ -157,3 +157,60 @@ class MerchandisingRuleSerializer(serializers.ModelSerializer[MerchandisingRule]
         model = MerchandisingRule
         fields = ["id", *MerchandisingRule.EDITABLE, "changed_by", "created_at", "updated_at"]
         read_only_fields = ["id", "changed_by", "created_at", "updated_at"]
+
+
+class EstimateSerializer(serializers.Serializer[Any]):
+    value = serializers.FloatField(allow_null=True)
+    low = serializers.FloatField(allow_null=True, help_text="95% interval.")
+    high = serializers.FloatField(allow_null=True)
+
+
+class LiftSerializer(serializers.Serializer[Any]):
+    lift = serializers.FloatField(allow_null=True, help_text="Relative to the control: 0.1 = +10%.")
+    low = serializers.FloatField(allow_null=True, help_text="95% interval.")
+    high = serializers.FloatField(allow_null=True)
+    p_value = serializers.FloatField(allow_null=True)
+    significant = serializers.BooleanField(help_text="p < 0.05.")
+
+
+class VariantResultSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    configuration = serializers.CharField()
+    is_control = serializers.BooleanField()
+    share = serializers.IntegerField()
+    visitors = serializers.IntegerField(help_text="Exposed visitors who saw this variant only.")
+    impressions = serializers.IntegerField()
+    clicks = serializers.IntegerField()
+    add_to_carts = serializers.IntegerField()
+    orders = serializers.IntegerField()
+    revenue = serializers.FloatField()
+    metrics = serializers.DictField(
+        child=EstimateSerializer(),
+        help_text="ctr, add_to_cart_rate, conversion_rate, revenue_per_visitor.",
+    )
+    lifts = serializers.DictField(child=LiftSerializer(), help_text="Empty for the control.")
+
+
+class DailyPointSerializer(serializers.Serializer[Any]):
+    day = serializers.DateField()
+    visitors = serializers.DictField(child=serializers.IntegerField())
+    conversion = serializers.DictField(child=serializers.FloatField(allow_null=True))
+
+
+class ExperimentResultsSerializer(serializers.Serializer[Any]):
+    experiment = serializers.CharField()
+    status = serializers.CharField()
+    primary_metric = serializers.CharField()
+    minimum_detectable_effect = serializers.FloatField()
+    start = serializers.DateTimeField(allow_null=True)
+    end = serializers.DateTimeField()
+    variants = VariantResultSerializer(many=True)
+    excluded_visitors = serializers.IntegerField(help_text="Saw more than one variant.")
+    srm_p_value = serializers.FloatField(allow_null=True)
+    sample_ratio_mismatch = serializers.BooleanField(help_text="srm_p_value < 0.001.")
+    sample_size_per_variant = serializers.DictField(
+        child=serializers.IntegerField(allow_null=True),
+        help_text="Visitors each variant needs (power 0.8, alpha 0.05) for the primary metric.",
+    )
+    sample_reached = serializers.BooleanField(help_text="False: the results are preliminary.")
+    daily = DailyPointSerializer(many=True)

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from catalog.api import CategoryTreeView, ProductDetailView, ProductListView
 from recommender.api import (
+    ExperimentResultsView,
     MerchandisingRulesView,
     MerchandisingRuleView,
     RecommendationsView,
@@ -45,6 +46,11 @@ urlpatterns = [
         "merchandising/rules/<int:pk>",
         MerchandisingRuleView.as_view(),
         name="merchandising_rule",
+    ),
+    path(
+        "experiments/<slug:slug>/results",
+        ExperimentResultsView.as_view(),
+        name="experiment_results",
     ),
     path("auth/signup", SignupView.as_view(), name="auth_signup"),
     path("auth/login", LoginView.as_view(), name="auth_login"),

@@ -100,7 +100,13 @@ OWN = {
 }
 # Staff only (the admin, the operators' dashboard, cache flushes, metrics in production).
 STAFF_NAMESPACES = {"admin", "dashboard"}
-STAFF = {"api:cache_flush", "api:merchandising_rules", "api:merchandising_rule", "metrics"}
+STAFF = {
+    "api:cache_flush",
+    "api:merchandising_rules",
+    "api:merchandising_rule",
+    "api:experiment_results",
+    "metrics",
+}
 
 DENIED = {401, 403, 405}
 
