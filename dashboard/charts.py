@@ -93,6 +93,52 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float]]) -> str:
     return _svg(title, description, parts, legend=[])
 
 
+@dataclass(frozen=True)
+class Interval:
+    label: str
+    value: float
+    low: float
+    high: float
+
+
+def interval_chart(title: str, rows: Sequence[Interval], *, percent: bool = True) -> str:
+    """A point with its interval per row on one horizontal scale around 0, with 0 marked:
+    an interval that crosses the line is no evidence of a difference."""
+    reach = max((max(abs(r.low), abs(r.high)) for r in rows), default=0) or 1
+    reach = _nice_ceiling(reach)
+    label_width = min(WIDTH // 2, 16 + round(6.5 * max((len(r.label) for r in rows), default=0)))
+    span = WIDTH - label_width - RIGHT - 16
+    row_height = (HEIGHT - TOP - BOTTOM) / max(len(rows), 1)
+
+    def x(value: float) -> float:
+        return label_width + span * (value + reach) / (2 * reach)
+
+    def shown(value: float) -> str:
+        return f"{100 * value:+.1f}%" if percent else f"{value:+.3g}"
+
+    zero = x(0)
+    parts = [
+        f'<line x1="{zero:.1f}" x2="{zero:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" stroke="#999"/>',
+        f'<text x="{x(-reach):.1f}" y="{HEIGHT - 8}">{shown(-reach)}</text>',
+        f'<text x="{zero:.1f}" y="{HEIGHT - 8}" text-anchor="middle">0</text>',
+        f'<text x="{x(reach):.1f}" y="{HEIGHT - 8}" text-anchor="end">{shown(reach)}</text>',
+    ]
+    for i, row in enumerate(rows):
+        y = TOP + (i + 0.5) * row_height
+        colour = PALETTE[i % len(PALETTE)]
+        parts.append(
+            f'<text x="{label_width - 8}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{escape(row.label)}</text>"
+            f'<line x1="{x(row.low):.1f}" x2="{x(row.high):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="{colour}" stroke-width="3"/>'
+            f'<circle r="5" fill="{colour}" cx="{x(row.value):.1f}" cy="{y:.1f}"/>'
+        )
+    description = "; ".join(
+        f"{r.label}: {shown(r.value)} ({shown(r.low)} to {shown(r.high)})" for r in rows
+    )
+    return _svg(title, description, parts, legend=[])
+
+
 LEGEND_PER_ROW = 4
 
 

@@ -29,6 +29,8 @@ RUN_PIPELINES = "recommender.run_pipelines"
 FLUSH_CACHES = "recommender.flush_caches"
 # The outbox's backlog of tasks waiting for the broker.
 VIEW_OUTBOX = "outbox.view_outboxmessage"
+# The experiments and their results (Merchandiser, Analyst).
+VIEW_EXPERIMENTS = "recommender.view_experiment"
 
 
 def staff_required(permission: str) -> Callable[[View], View]:
@@ -59,4 +61,5 @@ def dashboard_rights(request: HttpRequest) -> dict[str, bool]:
         "run": user.has_perm(RUN_PIPELINES),
         "flush": user.has_perm(FLUSH_CACHES),
         "outbox": user.has_perm(VIEW_OUTBOX),
+        "experiments": user.has_perm(VIEW_EXPERIMENTS),
     }

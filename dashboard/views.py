@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
@@ -13,6 +13,7 @@ from dashboard import charts, refresh, selectors
 from dashboard.permissions import (
     FLUSH_CACHES,
     RUN_PIPELINES,
+    VIEW_EXPERIMENTS,
     VIEW_FIGURES,
     VIEW_PIPELINES,
     dashboard_rights,
@@ -21,8 +22,10 @@ from dashboard.permissions import (
 from dashboard.selectors import Figures, Period
 from infrastructure import cache
 from infrastructure.outbox.selectors import outbox_backlog
-from recommender.models import PipelineKind
+from recommender.experiments.results import experiment_results
+from recommender.models import Experiment, ExperimentMetric, PipelineKind
 from recommender.pipelines import PipelineAlreadyRunningError
+from recommender.selectors.experiments import experiment_list
 from recommender.services import pipeline_enqueue
 
 QUALITY_TITLES = {
@@ -194,3 +197,61 @@ def _hit_rates(statistics: dict[str, dict[str, int]]) -> list[dict[str, object]]
         rate = counts["hits"] / lookups if lookups else None
         rows.append({"family": family, **counts, "rate": rate})
     return rows
+
+
+@require_safe
+@staff_required(VIEW_EXPERIMENTS)
+def experiments(request: HttpRequest) -> HttpResponse:
+    context = {"rights": dashboard_rights(request), "experiments": experiment_list()}
+    return render(request, "dashboard/experiments.html", context)
+
+
+@require_safe
+@staff_required(VIEW_EXPERIMENTS)
+def experiment_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    experiment = get_object_or_404(Experiment, slug=slug)
+    results = experiment_results(experiment)
+    names = [v.name for v in results.variants]
+    primary = results.primary_metric
+    lifts = [
+        charts.Interval(v.name, lift.lift, lift.low, lift.high)
+        for v in results.variants
+        if (lift := v.lifts.get(primary)) is not None
+        and lift.lift is not None
+        and lift.low is not None
+        and lift.high is not None
+    ]
+    context = {
+        "rights": dashboard_rights(request),
+        "experiment": experiment,
+        "results": results,
+        "metric_names": dict(ExperimentMetric.choices),
+        "conversion_chart": mark_safe(  # noqa: S308 (markup built from escaped text and numbers)
+            charts.line_chart(
+                "Cumulative conversion per variant by day (%)",
+                [point.day.strftime("%d %b") for point in results.daily],
+                [
+                    charts.Series(
+                        name,
+                        [
+                            None if (c := p.conversion[name]) is None else round(100 * c, 2)
+                            for p in results.daily
+                        ],
+                    )
+                    for name in names
+                ],
+            )
+        )
+        if results.daily
+        else None,
+        "lift_chart": mark_safe(  # noqa: S308
+            charts.interval_chart(
+                f"Lift of {ExperimentMetric(primary).label.split(' (')[0]} against the control, "
+                "with its 95% interval",
+                lifts,
+            )
+        )
+        if lifts
+        else None,
+    }
+    return render(request, "dashboard/experiment.html", context)

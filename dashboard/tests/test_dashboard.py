@@ -314,3 +314,39 @@ def test_the_overview_shows_each_shelfs_click_through_rate(client):
     row = re.search(r"<th scope=\"row\">home_for_you</th>(.*?)</tr>", page)
     assert row is not None
     assert re.findall(r"<td>([^<]*)</td>", row.group(1))[:3] == ["4", "1", "25%"]
+
+
+def test_an_experiments_page_shows_its_lift_conversion_and_sample_ratio(client):
+    from recommender.models import Experiment, ExperimentStatus, ExperimentVariant
+    from tracking.models import RECOMMENDATION_ID, Impression, Visitor
+
+    experiment = Experiment.objects.create(
+        slug="diversity", hypothesis="Fewer of a kind sells more.",
+        status=ExperimentStatus.RUNNING, started_at=NOW - timedelta(days=2),
+    )  # fmt: skip
+    ExperimentVariant.objects.create(experiment=experiment, name="a", share=50, is_control=True)
+    ExperimentVariant.objects.create(
+        experiment=experiment, name="b", share=50, configuration="diverse"
+    )
+    mug = ProductFactory.create()
+    for variant, clicks in (("a", [1, 0, 0, 1, 0, 1]), ("b", [1, 1, 0, 1, 1, 1])):
+        for i, clicked in enumerate(clicks):
+            visitor = Visitor.objects.create(external_id=f"{variant}{i}")
+            rid = f"{variant}{i}".ljust(32, "0")
+            Impression.objects.create(
+                impression_id=rid, shown_at=NOW - timedelta(days=1), visitor=visitor,
+                surface="home_for_you", experiment="diversity", variant=variant,
+                products=[mug.pk],
+            )  # fmt: skip
+            if clicked:
+                EventFactory.create(visitor=visitor, product=mug, metadata={RECOMMENDATION_ID: rid},
+                                    occurred_at=NOW - timedelta(days=1))  # fmt: skip
+    client.force_login(role_member("Analyst", is_staff=True))
+    listing = client.get(reverse("dashboard:experiments")).content.decode()
+    assert "diversity" in listing
+    page = client.get(reverse("dashboard:experiment", args=["diversity"])).content.decode()
+    assert page.count('<svg class="chart"') == 2
+    assert "Lift of Click-through rate against the control" in page
+    assert "Sample ratio as designed" in page
+    assert "Preliminary" in page
+    assert client.get(reverse("dashboard:experiment", args=["nope"])).status_code == 404

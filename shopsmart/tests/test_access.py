@@ -264,6 +264,9 @@ NEEDS: dict[str, dict[str, str]] = {
     "dashboard:pipelines": {"GET": permissions.VIEW_PIPELINES},
     "dashboard:pipeline_run": {"POST": permissions.RUN_PIPELINES},
     "dashboard:caches_flush": {"POST": permissions.FLUSH_CACHES},
+    "dashboard:experiments": {"GET": permissions.VIEW_EXPERIMENTS},
+    "dashboard:experiment": {"GET": permissions.VIEW_EXPERIMENTS},
+    "api:experiment_results": {"GET": permissions.VIEW_EXPERIMENTS},
     "metrics": {"GET": permissions.VIEW_PIPELINES},
     "api:cache_flush": {"POST": permissions.FLUSH_CACHES},
     "api:merchandising_rules": {
