@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages bench-search bench-merchandising bench-content-refresh bench-dashboard bench-real-data bench-real-data-live bench-load fault-db-restart fuzz-api clean
+.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages bench-search bench-merchandising bench-content-refresh bench-experiments bench-dashboard bench-real-data bench-real-data-live bench-load fault-db-restart fuzz-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,9 @@ bench-search: $(VENV)/.installed-dev  ## search relevance (MRR) on SQLite and Po
 
 bench-merchandising: $(VENV)/.installed-dev  ## what 100 merchandising rules cost a recommendation
 	$(BIN)/python bench/merchandising.py
+
+bench-experiments: $(VENV)/.installed-dev  ## hundreds of simulated A/B tests: false positives and power
+	$(BIN)/python bench/experiments.py
 
 bench-content-refresh: $(VENV)/.installed-dev  ## one product's content neighbours vs the full run
 	$(BIN)/python bench/content_refresh.py $(if $(LARGE),--large)

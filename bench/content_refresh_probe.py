@@ -13,7 +13,7 @@ import django
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shopsmart.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shopsmart.settings.base")
 django.setup()
 
 import numpy as np  # noqa: E402
