@@ -69,6 +69,8 @@ BOUGHT_TOGETHER_WIDGET = "product_bought_together"
 WIDGET = re.compile(r"[a-z0-9_]{1,40}")
 # A shelf's impression id on its links: `&rid=<id>` (tracking.models.new_impression_id).
 IMPRESSION_ID = re.compile(r"[0-9a-f]{32}")
+# Where a cached page's shelf links take the impression id of each showing.
+IMPRESSION_MARK = "impression-of-this-showing"
 
 
 @require_safe
@@ -98,7 +100,9 @@ def home(request: HttpRequest) -> HttpResponse:
     context["impressions"] = {
         "home_for_you": _shelf_shown(request, "home_for_you", context["for_you"], assigned),
         "home_buy_again": _shelf_shown(request, "home_buy_again", context["buy_again"]),
-        "home_trending": _shelf_shown(request, "home_trending", context["trending"]),
+        "home_trending": _shelf_shown(
+            request, "home_trending", context["trending"], strategy="global_trending"
+        ),
     }
     return render(request, "catalog/home.html", context)
 
@@ -123,7 +127,9 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         window=serving.RECOMMENDATION_TRENDING_WINDOW, category=category, k=SHELF_LENGTH
     )
     if context["page"].number == 1:  # the shelf shows on the first page only
-        context["impression"] = _shelf_shown(request, "category_trending", trending)
+        context["impression"] = _shelf_shown(
+            request, "category_trending", trending, strategy="category_trending"
+        )
     return render(request, "catalog/category_detail.html", context)
 
 
@@ -154,7 +160,12 @@ def product_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
 
 
 def _shelf_shown(
-    request: HttpRequest, widget: str, shelf: Any, assigned: Assignment | None = None
+    request: HttpRequest,
+    widget: str,
+    shelf: Any,
+    assigned: Assignment | None = None,
+    *,
+    strategy: str = "",
 ) -> str | None:
     """Record a shelf the page shows (nothing for an empty or absent one), with the
     experiment's variant it shows; its impression id goes on the shelf's links, so the clicks
@@ -167,7 +178,7 @@ def _shelf_shown(
             surface=widget,
             products=products,
             visitor=request.visitor_id,  # type: ignore[attr-defined]
-            strategy=str(shelf.get("strategy", "")),
+            strategy=strategy or str(shelf.get("strategy", "")),
             session_id=request.session.session_key or "",
             experiment=assigned.experiment if assigned else "",
             variant=assigned.variant if assigned else "",
@@ -319,7 +330,7 @@ def search(request: HttpRequest) -> HttpResponse:
     thing: they are rendered once per catalog change and served from the cache."""
     content = cache.cached(
         cache.SEARCH,
-        "page",
+        "page-with-shelf",
         _parameters_digest(request),
         timeout=settings.CACHE_TTL_SEARCH,
         compute=lambda: _search_content(request),
@@ -330,8 +341,13 @@ def search(request: HttpRequest) -> HttpResponse:
         form = SearchForm(request.GET)
         form.is_valid()
         return render(request, "catalog/search.html", {"form": form, "query": query}, status=400)
+    html, shelf = content
+    if shelf:
+        # The cached page is everyone's: each showing of its shelf is an impression of its own.
+        shown = _shelf_shown(request, "search_empty_trending", shelf, strategy="global_trending")
+        html = html.replace(IMPRESSION_MARK, shown or "")
     # Rendered by our own template, escaped there.
-    context = {"content": mark_safe(content), "query": query}  # noqa: S308
+    context = {"content": mark_safe(html), "query": query}  # noqa: S308
     return render(request, "catalog/search.html", context)
 
 
@@ -343,8 +359,10 @@ def _parameters_digest(request: HttpRequest) -> str:
     return hashlib.blake2b(asked.encode(), digest_size=16).hexdigest()
 
 
-def _search_content(request: HttpRequest) -> str | None:
-    """The results part of the search page, or None if the parameters are not valid."""
+def _search_content(request: HttpRequest) -> tuple[str, dict[str, Any] | None] | None:
+    """The results part of the search page and the trending shelf it shows when nothing
+    matches (its links carry IMPRESSION_MARK for the impression id of each showing), or None
+    if the parameters are not valid."""
     form = SearchForm(request.GET)
     if not form.is_valid():
         return None
@@ -358,11 +376,15 @@ def _search_content(request: HttpRequest) -> str | None:
     )
     page = ProductQueryPaginator(query, PAGE_SIZE).get_page(request.GET.get("page"))
     context: dict[str, object] = {"form": form, "page": page, "query": filters["q"]}
+    shelf = None
     if not page.object_list:
-        context["trending"] = serving.trending_products(
-            window=serving.RECOMMENDATION_TRENDING_WINDOW, category=None, k=SHELF_LENGTH
+        shelf = context["trending"] = dict(
+            serving.trending_products(
+                window=serving.RECOMMENDATION_TRENDING_WINDOW, category=None, k=SHELF_LENGTH
+            )
         )
-    return render_to_string("catalog/search_content.html", context, request=request)
+        context["impression"] = IMPRESSION_MARK
+    return render_to_string("catalog/search_content.html", context, request=request), shelf
 
 
 @require_safe

@@ -134,3 +134,18 @@ def test_add_to_carts_and_orders_after_a_click_are_attributed_to_the_last_click(
     assert outcomes.loc["b" * 32, "revenue"] == 16.0
     shelves = {s.surface: s for s in shelf_figures(start=now - timedelta(days=1), end=now)}
     assert (shelves["product_similar"].ctr, shelves["product_similar"].conversion) == (1.0, 1.0)
+
+
+def test_each_showing_of_a_cached_pages_shelf_is_its_own_impression(trending_shop):
+    # A search that finds nothing shows the trending shelf; the page is cached for everyone.
+    ids = []
+    for _ in range(2):
+        page = Client().get("/search/", {"q": "zzzz-nothing"}).content.decode()
+        found = re.findall(r"rid=([0-9a-f]{32})", page)
+        assert found
+        assert len(set(found)) == 1
+        ids.append(found[0])
+    assert ids[0] != ids[1]
+    rows = [r for r in recorded() if r.surface == "search_empty_trending"]
+    assert sorted(r.impression_id for r in rows) == sorted(ids)
+    assert {r.strategy for r in rows} == {"global_trending"}
