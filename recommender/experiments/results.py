@@ -18,7 +18,8 @@ Statistics come from statsmodels and scipy, not hand-written formulas:
   the shares; p < 0.001 flags a mismatch (broken assignment or logging: the results are not
   to be trusted);
 - the sample size the primary metric needs to detect the minimum detectable effect with power
-  0.8 at alpha 0.05 (statsmodels' NormalIndPower), and whether every variant has reached it.
+  0.8 at alpha 0.05 (statsmodels' NormalIndPower, sized for the log ratio the lift is
+  tested as), and whether every variant has reached it.
 
 Peeking: the test is fixed-horizon. The results are "preliminary" until the sample size is
 reached, and the decision is taken once, then; looking earlier is allowed but deciding on it
@@ -38,7 +39,7 @@ from django.db.models import Q
 from django.utils import timezone
 from scipy.stats import chisquare
 from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats.proportion import proportion_confint, proportion_effectsize
+from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
 from recommender.models import Experiment, ExperimentMetric
@@ -269,23 +270,23 @@ def _sample_sizes(
     unknown: dict[str, int | None] = {v.name: None for v in variants}
     if control is None or len(control) < 2:
         return unknown
-    metric = experiment.primary_metric
-    mde = experiment.minimum_detectable_effect
-    if metric in (ExperimentMetric.ADD_TO_CART_RATE, ExperimentMetric.CONVERSION_RATE):
-        y, _ = _outcome(metric, control)
-        rate = float(y.mean())
-        if not 0 < rate < 1:
-            return unknown
-        effect = abs(proportion_effectsize(min(rate * (1 + mde), 0.999), rate))
-    else:
-        # CTR: the assignment does not change how many lists a visitor is shown, so a lift in
-        # clicks per impression is the same lift in clicks per visitor.
-        column = "clicks" if metric == ExperimentMetric.CTR else "revenue"
-        values = control[column].to_numpy(float)
-        spread = float(values.std(ddof=1))
-        if values.mean() == 0 or spread == 0:
-            return unknown
-        effect = mde * float(values.mean()) / spread
+    # The lift is tested as a log ratio of means (the Poisson model above), so the effect
+    # the power analysis sizes for is log(1 + mde) in units of the per-visitor outcome's
+    # coefficient of variation (its standard error on the log scale is about cv / sqrt(n)).
+    # CTR: the assignment does not change how many lists a visitor is shown, so a lift in
+    # clicks per impression is the same lift in clicks per visitor.
+    metric = ExperimentMetric(experiment.primary_metric)
+    column = {
+        ExperimentMetric.CTR: "clicks",
+        ExperimentMetric.ADD_TO_CART_RATE: "added",
+        ExperimentMetric.CONVERSION_RATE: "bought",
+        ExperimentMetric.REVENUE_PER_VISITOR: "revenue",
+    }[metric]
+    values = control[column].to_numpy(float)
+    mean, spread = float(values.mean()), float(values.std(ddof=1))
+    if mean == 0 or spread == 0:
+        return unknown
+    effect = float(np.log1p(experiment.minimum_detectable_effect)) * mean / spread
     control_variant = next(v for v in variants if v.is_control)
     sizes: dict[str, int | None] = {}
     control_needed = 0
