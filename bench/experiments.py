@@ -36,7 +36,11 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from statsmodels.stats.proportion import proportion_confint  # noqa: E402
 
-from recommender.experiments.simulation import Simulation, experiment_simulate  # noqa: E402
+from recommender.experiments.simulation import (  # noqa: E402
+    Simulation,
+    experiment_simulate,
+    simulations_forget,
+)
 
 PILOT_VISITORS = 4_000
 LIFT = 0.1
@@ -53,6 +57,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200, help="Experiments of each kind.")
     args = parser.parse_args()
     call_command("migrate", "--no-input", verbosity=0)
+    simulations_forget()  # what an interrupted run of this bench left
     started = time.perf_counter()
     pilot = experiment_simulate(Simulation(visitors=PILOT_VISITORS, seed=10_000_000))
     per_variant = max(n for n in pilot.results.sample_size_per_variant.values() if n)

@@ -39,6 +39,8 @@ from tracking.services import EventInput, events_record
 CART_AFTER_CLICK = 0.3
 BUY_AFTER_CART = 0.5
 LIST_LENGTH = 4
+# What a simulation's experiments and visitors are named after.
+SIMULATED = "simulated-"
 PRODUCTS = 20
 
 
@@ -78,7 +80,7 @@ def experiment_simulate(simulation: Simulation, *, keep: bool = False) -> Simula
     products = _products()
     experiment = _designed(simulation)
     experiment = experiment_start(experiment=experiment)
-    prefix = f"simulated-{simulation.seed}:"
+    prefix = f"{SIMULATED}{simulation.seed}:"
     try:
         for start in range(0, simulation.visitors, 1_000):
             stop = min(start + 1_000, simulation.visitors)
@@ -98,7 +100,7 @@ def experiment_simulate(simulation: Simulation, *, keep: bool = False) -> Simula
 
 def _designed(simulation: Simulation) -> Experiment:
     experiment = Experiment.objects.create(
-        slug=f"simulated-{secrets.token_hex(4)}",
+        slug=f"{SIMULATED}{secrets.token_hex(4)}",
         hypothesis=f"Simulated: CTR {simulation.ctr}, planted lift {simulation.lift}.",
         primary_metric=ExperimentMetric.CTR,
         minimum_detectable_effect=simulation.minimum_detectable_effect,
@@ -165,6 +167,16 @@ def _visit(
                                              metadata={"order": f"{rid}-order"}))  # fmt: skip
     if events:
         events_record(events=events)
+
+
+@transaction.atomic
+def simulations_forget() -> int:
+    """Delete what interrupted simulations left (a killed process cannot clean up after
+    itself): their experiments, running or not, and their visitors. Returns how many
+    experiments."""
+    Visitor.objects.filter(external_id__startswith=SIMULATED).delete()
+    deleted, _ = Experiment.objects.filter(slug__startswith=SIMULATED).delete()
+    return deleted
 
 
 @transaction.atomic

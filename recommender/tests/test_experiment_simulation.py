@@ -52,3 +52,14 @@ def test_the_command_prints_the_verdict_and_refuses_beside_a_running_experiment(
         call_command("simulate_experiment", "--visitors", "300")
     with pytest.raises(CommandError, match="--visitors"):
         call_command("simulate_experiment", "--visitors", "1")
+
+
+def test_what_an_interrupted_simulation_left_is_forgotten_on_request():
+    from recommender.experiments.simulation import simulations_forget
+
+    kept = experiment_simulate(Simulation(visitors=50, seed=2), keep=True)
+    assert Experiment.objects.filter(slug=kept.results.experiment).exists()
+    assert Visitor.objects.exists()
+    assert simulations_forget() >= 1
+    assert not Experiment.objects.exists()
+    assert not Visitor.objects.exists()
