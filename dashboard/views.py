@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache as django_cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
@@ -22,7 +23,7 @@ from dashboard.permissions import (
 from dashboard.selectors import Figures, Period
 from infrastructure import cache
 from infrastructure.outbox.selectors import outbox_backlog
-from recommender.experiments.results import experiment_results
+from recommender.experiments.results import Results, experiment_results
 from recommender.models import Experiment, ExperimentMetric, PipelineKind
 from recommender.pipelines import PipelineAlreadyRunningError
 from recommender.selectors.experiments import experiment_list
@@ -199,6 +200,9 @@ def _hit_rates(statistics: dict[str, dict[str, int]]) -> list[dict[str, object]]
     return rows
 
 
+EXPERIMENT_FRESH_SECONDS = 60
+
+
 @require_safe
 @staff_required(VIEW_EXPERIMENTS)
 def experiments(request: HttpRequest) -> HttpResponse:
@@ -210,7 +214,13 @@ def experiments(request: HttpRequest) -> HttpResponse:
 @staff_required(VIEW_EXPERIMENTS)
 def experiment_detail(request: HttpRequest, slug: str) -> HttpResponse:
     experiment = get_object_or_404(Experiment, slug=slug)
-    results = experiment_results(experiment)
+    # Aggregating an experiment's impressions and events is the page's cost: at most a minute
+    # old, as the overview's figures are.
+    key = f"dashboard:experiment:{experiment.pk}:{experiment.updated_at.timestamp()}"
+    results: Results | None = django_cache.get(key)
+    if results is None:
+        results = experiment_results(experiment)
+        django_cache.set(key, results, timeout=EXPERIMENT_FRESH_SECONDS)
     names = [v.name for v in results.variants]
     primary = results.primary_metric
     lifts = [
