@@ -49,6 +49,13 @@ ALPHA = 0.05
 POWER = 0.8
 SRM_ALPHA = 0.001
 METRICS = [m.value for m in ExperimentMetric]
+# Each metric as the mean of a per-visitor column (CTR: clicks, over the impressions).
+OUTCOME_COLUMN = {
+    ExperimentMetric.CTR: "clicks",
+    ExperimentMetric.ADD_TO_CART_RATE: "added",
+    ExperimentMetric.CONVERSION_RATE: "bought",
+    ExperimentMetric.REVENUE_PER_VISITOR: "revenue",
+}
 
 
 @dataclass(frozen=True)
@@ -199,14 +206,10 @@ def _visitors(experiment: Experiment, end: datetime) -> tuple[pd.DataFrame, int]
 
 def _outcome(metric: str, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
     """The per-visitor outcome a metric is a mean of, and its exposure (CTR: impressions)."""
+    outcome = rows[OUTCOME_COLUMN[ExperimentMetric(metric)]].to_numpy(float)
     if metric == ExperimentMetric.CTR:
-        return rows["clicks"].to_numpy(float), rows["impressions"].to_numpy(float)
-    column = {
-        ExperimentMetric.ADD_TO_CART_RATE: "added",
-        ExperimentMetric.CONVERSION_RATE: "bought",
-        ExperimentMetric.REVENUE_PER_VISITOR: "revenue",
-    }[ExperimentMetric(metric)]
-    return rows[column].to_numpy(float), None
+        return outcome, rows["impressions"].to_numpy(float)
+    return outcome, None
 
 
 def _estimate(metric: str, rows: pd.DataFrame) -> Estimate:
@@ -275,14 +278,7 @@ def _sample_sizes(
     # coefficient of variation (its standard error on the log scale is about cv / sqrt(n)).
     # CTR: the assignment does not change how many lists a visitor is shown, so a lift in
     # clicks per impression is the same lift in clicks per visitor.
-    metric = ExperimentMetric(experiment.primary_metric)
-    column = {
-        ExperimentMetric.CTR: "clicks",
-        ExperimentMetric.ADD_TO_CART_RATE: "added",
-        ExperimentMetric.CONVERSION_RATE: "bought",
-        ExperimentMetric.REVENUE_PER_VISITOR: "revenue",
-    }[metric]
-    values = control[column].to_numpy(float)
+    values, _ = _outcome(experiment.primary_metric, control)
     mean, spread = float(values.mean()), float(values.std(ddof=1))
     if mean == 0 or spread == 0:
         return unknown
