@@ -17,9 +17,10 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from redis.exceptions import RedisError
+
+from infrastructure.cache import redis_connection
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +30,7 @@ LOCK_SECONDS = 240
 
 
 def _connection() -> Any:
-    if not settings.CACHES["default"]["BACKEND"].startswith("django_redis"):
-        return None
-    from django_redis import get_redis_connection
-
-    return get_redis_connection("default")
+    return redis_connection()
 
 
 def _key(name: str, part: str) -> str:

@@ -265,6 +265,13 @@ def _count(family: str, event: str, amount: int = 1) -> None:
             cache.incr(name, amount)
 
 
+def redis_connection() -> Any:
+    """The raw Redis connection behind the cache (for data structures the cache API lacks,
+    such as infrastructure.buffer's lists); None on other cache backends."""
+    client = _redis_client()
+    return client.get_client(write=True) if client is not None else None
+
+
 def _redis_client() -> Any:
     """django-redis's client, whose raw connection can pipeline commands; None on other
     cache backends."""
