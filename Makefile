@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages bench-search bench-merchandising bench-content-refresh bench-experiments bench-dashboard bench-real-data bench-real-data-live bench-load fault-db-restart fuzz-api clean
+.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages bench-search bench-merchandising bench-content-refresh bench-experiments bench-dashboard bench-real-data bench-real-data-live bench-ranking bench-load fault-db-restart fuzz-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -122,6 +122,9 @@ bench-real-data: $(VENV)/.installed-dev  ## import UCI Online Retail, recommende
 bench-real-data-live: $(VENV)/.installed-dev  ## the live protocol on UCI Online Retail
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/real_data.py --live
+
+bench-ranking: $(VENV)/.installed-dev  ## the learned ranking's job on UCI Online Retail vs a previous revision
+	$(BIN)/python bench/ranking.py --against $(or $(AGAINST),4f20cea)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

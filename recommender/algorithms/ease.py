@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import lapack
 
 from recommender.algorithms.events import IntArray, best_first, rank_within
 from recommender.algorithms.item_similarity import (
@@ -33,23 +34,45 @@ from recommender.algorithms.item_similarity import (
 # 10,000 products: about 2 GB at the peak (the Gram matrix, its inverse and the pair counts),
 # a minute on one core.
 EASE_MAX_PRODUCTS = 10_000
+_MIRROR_ROWS = 1_024
 # Chosen on the validation month of the UCI Online Retail data (docs/recommender.md).
 DEFAULT_L2 = 200.0
 
 
 def ease_weights(matrix: sp.csr_matrix, *, l2: float = DEFAULT_L2) -> tuple[np.ndarray, np.ndarray]:
-    """The products x products EASE weights B (zero diagonal) of a visitors x products matrix
-    taken as binary, and how many visitors interacted with each pair (float32 counts)."""
-    binary = (matrix > 0).astype(np.float64)
+    """The products x products EASE weights B (zero diagonal, float32) of a visitors x products
+    matrix taken as binary, and how many visitors interacted with each pair (float32 counts,
+    exact below 2²⁴ visitors)."""
+    binary = (matrix > 0).astype(np.float32)
     gram = (binary.T @ binary).toarray()
-    common = gram.astype(np.float32)
+    common = gram.copy()
     gram[np.diag_indices_from(gram)] += l2
-    weights = np.linalg.inv(gram)
-    del gram
+    weights = spd_inverse(gram)
     # In place: B = -P / diag(P), column by column.
     weights /= -np.diag(weights).copy()
     weights[np.diag_indices_from(weights)] = 0.0
     return weights, common
+
+
+def spd_inverse(matrix: np.ndarray) -> np.ndarray:
+    """The inverse of a symmetric positive definite float32 matrix (overwritten), by Cholesky.
+
+    Single precision and the Cholesky factor make it about 3x faster than a float64 LU
+    inverse at 3,600 products (and half the memory); the ridge keeps the matrix far from
+    singular, so the weights agree with it within 1e-5 of the largest (test_ease)."""
+    factor, info = lapack.spotrf(matrix, lower=False, overwrite_a=True)
+    if info == 0:
+        inverse, info = lapack.spotri(factor, lower=False, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"Not positive definite (LAPACK info {info})")
+    # spotri fills the upper triangle only: mirror it, a band of rows at a time (index
+    # arrays for the whole triangle would cost more memory than the matrix).
+    for start in range(0, len(inverse), _MIRROR_ROWS):
+        stop = min(start + _MIRROR_ROWS, len(inverse))
+        inverse[start:stop, :start] = inverse[:start, start:stop].T
+        block = inverse[start:stop, start:stop]
+        block[...] = np.triu(block) + np.triu(block, 1).T
+    return inverse
 
 
 def iter_ease_blocks(

@@ -12,8 +12,11 @@ from django.utils import timezone
 from infrastructure import cache
 from infrastructure.bulk import insert_frame, table_rebuilt
 from recommender.algorithms.events import PURCHASE
+from recommender.algorithms.progress import progress_offset
 from recommender.algorithms.ranker import (
     RankerConfig,
+    fit_units,
+    rank_units,
     ranked_lists,
     ranker_fit,
     training_cutoffs,
@@ -22,7 +25,7 @@ from recommender.algorithms.tiered import Ranked
 from recommender.configuration import LEARNED_LENGTH
 from recommender.models import LearnedRecommendation, PipelineKind, PipelineRun, SimilarityKind
 from recommender.pipelines.content import CONTENT_TOP_K
-from recommender.pipelines.runs import ProgressCallback, progress_offset, recorded_run
+from recommender.pipelines.runs import ProgressCallback, recorded_run
 from recommender.selectors import catalog_arrays, event_arrays, stored_neighbours
 
 # The ranker learns from weekly cut-offs over months of history, and reads product popularity
@@ -46,13 +49,12 @@ def ranking_compute(
             events = event_arrays(since=now - timedelta(days=RANKING_HISTORY_DAYS), until=now)
             catalog = catalog_arrays()
             content = stored_neighbours(SimilarityKind.CONTENT, per_product=CONTENT_TOP_K)
-        # The bar counts each training cut-off's features, the fit (one step: the classifier
-        # reports nothing while it fits), the snapshot ranking reads and each chunk of buyers
-        # ranked, so it moves through every phase but the fit.
+        # The bar counts each training cut-off's features, each step of the fit, the ranking
+        # snapshot and each chunk of buyers ranked: it moves through every phase.
         cutoffs = len(training_cutoffs(events, now=now.timestamp(), config=config))
         buyers = np.unique(events.visitor[events.event_type == PURCHASE])
-        chunks = -(-len(buyers) // config.visitors_per_chunk)
-        total = cutoffs + 1 + 1 + chunks
+        learning = fit_units(cutoffs)
+        total = learning + rank_units(len(buyers), config)
         with recorder.phase("learn"):
             ranker = ranker_fit(
                 events,
@@ -62,8 +64,6 @@ def ranking_compute(
                 config=config,
                 progress=progress_offset(progress, 0, total),
             )
-        if progress:
-            progress(cutoffs + 1, total)
         with recorder.phase("rank"):
             ranked = (
                 ranked_lists(
@@ -74,13 +74,13 @@ def ranking_compute(
                     now=now.timestamp(),
                     visitor_ids=buyers,
                     k=LEARNED_LENGTH,
-                    progress=progress_offset(progress, cutoffs + 2, total),
+                    progress=progress_offset(progress, learning, total),
                 )
                 if ranker is not None
                 else Ranked.empty()
             )
         if progress:
-            progress(total, total)
+            progress(total, total, phase="writing the lists")
         rows = pd.DataFrame(
             {
                 "visitor_id": buyers[ranked.group],
@@ -98,6 +98,7 @@ def ranking_compute(
             "events_read": len(events),
             "learnt": ranker is not None,
             "cutoffs": ranker.cutoffs if ranker else 0,
+            "training_candidates": ranker.candidates if ranker else 0,
             "training_rows": ranker.rows if ranker else 0,
             "training_positives": ranker.positives if ranker else 0,
             "buyers": len(buyers),

@@ -168,16 +168,3 @@ def recorded_run(
         run.statistics = recorder.statistics
         run.save(update_fields=["status", "error", "finished_at", "statistics"])
         pipeline_run_release(run)
-
-
-def progress_offset(
-    progress: ProgressCallback | None, before: int, total: int
-) -> ProgressCallback | None:
-    """A progress callback for one part of a longer job: `before` units already done."""
-    if progress is None:
-        return None
-
-    def offset(done: int, _total: int, *, phase: str | None = None) -> None:
-        progress(before + done, total, phase=phase)
-
-    return offset

@@ -9,6 +9,7 @@ from django.utils import timezone
 from catalog.tests.factories import ProductFactory
 from infrastructure import cache
 from recommender import pipelines, serving
+from recommender.algorithms.ranker.model import FIT_UNITS
 from recommender.models import (
     BoughtTogether,
     ContentSimilarity,
@@ -354,14 +355,20 @@ def test_ranking_stores_each_returning_buyers_learned_list_and_serves_it():
             phases.append(phase.split(" on ")[0])
 
     again = pipelines.ranking_compute(now=NOW, progress=progress)
-    assert phases == ["learning from weekly cut-offs", "fitting the model", "ranking every buyer"]
+    assert phases == [
+        "learning from weekly cut-offs",
+        "fitting the model",
+        "ranking every buyer",
+        "writing the lists",
+    ]
     assert LearnedRecommendation.objects.count() == again.statistics["rows_written"]
     total = reported[-1][1]
     assert reported[-1] == (total, total)
     done = [d for d, _ in reported]
     assert done == sorted(done)
-    cutoffs = run.statistics["cutoffs"]
-    assert {cutoffs + 1, cutoffs + 2, cutoffs + 3} <= set(done)  # fitted, snapshot, a chunk
+    cutoffs, steps = run.statistics["cutoffs"], FIT_UNITS
+    # Every step of the fit moves the bar, then the ranking snapshot and a chunk of buyers.
+    assert set(range(cutoffs + 1, cutoffs + steps + 3)) <= set(done)
     assert again.statistics["rows_written"] == run.statistics["rows_written"]
 
 

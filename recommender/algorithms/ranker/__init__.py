@@ -25,6 +25,8 @@ from recommender.algorithms.ranker.features import FEATURES, Candidates
 from recommender.algorithms.ranker.model import (
     RANKED_LIST_MARGIN,
     Ranker,
+    fit_units,
+    rank_units,
     ranked_lists,
     ranker_fit,
     training_cutoffs,
@@ -38,6 +40,8 @@ __all__ = [
     "Ranker",
     "RankerConfig",
     "TooManyProductsError",
+    "fit_units",
+    "rank_units",
     "ranked_lists",
     "ranker_fit",
     "training_cutoffs",

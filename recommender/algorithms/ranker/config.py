@@ -32,8 +32,13 @@ class RankerConfig:
     transition_l2: float = 200.0
     transition_step_days: float = 15.0
     transition_candidates: int = 50
+    # Negative rows (candidates not bought) kept for the fit per cut-off, a random sample
+    # weighted by the inverse of its share so the fitted chances stay those of all rows:
+    # about 2% of rows are positive, and the fit's cost grows with the rows
+    # (docs/recommender.md, "Learning cost").
+    negatives_per_cutoff: int = 20_000
     # Visitors whose features are computed at once when ranking (memory: visitors x products).
-    visitors_per_chunk: int = 2_000
+    visitors_per_chunk: int = 1_000
     # The classifier, chosen on the validation month of UCI Online Retail (docs/recommender.md).
     iterations: int = 400
     learning_rate: float = 0.03

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,13 +13,14 @@ from recommender.algorithms.events import (
     PURCHASE,
     SECONDS_PER_DAY,
     EventArrays,
+    FloatArray,
     IntArray,
     pair_key,
     positions,
     rank_within,
 )
 from recommender.algorithms.item_similarity import Neighbours
-from recommender.algorithms.progress import Progress
+from recommender.algorithms.progress import Progress, progress_offset
 from recommender.algorithms.ranker.config import DEFAULT_CONFIG, RankerConfig
 from recommender.algorithms.ranker.features import Candidates, candidates
 from recommender.algorithms.ranker.snapshot import snapshot_at
@@ -36,6 +38,8 @@ class Ranker:
     model: HistGradientBoostingClassifier
     config: RankerConfig
     cutoffs: int
+    # Candidate rows at the cut-offs, the rows the fit kept (negatives sampled), positives.
+    candidates: int
     rows: int
     positives: int
 
@@ -61,43 +65,131 @@ def ranker_fit(
     progress: Progress | None = None,
 ) -> Ranker | None:
     """The ranker learnt from the events before `now`; None when no cut-off has a labelled
-    first purchase to learn from (a new store)."""
+    first purchase to learn from (a new store). Reports progress in fit_units() units: one
+    per training cut-off, then FIT_UNITS for the fit."""
     events = events.select(events.timestamp < now)
     cutoffs = training_cutoffs(events, now=now, config=config)
-    features, labels = [], []
+    total = fit_units(len(cutoffs))
     if progress:
-        progress(0, len(cutoffs), phase="learning from weekly cut-offs")
-    for done, cutoff in enumerate(cutoffs, start=1):
-        buyers = _labelled_buyers(events, cutoff, config)
-        if len(buyers):
-            past = events.select(events.timestamp < cutoff)
-            snapshot = snapshot_at(past, catalog, content, now=cutoff, config=config)
-            found = candidates(snapshot, buyers)
-            features.append(found.features)
-            labels.append(_first_purchases_after(events, cutoff, config, buyers, found))
-        if progress:
-            progress(done, len(cutoffs))
-    label = np.concatenate(labels) if labels else np.empty(0, dtype=np.int8)
+        progress(0, total, phase="learning from weekly cut-offs")
+
+    def examples(numbered: tuple[int, float]) -> _Examples | None:
+        return _cutoff_examples(events, catalog, content, numbered[1], config, seed=numbered[0])
+
+    # Two cut-offs at a time: much of a snapshot (sparse products, sorting) runs on one core.
+    # Each cut-off's examples are its own (and seeded by its position), so the threads change
+    # no figure.
+    found: list[_Examples] = []
+    with ThreadPoolExecutor(max_workers=CUTOFF_THREADS) as pool:
+        for done, result in enumerate(pool.map(examples, enumerate(cutoffs, start=1)), start=1):
+            if result is not None:
+                found.append(result)
+            if progress:
+                progress(done, total)
+    label = np.concatenate([f.label for f in found]) if found else np.empty(0, dtype=np.int8)
     if len(np.unique(label)) < 2:
         return None
+    if progress:
+        progress(len(cutoffs), total, phase=f"fitting the model on {len(label):,} rows")
+    trees = _TreesGrown(config.iterations, progress_offset(progress, len(cutoffs), total))
     model = HistGradientBoostingClassifier(
         max_iter=config.iterations,
         learning_rate=config.learning_rate,
         max_leaf_nodes=config.max_leaf_nodes,
         l2_regularization=config.l2_regularization,
-        early_stopping=False,
+        # Not to stop early (it never does: more trees than iterations must show no gain) but
+        # to have the scorer called after every tree, on the training rows (no rows held out),
+        # which is how the fit reports its progress: scikit-learn has no fit callback.
+        early_stopping=True,
+        validation_fraction=None,
+        n_iter_no_change=config.iterations + 1,
+        scoring=trees,
         random_state=0,
     )
-    if progress:
-        progress(len(cutoffs), len(cutoffs), phase=f"fitting the model on {len(label):,} rows")
-    model.fit(np.concatenate(features), label)
+    model.fit(
+        np.concatenate([f.features for f in found]),
+        label,
+        sample_weight=np.concatenate([f.weight for f in found]),
+    )
+    model.set_params(scoring="loss")  # the fitted model keeps no reference to the progress bar
     return Ranker(
         model=model,
         config=config,
-        cutoffs=len(labels),
+        cutoffs=len(found),
+        candidates=sum(f.candidates for f in found),
         rows=len(label),
         positives=int(label.sum()),
     )
+
+
+# Cut-offs (and chunks of visitors ranked) computed at once, in threads.
+CUTOFF_THREADS = 2
+# The progress units of the fit.
+FIT_UNITS = 20
+
+
+def fit_units(cutoffs: int) -> int:
+    """How many progress units ranker_fit reports over, with this many cut-offs."""
+    return cutoffs + FIT_UNITS
+
+
+@dataclass(frozen=True)
+class _Examples:
+    features: FloatArray
+    label: np.ndarray
+    weight: FloatArray
+    candidates: int
+
+
+def _cutoff_examples(
+    events: EventArrays,
+    catalog: Catalog,
+    content: Neighbours,
+    cutoff: float,
+    config: RankerConfig,
+    *,
+    seed: int,
+) -> _Examples | None:
+    """One cut-off's training rows (negatives sampled) and their weights; None when no buyer
+    there bought again in the label days."""
+    buyers = _labelled_buyers(events, cutoff, config)
+    if not len(buyers):
+        return None
+    past = events.select(events.timestamp < cutoff)
+    snapshot = snapshot_at(past, catalog, content, now=cutoff, config=config)
+    found = candidates(snapshot, buyers)
+    label = _first_purchases_after(events, cutoff, config, buyers, found)
+    keep, weight = _negatives_sampled(label, config.negatives_per_cutoff, seed=seed)
+    return _Examples(found.features[keep], label[keep], weight, len(label))
+
+
+class _TreesGrown:
+    """A scorer that scores nothing: it counts the trees grown (scikit-learn calls it once
+    before the first and after each) and reports them in FIT_UNITS units."""
+
+    def __init__(self, trees: int, progress: Progress | None) -> None:
+        self.trees, self.progress, self.calls = trees, progress, 0
+
+    def __call__(
+        self, _estimator: object, _features: object, _labels: object, **_: object
+    ) -> float:
+        grown, self.calls = self.calls, self.calls + 1
+        if self.progress and grown:
+            before = (grown - 1) * FIT_UNITS // self.trees
+            if grown * FIT_UNITS // self.trees > before:
+                self.progress(grown * FIT_UNITS // self.trees, FIT_UNITS)
+        return 0.0
+
+
+def _negatives_sampled(label: np.ndarray, most: int, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows the fit keeps (every positive, about `most` of the negatives: a fixed-seed
+    sample) and their sample weights (the inverse of the negatives' share kept, so the fitted
+    chances stay those of all the rows)."""
+    share = min(1.0, most / max(int((label == 0).sum()), 1))
+    if share >= 1.0:
+        return np.ones(len(label), dtype=bool), np.ones(len(label))
+    keep = (label == 1) | (np.random.default_rng(seed).random(len(label)) < share)
+    return keep, np.where(label[keep] == 1, 1.0, 1.0 / share)
 
 
 def ranked_lists(
@@ -112,24 +204,39 @@ def ranked_lists(
     progress: Progress | None = None,
 ) -> Ranked:
     """Each visitor's k best candidates by the ranker, grouped by the visitor's position in
-    visitor_ids (ascending ids), best first; the score is the predicted chance of a purchase."""
+    visitor_ids (ascending ids), best first; the score is the predicted chance of a purchase.
+    Reports progress in rank_units() units: the snapshot, then one per chunk of visitors."""
+    chunks = list(_chunks(len(visitor_ids), ranker.config.visitors_per_chunk))
+    total = len(chunks) + 1
+    if progress:
+        progress(0, total, phase="ranking every buyer")
     snapshot = snapshot_at(
         events.select(events.timestamp < now), catalog, content, now, ranker.config
     )
-    parts = []
-    chunks = list(_chunks(len(visitor_ids), ranker.config.visitors_per_chunk))
     if progress:
-        progress(0, len(chunks), phase="ranking every buyer")  # the snapshot is read
-    for done, (start, stop) in enumerate(chunks, start=1):
+        progress(1, total)
+
+    def ranked_chunk(chunk: tuple[int, int]) -> Ranked:
+        start, stop = chunk
         found = candidates(snapshot, visitor_ids[start:stop])
         score = (
             ranker.model.predict_proba(found.features)[:, 1] if len(found.visitor) else np.empty(0)
         )
-        ranked = Ranked.of(found.product, score, group=found.visitor + start)
-        parts.append(_top(ranked, k))
-        if progress:
-            progress(done, len(chunks))
+        return _top(Ranked.of(found.product, score, group=found.visitor + start), k)
+
+    parts = []
+    # Two chunks at a time, as the training cut-offs.
+    with ThreadPoolExecutor(max_workers=CUTOFF_THREADS) as pool:
+        for done, part in enumerate(pool.map(ranked_chunk, chunks), start=2):
+            parts.append(part)
+            if progress:
+                progress(done, total)
     return Ranked.concatenate(parts)
+
+
+def rank_units(visitors: int, config: RankerConfig = DEFAULT_CONFIG) -> int:
+    """How many progress units ranked_lists reports over, for this many visitors."""
+    return len(list(_chunks(visitors, config.visitors_per_chunk))) + 1
 
 
 def _top(ranked: Ranked, k: int) -> Ranked:

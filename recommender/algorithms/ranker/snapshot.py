@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 
 from recommender.algorithms.ease import EASE_MAX_PRODUCTS, ease_weights
@@ -66,8 +67,9 @@ class Snapshot:
 
 
 def binary(rows: IntArray, columns: IntArray, shape: tuple[int, int]) -> sp.csr_matrix:
-    """The rows x columns matrix with a 1 at each (row, column) pair given, however often."""
-    matrix = sp.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=shape)
+    """The rows x columns matrix with a 1 at each (row, column) pair given, however often
+    (float32, as the EASE weights it multiplies: a float64 operand would copy them)."""
+    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=shape)
     matrix.sum_duplicates()
     matrix.data[:] = 1.0
     return matrix
@@ -146,11 +148,15 @@ def _transition(
             after.append(new - new.multiply(history))
         time -= config.transition_step_days * SECONDS_PER_DAY
     if not before:
-        return np.zeros((size, size))
-    history, new = sp.vstack(before).tocsr(), sp.vstack(after).tocsr()
+        return np.zeros((size, size), dtype=np.float32)
+    history = sp.vstack(before).tocsr().astype(np.float32)
+    new = sp.vstack(after).tocsr().astype(np.float32)
     gram = (history.T @ history).toarray()
     gram[np.diag_indices_from(gram)] += config.transition_l2
-    solved: FloatArray = np.linalg.solve(gram, (history.T @ new).toarray())
+    # Symmetric positive definite (the ridge): a Cholesky solve in single precision, as EASE.
+    solved: FloatArray = scipy.linalg.solve(
+        gram, (history.T @ new).toarray(), assume_a="pos", overwrite_a=True, overwrite_b=True
+    )
     return solved
 
 

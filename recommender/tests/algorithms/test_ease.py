@@ -27,7 +27,20 @@ def test_weights_are_the_closed_form_ridge_solution():
         others = [i for i in range(4) if i != j]
         x = ROWS[:, others]
         expected = np.linalg.solve(x.T @ x + np.eye(3), x.T @ ROWS[:, j])
-        np.testing.assert_allclose(weights[others, j], expected, atol=1e-9)
+        np.testing.assert_allclose(weights[others, j], expected, atol=1e-6)
+
+
+def test_weights_match_the_double_precision_inverse_on_a_larger_catalog():
+    # More products than one band of the mirrored triangle.
+    rng = np.random.default_rng(0)
+    matrix = sp.csr_matrix((rng.random((3_000, 1_500)) < 0.01).astype(np.float64))
+    weights, _ = ease_weights(matrix, l2=50.0)
+    gram = (matrix.T @ matrix).toarray() + 50.0 * np.eye(1_500)
+    inverse = np.linalg.inv(gram)
+    expected = inverse / -np.diag(inverse)
+    np.fill_diagonal(expected, 0.0)
+    assert weights.dtype == np.float32
+    np.testing.assert_allclose(weights, expected, atol=1e-5 * np.abs(expected).max())
 
 
 def test_neighbours_are_positive_shared_and_best_first():

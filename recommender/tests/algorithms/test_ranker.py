@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from recommender.algorithms.ranker import (
     training_cutoffs,
 )
 from recommender.algorithms.ranker.features import candidates, stacked
+from recommender.algorithms.ranker.model import FIT_UNITS
 from recommender.algorithms.ranker.snapshot import snapshot_at
 from recommender.algorithms.tiered import Catalog, Histories, Ranked, Rules, recommend
 from recommender.tests.algorithms.stores import FOLLOW_UP, NOW, PRODUCTS, STARTER, store
@@ -72,6 +75,50 @@ def test_the_ranker_learns_what_follows_a_purchase_from_the_stores_past(learnt):
         assert len(scores) <= 5
         assert np.all(np.diff(scores) <= 0)
         assert np.all((scores >= 0) & (scores <= 1))
+
+
+def test_sampled_negatives_keep_every_purchase_and_still_learn_the_follow_up(learnt):
+    events, full = learnt
+    sampled = ranker_fit(
+        events, catalog(), NO_CONTENT, now=NOW, config=replace(CONFIG, negatives_per_cutoff=100)
+    )
+    assert sampled is not None
+    assert sampled.candidates == full.candidates
+    assert sampled.positives == full.positives
+    assert sampled.rows < full.rows
+    lists = ranked_lists(
+        sampled, events, catalog(), NO_CONTENT, now=NOW, visitor_ids=np.array([1001]), k=5
+    )
+    assert lists.product[0] == FOLLOW_UP
+
+
+def test_the_fit_reports_its_progress_without_changing_the_trees(learnt):
+    events, quiet = learnt
+    reported: list[tuple[int, int]] = []
+
+    def progress(done: int, total: int, /, *, phase: str | None = None) -> None:
+        reported.append((done, total))
+
+    watched = ranker_fit(events, catalog(), NO_CONTENT, now=NOW, config=CONFIG, progress=progress)
+    assert watched is not None
+    cutoffs = len(training_cutoffs(events, now=NOW, config=CONFIG))
+    total = cutoffs + FIT_UNITS
+    # Each cut-off, then every twentieth of the trees, in order, ending full.
+    assert [done for done, _ in reported] == [
+        0,
+        *range(1, cutoffs + 1),
+        cutoffs,
+        *range(cutoffs + 1, total + 1),
+    ]
+    assert {t for _, t in reported} == {total}
+    visitors = np.array([1001, 1002])
+    first = ranked_lists(quiet, events, catalog(), NO_CONTENT, now=NOW, visitor_ids=visitors, k=9)
+    second = ranked_lists(
+        watched, events, catalog(), NO_CONTENT, now=NOW, visitor_ids=visitors, k=9
+    )
+    np.testing.assert_array_equal(first.product, second.product)
+    np.testing.assert_array_equal(first.score, second.score)
+    assert watched.model.n_iter_ == CONFIG.iterations  # never stopped early
 
 
 def test_lists_hold_only_new_available_products(learnt):
