@@ -90,26 +90,9 @@ def _merchandised_cached(
 
 
 def recommendations(request: RecommendationRequest) -> RecommendationList:
-    """The visitor's top k products with the strategy and a reason for each (cached)."""
-    started = time.perf_counter()
-    answer: RecommendationList = _merchandised_cached(
-        cache.RECOMMENDATIONS,
-        request.k,
-        request.category.pk if request.category else "-",
-        int(request.include_interacted),
-        request.max_per_category or "-",
-        request.scenario.value,
-        request.configuration,
-        timeout=settings.CACHE_TTL_RECOMMENDATIONS,
-        compute=lambda: _valid(
-            list_rules(surface_of(request), category=request.category),
-            lambda rules: recommendations_compute(request, rules),
-        ),
-        depends_on=(cache.TRENDING, cache.SIMILARITY),
-        scope=request.visitor,
-    )
-    RECOMMENDATION_SECONDS.labels(answer["strategy"]).observe(time.perf_counter() - started)
-    return answer
+    """The visitor's top k products with the strategy and a reason for each (cached), in the
+    request's configuration."""
+    return _recommendations_cached(request, assign=False)[0]
 
 
 def recommendations_assigned(
@@ -117,12 +100,49 @@ def recommendations_assigned(
 ) -> tuple[RecommendationList, Assignment | None]:
     """The visitor's list in the variant the experiment running on it assigns them (if one
     runs), and that assignment."""
-    assigned = None
-    if request.scenario == RecommendationScenario.RECOMMENDED:
-        assigned = assignment(Surface.RECOMMENDED, request.visitor)
-        if assigned is not None:
-            request = replace(request, configuration=assigned.configuration)
-    return recommendations(request), assigned
+    return _recommendations_cached(
+        request, assign=request.scenario == RecommendationScenario.RECOMMENDED
+    )
+
+
+def _recommendations_cached(
+    request: RecommendationRequest, *, assign: bool
+) -> tuple[RecommendationList, Assignment | None]:
+    """The list (and the visitor's assignment, with `assign`), cached together: the family
+    then depends on the running experiments, so a hit needs no lookup of its own for them
+    (one cache round trip), and a miss reads them from the worker's copy kept under the
+    generations the lookup has just read."""
+
+    def compute(rules_request: RecommendationRequest) -> tuple[Any, float]:
+        assigned = assignment(Surface.RECOMMENDED, rules_request.visitor) if assign else None
+        served = (
+            replace(rules_request, configuration=assigned.configuration)
+            if assigned
+            else rules_request
+        )
+        answer, valid_until = _valid(
+            list_rules(surface_of(served), category=served.category),
+            lambda rules: recommendations_compute(served, rules),
+        )
+        return (answer, assigned), valid_until
+
+    started = time.perf_counter()
+    answer, assigned = _merchandised_cached(
+        cache.RECOMMENDATIONS,
+        request.k,
+        request.category.pk if request.category else "-",
+        int(request.include_interacted),
+        request.max_per_category or "-",
+        request.scenario.value,
+        request.configuration,
+        "assigned" if assign else "-",
+        timeout=settings.CACHE_TTL_RECOMMENDATIONS,
+        compute=lambda: compute(request),
+        depends_on=(cache.TRENDING, cache.SIMILARITY, *((cache.EXPERIMENTS,) if assign else ())),
+        scope=request.visitor,
+    )
+    RECOMMENDATION_SECONDS.labels(answer["strategy"]).observe(time.perf_counter() - started)
+    return answer, assigned
 
 
 def similar_products(*, product: Product, k: int) -> SimilarList:

@@ -102,6 +102,9 @@ def crowded_category():
 
 
 def test_each_visitor_gets_their_variants_list_every_time_and_it_is_recorded(crowded_category, api):
+    # A list cached before the start is not served after it: the assignment is cached with it.
+    before = api.get("/api/recommendations", {"visitor": "shopper-0", "k": 6}).json()
+    assert (before["experiment"], before["variant"]) == (None, None)
     experiment = experiment_start(experiment=designed("diversity", *AB))
     seen: dict[str, str] = {}
     for i in range(12):
@@ -118,7 +121,7 @@ def test_each_visitor_gets_their_variants_list_every_time_and_it_is_recorded(cro
     assert set(seen.values()) == {"control", "diverse"}
     impressions_flush()
     recorded = Impression.objects.filter(experiment=experiment.slug)
-    assert recorded.count() == 24
+    assert recorded.count() == 24  # the answer before the start named no experiment
     assert {(r.visitor.external_id, r.variant) for r in recorded if r.visitor} == set(seen.items())
     # Stopped: everyone gets the served list, no experiment named.
     experiment_stop(experiment=experiment)
