@@ -62,6 +62,7 @@ def spd_inverse(matrix: np.ndarray) -> np.ndarray:
     singular, so the weights agree with it within 1e-5 of the largest (test_ease)."""
     factor, info = lapack.spotrf(matrix, lower=False, overwrite_a=True)
     if info == 0:
+        inverse: np.ndarray
         inverse, info = lapack.spotri(factor, lower=False, overwrite_c=True)
     if info != 0:
         raise np.linalg.LinAlgError(f"Not positive definite (LAPACK info {info})")
