@@ -6,6 +6,7 @@ Prints a table and writes bench/results/<name>.json.
 
     python bench/run.py            # default store: 1,000 products, 500 visitors, 50,000 events
     python bench/run.py --large    # plus 10x and 100x (100,000 products, 5,000,000 events)
+    python bench/run.py --sizes default 10x
 """
 
 from __future__ import annotations
@@ -151,11 +152,14 @@ def print_quality(figures: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--large", action="store_true", help="also run the 5M-event size")
+    parser.add_argument(
+        "--sizes", nargs="+", choices=list(SIZES), help="only these sizes (else as --large says)"
+    )
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     ensure_database(url)
     manage(url, "migrate", "--no-input", "-v0")
-    sizes = ["default", "10x", "large"] if args.large else ["default"]
+    sizes = args.sizes or (["default", "10x", "large"] if args.large else ["default"])
     machine = f"{platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()})"
     backend = urlparse(url).scheme
     RESULTS.mkdir(parents=True, exist_ok=True)
