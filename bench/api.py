@@ -34,6 +34,8 @@ CACHE_PREFIX = "bench-api"
 PORT = 8765
 CONCURRENCY = (4, 32)
 MISSES = "recommendations (cache miss)"
+BATCHES = "POST events (batches of 500)"
+BATCH = 500
 RECS = "rec"  # infrastructure.cache.RECOMMENDATIONS
 WRK = shutil.which("wrk") or "wrk"
 
@@ -125,6 +127,28 @@ end
 function request()
   return wrk.format("GET", "/api/products/" .. products[(next_number() % #products) + 1]
     .. "/similar?k=10")
+end
+""",
+        BATCHES: auth
+        + visitor_table
+        + product_table
+        + THREADS
+        + f"local size = {BATCH}\n"
+        + """
+local run = os.getenv("BENCH_OFFSET") or "0"
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+function request()
+  -- A batch of new events (ids never sent before), as an app flushing its queue would send.
+  local n = next_number()
+  local items = {}
+  for i = 1, size do
+    local m = n * size + i
+    items[i] = string.format(
+      '{"event_id": "bench-b%s-%d", "visitor": %q, "product": %d, "event_type": "view"}',
+      run, m, visitors[(m % #visitors) + 1], products[(m % #products) + 1])
+  end
+  return wrk.format(nil, "/api/events", nil, "[" .. table.concat(items, ",") .. "]")
 end
 """,
         "POST events": auth
@@ -290,6 +314,7 @@ def measure(
     concurrency: tuple[int, ...],
     seconds: int,
     before_run: Callable[[str], None] = lambda _name: None,
+    after_run: Callable[[str, int, dict[str, Any]], None] = lambda _name, _offset, _f: None,
 ) -> list[dict[str, Any]]:
     """Each script at each concurrency after a discarded warm-up second (workers have imported
     the views and opened their connections), printed as a table row as it is measured."""
@@ -304,6 +329,7 @@ def measure(
             offset += 10_000_000
             figures = wrk_run(script, connections, seconds, offset)
             figures |= {"scenario": name, "clients": connections}
+            after_run(name, offset, figures)
             results.append(figures)
             print(f"{name:<32}{connections:>8}{figures['requests_per_second']:>10}"
                   f"{figures['p50_ms']:>9.2f}{figures['p95_ms']:>9.2f}"
@@ -336,15 +362,29 @@ def main() -> None:
             # measured request computes one (the shared caches stay warm).
             shell(url, f"from infrastructure import cache; cache.generation_bump({RECS!r})")
 
+    def after_run(name: str, offset: int, figures: dict[str, Any]) -> None:
+        if name == BATCHES:
+            # Stored, not only answered: the events of this run in the database.
+            count = "from tracking.models import Event; print(Event.objects.filter("
+            count += f"event_id__startswith='bench-b{offset}-').count())"
+            stored = int(shell(url, count))
+            figures["events_stored"] = stored
+            figures["events_stored_per_second"] = round(stored / figures["seconds"])
+
     try:
         warm(token, visitors)
         print(f"API on gunicorn (2 workers), PostgreSQL + Redis, wrk {seconds} s per run")
         scripts = chosen(scenario_scripts(token, visitors, products), only)
-        results = measure(scripts, CONCURRENCY, seconds, before_run)
+        results = measure(scripts, CONCURRENCY, seconds, before_run, after_run)
     finally:
         server.terminate()
         server.wait()
     shares_print(results)
+    for r in results:
+        if "events_stored" in r:
+            print(f"  {r['scenario']:<30} {r['clients']:>3} clients: "
+                  f"{r['events_stored_per_second']:,} events stored per second "
+                  f"({r['events_stored']:,} in {r['seconds']:.1f} s)")  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "api-load.json").write_text(json.dumps(results, indent=2))
 
