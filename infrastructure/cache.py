@@ -27,7 +27,7 @@ import logging
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -87,6 +87,28 @@ def generation_bump(family: str, scope: object = None) -> None:
         # A fresh clock reading is larger than any earlier generation (those were clock
         # readings plus a few increments), so no old answer matches again.
         cache.set(name, time.time_ns(), timeout=None)
+
+
+def generation_bump_many(family: str, scopes: Iterable[object]) -> None:
+    """generation_bump for each scope, in one round trip on Redis (a batch of events from
+    hundreds of visitors would otherwise wait for hundreds)."""
+    client = _redis_client()
+    if client is None:
+        for scope in scopes:
+            generation_bump(family, scope)
+        return
+    # As generation_bump: a missing generation starts from a fresh clock reading (SET NX),
+    # then every one is incremented.
+    now = time.time_ns()
+    try:
+        pipeline = client.get_client(write=True).pipeline(transaction=False)
+        for scope in scopes:
+            key = client.make_key(_generation_key(family, scope))
+            pipeline.set(key, now, nx=True)
+            pipeline.incr(key)
+        pipeline.execute()
+    except (RedisError, OSError):
+        logger.warning("Generations not bumped: answers stay until they expire", exc_info=True)
 
 
 def cached(

@@ -42,8 +42,7 @@ COMPUTED_MODELS = (
 
 def visitors_invalidate(sender: type, *, visitors: Sequence[str], **kwargs: Any) -> None:
     """New events of these visitors: their cached recommendations are stale."""
-    for external_id in visitors:
-        cache.generation_bump(cache.RECOMMENDATIONS, scope=external_id)
+    cache.generation_bump_many(cache.RECOMMENDATIONS, visitors)
 
 
 def experiments_invalidate(sender: type, **kwargs: Any) -> None:

@@ -66,6 +66,33 @@ def test_an_answer_computed_under_an_evicted_generation_is_not_read_again():
     assert rec(compute) == 2
 
 
+def test_a_bump_of_many_scopes_recomputes_each_of_them_and_no_other():
+    computes = {visitor: Computations() for visitor in ("v1", "v2", "v3")}
+    for visitor, compute in computes.items():
+        rec(compute, visitor=visitor)
+    django_cache.delete("generation:rec:v2")  # evicted: it must still move past old answers
+    cache.generation_bump_many(cache.RECOMMENDATIONS, ["v1", "v2"])
+    assert rec(computes["v1"], visitor="v1") == 2
+    assert rec(computes["v2"], visitor="v2") == 2
+    assert rec(computes["v3"], visitor="v3") == 1
+    assert rec(computes["v2"], visitor="v2") == 2
+
+
+@pytest.mark.redis
+def test_with_redis_a_bump_of_many_scopes_is_one_pipeline():
+    from django_redis import get_redis_connection
+
+    connection = get_redis_connection("default")
+    visitors = [f"many-{i}" for i in range(300)]
+    django_cache.set("generation:rec:many-0", 7, timeout=None)
+    commands = connection.info("stats")["total_commands_processed"]
+    cache.generation_bump_many(cache.RECOMMENDATIONS, visitors)
+    # SET NX + INCR per scope, sent together; the INFO call itself counts one.
+    assert connection.info("stats")["total_commands_processed"] - commands == 601
+    assert django_cache.get("generation:rec:many-0") == 8
+    assert django_cache.get("generation:rec:many-1") > 7
+
+
 def test_hits_and_misses_are_counted_per_family():
     before = cache.statistics()[cache.RECOMMENDATIONS]
     compute = Computations()
