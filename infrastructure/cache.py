@@ -78,32 +78,32 @@ def generation(family: str) -> int:
 
 def generation_bump(family: str, scope: object = None) -> None:
     """Invalidate every answer of the family (or only those of one scope, such as a visitor)."""
-    name = _generation_key(family, scope)
-    try:
-        bumped = cache.incr(name)
-    except ValueError:
-        bumped = None  # never set, or evicted
-    if bumped is None:
-        # A fresh clock reading is larger than any earlier generation (those were clock
-        # readings plus a few increments), so no old answer matches again.
-        cache.set(name, time.time_ns(), timeout=None)
+    generation_bump_many(family, [scope])
 
 
 def generation_bump_many(family: str, scopes: Iterable[object]) -> None:
-    """generation_bump for each scope, in one round trip on Redis (a batch of events from
-    hundreds of visitors would otherwise wait for hundreds)."""
+    """generation_bump for each scope (None: the whole family), in one round trip on Redis (a
+    batch of events from hundreds of visitors would otherwise wait for hundreds).
+
+    A generation that was never set, or was evicted, starts again from a fresh clock reading:
+    larger than any earlier generation (those were clock readings plus a few increments), so
+    no old answer matches again."""
+    names = [_generation_key(family, scope) for scope in scopes]
     client = _redis_client()
     if client is None:
-        for scope in scopes:
-            generation_bump(family, scope)
+        for name in names:
+            try:
+                bumped = cache.incr(name)
+            except ValueError:
+                bumped = None
+            if bumped is None:
+                cache.set(name, time.time_ns(), timeout=None)
         return
-    # As generation_bump: a missing generation starts from a fresh clock reading (SET NX),
-    # then every one is incremented.
     now = time.time_ns()
     try:
         pipeline = client.get_client(write=True).pipeline(transaction=False)
-        for scope in scopes:
-            key = client.make_key(_generation_key(family, scope))
+        for name in names:
+            key = client.make_key(name)
             pipeline.set(key, now, nx=True)
             pipeline.incr(key)
         pipeline.execute()

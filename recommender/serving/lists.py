@@ -113,13 +113,9 @@ def _recommendations_cached(
     (one cache round trip), and a miss reads them from the worker's copy kept under the
     generations the lookup has just read."""
 
-    def compute(rules_request: RecommendationRequest) -> tuple[Any, float]:
-        assigned = assignment(Surface.RECOMMENDED, rules_request.visitor) if assign else None
-        served = (
-            replace(rules_request, configuration=assigned.configuration)
-            if assigned
-            else rules_request
-        )
+    def compute() -> tuple[Any, float]:
+        assigned = assignment(Surface.RECOMMENDED, request.visitor) if assign else None
+        served = replace(request, configuration=assigned.configuration) if assigned else request
         answer, valid_until = _valid(
             list_rules(surface_of(served), category=served.category),
             lambda rules: recommendations_compute(served, rules),
@@ -137,7 +133,7 @@ def _recommendations_cached(
         request.configuration,
         "assigned" if assign else "-",
         timeout=settings.CACHE_TTL_RECOMMENDATIONS,
-        compute=lambda: compute(request),
+        compute=compute,
         depends_on=(cache.TRENDING, cache.SIMILARITY, *((cache.EXPERIMENTS,) if assign else ())),
         scope=request.visitor,
     )
