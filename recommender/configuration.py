@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from recommender.algorithms.evaluation import Recommender
+from recommender.algorithms.live_ranker import LiveRankerConfig
 from recommender.algorithms.ranker import RANKED_LIST_MARGIN
 from recommender.algorithms.sessions import SessionConfig
 from recommender.models import TrendingWindow
@@ -30,6 +31,10 @@ SESSION_CONFIG = SessionConfig(neighbours=50, sample=1_000, idf=True, max_age_da
 LIVE_NEIGHBOUR_WEIGHT = 0.25
 LIVE_WEIGHT = 8.0
 LIVE_WEIGHT_NIGHTLY = 2.0
+LIVE_RANKER_CONFIG = LiveRankerConfig()
+# The content neighbours of each session product the live ranking reads (as many as the
+# content pipeline stores).
+LIVE_CONTENT_NEIGHBOURS = 20
 # How many of a visitor's latest purchases buy-again reads: years of a regular's orders.
 PURCHASE_HISTORY_LENGTH = 500
 
@@ -44,4 +49,5 @@ def served_recommender() -> Recommender:
         live_weight_nightly=LIVE_WEIGHT_NIGHTLY,
         live_neighbour_weight=LIVE_NEIGHBOUR_WEIGHT,
         session=SESSION_CONFIG,
+        live_ranker=LIVE_RANKER_CONFIG,
     )

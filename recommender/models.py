@@ -34,6 +34,7 @@ class PipelineKind(models.TextChoices):
     BOUGHT_TOGETHER = "bought_together", "Bought together"
     RANKING = "ranking", "Learned ranking"
     SESSIONS = "sessions", "Session index"
+    LIVE_RANKING = "live_ranking", "Live ranking"
     EVALUATION = "evaluation", "Evaluation"
 
 
@@ -247,6 +248,28 @@ class SessionIndexSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"Session index #{self.pk} ({self.sessions} sessions, {self.computed_at:%Y-%m-%d})"
+
+
+class LiveRankerSnapshot(models.Model):
+    """The request-time ranking of live candidates (recommender.algorithms.live_ranker) as the
+    nightly live ranking pipeline last learnt it: the fitted model, pickled.
+
+    The latest snapshot serves; the pipeline keeps the one before it too, for a worker still
+    reading it, and deletes older ones.
+    """
+
+    computed_at = models.DateTimeField()
+    training_cases = models.PositiveIntegerField()
+    training_rows = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return (
+            f"Live ranking #{self.pk} ({self.training_cases} orders, {self.computed_at:%Y-%m-%d})"
+        )
 
 
 class PipelineRun(models.Model):

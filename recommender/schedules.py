@@ -66,6 +66,14 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         description="Each returning buyer's list of new products, by a ranker relearnt daily.",
     ),
     PeriodicJob(
+        name="Live ranking (daily, 01:45 UTC)",
+        task="recommender.compute_live_ranking",
+        minute="45",
+        hour="1",
+        expire_seconds=3 * 60 * 60,
+        description="The request-time ranking of session candidates, relearnt from recent orders.",
+    ),
+    PeriodicJob(
         name="Evaluation (weekly, Sunday 03:00 UTC)",
         task="recommender.evaluate",
         minute="0",

@@ -28,6 +28,7 @@ PIPELINE_TASKS: dict[PipelineKind, Task[..., int | None]] = {
     PipelineKind.BOUGHT_TOGETHER: tasks.compute_bought_together,
     PipelineKind.RANKING: tasks.compute_ranking,
     PipelineKind.SESSIONS: tasks.compute_sessions,
+    PipelineKind.LIVE_RANKING: tasks.compute_live_ranking,
     PipelineKind.EVALUATION: tasks.evaluate,
 }
 

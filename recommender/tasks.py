@@ -81,6 +81,13 @@ def compute_sessions(now: str | None = None, queued_run: int | None = None) -> i
     return _run(pipelines.sessions_compute, now, queued_run)
 
 
+@shared_task(name="recommender.compute_live_ranking", acks_late=True,
+             soft_time_limit=55 * 60, time_limit=HOUR)  # fmt: skip
+def compute_live_ranking(now: str | None = None, queued_run: int | None = None) -> int | None:
+    """Relearn the live ranking; returns the PipelineRun id (None if one was running)."""
+    return _run(pipelines.live_ranking_compute, now, queued_run)
+
+
 @shared_task(name="recommender.compute_bought_together", acks_late=True,
              soft_time_limit=25 * 60, time_limit=30 * 60)  # fmt: skip
 def compute_bought_together(now: str | None = None, queued_run: int | None = None) -> int | None:

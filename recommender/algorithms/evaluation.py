@@ -54,6 +54,12 @@ from recommender.algorithms.live import (
     served_lists,
 )
 from recommender.algorithms.live_blend import live_blend
+from recommender.algorithms.live_ranker import (
+    LiveRankerConfig,
+    fit_live_ranker,
+    live_ranked,
+    query_features,
+)
 from recommender.algorithms.merchandising import Merchandising
 from recommender.algorithms.progress import Progress
 from recommender.algorithms.ranker import (
@@ -162,6 +168,9 @@ class Recommender:
     live_weight_nightly: float = 0.0
     live_neighbour_weight: float = 0.0
     session: SessionConfig = DEFAULT_SESSION_CONFIG
+    # The request-time learned ranking of the live candidates (live_ranker.py; None: the
+    # blend of V-SKNN and the neighbours, live_blend.py).
+    live_ranker: LiveRankerConfig | None = None
 
     def neighbours(self, behavioural: Neighbours, content: Neighbours) -> Neighbours:
         if self.behavioural and self.content:
@@ -339,8 +348,9 @@ def evaluate(
         if any(contender.learned for contender in config.recommenders)
         else (None, None)
     )
-    # Only the evaluated histories' products are ever looked up.
-    content = content.of_products(np.unique(histories.product))
+    # Only the evaluated histories' products are ever looked up (the live ranking reads the
+    # baskets' too).
+    all_content, content = content, content.of_products(np.unique(histories.product))
 
     results: dict[str, dict[str, RankingMetrics]] = {}
     for name, contender, merchandising in runs:
@@ -382,6 +392,7 @@ def evaluate(
             split=split,
             catalog=catalog,
             content=content,
+            all_content=all_content,
             trending=(global_trending, category_trending),
             config=config,
         )
@@ -444,6 +455,7 @@ def _live_results(
     split: TemporalSplit,
     catalog: Catalog,
     content: Neighbours,
+    all_content: Neighbours,
     trending: tuple[Ranked, Ranked],
     config: EvaluationConfig,
 ) -> dict[str, dict[str, RankingMetrics]]:
@@ -490,6 +502,23 @@ def _live_results(
         catalog,
         neighbour_weight=served.live_neighbour_weight,
     )
+    if served.live_ranker is not None:
+        # Learnt at the split from the orders before it, as the nightly job would have.
+        ranker = fit_live_ranker(
+            events.select(events.timestamp < split.split_at),
+            index,
+            all_content,
+            now=split.split_at,
+            session=served.session,
+            config=served.live_ranker,
+        )
+        if ranker is not None:
+            live, _ = live_ranked(
+                ranker,
+                query_features(
+                    index, sessions, all_content, session=served.session, config=ranker.config
+                ),
+            )
     results: dict[str, dict[str, RankingMetrics]] = {}
     for row in LIVE_ROWS:
         chosen, relevant = relevant_pairs(cases, row, prior)

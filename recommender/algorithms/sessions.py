@@ -104,6 +104,11 @@ class SessionIndex:
         search reads a few columns instead of multiplying through the whole index."""
         return self.matrix.tocsc()
 
+    @cached_property
+    def product_frequency(self) -> FloatArray:
+        """How many indexed sessions hold each product."""
+        return np.bincount(self.matrix.indices, minlength=len(self.product)).astype(np.float64)
+
     def to_bytes(self) -> bytes:
         """The index as NumPy's npz (the matrix is binary: its structure is all it holds)."""
         buffer = io.BytesIO()
@@ -278,6 +283,33 @@ def session_candidates_anchored(
     return candidates, anchor
 
 
+def nearest_sessions(
+    index: SessionIndex,
+    column: IntArray,
+    weight: FloatArray,
+    at: float,
+    config: SessionConfig,
+    *,
+    frequency: FloatArray,
+    sessions: int,
+) -> tuple[IntArray, FloatArray]:
+    """One query's nearest past sessions (index rows) and their similarities, from its
+    products' index columns and position weights: V-SKNN's neighbourhood. The inverse
+    frequencies come from `frequency` over `sessions` (the sessions a query at `at` may read,
+    so nothing later weighs in)."""
+    if sessions == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+    if config.idf:
+        weight = weight * np.log(sessions / np.maximum(frequency[column], 1.0))
+    similar = _nearest_one(index, column, weight, at, config)
+    return similar.indices.astype(np.int64), similar.data
+
+
+def _inverse_frequency(index: SessionIndex, column: IntArray) -> FloatArray:
+    idf: FloatArray = np.log(len(index) / index.product_frequency[column])
+    return idf
+
+
 def _nearest_one(
     index: SessionIndex, column: IntArray, weight: FloatArray, at: float, config: SessionConfig
 ) -> sp.csr_matrix:
@@ -357,8 +389,7 @@ def _weighted(
     column, known = positions(index.product, product)
     query, column, weight = query[known], column[known], weight[known]
     if config.idf:
-        frequency = np.bincount(index.matrix.indices, minlength=len(index.product))[column]
-        weight = weight * np.log(len(index) / frequency)
+        weight = weight * _inverse_frequency(index, column)
     return query, column, weight
 
 

@@ -21,6 +21,7 @@ from recommender.pipelines.evaluation import (
     evaluation_contenders,
     evaluation_record,
 )
+from recommender.pipelines.live_ranking import live_ranking_compute
 from recommender.pipelines.neighbour_tables import similarity_replace
 from recommender.pipelines.ranking import RANKING_HISTORY_DAYS, ranking_compute
 from recommender.pipelines.runs import (
@@ -49,6 +50,7 @@ __all__ = [
     "evaluation_compute",
     "evaluation_contenders",
     "evaluation_record",
+    "live_ranking_compute",
     "pipeline_run_claim",
     "pipeline_run_release",
     "pipeline_runs_abandoned_fail",

@@ -21,7 +21,11 @@ from recommender.selectors.runs import (
     pipeline_latest_finished,
     pipeline_run_counts,
 )
-from recommender.selectors.sessions import served_session_index, session_index_forget
+from recommender.selectors.sessions import (
+    served_live_ranker,
+    served_session_index,
+    session_index_forget,
+)
 from recommender.selectors.trending import product_popularity, trending_ranked, trending_top
 
 __all__ = [
@@ -39,6 +43,7 @@ __all__ = [
     "product_neighbours",
     "product_popularity",
     "product_texts",
+    "served_live_ranker",
     "served_session_index",
     "session_index_forget",
     "stored_neighbours",

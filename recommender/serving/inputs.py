@@ -16,8 +16,11 @@ from recommender.algorithms.buy_again import repeat_scores
 from recommender.algorithms.events import EventArrays, IntArray, positions
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.live_blend import live_blend
+from recommender.algorithms.live_ranker import LiveRanker, live_ranked, query_features
 from recommender.algorithms.merchandising import Merchandising, RuleKind
 from recommender.algorithms.sessions import (
+    CurrentSessions,
+    SessionIndex,
     current_baskets,
     current_sessions,
     session_candidates_anchored,
@@ -37,6 +40,7 @@ from recommender.algorithms.tiered import (
 from recommender.configuration import (
     FILL_DEPTH,
     LEARNED_LENGTH,
+    LIVE_CONTENT_NEIGHBOURS,
     LIVE_NEIGHBOUR_WEIGHT,
     LIVE_WEIGHT,
     LIVE_WEIGHT_NIGHTLY,
@@ -47,6 +51,7 @@ from recommender.configuration import (
 )
 from recommender.models import SimilarityKind
 from recommender.selectors import (
+    served_live_ranker,
     served_session_index,
     stored_neighbours,
     trending_ranked,
@@ -234,6 +239,18 @@ def live_now(
         quiet = replace(Live.empty(), basket_visitor=basket_visitor, basket_product=basket_product)
         return quiet, sessions.product, np.empty(0, dtype=np.int64)
     index = served_session_index()
+    ranker = served_live_ranker()
+    if ranker is not None:
+        candidates, anchor = _live_ranked(ranker, index, sessions)
+        position, indexed = positions(index.product, candidates.product)
+        live = Live(
+            candidates=candidates,
+            anchor=anchor,
+            basket_visitor=basket_visitor,
+            basket_product=basket_product,
+        )
+        # Every ranked candidate is an indexed product.
+        return live, sessions.product, index.category[position]
     sknn, sknn_anchor = session_candidates_anchored(index, sessions, SESSION_CONFIG)
     # The neighbours' products with their categories; all available (the served lists hold
     # available products only, and the shown ones are checked again).
@@ -264,6 +281,19 @@ def live_now(
         basket_product=basket_product,
     )
     return live, sessions.product, categories
+
+
+def _live_ranked(
+    ranker: LiveRanker, index: SessionIndex, sessions: CurrentSessions
+) -> tuple[Ranked, IntArray]:
+    """The session's candidates ranked by the served live ranking, with their anchors."""
+    content = stored_neighbours(
+        SimilarityKind.CONTENT, per_product=LIVE_CONTENT_NEIGHBOURS, products=sessions.product
+    )
+    features = query_features(
+        index, sessions, content, session=ranker.session, config=ranker.config
+    )
+    return live_ranked(ranker, features)
 
 
 # One stored neighbour of a product, with the neighbour's category: rows of this type, packed

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -12,13 +14,17 @@ from rest_framework.test import APIClient
 
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from recommender import pipelines
-from recommender.models import LearnedRecommendation, SessionIndexSnapshot
-from recommender.selectors import session_index_forget
+from recommender.algorithms.item_similarity import Neighbours
+from recommender.algorithms.live_ranker import LiveRanker, query_features
+from recommender.algorithms.sessions import CurrentSessions
+from recommender.models import LearnedRecommendation, LiveRankerSnapshot, SessionIndexSnapshot
+from recommender.selectors import served_session_index, session_index_forget
 from tracking.models import EventType
 from tracking.tests.factories import EventFactory, VisitorFactory, api_client_user
 
 pytestmark = pytest.mark.django_db
 
+NO_CONTENT = Neighbours.concatenate([])
 CAMPING = ("Tent", "Sleeping Bag", "Stove", "Lantern")
 TEA = ("Teapot", "Green Tea", "Cups")
 
@@ -152,3 +158,69 @@ def test_an_order_placed_now_is_in_other_visitors_lists_after_the_next_run(
     session_index_forget()  # a worker rechecks every 30 seconds; the test does not wait
     send(client, django_capture_on_commit_callbacks, "bea", cups)
     assert "Lantern" in names(listed(client, "bea"))
+
+
+@pytest.fixture
+def kit_store():
+    """Fifty days of orders: four of a kit's five products and a bestseller each, so the
+    nightly live ranking has orders to learn from."""
+    kits = {
+        name: [ProductFactory.create(name=f"{name} {n}", category=CategoryFactory.create())
+               for n in range(1, 6)]
+        for name in ("Camping", "Tea", "Garden")
+    }  # fmt: skip
+    bestseller = ProductFactory.create(name="Gift Card")
+    start = timezone.now() - timedelta(days=50)
+    for n in range(90):
+        kit = kits[("Camping", "Tea", "Garden")[n % 3]]
+        shopper, moment = VisitorFactory.create(), start + timedelta(hours=13 * n)
+        for product in [*(kit[:4] if n % 2 else kit[1:]), bestseller]:
+            EventFactory.create(visitor=shopper, product=product, occurred_at=moment,
+                                event_type=EventType.PURCHASE)  # fmt: skip
+    pipelines.trending_compute()
+    pipelines.sessions_compute()
+    return kits
+
+
+def test_a_guests_views_are_ranked_by_the_learnt_live_ranking(
+    client, kit_store, django_capture_on_commit_callbacks
+):
+    run = pipelines.live_ranking_compute()
+    assert run.statistics["learnt"]
+    assert run.statistics["training_orders"] == 90
+    session_index_forget()
+    tea = kit_store["Tea"]
+    send(client, django_capture_on_commit_callbacks, "guest", tea[0])
+    send(client, django_capture_on_commit_callbacks, "guest", tea[1])
+    answer = listed(client, "guest", k=4)
+    # What the tea orders held besides the two viewed: nothing of the other kits.
+    assert set(names(answer)) == {"Tea 3", "Tea 4", "Tea 5", "Gift Card"}
+    assert answer["items"][0]["reason"]["type"] == "just_viewed"
+    assert set(answer["items"][0]["reason"]["products"]) <= {tea[0].pk, tea[1].pk}
+
+
+def test_the_live_ranking_pipeline_twice_gives_the_same_ranking(kit_store):
+    first, second = pipelines.live_ranking_compute(), pipelines.live_ranking_compute()
+    assert first.statistics["training_rows"] == second.statistics["training_rows"] > 0
+    newest, previous = LiveRankerSnapshot.objects.order_by("-id")[:2]
+    assert LiveRankerSnapshot.objects.count() == 2  # the newest serves; the one before is kept
+    index = served_session_index()
+    tea = kit_store["Tea"]
+    asked = CurrentSessions(
+        query=np.zeros(2, dtype=np.int64),
+        product=np.array([tea[0].pk, tea[1].pk]),
+        at=np.array([time.time()]),
+    )
+    scores = []
+    for snapshot in (newest, previous):
+        ranker = LiveRanker.from_bytes(bytes(snapshot.data))
+        features = query_features(index, asked, NO_CONTENT, session=ranker.session)
+        scores.append(ranker.score(features))
+    np.testing.assert_array_equal(scores[0], scores[1])
+
+
+def test_without_orders_to_learn_from_the_blend_keeps_serving(shop):
+    LiveRankerSnapshot.objects.all().delete()
+    run = pipelines.live_ranking_compute(now=timezone.now() - timedelta(days=400))
+    assert run.statistics["learnt"] is False
+    assert not LiveRankerSnapshot.objects.exists()

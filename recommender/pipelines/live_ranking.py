@@ -1,0 +1,73 @@
+"""The live ranking pipeline: the request-time ranking of live candidates, learnt nightly.
+
+It replays the orders of the last LIVE_RANKER_CONFIG.training_days as the live protocol does
+(the first half of each order is the session, the rest what it should find), over an index of
+the sessions before each order, and fits the classifier live recommendations score with
+(recommender.algorithms.live_ranker). A run reads only events before its moment and a fixed
+sample, so running it twice gives the same model; the newest snapshot serves and the one
+before it is kept for workers still reading it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from recommender.algorithms.live_ranker import fit_live_ranker
+from recommender.algorithms.sessions import session_index
+from recommender.configuration import (
+    LIVE_CONTENT_NEIGHBOURS,
+    LIVE_RANKER_CONFIG,
+    SESSION_CONFIG,
+)
+from recommender.models import LiveRankerSnapshot, PipelineKind, PipelineRun, SimilarityKind
+from recommender.pipelines.runs import recorded_run
+from recommender.pipelines.sessions import SESSION_INDEX_ALL_DAYS
+from recommender.selectors import catalog_arrays, event_arrays, stored_neighbours
+
+# Snapshots kept: the serving one and the one before it.
+SNAPSHOTS_KEPT = 2
+# Sessions indexed for the replay: every order's past sessions up to the served maximum age.
+INDEX_MAX_SESSIONS = 1_000_000
+
+
+def live_ranking_compute(
+    *, now: datetime | None = None, queued_run: int | None = None
+) -> PipelineRun:
+    """Learn the live ranking from the recent orders and make it the served one."""
+    now = now or timezone.now()
+    config = LIVE_RANKER_CONFIG
+    parameters = {"now": now.isoformat(), **config.__dict__}
+    with recorded_run(PipelineKind.LIVE_RANKING, parameters, queued_run) as recorder:
+        with recorder.phase("read"):
+            days = config.training_days + (SESSION_CONFIG.max_age_days or SESSION_INDEX_ALL_DAYS)
+            events = event_arrays(since=now - timedelta(days=days), until=now)
+            catalog = catalog_arrays()
+            content = stored_neighbours(SimilarityKind.CONTENT, per_product=LIVE_CONTENT_NEIGHBOURS)
+        with recorder.phase("index"):
+            index = session_index(events, catalog, max_sessions=INDEX_MAX_SESSIONS)
+        with recorder.phase("learn"):
+            ranker = fit_live_ranker(
+                events, index, content, now=now.timestamp(), session=SESSION_CONFIG, config=config
+            )
+        with recorder.phase("write"), transaction.atomic():
+            if ranker is not None:
+                LiveRankerSnapshot.objects.create(
+                    computed_at=now,
+                    training_cases=ranker.training_cases,
+                    training_rows=ranker.training_rows,
+                    data=ranker.to_bytes(),
+                )
+                kept = LiveRankerSnapshot.objects.values_list("pk", flat=True)[:SNAPSHOTS_KEPT]
+                LiveRankerSnapshot.objects.exclude(pk__in=list(kept)).delete()
+        recorder.statistics |= {
+            "events_read": len(events),
+            "sessions_indexed": len(index),
+            "training_orders": ranker.training_cases if ranker else 0,
+            "training_rows": ranker.training_rows if ranker else 0,
+            # No order to learn from yet: the blend of V-SKNN and neighbours keeps serving.
+            "learnt": ranker is not None,
+        }
+    return recorder.run
