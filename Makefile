@@ -36,6 +36,7 @@ demo: migrate
 	$(BIN)/python manage.py compute_bought_together --verbosity 0
 	$(BIN)/python manage.py compute_sessions --verbosity 0
 	$(BIN)/python manage.py compute_ranking --verbosity 0
+	$(BIN)/python manage.py compute_live_ranking --verbosity 0
 	$(BIN)/python manage.py evaluate --verbosity 0 > /dev/null
 
 ## The shop and its schedule: the web server, and celery beat next to it running the declared
