@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,10 @@ CACHE_PREFIX = "bench-api"
 PORT = 8765
 CONCURRENCY = (4, 32)
 MISSES = "recommendations (cache miss)"
+SHOPPING = "recommendations (miss, shopping now)"
+# Visitors who view SHOPPING_VIEWS products just before their scenario: each of their lists has
+# a current session, so it is ranked by the live ranking (the path of a shopper browsing now).
+SHOPPERS, SHOPPING_VIEWS = 200, 3
 BATCHES = "POST events (batches of 500)"
 BATCH = 500
 RECS = "rec"  # infrastructure.cache.RECOMMENDATIONS
@@ -100,6 +105,21 @@ function request()
   local again = (math.floor(n / 2) % 2 == 1) and "true" or "false"
   return wrk.format("GET", "/api/recommendations?k=10&visitor=" .. visitor
     .. "&max_per_category=" .. cap .. "&include_interacted=" .. again)
+end
+""",
+        SHOPPING: auth
+        + visitor_table
+        + THREADS
+        + f"local shoppers = {SHOPPERS}\n"
+        + """
+local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
+function request()
+  -- As the cache-miss scenario, over the visitors who are browsing now.
+  local n = next_number() + offset
+  local visitor = visitors[(n % shoppers) + 1]
+  local cap = 1 + math.floor(n / shoppers) % 50
+  return wrk.format("GET", "/api/recommendations?k=10&visitor=" .. visitor
+    .. "&max_per_category=" .. cap)
 end
 """,
         "products?search=": term_table
@@ -205,6 +225,7 @@ def prepare(url: str) -> tuple[str, list[str], list[int]]:
         "compute_bought_together",
         "compute_sessions",
         "compute_ranking",
+        "compute_live_ranking",
     ):
         manage(url, command, "--verbosity", "0")
     token = shell(
@@ -277,6 +298,25 @@ def warm(token: str, visitors: list[str]) -> None:
             pass
     with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/trending?window=7d&k=20"):
         pass
+
+
+def browse(token: str, shoppers: list[str], products: list[int]) -> None:
+    """Each shopper views SHOPPING_VIEWS products now (in batches), starting a session."""
+    rng = random.Random(len(shoppers))
+    views = [
+        {"visitor": shopper, "product": product, "event_type": "view"}
+        for shopper in shoppers
+        for product in rng.sample(products, SHOPPING_VIEWS)
+    ]
+    for start in range(0, len(views), BATCH):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{PORT}/api/events",
+            data=json.dumps(views[start : start + BATCH]).encode(),
+            headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request):  # noqa: S310
+            pass
 
 
 def bench_setup(description: str) -> tuple[int, str, str, list[str]]:
@@ -357,7 +397,9 @@ def main() -> None:
     server = start_server(url, redis_url)
 
     def before_run(name: str) -> None:
-        if name == MISSES:
+        if name == SHOPPING:
+            browse(token, visitors[:SHOPPERS], products)
+        if name in (MISSES, SHOPPING):
             # No list computed before (by the warm-up or an earlier run) is served: every
             # measured request computes one (the shared caches stay warm).
             shell(url, f"from infrastructure import cache; cache.generation_bump({RECS!r})")

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+# A web process answers each request on one thread, beside the other workers on the same
+# cores: OpenMP and BLAS thread pools inside a request (the live ranking's classifier, NumPy)
+# only fight them for the cores, and OpenMP's waiting threads spin. Measured with bench/api.py:
+# a shopper's cache miss at 4 clients went from 14 to 145 requests a second
+# (docs/benchmarks.md). Set before the libraries load, which read them once; pipelines run in
+# Celery workers and keep every core. An operator's own setting wins.
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shopsmart.settings.base")
 
