@@ -287,9 +287,7 @@ def _live_ranked(
     ranker: LiveRanker, index: SessionIndex, sessions: CurrentSessions
 ) -> tuple[Ranked, IntArray]:
     """The session's candidates ranked by the served live ranking, with their anchors."""
-    content = stored_neighbours(
-        SimilarityKind.CONTENT, per_product=LIVE_CONTENT_NEIGHBOURS, products=sessions.product
-    )
+    content = content_neighbours(sessions.product)
     features = query_features(
         index, sessions, content, session=ranker.session, config=ranker.config
     )
@@ -349,6 +347,45 @@ def _neighbour_rows(products: list[int]) -> list[bytes]:
     rows["score"] = neighbours.score
     rows["co_occurrence"] = neighbours.co_occurrence
     rows["category"] = [categories[p] for p in neighbours.neighbour.tolist()]
+    starts = np.searchsorted(neighbours.product, ids, side="left")
+    stops = np.searchsorted(neighbours.product, ids, side="right")
+    return [rows[start:stop].tobytes() for start, stop in zip(starts, stops, strict=True)]
+
+
+# One stored content neighbour of a product, as the cache holds them (packed bytes).
+CONTENT_ROW = np.dtype([("neighbour", "<i8"), ("score", "<f8")])
+
+
+def content_neighbours(products: IntArray) -> Neighbours:
+    """The stored content neighbours of each product (the live ranking's name features), best
+    LIVE_CONTENT_NEIGHBOURS first; cached per product until the similarities are recomputed:
+    one database query per session would cost a shopper's list as much as the ranking."""
+    distinct = np.unique(products)
+    packed = cache.cached_many(
+        cache.SIMILARITY,
+        "content",
+        distinct.tolist(),
+        timeout=settings.CACHE_TTL_SIMILAR,
+        compute=_content_rows,
+        local=True,
+    )
+    rows = np.frombuffer(b"".join(packed), dtype=CONTENT_ROW)
+    return Neighbours(
+        product=np.repeat(distinct, [len(blob) // CONTENT_ROW.itemsize for blob in packed]),
+        neighbour=rows["neighbour"].copy(),
+        score=rows["score"].copy(),
+        co_occurrence=np.zeros(len(rows), dtype=np.int64),
+    )
+
+
+def _content_rows(products: list[int]) -> list[bytes]:
+    ids = np.array(products, dtype=np.int64)
+    neighbours = stored_neighbours(
+        SimilarityKind.CONTENT, per_product=LIVE_CONTENT_NEIGHBOURS, products=ids
+    )
+    rows = np.empty(len(neighbours), dtype=CONTENT_ROW)
+    rows["neighbour"] = neighbours.neighbour
+    rows["score"] = neighbours.score
     starts = np.searchsorted(neighbours.product, ids, side="left")
     stops = np.searchsorted(neighbours.product, ids, side="right")
     return [rows[start:stop].tobytes() for start, stop in zip(starts, stops, strict=True)]
