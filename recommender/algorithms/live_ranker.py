@@ -77,6 +77,10 @@ class LiveRankerConfig:
     # Orders of the last training_days replayed (a uniform sample of max_cases, fixed seed).
     training_days: float = 150.0
     max_cases: int = 20_000
+    # Fewer orders than this and nothing is learnt (the blend of V-SKNN and neighbours serves):
+    # on August 2011, learnt from 300 orders the ranking was below the blend for guests
+    # (0.1955 against 0.1993 NDCG@20), from 1,000 above it (0.2048).
+    min_orders: int = 1_000
     # Candidates per query from each search (V-SKNN, co-occurrence), before their union.
     candidates: int = 150
     # Only the session's latest products are read (a long browsing session's first views
@@ -186,7 +190,8 @@ def fit_live_ranker(
     config: LiveRankerConfig = DEFAULT_LIVE_RANKER_CONFIG,
 ) -> LiveRanker | None:
     """The ranking learnt from the orders of the training_days before now, each asked as the
-    live protocol asks it (None: no order with a relevant candidate to learn from)."""
+    live protocol asks it (None: fewer than min_orders orders, or none with a relevant
+    candidate, to learn from)."""
     # Imported here: live.py replays through the served recommender, which reads this module.
     from recommender.algorithms.live import basket_sessions, live_cases
 
@@ -197,7 +202,7 @@ def fit_live_ranker(
         max_cases=config.max_cases,
         seed=config.seed,
     )
-    if len(cases) == 0:
+    if len(cases) == 0 or len(cases) < config.min_orders:
         return None
     features = query_features(
         index, basket_sessions(cases), content, session=session, config=config

@@ -10,6 +10,7 @@ before it is kept for workers still reading it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -34,11 +35,14 @@ INDEX_MAX_SESSIONS = 1_000_000
 
 
 def live_ranking_compute(
-    *, now: datetime | None = None, queued_run: int | None = None
+    *, now: datetime | None = None, queued_run: int | None = None, min_orders: int | None = None
 ) -> PipelineRun:
-    """Learn the live ranking from the recent orders and make it the served one."""
+    """Learn the live ranking from the recent orders and make it the served one (from at least
+    `min_orders` of them: LIVE_RANKER_CONFIG's by default)."""
     now = now or timezone.now()
     config = LIVE_RANKER_CONFIG
+    if min_orders is not None:
+        config = replace(config, min_orders=min_orders)
     parameters = {"now": now.isoformat(), **config.__dict__}
     with recorded_run(PipelineKind.LIVE_RANKING, parameters, queued_run) as recorder:
         with recorder.phase("read"):

@@ -12,6 +12,7 @@ from recommender.models import (
     ContentSimilarity,
     EvaluationRun,
     ItemSimilarity,
+    LiveRankerSnapshot,
     PipelineKind,
     PipelineStatus,
     TrendingScore,
@@ -65,6 +66,21 @@ def test_a_running_pipeline_is_a_clear_command_error(demo_shop):
 def test_bad_options_are_usage_errors():
     with pytest.raises(CommandError, match="invalid"):
         run("compute_similarity", "--top-k", "0")
+
+
+def test_compute_live_ranking_learns_from_what_there_is_when_told(demo_shop):
+    out, _ = run("compute_live_ranking")
+    assert '"learnt": false' in out  # the demo's orders are fewer than a real store's minimum
+    assert not LiveRankerSnapshot.objects.exists()
+    out, _ = run("compute_live_ranking", "--min-orders", "1")
+    assert '"learnt": true' in out
+    assert LiveRankerSnapshot.objects.count() == 1
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+def test_compute_live_ranking_refuses_a_bad_minimum(value):
+    with pytest.raises(CommandError, match="at least 1"):
+        run("compute_live_ranking", "--min-orders", value)
 
 
 def test_compute_content_similarity_shows_progress_and_summarises(demo_shop):

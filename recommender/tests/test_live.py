@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from recommender import pipelines
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.live_ranker import LiveRanker, query_features
 from recommender.algorithms.sessions import CurrentSessions
+from recommender.configuration import LIVE_RANKER_CONFIG
 from recommender.models import LearnedRecommendation, LiveRankerSnapshot, SessionIndexSnapshot
 from recommender.selectors import served_session_index, session_index_forget
 from tracking.models import EventType
@@ -161,9 +163,14 @@ def test_an_order_placed_now_is_in_other_visitors_lists_after_the_next_run(
 
 
 @pytest.fixture
-def kit_store():
+def kit_store(monkeypatch):
     """Fifty days of orders: four of a kit's five products and a bestseller each, so the
-    nightly live ranking has orders to learn from."""
+    nightly live ranking has orders to learn from (fewer than a real store's minimum: the
+    test lowers it)."""
+    monkeypatch.setattr(
+        "recommender.pipelines.live_ranking.LIVE_RANKER_CONFIG",
+        replace(LIVE_RANKER_CONFIG, min_orders=50),
+    )
     kits = {
         name: [ProductFactory.create(name=f"{name} {n}", category=CategoryFactory.create())
                for n in range(1, 6)]
@@ -219,8 +226,11 @@ def test_the_live_ranking_pipeline_twice_gives_the_same_ranking(kit_store):
     np.testing.assert_array_equal(scores[0], scores[1])
 
 
-def test_without_orders_to_learn_from_the_blend_keeps_serving(shop):
-    LiveRankerSnapshot.objects.all().delete()
-    run = pipelines.live_ranking_compute(now=timezone.now() - timedelta(days=400))
+def test_without_enough_orders_to_learn_from_the_blend_keeps_serving(kit_store, monkeypatch):
+    monkeypatch.setattr(
+        "recommender.pipelines.live_ranking.LIVE_RANKER_CONFIG",
+        replace(LIVE_RANKER_CONFIG, min_orders=91),  # the store has 90
+    )
+    run = pipelines.live_ranking_compute()
     assert run.statistics["learnt"] is False
     assert not LiveRankerSnapshot.objects.exists()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -21,7 +23,7 @@ NOW = 100 * SECONDS_PER_DAY
 KITS = [np.arange(kit * 10 + 1, kit * 10 + 7) for kit in range(1, 6)]
 BESTSELLERS = np.arange(90, 100)
 SESSION = SessionConfig(neighbours=20, sample=500, idf=True, max_age_days=180.0)
-CONFIG = LiveRankerConfig(training_days=60.0, candidates=30, iterations=30)
+CONFIG = LiveRankerConfig(training_days=60.0, min_orders=50, candidates=30, iterations=30)
 
 
 def orders(seed: int = 0, count: int = 400, days: float = 90.0) -> EventArrays:
@@ -112,6 +114,13 @@ def test_nothing_is_learnt_without_orders_to_replay():
     assert (
         fit_live_ranker(quiet, INDEX, NO_CONTENT, now=NOW, session=SESSION, config=CONFIG) is None
     )
+
+
+def test_nothing_is_learnt_from_fewer_orders_than_the_minimum():
+    """A small shop's few orders would teach the model noise: the blend serves instead."""
+    demanding = replace(CONFIG, min_orders=10_000)
+    learnt = fit_live_ranker(EVENTS, INDEX, NO_CONTENT, now=NOW, session=SESSION, config=demanding)
+    assert learnt is None
 
 
 def test_stored_bytes_of_something_else_are_refused():
