@@ -4,10 +4,12 @@ products (cached per product, packed as bytes), the trending fills and every can
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from django.conf import settings
 
 from catalog.selectors import category_with_descendant_ids, products_available_categories
@@ -305,19 +307,9 @@ def served_neighbours(products: IntArray) -> tuple[Neighbours, IntArray]:
     """The served neighbours (see served_recommender) of each product, best
     NEIGHBOURS_PER_EVENT first, and each neighbour's category; cached per product until the
     similarities are recomputed."""
-    distinct = np.unique(products)
-    packed = cache.cached_many(
-        cache.SIMILARITY,
-        "neighbours",
-        distinct.tolist(),
-        timeout=settings.CACHE_TTL_SIMILAR,
-        compute=_neighbour_rows,
-        local=True,
-    )
-    rows = np.frombuffer(b"".join(packed), dtype=NEIGHBOUR_ROW)
-    lengths = [len(blob) // NEIGHBOUR_ROW.itemsize for blob in packed]
+    product, rows = _cached_rows("neighbours", products, NEIGHBOUR_ROW, _neighbour_rows)
     neighbours = Neighbours(
-        product=np.repeat(distinct, lengths),
+        product=product,
         neighbour=rows["neighbour"].copy(),
         score=rows["score"].copy(),
         co_occurrence=rows["co_occurrence"].copy(),
@@ -347,9 +339,7 @@ def _neighbour_rows(products: list[int]) -> list[bytes]:
     rows["score"] = neighbours.score
     rows["co_occurrence"] = neighbours.co_occurrence
     rows["category"] = [categories[p] for p in neighbours.neighbour.tolist()]
-    starts = np.searchsorted(neighbours.product, ids, side="left")
-    stops = np.searchsorted(neighbours.product, ids, side="right")
-    return [rows[start:stop].tobytes() for start, stop in zip(starts, stops, strict=True)]
+    return _packed(rows, neighbours.product, ids)
 
 
 # One stored content neighbour of a product, as the cache holds them (packed bytes).
@@ -360,18 +350,9 @@ def content_neighbours(products: IntArray) -> Neighbours:
     """The stored content neighbours of each product (the live ranking's name features), best
     LIVE_CONTENT_NEIGHBOURS first; cached per product until the similarities are recomputed:
     one database query per session would cost a shopper's list as much as the ranking."""
-    distinct = np.unique(products)
-    packed = cache.cached_many(
-        cache.SIMILARITY,
-        "content",
-        distinct.tolist(),
-        timeout=settings.CACHE_TTL_SIMILAR,
-        compute=_content_rows,
-        local=True,
-    )
-    rows = np.frombuffer(b"".join(packed), dtype=CONTENT_ROW)
+    product, rows = _cached_rows("content", products, CONTENT_ROW, _content_rows)
     return Neighbours(
-        product=np.repeat(distinct, [len(blob) // CONTENT_ROW.itemsize for blob in packed]),
+        product=product,
         neighbour=rows["neighbour"].copy(),
         score=rows["score"].copy(),
         co_occurrence=np.zeros(len(rows), dtype=np.int64),
@@ -386,8 +367,31 @@ def _content_rows(products: list[int]) -> list[bytes]:
     rows = np.empty(len(neighbours), dtype=CONTENT_ROW)
     rows["neighbour"] = neighbours.neighbour
     rows["score"] = neighbours.score
-    starts = np.searchsorted(neighbours.product, ids, side="left")
-    stops = np.searchsorted(neighbours.product, ids, side="right")
+    return _packed(rows, neighbours.product, ids)
+
+
+def _cached_rows(
+    name: str, products: IntArray, row: np.dtype[Any], compute: Callable[[list[int]], list[bytes]]
+) -> tuple[IntArray, npt.NDArray[Any]]:
+    """Each distinct product's stored rows, packed as bytes of `row` and cached per product
+    until the similarities are recomputed: the rows, and the product each belongs to."""
+    distinct = np.unique(products)
+    packed = cache.cached_many(
+        cache.SIMILARITY,
+        name,
+        distinct.tolist(),
+        timeout=settings.CACHE_TTL_SIMILAR,
+        compute=compute,
+        local=True,
+    )
+    lengths = [len(blob) // row.itemsize for blob in packed]
+    return np.repeat(distinct, lengths), np.frombuffer(b"".join(packed), dtype=row)
+
+
+def _packed(rows: npt.NDArray[Any], product: IntArray, ids: IntArray) -> list[bytes]:
+    """Rows grouped by (sorted) product, as one blob of bytes per id."""
+    starts = np.searchsorted(product, ids, side="left")
+    stops = np.searchsorted(product, ids, side="right")
     return [rows[start:stop].tobytes() for start, stop in zip(starts, stops, strict=True)]
 
 
