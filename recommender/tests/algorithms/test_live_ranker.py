@@ -128,3 +128,16 @@ def test_stored_bytes_of_something_else_are_refused():
 
     with pytest.raises(TypeError):
         LiveRanker.from_bytes(pickle.dumps({"not": "a ranker"}))
+
+
+def test_a_session_of_products_nobody_bought_together_yet_brings_nothing(ranker):
+    features = query_features(INDEX, session(777, 778), NO_CONTENT, session=SESSION)
+    ranked, anchor = live_ranked(ranker, features)
+    assert len(ranked.product) == len(anchor) == 0
+
+
+def test_one_viewed_product_is_enough(ranker):
+    features = query_features(INDEX, session(51), NO_CONTENT, session=SESSION, config=CONFIG)
+    ranked, anchor = live_ranked(ranker, features)
+    assert set(ranked.product[:3].tolist()) <= {52, 53, 54, 55, 56}
+    assert set(anchor[:3].tolist()) == {51}
