@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -43,6 +44,10 @@ from recommender.algorithms.sessions import (
     nearest_sessions,
     position_weights,
 )
+
+if TYPE_CHECKING:
+    # live.py replays through the served recommender, which reads this module.
+    from recommender.algorithms.live import LiveCases
 
 FEATURES = (
     "vsknn",
@@ -194,16 +199,10 @@ def fit_live_ranker(
     live protocol asks it (None: fewer than min_orders orders, or none with a relevant
     candidate, to learn from)."""
     # Imported here: live.py replays through the served recommender, which reads this module.
-    from recommender.algorithms.live import basket_sessions, live_cases
+    from recommender.algorithms.live import basket_sessions
 
-    cases = live_cases(
-        events,
-        split_at=now - config.training_days * SECONDS_PER_DAY,
-        until=now,
-        max_cases=config.max_cases,
-        seed=config.seed,
-    )
-    if len(cases) == 0 or len(cases) < config.min_orders:
+    cases = _training_cases(events, now=now, config=config)
+    if len(cases) == 0 or cases.eligible < config.min_orders:
         return None
     features = query_features(
         index, basket_sessions(cases), content, session=session, config=config
@@ -228,6 +227,23 @@ def fit_live_ranker(
         session=session,
         training_cases=len(cases),
         training_rows=len(features.product),
+    )
+
+
+def training_orders(events: EventArrays, *, now: float, config: LiveRankerConfig) -> int:
+    """How many orders the ranking would learn from at `now` (before sampling)."""
+    return _training_cases(events, now=now, config=config).eligible
+
+
+def _training_cases(events: EventArrays, *, now: float, config: LiveRankerConfig) -> LiveCases:
+    from recommender.algorithms.live import live_cases  # see TYPE_CHECKING above
+
+    return live_cases(
+        events,
+        split_at=now - config.training_days * SECONDS_PER_DAY,
+        until=now,
+        max_cases=config.max_cases,
+        seed=config.seed,
     )
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from recommender.algorithms.live_ranker import fit_live_ranker
+from recommender.algorithms.live_ranker import fit_live_ranker, training_orders
 from recommender.algorithms.sessions import session_index
 from recommender.configuration import (
     LIVE_CONTENT_NEIGHBOURS,
@@ -69,6 +69,9 @@ def live_ranking_compute(
         recorder.statistics |= {
             "events_read": len(events),
             "sessions_indexed": len(index),
+            # What there was to learn from, learnt or not (against min_orders).
+            "orders_available": training_orders(events, now=now.timestamp(), config=config),
+            "min_orders": config.min_orders,
             "training_orders": ranker.training_cases if ranker else 0,
             "training_rows": ranker.training_rows if ranker else 0,
             # No order to learn from yet: the blend of V-SKNN and neighbours keeps serving.

@@ -71,6 +71,7 @@ def test_bad_options_are_usage_errors():
 def test_compute_live_ranking_learns_from_what_there_is_when_told(demo_shop):
     out, _ = run("compute_live_ranking")
     assert '"learnt": false' in out  # the demo's orders are fewer than a real store's minimum
+    assert '"orders_available": ' in out
     assert not LiveRankerSnapshot.objects.exists()
     out, _ = run("compute_live_ranking", "--min-orders", "1")
     assert '"learnt": true' in out
