@@ -206,6 +206,33 @@ def test_a_guests_views_are_ranked_by_the_learnt_live_ranking(
     assert set(answer["items"][0]["reason"]["products"]) <= {tea[0].pk, tea[1].pk}
 
 
+def test_a_returning_buyers_basket_moves_their_list_under_the_learnt_ranking(
+    client, kit_store, django_capture_on_commit_callbacks
+):
+    assert pipelines.live_ranking_compute().statistics["learnt"]
+    session_index_forget()
+    garden, camping = kit_store["Garden"], kit_store["Camping"]
+    buyer = VisitorFactory.create(external_id="regular")
+    long_ago = timezone.now() - timedelta(days=60)
+    EventFactory.create(visitor=buyer, product=camping[0], occurred_at=long_ago,
+                        event_type=EventType.PURCHASE)  # fmt: skip
+    for rank, product in enumerate(camping[1:3]):
+        LearnedRecommendation.objects.create(
+            visitor=buyer, product=product, score=0.5 - rank / 10, computed_at=long_ago
+        )
+    before = names(listed(client, "regular", k=4))
+    assert before[:2] == ["Camping 2", "Camping 3"]
+    send(client, django_capture_on_commit_callbacks, "regular", garden[0], "add_to_cart")
+    send(client, django_capture_on_commit_callbacks, "regular", garden[1], "add_to_cart")
+    after = listed(client, "regular", k=6)
+    # The basket's companions join the learned list; the basket itself is never suggested.
+    assert {"Garden 3", "Garden 4"} <= set(names(after))
+    assert not {"Garden 1", "Garden 2"} & set(names(after))
+    goes_with = next(item for item in after["items"] if item["product"]["name"] == "Garden 3")
+    assert goes_with["reason"]["type"] == "goes_with_basket"
+    assert set(goes_with["reason"]["products"]) <= {garden[0].pk, garden[1].pk}
+
+
 def test_the_live_ranking_pipeline_twice_gives_the_same_ranking(kit_store):
     first, second = pipelines.live_ranking_compute(), pipelines.live_ranking_compute()
     assert first.statistics["training_rows"] == second.statistics["training_rows"] > 0
