@@ -33,6 +33,7 @@ from recommender.algorithms.events import (
     EventArrays,
     FloatArray,
     IntArray,
+    pair_key,
     positions,
     slices,
 )
@@ -208,8 +209,7 @@ def fit_live_ranker(
         index, basket_sessions(cases), content, session=session, config=config
     )
     relevant = np.isin(
-        features.query.astype(np.int64) << 32 | features.product,
-        cases.rest[0].astype(np.int64) << 32 | cases.rest[1],
+        pair_key(features.query, features.product), pair_key(cases.rest[0], cases.rest[1])
     )
     if not relevant.any() or relevant.all():
         return None
