@@ -300,13 +300,14 @@ def nearest_sessions(
     if sessions == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
     if config.idf:
-        weight = weight * np.log(sessions / np.maximum(frequency[column], 1.0))
+        weight = weight * _inverse_frequency(frequency[column], sessions)
     similar = _nearest_one(index, column, weight, at, config)
     return similar.indices.astype(np.int64), similar.data
 
 
-def _inverse_frequency(index: SessionIndex, column: IntArray) -> FloatArray:
-    idf: FloatArray = np.log(len(index) / index.product_frequency[column])
+def _inverse_frequency(frequency: FloatArray, sessions: int) -> FloatArray:
+    """V-SKNN's weight of a shared product held by `frequency` of `sessions` sessions."""
+    idf: FloatArray = np.log(sessions / np.maximum(frequency, 1.0))
     return idf
 
 
@@ -389,7 +390,7 @@ def _weighted(
     column, known = positions(index.product, product)
     query, column, weight = query[known], column[known], weight[known]
     if config.idf:
-        weight = weight * _inverse_frequency(index, column)
+        weight = weight * _inverse_frequency(index.product_frequency[column], len(index))
     return query, column, weight
 
 
