@@ -495,16 +495,10 @@ def _live_results(
         behavioural.of(served.similarity or config.similarity), content
     )
     sessions = basket_sessions(cases)
-    live, _ = live_blend(
-        session_candidates(index, sessions, served.session),
-        sessions,
-        served_neighbours,
-        catalog,
-        neighbour_weight=served.live_neighbour_weight,
-    )
-    if served.live_ranker is not None:
-        # Learnt at the split from the orders before it, as the nightly job would have.
-        ranker = fit_live_ranker(
+    # Learnt at the split from the orders before it, as the nightly job would have; without
+    # one (none configured, or too few orders) the blend serves, as it does in the shop.
+    ranker = (
+        fit_live_ranker(
             events.select(events.timestamp < split.split_at),
             index,
             all_content,
@@ -512,13 +506,24 @@ def _live_results(
             session=served.session,
             config=served.live_ranker,
         )
-        if ranker is not None:
-            live, _ = live_ranked(
-                ranker,
-                query_features(
-                    index, sessions, all_content, session=served.session, config=ranker.config
-                ),
-            )
+        if served.live_ranker is not None
+        else None
+    )
+    if ranker is not None:
+        live, _ = live_ranked(
+            ranker,
+            query_features(
+                index, sessions, all_content, session=served.session, config=ranker.config
+            ),
+        )
+    else:
+        live, _ = live_blend(
+            session_candidates(index, sessions, served.session),
+            sessions,
+            served_neighbours,
+            catalog,
+            neighbour_weight=served.live_neighbour_weight,
+        )
     results: dict[str, dict[str, RankingMetrics]] = {}
     for row in LIVE_ROWS:
         chosen, relevant = relevant_pairs(cases, row, prior)
