@@ -58,8 +58,8 @@ def run(
     customer_l2: float,
     learned: bool = True,
 ) -> EvaluationResult:
-    """The served recommender (without its learned lists if not `learned`: the peers do not
-    need them) and the peers on one month."""
+    """The served recommender (without its learned lists and live ranking if not `learned`:
+    the peers do not need them) and the peers on one month."""
     start, end = (moment.timestamp() for moment in period)
     events = event_arrays(since=datetime(2010, 1, 1, tzinfo=UTC), until=period[1])
     config = EvaluationConfig(
@@ -72,7 +72,13 @@ def run(
         l2=settings.RECOMMENDER_EASE_L2,
         half_life_days=settings.RECOMMENDER_REPEAT_HALF_LIFE_DAYS,
         repeat_weight=settings.RECOMMENDER_REPEAT_WEIGHT,
-        recommenders=(replace(served_recommender(), learned=learned),),
+        recommenders=(
+            replace(
+                served_recommender(),
+                learned=learned,
+                live_ranker=served_recommender().live_ranker if learned else None,
+            ),
+        ),
         basket_ease_l2=basket_l2,
         customer_ease_l2=customer_l2,
     )

@@ -40,6 +40,7 @@ from recommender.algorithms.item_similarity import (
     interaction_matrix,
 )
 from recommender.algorithms.live import (
+    GUESTS,
     LIVE_ROWS,
     PEER_NAMES,
     RETURNING_ALL,
@@ -56,6 +57,8 @@ from recommender.algorithms.live import (
 from recommender.algorithms.live_blend import live_blend
 from recommender.algorithms.live_ranker import (
     LiveRankerConfig,
+    Nightly,
+    NightlyInputs,
     fit_live_ranker,
     live_ranked,
     query_features,
@@ -505,25 +508,44 @@ def _live_results(
             now=split.split_at,
             session=served.session,
             config=served.live_ranker,
+            nightly=NightlyInputs(
+                catalog=catalog, content=content, half_life_days=config.half_life_days
+            ),
         )
         if served.live_ranker is not None
         else None
     )
+    # Each row's live candidates (grouped by case): a returning buyer's nightly ones (the
+    # learned list, and the repeats where interacted products are allowed) are ranked with
+    # them when the ranking serves, by the model of the row's list.
+    live_of: dict[str, Ranked] = {}
     if ranker is not None:
-        live, _ = live_ranked(
-            ranker,
-            query_features(
-                index, sessions, all_content, session=served.session, config=ranker.config
-            ),
+        nightly = Nightly(
+            learned=case_learned if served.learned and case_learned is not None else Ranked.empty(),
+            repeats=repeats,
         )
+        for row in LIVE_ROWS:
+            live_of[row], _ = live_ranked(
+                ranker,
+                query_features(
+                    index,
+                    sessions,
+                    all_content,
+                    session=served.session,
+                    config=ranker.config,
+                    nightly=None if row == GUESTS else nightly,
+                    interacted=row == RETURNING_ALL,
+                ),
+            )
     else:
-        live, _ = live_blend(
+        blend, _ = live_blend(
             session_candidates(index, sessions, served.session),
             sessions,
             served_neighbours,
             catalog,
             neighbour_weight=served.live_neighbour_weight,
         )
+        live_of = dict.fromkeys(LIVE_ROWS, blend)
     results: dict[str, dict[str, RankingMetrics]] = {}
     for row in LIVE_ROWS:
         chosen, relevant = relevant_pairs(cases, row, prior)
@@ -548,9 +570,10 @@ def _live_results(
                 live_weight=served.live_weight,
                 live_weight_nightly=served.live_weight_nightly,
             ),
-            live=live,
-            learned=case_learned if served.learned else None,
-            repeats=repeats,
+            live=live_of[row],
+            # Ranked with the live candidates already, when the ranking serves.
+            learned=case_learned if served.learned and ranker is None else None,
+            repeats=repeats if ranker is None else None,
         )
         results.setdefault(served.name, {})[row] = _protocol_metrics(
             lists, relevant, catalog, config.ks

@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from recommender.algorithms.live_ranker import fit_live_ranker, training_orders
+from recommender.algorithms.live_ranker import NightlyInputs, fit_live_ranker, training_orders
 from recommender.algorithms.sessions import session_index
 from recommender.configuration import (
     LIVE_CONTENT_NEIGHBOURS,
@@ -24,7 +25,8 @@ from recommender.configuration import (
     SESSION_CONFIG,
 )
 from recommender.models import LiveRankerSnapshot, PipelineKind, PipelineRun, SimilarityKind
-from recommender.pipelines.runs import recorded_run
+from recommender.pipelines.ranking import RANKING_HISTORY_DAYS
+from recommender.pipelines.runs import ProgressCallback, recorded_run
 from recommender.pipelines.sessions import SESSION_INDEX_ALL_DAYS
 from recommender.selectors import catalog_arrays, event_arrays, stored_neighbours
 
@@ -35,7 +37,11 @@ INDEX_MAX_SESSIONS = 1_000_000
 
 
 def live_ranking_compute(
-    *, now: datetime | None = None, queued_run: int | None = None, min_orders: int | None = None
+    *,
+    now: datetime | None = None,
+    queued_run: int | None = None,
+    min_orders: int | None = None,
+    progress: ProgressCallback | None = None,
 ) -> PipelineRun:
     """Learn the live ranking from the recent orders and make it the served one (from at least
     `min_orders` of them: LIVE_RANKER_CONFIG's by default)."""
@@ -46,15 +52,34 @@ def live_ranking_compute(
     parameters = {"now": now.isoformat(), **config.__dict__}
     with recorded_run(PipelineKind.LIVE_RANKING, parameters, queued_run) as recorder:
         with recorder.phase("read"):
-            days = config.training_days + (SESSION_CONFIG.max_age_days or SESSION_INDEX_ALL_DAYS)
-            events = event_arrays(since=now - timedelta(days=days), until=now)
+            # The replayed orders' learned lists come from a ranking learnt at the start of
+            # the training window, on the history the nightly ranking reads before it.
+            start = now - timedelta(days=config.training_days)
+            events = event_arrays(since=start - timedelta(days=RANKING_HISTORY_DAYS), until=now)
             catalog = catalog_arrays()
             content = stored_neighbours(SimilarityKind.CONTENT, per_product=LIVE_CONTENT_NEIGHBOURS)
         with recorder.phase("index"):
-            index = session_index(events, catalog, max_sessions=INDEX_MAX_SESSIONS)
+            indexed_days = SESSION_CONFIG.max_age_days or SESSION_INDEX_ALL_DAYS
+            since = (start - timedelta(days=indexed_days)).timestamp()
+            index = session_index(
+                events.select(events.timestamp >= since),
+                catalog,
+                max_sessions=INDEX_MAX_SESSIONS,
+            )
         with recorder.phase("learn"):
             ranker = fit_live_ranker(
-                events, index, content, now=now.timestamp(), session=SESSION_CONFIG, config=config
+                events,
+                index,
+                content,
+                now=now.timestamp(),
+                session=SESSION_CONFIG,
+                config=config,
+                nightly=NightlyInputs(
+                    catalog=catalog,
+                    content=content,
+                    half_life_days=settings.RECOMMENDER_REPEAT_HALF_LIFE_DAYS,
+                ),
+                progress=progress,
             )
         with recorder.phase("write"), transaction.atomic():
             if ranker is not None:

@@ -59,7 +59,7 @@ _session_index = _NewestSnapshot(
     SessionIndexSnapshot, SessionIndex.from_bytes, SessionIndex.empty()
 )
 _live_ranker: _NewestSnapshot[LiveRanker | None] = _NewestSnapshot(
-    LiveRankerSnapshot, LiveRanker.from_bytes, None
+    LiveRankerSnapshot, LiveRanker.usable_from_bytes, None
 )
 
 

@@ -18,7 +18,7 @@ from recommender.algorithms.buy_again import repeat_scores
 from recommender.algorithms.events import EventArrays, IntArray, positions
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.live_blend import live_blend
-from recommender.algorithms.live_ranker import LiveRanker, live_ranked, query_features
+from recommender.algorithms.live_ranker import LiveRanker, Nightly, live_ranked, query_features
 from recommender.algorithms.merchandising import Merchandising, RuleKind
 from recommender.algorithms.sessions import (
     CurrentSessions,
@@ -95,6 +95,9 @@ class RecommendationInputs:
     # The current session's candidates and the basket; the session's products, oldest first.
     live: Live
     session_products: IntArray
+    # Whether the live ranking ranked the learned list and repeats with the live candidates
+    # (then they reach recommend() through `live` only, and the fields above explain them).
+    nightly_ranked: bool
     # The shop's rules for this list (with the candidates' prices if a price range holds),
     # and the category cap when the request names none.
     merchandising: Merchandising
@@ -126,8 +129,8 @@ class RecommendationInputs:
                 live_weight=LIVE_WEIGHT,
                 live_weight_nightly=LIVE_WEIGHT_NIGHTLY,
             ),
-            repeats=self.repeats,
-            learned=self.learned,
+            repeats=Ranked.empty() if self.nightly_ranked else self.repeats,
+            learned=Ranked.empty() if self.nightly_ranked else self.learned,
             live=self.live,
             merchandising=self.merchandising,
             requested_category=np.array(
@@ -162,8 +165,32 @@ def recommendation_inputs(request: RecommendationRequest, rules: ListRules) -> R
     repeats = repeats_of(read.purchases) if request.include_interacted else Ranked.empty()
     repeat_categories = read.purchased_available
     learned, learned_categories = read.learned, read.learned_categories
-    live, session_products, live_categories = live_now(
-        read.recent_events, neighbours, neighbour_categories, with_candidates=variant.live
+
+    def nightly() -> Nightly:
+        """The visitor's learned list and repeats for the live ranking: what the history read
+        left out is read now (only a visitor with a current session, when the ranking serves,
+        needs them)."""
+        nonlocal learned, learned_categories
+        rest = visitor_history(
+            visitor=request.visitor,
+            length=0,
+            purchase_length=0 if request.include_interacted else PURCHASE_HISTORY_LENGTH,
+            learned_length=LEARNED_LENGTH if request.include_interacted and variant.learned else 0,
+        )
+        if not request.include_interacted:
+            # Every purchase, so the ranking leaves them all out of the default list.
+            return Nightly(learned=read.learned, repeats=repeats_of(rest.purchases))
+        # Candidates, explained as picked for the visitor when they make the list.
+        learned, learned_categories = rest.learned, rest.learned_categories
+        return Nightly(learned=rest.learned, repeats=repeats)
+
+    live, session_products, live_categories, nightly_ranked = live_now(
+        read.recent_events,
+        neighbours,
+        neighbour_categories,
+        with_candidates=variant.live,
+        nightly=nightly,
+        include_interacted=request.include_interacted,
     )
     # Pinned products are candidates too (when they can be bought).
     pins = products_available_categories(
@@ -216,6 +243,7 @@ def recommendation_inputs(request: RecommendationRequest, rules: ListRules) -> R
         requested_categories=None if in_category is None else tuple(in_category),
         live=live,
         session_products=session_products,
+        nightly_ranked=nightly_ranked,
         merchandising=rules.merchandising,
         default_max_per_category=variant.max_per_category or rules.defaults.max_per_category,
     )
@@ -227,11 +255,15 @@ def live_now(
     neighbour_categories: IntArray,
     *,
     with_candidates: bool = True,
-) -> tuple[Live, IntArray, IntArray]:
+    nightly: Callable[[], Nightly] | None = None,
+    include_interacted: bool = False,
+) -> tuple[Live, IntArray, IntArray, bool]:
     """From one visitor's latest events (visitor index 0) and the served neighbours of their
-    products: their current session's candidates (V-SKNN over the served session index and
-    the session products' neighbours, with each one's anchor and category), their basket and
-    the session's products, oldest first."""
+    products: their current session's candidates (ranked by the served live ranking with the
+    visitor's `nightly` ones, or V-SKNN over the served session index blended with the
+    session products' neighbours), each one's anchor and category, their basket, the
+    session's products (oldest first), and whether the nightly candidates were ranked with
+    them (the purchased ones left out unless interacted products are allowed)."""
     visitor = np.zeros(1, dtype=np.int64)
     sessions = current_sessions(events, visitor, now=time.time())
     basket_visitor, basket_product = current_baskets(events, visitor)
@@ -239,11 +271,13 @@ def live_now(
         # No current session (most misses), or a variant without live candidates: none; the
         # basket is still left out.
         quiet = replace(Live.empty(), basket_visitor=basket_visitor, basket_product=basket_product)
-        return quiet, sessions.product, np.empty(0, dtype=np.int64)
+        return quiet, sessions.product, np.empty(0, dtype=np.int64), False
     index = served_session_index()
     ranker = served_live_ranker()
     if ranker is not None:
-        candidates, anchor = _live_ranked(ranker, index, sessions)
+        candidates, anchor = _live_ranked(
+            ranker, index, sessions, nightly() if nightly else Nightly.none(), include_interacted
+        )
         position, indexed = positions(index.product, candidates.product)
         live = Live(
             candidates=candidates,
@@ -252,7 +286,7 @@ def live_now(
             basket_product=basket_product,
         )
         # Every ranked candidate is an indexed product.
-        return live, sessions.product, index.category[position]
+        return live, sessions.product, index.category[position], len(candidates.product) > 0
     sknn, sknn_anchor = session_candidates_anchored(index, sessions, SESSION_CONFIG)
     # The neighbours' products with their categories; all available (the served lists hold
     # available products only, and the shown ones are checked again).
@@ -282,16 +316,27 @@ def live_now(
         basket_visitor=basket_visitor,
         basket_product=basket_product,
     )
-    return live, sessions.product, categories
+    return live, sessions.product, categories, False
 
 
 def _live_ranked(
-    ranker: LiveRanker, index: SessionIndex, sessions: CurrentSessions
+    ranker: LiveRanker,
+    index: SessionIndex,
+    sessions: CurrentSessions,
+    nightly: Nightly,
+    interacted: bool,
 ) -> tuple[Ranked, IntArray]:
-    """The session's candidates ranked by the served live ranking, with their anchors."""
+    """The session's candidates and the visitor's nightly ones ranked by the served live
+    ranking's model of the list, with their anchors."""
     content = content_neighbours(sessions.product)
     features = query_features(
-        index, sessions, content, session=ranker.session, config=ranker.config
+        index,
+        sessions,
+        content,
+        session=ranker.session,
+        config=ranker.config,
+        nightly=nightly,
+        interacted=interacted,
     )
     return live_ranked(ranker, features)
 

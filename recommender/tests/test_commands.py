@@ -73,9 +73,13 @@ def test_compute_live_ranking_learns_from_what_there_is_when_told(demo_shop):
     assert '"learnt": false' in out  # the demo's orders are fewer than a real store's minimum
     assert '"orders_available": ' in out
     assert not LiveRankerSnapshot.objects.exists()
-    out, _ = run("compute_live_ranking", "--min-orders", "1")
+    out, err = run("compute_live_ranking", "--min-orders", "1")
     assert '"learnt": true' in out
     assert LiveRankerSnapshot.objects.count() == 1
+    # The bar names each step as it starts (the replays, the nightly lists, each model's fit)
+    # and ends full: the last step is the fit for lists with interacted products.
+    assert "Live ranking: learning the interacted model" in err
+    assert "100%" in err
 
 
 @pytest.mark.parametrize("value", ["0", "-3", "many"])

@@ -233,6 +233,30 @@ def test_a_returning_buyers_basket_moves_their_list_under_the_learnt_ranking(
     assert set(goes_with["reason"]["products"]) <= {garden[0].pk, garden[1].pk}
 
 
+def test_a_returning_buyers_repeats_are_ranked_with_their_basket_under_the_learnt_ranking(
+    client, kit_store, django_capture_on_commit_callbacks
+):
+    """With interacted products allowed, what they bought before is a candidate of the same
+    ranking as the basket's companions; the default list's personal items leave it out."""
+    assert pipelines.live_ranking_compute().statistics["learnt"]
+    session_index_forget()
+    tea, camping = kit_store["Tea"], kit_store["Camping"]
+    buyer = VisitorFactory.create(external_id="regular")
+    EventFactory.create(visitor=buyer, product=camping[0], event_type=EventType.PURCHASE,
+                        occurred_at=timezone.now() - timedelta(days=60))  # fmt: skip
+    send(client, django_capture_on_commit_callbacks, "regular", tea[0], "add_to_cart")
+    again = listed(client, "regular", k=20, include_interacted="true")
+    bought = next(item for item in again["items"] if item["product"]["name"] == "Camping 1")
+    assert bought["reason"]["type"] == "bought_before"
+    assert {"Tea 2", "Tea 3"} <= set(names(again))
+    # The default list's personal items leave it out (a trending fill may still show it).
+    default = listed(client, "regular", k=20)["items"]
+    personal = {"goes_with_basket", "just_viewed", "similar_to", "bought_before", "picked_for_you"}
+    assert "Camping 1" not in [
+        i["product"]["name"] for i in default if i["reason"]["type"] in personal
+    ]
+
+
 def test_the_live_ranking_pipeline_twice_gives_the_same_ranking(kit_store):
     first, second = pipelines.live_ranking_compute(), pipelines.live_ranking_compute()
     assert first.statistics["training_rows"] == second.statistics["training_rows"] > 0

@@ -7,6 +7,7 @@ from django.core.management.base import CommandParser
 
 from recommender.configuration import LIVE_RANKER_CONFIG
 from recommender.management.commands._pipeline import PipelineCommand
+from recommender.models import PipelineRun
 from recommender.pipelines import live_ranking_compute
 
 
@@ -37,5 +38,11 @@ class Command(PipelineCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         now = self.as_of(options)
-        self.stdout.write("Learning the live ranking from recent orders...")
-        self.run_pipeline(lambda: live_ranking_compute(now=now, min_orders=options["min_orders"]))
+
+        def compute() -> PipelineRun:
+            with self.progress_bar("Live ranking", "steps", **options) as progress:
+                return live_ranking_compute(
+                    now=now, min_orders=options["min_orders"], progress=progress
+                )
+
+        self.run_pipeline(compute)

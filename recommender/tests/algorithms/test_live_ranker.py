@@ -5,16 +5,24 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from recommender.algorithms.arrays import Ranked
+from recommender.algorithms.buy_again import repeat_scores
 from recommender.algorithms.events import PURCHASE, SECONDS_PER_DAY, EventArrays
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.live_ranker import (
     FEATURES,
+    NIGHTLY_FEATURES,
     LiveRanker,
     LiveRankerConfig,
+    Nightly,
+    NightlyInputs,
     fit_live_ranker,
     live_ranked,
     query_features,
+    replayed_nightly,
+    training_cases,
 )
+from recommender.algorithms.ranker import RankerConfig
 from recommender.algorithms.sessions import CurrentSessions, SessionConfig, session_index
 from recommender.algorithms.tiered import Catalog
 
@@ -123,6 +131,19 @@ def test_nothing_is_learnt_from_fewer_orders_than_the_minimum():
     assert learnt is None
 
 
+def test_a_snapshot_learnt_with_other_features_is_not_used(ranker):
+    """After an upgrade that changes the features, last night's snapshot cannot score this
+    release's rows: the blend serves until the next run."""
+    import pickle
+
+    older = replace(ranker, features=FEATURES[:18])
+    assert LiveRanker.usable_from_bytes(older.to_bytes()) is None
+    stripped = LiveRanker.from_bytes(ranker.to_bytes())
+    del vars(stripped)["features"]  # pickled by a release before the field existed
+    assert LiveRanker.usable_from_bytes(pickle.dumps(stripped)) is None
+    assert LiveRanker.usable_from_bytes(ranker.to_bytes()) is not None
+
+
 def test_stored_bytes_of_something_else_are_refused():
     import pickle
 
@@ -141,3 +162,123 @@ def test_one_viewed_product_is_enough(ranker):
     ranked, anchor = live_ranked(ranker, features)
     assert set(ranked.product[:3].tolist()) <= {52, 53, 54, 55, 56}
     assert set(anchor[:3].tolist()) == {51}
+
+
+def nightly(*, learned: dict[int, float], repeats: dict[int, float]) -> Nightly:
+    """One query's (query 0) nightly candidates, best first."""
+
+    def ranked(scores: dict[int, float]) -> Ranked:
+        return Ranked.of(
+            np.array(list(scores), dtype=np.int64), np.array(list(scores.values()), dtype=float)
+        )
+
+    return Nightly(learned=ranked(learned), repeats=ranked(repeats))
+
+
+def test_a_returning_buyers_learned_list_and_repeats_are_ranked_with_the_live_candidates():
+    """One ranking: the nightly products are candidates beside the basket's companions, each
+    with what the night said of it (what they bought before only where the list allows it)."""
+    asked = nightly(learned={51: 0.9, 52: 0.5, 31: 0.4}, repeats={91: 2.0, 93: 1.0})
+    features = query_features(
+        INDEX, session(31, 32), NO_CONTENT, session=SESSION, config=CONFIG, nightly=asked,
+        interacted=True,
+    )  # fmt: skip
+    default = query_features(
+        INDEX, session(31, 32), NO_CONTENT, session=SESSION, config=CONFIG, nightly=asked
+    )
+    guest = query_features(INDEX, session(31, 32), NO_CONTENT, session=SESSION, config=CONFIG)
+    values = dict(zip(features.product.tolist(), features.values, strict=True))
+    column = {name: FEATURES.index(name) for name in NIGHTLY_FEATURES}
+    assert {51, 52, 91, 93} <= set(values)
+    assert {33, 34} <= set(values)
+    assert 31 not in values  # the session's own product, even when listed
+    assert values[51][column["learned_rank"]] == 1.0
+    assert values[52][column["learned_rank"]] == 0.5
+    assert values[52][column["learned_score"]] == 0.5
+    assert values[91][column["repeat_score"]] == 1.0
+    assert values[93][column["repeat_score"]] == 0.5
+    assert values[33][column["learned_score"]] == values[33][column["repeat_score"]] == 0.0
+    assert (features.values[:, column["returning"]] == 1.0).all()
+    # The default list: new products only, the learned ones still candidates.
+    assert {51, 52} <= set(default.product.tolist())
+    assert not {91, 93} & set(default.product.tolist())
+    # A guest's query has no nightly candidates and nothing in the nightly columns.
+    assert not {51, 52} & set(guest.product.tolist())
+    nightly_columns = [column[name] for name in NIGHTLY_FEATURES]
+    assert (guest.values[:, nightly_columns] == 0.0).all()
+
+
+# Sixty regular customers ordering from their kit (one of five) and their own staple (one of
+# ten bestsellers, not the kit's) over 200 days: the replay gives returning buyers' orders
+# their nightly candidates.
+REGULARS_NOW = 300 * SECONDS_PER_DAY
+SHORT_RANKER = RankerConfig(label_days=14.0, min_history_days=14.0, max_cutoffs=6)
+
+
+def regular_orders(count: int = 500) -> EventArrays:
+    rng = np.random.default_rng(3)
+    rows: list[tuple[int, int, float]] = []
+    start = REGULARS_NOW - 200 * SECONDS_PER_DAY
+    for moment in np.sort(rng.uniform(start, REGULARS_NOW, count)):
+        visitor = int(rng.integers(60))
+        kit = KITS[visitor % len(KITS)]
+        lines = [*rng.choice(kit, 4, replace=False), int(BESTSELLERS[visitor // 6])]
+        rows += [(visitor, int(product), float(moment)) for product in lines]
+    columns = list(zip(*rows, strict=True))
+    return EventArrays(
+        visitor=np.array(columns[0], dtype=np.int64),
+        product=np.array(columns[1], dtype=np.int64),
+        event_type=np.full(len(rows), PURCHASE, dtype=np.int8),
+        timestamp=np.array(columns[2], dtype=np.float64),
+    )
+
+
+def test_replayed_orders_see_nightly_lists_made_of_nothing_after_them():
+    """A replayed order's learned list and repeats are what the night before it served: cut
+    every event from a moment on, and no earlier order's nightly candidates move."""
+    events = regular_orders()
+    config = replace(CONFIG, training_days=90.0)
+    inputs = NightlyInputs(catalog=catalog(), content=NO_CONTENT, ranker=SHORT_RANKER)
+    cases = training_cases(events, now=REGULARS_NOW, config=config)
+    full = replayed_nightly(events, cases, inputs, now=REGULARS_NOW, config=config)
+    cut = REGULARS_NOW - 40 * SECONDS_PER_DAY
+    truncated = replayed_nightly(
+        events.select(events.timestamp < cut), cases, inputs, now=REGULARS_NOW, config=config
+    )
+    before = np.flatnonzero(cases.at < cut)
+    assert cases.returning[before].sum() > 50
+    for name in ("learned", "repeats"):
+        whole, part = getattr(full, name), getattr(truncated, name)
+        rows, kept = np.isin(whole.group, before), np.isin(part.group, before)
+        assert rows.sum() > 0
+        np.testing.assert_array_equal(whole.group[rows], part.group[kept])
+        np.testing.assert_array_equal(whole.product[rows], part.product[kept])
+        np.testing.assert_allclose(whole.score[rows], part.score[kept])
+    # Only orders of visitors who bought before have any.
+    assert set(full.learned.group.tolist()) <= set(np.flatnonzero(cases.returning).tolist())
+
+
+def test_a_ranking_learnt_with_nightly_candidates_puts_a_regulars_staple_first():
+    """Regulars buy their own staple with every order, and each kit's buyers have different
+    staples: the basket alone cannot tell which, the repeats can."""
+    events = regular_orders()
+    index = session_index(events, catalog(), max_sessions=10_000)
+    config = replace(CONFIG, training_days=90.0)
+    inputs = NightlyInputs(catalog=catalog(), content=NO_CONTENT, ranker=SHORT_RANKER)
+    fitted = fit_live_ranker(
+        events, index, NO_CONTENT, now=REGULARS_NOW, session=SESSION, config=config,
+        nightly=inputs,
+    )  # fmt: skip
+    assert fitted is not None
+    basket = session(31, 32, at=REGULARS_NOW)
+    firsts = []
+    for visitor in (7, 12, 22):  # all buy kit KITS[2]; staples 91, 92 and 93
+        bought = repeat_scores(
+            events.select(events.visitor == visitor), np.array([visitor]), now=REGULARS_NOW
+        )
+        features = query_features(
+            index, basket, NO_CONTENT, session=SESSION, config=config,
+            nightly=Nightly(learned=Ranked.empty(), repeats=bought), interacted=True,
+        )  # fmt: skip
+        firsts.append(int(live_ranked(fitted, features)[0].product[0]))
+    assert firsts == [91, 92, 93]
