@@ -25,8 +25,9 @@ LEARNED_LENGTH = MAX_K + RANKED_LIST_MARGIN
 # recent of them, at most SESSION_INDEX_MAX_SESSIONS: about 10 MB at 15 products a session).
 SESSION_INDEX_MAX_SESSIONS = 200_000
 # V-SKNN's parameters, the weight of the session products' neighbours in the live candidates,
-# and how much those count against a history's neighbours and against a learned list or
-# repeats: chosen on the validation month under the live protocol (docs/recommender.md).
+# and how much those count against a history's neighbours and (while the blend serves, before
+# a live ranking is learnt: the ranking ranks them itself) against a learned list or repeats:
+# chosen on the validation month under the live protocol (docs/recommender.md).
 SESSION_CONFIG = SessionConfig(neighbours=50, sample=1_000, idf=True, max_age_days=180.0)
 LIVE_NEIGHBOUR_WEIGHT = 0.25
 LIVE_WEIGHT = 8.0

@@ -46,6 +46,11 @@ def orders(seed: int = 0, count: int = 400, days: float = 90.0) -> EventArrays:
         lines = [*rng.choice(kit, rng.integers(4, 6), replace=False),
                  *rng.choice(BESTSELLERS, rng.integers(1, 3), replace=False)]  # fmt: skip
         rows += [(visitor, int(product), float(moment)) for product in rng.permutation(lines)]
+    return purchases(rows)
+
+
+def purchases(rows: list[tuple[int, int, float]]) -> EventArrays:
+    """(visitor, product, moment) rows as purchase events."""
     columns = list(zip(*rows, strict=True))
     return EventArrays(
         visitor=np.array(columns[0], dtype=np.int64),
@@ -224,13 +229,7 @@ def regular_orders(count: int = 500) -> EventArrays:
         kit = KITS[visitor % len(KITS)]
         lines = [*rng.choice(kit, 4, replace=False), int(BESTSELLERS[visitor // 6])]
         rows += [(visitor, int(product), float(moment)) for product in lines]
-    columns = list(zip(*rows, strict=True))
-    return EventArrays(
-        visitor=np.array(columns[0], dtype=np.int64),
-        product=np.array(columns[1], dtype=np.int64),
-        event_type=np.full(len(rows), PURCHASE, dtype=np.int8),
-        timestamp=np.array(columns[2], dtype=np.float64),
-    )
+    return purchases(rows)
 
 
 def test_replayed_orders_see_nightly_lists_made_of_nothing_after_them():
