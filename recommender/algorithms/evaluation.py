@@ -56,6 +56,7 @@ from recommender.algorithms.live import (
 )
 from recommender.algorithms.live_blend import live_blend
 from recommender.algorithms.live_ranker import (
+    LiveRanker,
     LiveRankerConfig,
     Nightly,
     NightlyInputs,
@@ -571,9 +572,9 @@ def _live_results(
                 live_weight_nightly=served.live_weight_nightly,
             ),
             live=live_of[row],
-            # Ranked with the live candidates already, when the ranking serves.
-            learned=case_learned if served.learned and ranker is None else None,
-            repeats=repeats if ranker is None else None,
+            # Ranked with the live candidates already where the ranking ranked any, as served.
+            learned=_unranked(case_learned, live_of[row], ranker) if served.learned else None,
+            repeats=_unranked(repeats, live_of[row], ranker),
         )
         results.setdefault(served.name, {})[row] = _protocol_metrics(
             lists, relevant, catalog, config.ks
@@ -595,6 +596,17 @@ def _live_results(
                     peer, relevant, catalog, config.ks
                 )
     return results
+
+
+def _unranked(nightly: Ranked | None, live: Ranked, ranker: LiveRanker | None) -> Ranked | None:
+    """The nightly rows of the cases the live ranking left without candidates (all of them
+    when the blend serves): the others' were ranked with their live candidates."""
+    if nightly is None or ranker is None:
+        return nightly
+    kept = ~np.isin(nightly.group, live.group)
+    return Ranked(
+        group=nightly.group[kept], product=nightly.product[kept], score=nightly.score[kept]
+    )
 
 
 def _per_case(ranked: Ranked, owner: IntArray) -> Ranked:
