@@ -9,7 +9,14 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
-from recommender.algorithms.events import EventArrays, FloatArray, IntArray, positions, rank_within
+from recommender.algorithms.events import (
+    EventArrays,
+    FloatArray,
+    IntArray,
+    positions,
+    rank_within,
+    slices,
+)
 
 # A product the catalog does not hold, or a visitor without a category.
 NO_CATEGORY = -1
@@ -118,6 +125,28 @@ class Ranked:
             product=np.concatenate([p.product for p in parts]),
             score=np.concatenate([p.score for p in parts]),
         )
+
+    def taken(self, rows: npt.NDArray[np.bool_] | IntArray | slice) -> Ranked:
+        """The rows picked by a mask, positions or a slice."""
+        return Ranked(group=self.group[rows], product=self.product[rows], score=self.score[rows])
+
+    def of_group(self, group: int) -> Ranked:
+        """One group's rows."""
+        start, stop = np.searchsorted(self.group, [group, group + 1])
+        return self.taken(slice(int(start), int(stop)))
+
+    def regrouped(self, chosen: IntArray) -> Ranked:
+        """The rows of the chosen groups, numbered by their position in `chosen` (ascending)."""
+        position, known = positions(chosen, self.group)
+        return Ranked(group=position[known], product=self.product[known], score=self.score[known])
+
+    def copied_to(self, owner: IntArray) -> Ranked:
+        """Each position's copy of the rows of the group `owner` names for it (-1: none),
+        grouped by position."""
+        starts = np.searchsorted(self.group, owner, side="left")
+        stops = np.searchsorted(self.group, owner, side="right")
+        copy, rows = slices(starts, np.where(owner >= 0, stops - starts, 0))
+        return Ranked(group=copy, product=self.product[rows], score=self.score[rows])
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,6 @@ from recommender.algorithms.events import (
     grouped,
     pair_key,
     positions,
-    slices,
 )
 from recommender.algorithms.item_similarity import (
     DEFAULT_MIN_COMMON_VISITORS,
@@ -488,7 +487,7 @@ def _live_results(
     case_learned = None
     if learned is not None:
         position, known = positions(case_visitors, cases.visitor)
-        case_learned = _per_case(learned, np.where(known & cases.returning, position, -1))
+        case_learned = learned.copied_to(np.where(known & cases.returning, position, -1))
     repeats = repeat_scores(
         prior,
         np.arange(len(cases), dtype=np.int64),
@@ -603,19 +602,7 @@ def _unranked(nightly: Ranked | None, live: Ranked, ranker: LiveRanker | None) -
     when the blend serves): the others' were ranked with their live candidates."""
     if nightly is None or ranker is None:
         return nightly
-    kept = ~np.isin(nightly.group, live.group)
-    return Ranked(
-        group=nightly.group[kept], product=nightly.product[kept], score=nightly.score[kept]
-    )
-
-
-def _per_case(ranked: Ranked, owner: IntArray) -> Ranked:
-    """Rows grouped by visitor position copied to each case whose owner is that position
-    (owner -1: none), grouped by case."""
-    starts = np.searchsorted(ranked.group, owner, side="left")
-    stops = np.searchsorted(ranked.group, owner, side="right")
-    case, rows = slices(starts, np.where(owner >= 0, stops - starts, 0))
-    return Ranked(group=case, product=ranked.product[rows], score=ranked.score[rows])
+    return nightly.taken(~np.isin(nightly.group, live.group))
 
 
 def _seen_before(

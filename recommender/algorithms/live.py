@@ -296,7 +296,7 @@ def served_lists(
     `live`, `learned` and `repeats` are grouped by case number."""
     basket = only(basket_events(cases), chosen)
     history = basket if row == GUESTS else EventArrays.concatenate([only(prior, chosen), basket])
-    live_rows = _regrouped(live, chosen)
+    live_rows = live.regrouped(chosen)
     recommendations = recommend(
         histories=Histories.from_events(history, np.arange(len(chosen), dtype=np.int64)),
         visitor_count=len(chosen),
@@ -305,8 +305,8 @@ def served_lists(
         category_trending=category_trending,
         global_trending=global_trending,
         rules=rules,
-        repeats=None if repeats is None or row == GUESTS else _regrouped(repeats, chosen),
-        learned=None if learned is None or row == GUESTS else _regrouped(learned, chosen),
+        repeats=None if repeats is None or row == GUESTS else repeats.regrouped(chosen),
+        learned=None if learned is None or row == GUESTS else learned.regrouped(chosen),
         live=Live(
             candidates=live_rows,
             anchor=np.full(len(live_rows.product), -1, dtype=np.int64),
@@ -315,12 +315,6 @@ def served_lists(
         ),
     )
     return recommendations.lists(len(chosen), rules.k)
-
-
-def _regrouped(ranked: Ranked, chosen: IntArray) -> Ranked:
-    """The rows of the chosen groups, numbered by their position in `chosen` (ascending)."""
-    position, known = positions(chosen, ranked.group)
-    return Ranked(group=position[known], product=ranked.product[known], score=ranked.score[known])
 
 
 def _of_cases(pairs: IntArray, chosen: IntArray) -> tuple[IntArray, int]:

@@ -140,16 +140,7 @@ class Nightly:
         return cls(learned=Ranked.empty(), repeats=Ranked.empty())
 
     def of_query(self, query: int) -> tuple[Ranked, Ranked]:
-        return _rows_of(self.learned, query), _rows_of(self.repeats, query)
-
-
-def _rows_of(ranked: Ranked, group: int) -> Ranked:
-    start, stop = np.searchsorted(ranked.group, [group, group + 1])
-    return Ranked(
-        group=ranked.group[start:stop],
-        product=ranked.product[start:stop],
-        score=ranked.score[start:stop],
-    )
+        return self.learned.of_group(query), self.repeats.of_group(query)
 
 
 @dataclass(frozen=True)
@@ -315,8 +306,8 @@ def fit_live_ranker(
     if nightly is not None and with_nightly:
         replayed = replayed_nightly(events, cases, nightly, now=now, config=config, steps=steps)
         own = Nightly(
-            learned=_regrouped(replayed.learned, returning),
-            repeats=_regrouped(replayed.repeats, returning),
+            learned=replayed.learned.regrouped(returning),
+            repeats=replayed.repeats.regrouped(returning),
         )
         for kind in ("returning", "interacted"):
             steps.next(f"replaying {len(returning):,} returning buyers' orders ({kind} list)")
@@ -368,12 +359,6 @@ def _sessions_of(sessions: CurrentSessions, chosen: IntArray) -> CurrentSessions
     return CurrentSessions(
         query=position[known], product=sessions.product[known], at=sessions.at[chosen]
     )
-
-
-def _regrouped(ranked: Ranked, chosen: IntArray) -> Ranked:
-    """The chosen groups' rows (ascending), numbered by their position in `chosen`."""
-    position, known = positions(chosen, ranked.group)
-    return Ranked(group=position[known], product=ranked.product[known], score=ranked.score[known])
 
 
 @dataclass(frozen=True)
@@ -443,20 +428,11 @@ def replayed_nightly(
             k=config.learned_length,
         )
         # Copied from each visitor's list to each of their orders at that anchor.
-        starts = np.searchsorted(lists.group, owner_position, side="left")
-        stops = np.searchsorted(lists.group, owner_position, side="right")
-        owner, rows = slices(starts, stops - starts)
-        parts.append(
-            Ranked(group=owners[owner], product=lists.product[rows], score=lists.score[rows])
-        )
+        owner = np.full(len(cases), -1, dtype=np.int64)
+        owner[owners] = owner_position
+        parts.append(lists.copied_to(owner))
     learned = Ranked.concatenate(parts)
-    order = np.argsort(learned.group, kind="stable")
-    return Nightly(
-        learned=Ranked(
-            group=learned.group[order], product=learned.product[order], score=learned.score[order]
-        ),
-        repeats=repeats,
-    )
+    return Nightly(learned=learned.taken(np.argsort(learned.group, kind="stable")), repeats=repeats)
 
 
 def _anchors(
