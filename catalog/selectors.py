@@ -140,23 +140,35 @@ def product_cards(product_ids: Iterable[int]) -> dict[int, ProductCard]:
 
 def product_cards_available(product_ids: Iterable[int]) -> tuple[dict[int, ProductCard], set[int]]:
     """The cards of the given products by id, and which of them a shopper may be shown now
-    (active and in stock), in one query; unknown ids are left out.
+    (active and in stock); unknown ids are left out.
 
-    Plain SQL: every recommendation computed on a cache miss makes this read, and building the
-    equivalent QuerySet costs more than PostgreSQL takes to answer it.
+    Every recommendation computed on a cache miss makes this read. Inside the computation of
+    a cached list the worker keeps each card under the catalog's generation, which the list's
+    lookup has just read (infrastructure.cache.kept_many): a card, and whether it can be
+    bought, is then as fresh as the list itself, and the database is read only for the cards
+    not kept yet. Plain SQL: building the equivalent QuerySet costs more than PostgreSQL
+    takes to answer it.
     """
-    ids = list(product_ids)
-    if not ids:
-        return {}, set()
     cards = {}
     available = set()
+    ids = list(product_ids)
+    for pk, kept in zip(ids, cache.kept_many("card", ids, compute=_card_rows), strict=True):
+        if kept is not None:
+            cards[pk] = kept[0]
+            if kept[1]:
+                available.add(pk)
+    return cards, available
+
+
+def _card_rows(ids: list[int]) -> list[tuple[ProductCard, bool] | None]:
+    """Each product's card and whether it is browsable, in the order of `ids` (one query;
+    None for an unknown id)."""
+    found = {}
     with connection.cursor() as cursor:
         cursor.execute(_card_rows_sql(), {"ids": sql.id_list(ids)})
         for *card, browsable in cursor.fetchall():
-            cards[card[0]] = _card(*card)
-            if browsable:
-                available.add(card[0])
-    return cards, available
+            found[card[0]] = (_card(*card), bool(browsable))
+    return [found.get(pk) for pk in ids]
 
 
 def _card_rows_sql() -> str:

@@ -171,6 +171,35 @@ def cached_many(
     return [answers[key] for key in keys]
 
 
+def kept_many(
+    name: str,
+    ids: Sequence[int],
+    *,
+    compute: Callable[[list[int]], list[T]],
+    depends_on: Sequence[str] = (CATALOG,),
+) -> list[T]:
+    """One answer per id, kept in the worker process only (never stored on Redis) under the
+    generations of `depends_on`: inside the computation of a cached answer whose lookup read
+    them, an id kept under those same generations is answered from the process, and the
+    others are computed together and kept; anywhere else (or with the cache down) every id
+    is computed. For reads cheap enough that a round trip to Redis would cost as much as the
+    database, but that every computation of a list makes (the shown products' cards)."""
+    if not ids:
+        return []
+    names = [_generation_key(f) for f in depends_on]
+    read = _generations_read.get()
+    if read is None or any(n not in read for n in names):
+        return compute(list(ids))
+    keys = [f"kept:{name}:{i}" for i in ids]
+    answers = _local_answers(keys, names)
+    missing = list(dict.fromkeys(i for key, i in zip(keys, ids, strict=True) if key not in answers))
+    if missing:
+        computed = dict(zip([f"kept:{name}:{i}" for i in missing], compute(missing), strict=True))
+        _keep_locally(list(computed), computed, tuple(read[n] for n in names))
+        answers |= computed
+    return [answers[key] for key in keys]
+
+
 def flush() -> None:
     """Invalidate every family at once (the staff's "flush caches")."""
     for family in FAMILIES:
@@ -246,7 +275,11 @@ def _computing_under(generations: dict[str, int]) -> Iterator[None]:
         _generations_read.reset(token)
 
 
-def _local_answers(keys: list[str], generation_names: list[str], family: str) -> dict[str, Any]:
+def _local_answers(
+    keys: list[str], generation_names: list[str], family: str | None = None
+) -> dict[str, Any]:
+    """The keys kept in the process under the generations the enclosing computation read
+    (the hits counted as lookups of the family, if one is given)."""
     read = _generations_read.get()
     if read is None or any(name not in read for name in generation_names):
         return {}
@@ -258,7 +291,8 @@ def _local_answers(keys: list[str], generation_names: list[str], family: str) ->
             if kept is not None and kept[0] == current:
                 _local.move_to_end(key)
                 answers[key] = kept[1]
-        _local_lookups[family] += len(answers)
+        if family is not None:
+            _local_lookups[family] += len(answers)
     return answers
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +42,8 @@ class Shown:
 def impression_record(shown: Shown) -> str:
     """Record the list as shown; returns its impression id (the `recommendation_id` its
     clicks carry back)."""
-    payload = asdict(shown) | {
+    # The fields as they are (asdict() would deep-copy every list first).
+    payload = vars(shown) | {
         "products": [int(p) for p in shown.products],
         "shown_at": shown.shown_at.isoformat(),
     }

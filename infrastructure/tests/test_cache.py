@@ -184,3 +184,46 @@ def test_answers_served_from_the_process_count_as_hits():
     after = cache.statistics()[cache.SIMILARITY]
     assert after["hits"] - before["hits"] == 2
     assert after["misses"] == before["misses"]
+
+
+class Cards:
+    """A per-product read kept only in the process, under the catalog's generation."""
+
+    def __init__(self) -> None:
+        self.computed: list[list[int]] = []
+
+    def __call__(self, ids: list[int]) -> list[str]:
+        self.computed.append(ids)
+        return [f"card of {i}" for i in ids]
+
+    def read(self, ids: list[int]) -> list[str]:
+        return cache.kept_many("card", ids, compute=self)
+
+    def in_list(self, ids: list[int], k: int) -> list[str]:
+        """Read while computing a cached list (whose lookup reads the catalog's generation)."""
+        return cache.cached(
+            cache.RECOMMENDATIONS, k, timeout=60, compute=lambda: self.read(ids), scope="v1"
+        )
+
+
+def test_a_kept_read_serves_later_lists_from_the_process_and_computes_only_new_ids():
+    cards = Cards()
+    assert cards.in_list([1, 2], k=1) == ["card of 1", "card of 2"]
+    assert cards.in_list([2, 3, 3, 1], k=2) == ["card of 2", "card of 3", "card of 3", "card of 1"]
+    assert cards.computed == [[1, 2], [3]]
+
+
+def test_a_kept_read_is_computed_again_once_the_catalog_changes():
+    cards = Cards()
+    cards.in_list([1], k=1)
+    cache.generation_bump(cache.CATALOG)
+    cards.in_list([1], k=2)
+    assert cards.computed == [[1], [1]]
+
+
+def test_a_kept_read_outside_a_cached_computation_is_computed_every_time():
+    cards = Cards()
+    cards.in_list([1], k=1)
+    assert cards.read([1]) == ["card of 1"]
+    assert cards.read([]) == []
+    assert cards.computed == [[1], [1]]

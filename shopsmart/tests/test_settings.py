@@ -75,6 +75,40 @@ def test_environment_switches_to_postgres_redis_and_a_real_broker():
     assert settings["hosts"] == ["shop.example.com", "www.shop.example.com"]
 
 
+PREPARED_PROBE = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "o = s.DATABASES['default']['OPTIONS']; "
+    "print(o.get('server_side_binding'), o.get('prepare_threshold'))"
+)
+
+
+def test_prepared_statements_are_on_for_postgres_unless_turned_off():
+    postgres = {"DATABASE_URL": "postgres://shop@db.internal:5432/shop"}
+    assert run_python(PREPARED_PROBE, "shopsmart.settings.base", **postgres).stdout.split() == [
+        "True",
+        "5",
+    ]
+    turned_off = run_python(
+        PREPARED_PROBE, "shopsmart.settings.base", **postgres, DB_PREPARED_STATEMENTS="false"
+    )
+    assert turned_off.stdout.split() == ["None", "None"]
+
+
+@pytest.mark.django_db
+def test_on_postgres_a_statement_run_often_is_planned_once():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    query = "SELECT count(*) FROM django_content_type WHERE app_label = %s"
+    with connection.cursor() as cursor:
+        for _ in range(6):
+            cursor.execute(query, ["catalog"])
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("django_content_type" in statement for statement in prepared)
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
