@@ -182,11 +182,6 @@ def _card_rows_sql() -> str:
     )
 
 
-def products_available(*, among: Iterable[int]) -> set[int]:
-    """Which of the products a shopper may be shown now (active and in stock)."""
-    return set(products_available_categories(among=among))
-
-
 def products_available_categories(*, among: Iterable[int]) -> dict[int, int]:
     """The category of each of the products a shopper may be shown now, by product id (read
     with their cards, so a cached list's computation finds them kept by the worker)."""

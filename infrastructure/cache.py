@@ -18,7 +18,9 @@ Answers that many computations share (each product's neighbours, the trending fi
 be kept in the worker process (`local=True`). Such a copy is used only inside the computation
 of another cached answer whose lookup has just read, from Redis, the generations the copy
 depends on, and only if it was stored under those generations: it is never older than what
-Redis would have answered, and with Redis down it is not used at all.
+Redis would have answered, and with Redis down it is not used at all. Reads that are cheaper
+from the database than from Redis (the products' cards) are kept in the process only, on the
+same terms (`kept_many`).
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ _local: OrderedDict[str, tuple[tuple[int, ...], Any]] = OrderedDict()
 _local_lock = threading.Lock()
 # Lookups answered in the process, counted on Redis with the next round trip.
 _local_lookups: Counter[str] = Counter()
+# kept_many's answers: name -> (the generations they were computed under, id -> answer).
+_kept: dict[str, tuple[tuple[int, ...], dict[int, Any]]] = {}
+_MISSING: Any = object()
 # The generations the enclosing computation's lookup read from Redis.
 _generations_read: ContextVar[dict[str, int] | None] = ContextVar("generations_read", default=None)
 
@@ -183,21 +188,35 @@ def kept_many(
     them, an id kept under those same generations is answered from the process, and the
     others are computed together and kept; anywhere else (or with the cache down) every id
     is computed. For reads cheap enough that a round trip to Redis would cost as much as the
-    database, but that every computation of a list makes (the shown products' cards)."""
+    database, but that every computation of a list makes (its candidates' cards)."""
     if not ids:
         return []
     names = [_generation_key(f) for f in depends_on]
     read = _generations_read.get()
     if read is None or any(n not in read for n in names):
         return compute(list(ids))
-    keys = [f"kept:{name}:{i}" for i in ids]
-    answers = _local_answers(keys, names)
-    missing = list(dict.fromkeys(i for key, i in zip(keys, ids, strict=True) if key not in answers))
-    if missing:
-        computed = dict(zip([f"kept:{name}:{i}" for i in missing], compute(missing), strict=True))
-        _keep_locally(list(computed), computed, tuple(read[n] for n in names))
-        answers |= computed
-    return [answers[key] for key in keys]
+    table = _kept_table(name, tuple(read[n] for n in names))
+    answers = [table.get(i, _MISSING) for i in ids]
+    missing = list(dict.fromkeys(i for i, a in zip(ids, answers, strict=True) if a is _MISSING))
+    if not missing:
+        return answers
+    computed = dict(zip(missing, compute(missing), strict=True))
+    with _local_lock:
+        table.update(computed)
+        while len(table) > LOCAL_ENTRIES:
+            del table[next(iter(table))]  # the longest kept
+    return [computed[i] if a is _MISSING else a for i, a in zip(ids, answers, strict=True)]
+
+
+def _kept_table(name: str, generations: tuple[int, ...]) -> dict[int, Any]:
+    """The answers kept for `name` under these generations: a table is only ever read under
+    the generations it was filled under, so one that moved on is dropped whole."""
+    with _local_lock:
+        kept = _kept.get(name)
+        if kept is None or kept[0] != generations:
+            kept = (generations, {})
+            _kept[name] = kept
+        return kept[1]
 
 
 def flush() -> None:
@@ -275,11 +294,7 @@ def _computing_under(generations: dict[str, int]) -> Iterator[None]:
         _generations_read.reset(token)
 
 
-def _local_answers(
-    keys: list[str], generation_names: list[str], family: str | None = None
-) -> dict[str, Any]:
-    """The keys kept in the process under the generations the enclosing computation read
-    (the hits counted as lookups of the family, if one is given)."""
+def _local_answers(keys: list[str], generation_names: list[str], family: str) -> dict[str, Any]:
     read = _generations_read.get()
     if read is None or any(name not in read for name in generation_names):
         return {}
@@ -291,8 +306,7 @@ def _local_answers(
             if kept is not None and kept[0] == current:
                 _local.move_to_end(key)
                 answers[key] = kept[1]
-        if family is not None:
-            _local_lookups[family] += len(answers)
+        _local_lookups[family] += len(answers)
     return answers
 
 

@@ -22,7 +22,6 @@ from catalog.selectors import (
     category_with_descendant_ids,
     product_cards,
     product_cards_available,
-    products_available,
     products_available_categories,
 )
 from infrastructure import cache
@@ -208,17 +207,13 @@ def recommendations_compute(request: RecommendationRequest, rules: ListRules) ->
     if request.scenario == RecommendationScenario.BUY_AGAIN:
         return _buy_again_compute(request, rules)
     inputs = recommendation_inputs(request, rules)
-    # The neighbour lists and the fills held only available products when they were cached,
-    # so trust them first and check the products the list shows when their cards are read:
-    # if one is no longer available, every candidate is checked and the list chosen again.
-    # Nothing unavailable is ever shown. (An unavailable candidate left unshown does not
-    # change the personalised items; in a fill it takes a place that, had it been checked,
-    # the next trending product would have had, which matters only when a fill runs out.)
-    chosen = inputs.recommend(available=None)
-    cards, available = product_cards_available(_shown(chosen))
-    if not available.issuperset(chosen.product.tolist()):
-        chosen = inputs.recommend(available=products_available(among=inputs.candidates.tolist()))
-        cards = product_cards(_shown(chosen))
+    # Every candidate's card and availability: the history, learned list and repeats are read
+    # as they are, and a cached neighbour list or fill may hold a product sold out since. The
+    # worker keeps the cards under the catalog's generation (the database is read only for
+    # those not kept yet), so nothing unavailable is chosen and one pass suffices. The shown
+    # products, and the history products their reasons name, are all candidates.
+    cards, available = product_cards_available(inputs.candidates.tolist())
+    chosen = inputs.recommend(available=available)
     strategy = (
         STRATEGY_OF_TIER[Tier(int(chosen.strategy[0]))]
         if chosen.strategy[0] >= 0
