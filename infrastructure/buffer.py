@@ -7,8 +7,8 @@ lock) first hands on a batch that a drain which died left in `<name>:draining`; 
 handler in chunks, and deletes it only once every chunk is handled. Every item is handled at
 least once, never lost to a worker dying mid-drain, so handlers must be idempotent.
 
-Without Redis (the zero-configuration store), or with Redis unreachable, `buffer_push` returns
-False and the caller writes at once.
+Without Redis (the zero-configuration store), or with Redis unreachable, `buffer_push` calls
+back and the caller writes at once.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core.cache import cache
-from redis.exceptions import RedisError
 
-from infrastructure.cache import redis_connection
+from infrastructure.redis_client import redis_connection
+from infrastructure.writes import redis_write
 
 logger = logging.getLogger(__name__)
 
@@ -37,18 +37,16 @@ def _key(name: str, part: str) -> str:
     return str(cache.make_key(f"buffer:{name}:{part}"))
 
 
-def buffer_push(name: str, items: Sequence[str]) -> bool:
-    """Append the items (serialised) to the buffer; False when there is no buffer to take
-    them (the caller writes them itself)."""
+def buffer_push(name: str, items: Sequence[str], *, unbuffered: Callable[[], None]) -> None:
+    """Append the items (serialised) to the buffer, with the request's other Redis writes
+    (infrastructure.writes); where there is no buffer to take them, or Redis fails to,
+    `unbuffered` runs instead (the caller writes them itself)."""
     connection = _connection()
     if connection is None:
-        return False
-    try:
-        connection.rpush(_key(name, "pending"), *items)
-    except RedisError:
-        logger.warning("buffer %s unreachable: writing directly", name, exc_info=True)
-        return False
-    return True
+        unbuffered()
+        return
+    key = _key(name, "pending")
+    redis_write(lambda pipeline: pipeline.rpush(key, *items), on_failure=unbuffered)
 
 
 def buffer_length(name: str) -> int:

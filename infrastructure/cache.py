@@ -37,6 +37,9 @@ from typing import Any, TypeVar
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
+from infrastructure.redis_client import redis_client
+from infrastructure.writes import redis_write
+
 TRENDING = "trending"
 SIMILARITY = "sim"
 RECOMMENDATIONS = "rec"
@@ -94,7 +97,7 @@ def generation_bump_many(family: str, scopes: Iterable[object]) -> None:
     larger than any earlier generation (those were clock readings plus a few increments), so
     no old answer matches again."""
     names = [_generation_key(family, scope) for scope in scopes]
-    client = _redis_client()
+    client = redis_client()
     if client is None:
         for name in names:
             try:
@@ -335,24 +338,10 @@ def _count(family: str, event: str, amount: int = 1) -> None:
             cache.incr(name, amount)
 
 
-def redis_connection() -> Any:
-    """The raw Redis connection behind the cache (for data structures the cache API lacks,
-    such as infrastructure.buffer's lists); None on other cache backends."""
-    client = _redis_client()
-    return client.get_client(write=True) if client is not None else None
-
-
-def _redis_client() -> Any:
-    """django-redis's client, whose raw connection can pipeline commands; None on other
-    cache backends."""
-    client = getattr(cache, "client", None)
-    return client if hasattr(client, "get_client") else None
-
-
 def _lookup(names: list[str], *, family: str, lookups: int) -> dict[str, Any] | None:
     """The values found under the names, with the family's lookups counted; None if the
     cache is unreachable."""
-    client = _redis_client()
+    client = redis_client()
     # This lookup's and the process-local ones counted since the last round trip.
     counted = _local_lookups + Counter({family: lookups})
     if client is None:
@@ -380,20 +369,25 @@ def _lookup(names: list[str], *, family: str, lookups: int) -> dict[str, Any] | 
 
 
 def _store(values: dict[str, Any], *, timeout: int, family: str, misses: int) -> None:
-    """Store the values and count the family's misses (one round trip on Redis)."""
-    client = _redis_client()
+    """Store the values and count the family's misses: one round trip on Redis, shared with
+    the request's other writes (infrastructure.writes)."""
+    client = redis_client()
     if client is None:
         cache.set_many(values, timeout)
         _count(family, MISSES, misses)
         return
-    try:
-        pipeline = client.get_client(write=True).pipeline(transaction=False)
-        for name, value in values.items():
-            pipeline.set(client.make_key(name), client.encode(value), ex=timeout)
-        pipeline.incr(client.make_key(_counter_key(family, MISSES)), misses)
-        pipeline.execute()
-    except (RedisError, OSError):
-        logger.warning("Cache store failed: the answer is served uncached", exc_info=True)
+    encoded = [(client.make_key(name), client.encode(value)) for name, value in values.items()]
+    counter = client.make_key(_counter_key(family, MISSES))
+
+    def commands(pipeline: Any) -> None:
+        for key, value in encoded:
+            pipeline.set(key, value, ex=timeout)
+        pipeline.incr(counter, misses)
+
+    redis_write(
+        commands,
+        on_failure=lambda: logger.warning("Cache store failed: the answer is served uncached"),
+    )
 
 
 def _generations(names: list[str]) -> list[int]:

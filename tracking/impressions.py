@@ -47,8 +47,7 @@ def impression_record(shown: Shown) -> str:
         "products": [int(p) for p in shown.products],
         "shown_at": shown.shown_at.isoformat(),
     }
-    if not buffer_push(BUFFER, [json.dumps(payload)]):
-        _impressions_insert([payload])
+    buffer_push(BUFFER, [json.dumps(payload)], unbuffered=lambda: _impressions_insert([payload]))
     return shown.impression_id
 
 

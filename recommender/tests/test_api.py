@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from infrastructure import cache
+from infrastructure.tests.test_writes import written_pipelines
 from recommender import pipelines
 from recommender.models import LearnedRecommendation
 from recommender.tests.factories import ContentSimilarityFactory
@@ -233,6 +234,24 @@ def test_a_cache_hit_answers_without_the_database(token_client, shop):
         again = token_client.get("/api/recommendations", {"visitor": "ann", "k": 3})
     assert again.json() | {"recommendation_id": None} == first.json() | {"recommendation_id": None}
     assert serving_queries(queries) == []
+
+
+@pytest.mark.redis
+def test_a_miss_stores_its_list_and_records_it_as_shown_in_one_round_trip(
+    token_client, shop, monkeypatch
+):
+    viewed("ann", shop["Blue Mug"])
+    sent = written_pipelines(monkeypatch)
+    answer = token_client.get("/api/recommendations", {"visitor": "ann", "k": 3}).json()
+    # The list and what it was computed from (neighbour lists, fills) stored, and the list
+    # recorded as shown: every write of the request in one pipeline.
+    [pipeline] = sent
+    assert "SET" in pipeline
+    assert pipeline.count("RPUSH") == 1
+    assert (
+        token_client.get("/api/recommendations", {"visitor": "ann", "k": 3}).json()["items"]
+        == answer["items"]
+    )
 
 
 def serving_queries(queries: CaptureQueriesContext) -> list[str]:

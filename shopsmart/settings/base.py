@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "shopsmart.security.ContentSecurityPolicyMiddleware",
     "shopsmart.errors.DatabaseUnavailableMiddleware",
+    # A request's Redis writes (cached answers, impressions) in one round trip as it ends.
+    "infrastructure.writes.RedisWritesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
