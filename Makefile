@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-pages bench-search bench-merchandising bench-content-refresh bench-experiments bench-dashboard bench-real-data bench-real-data-live bench-ranking bench-load fault-db-restart fuzz-api clean
+.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-api-ab bench-pages bench-search bench-merchandising bench-content-refresh bench-experiments bench-dashboard bench-real-data bench-real-data-live bench-ranking bench-load fault-db-restart fuzz-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,9 @@ bench-large: $(VENV)/.installed-dev
 
 bench-api: $(VENV)/.installed-dev  ## API load: gunicorn + PostgreSQL + Redis, driven by wrk
 	$(BIN)/python bench/api.py
+
+bench-api-ab: $(VENV)/.installed-dev  ## this checkout's API beside BASELINE=<commit>'s, alternating
+	$(BIN)/python bench/api_ab.py --baseline $(BASELINE)
 
 bench-pages: $(VENV)/.installed-dev  ## shop pages under load, as bench-api
 	$(BIN)/python bench/pages.py
