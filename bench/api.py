@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -258,10 +258,15 @@ def prepare(url: str) -> tuple[str, list[str], list[int]]:
 
 
 def start_server(
-    url: str, redis_url: str, *gunicorn_options: str, **environment: str
+    url: str,
+    redis_url: str,
+    *gunicorn_options: str,
+    port: int = PORT,
+    checkout: Path = ROOT,
+    environment: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """gunicorn on PORT with DEBUG off (2 workers unless the options say otherwise), with
-    `environment` added to its settings' variables."""
+    """gunicorn of `checkout` on `port` with DEBUG off (2 workers unless the options say
+    otherwise), with `environment` added to its settings' variables."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "shopsmart.settings.base",
@@ -272,22 +277,22 @@ def start_server(
         "THROTTLE_EVENTS": "100000000/minute",
         "THROTTLE_SEARCH": "100000000/minute",
         "LOG_LEVEL": "WARNING",
-        **environment,
+        **(environment or {}),
     }
     gunicorn = [sys.executable, "-m", "gunicorn", "shopsmart.wsgi", "--workers", "2"]
     server = subprocess.Popen(  # noqa: S603
-        [*gunicorn, "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning", *gunicorn_options],
-        cwd=ROOT,
+        [*gunicorn, "--bind", f"127.0.0.1:{port}", "--log-level", "warning", *gunicorn_options],
+        cwd=checkout,
         env=env,
     )
     for _ in range(100):
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/ping"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/ping"):
                 return server
         except OSError:
             time.sleep(0.1)
     server.terminate()
-    raise RuntimeError("gunicorn did not start")
+    raise RuntimeError(f"gunicorn of {checkout} did not start")
 
 
 def warm(token: str, visitors: list[str]) -> None:

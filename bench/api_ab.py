@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -35,32 +34,7 @@ import api
 from run import ROOT
 
 PORTS = {"baseline": 8771, "this checkout": 8772}
-
-
-def start(
-    checkout: Path, port: int, prefix: str, url: str, redis_url: str
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "shopsmart.settings.base",
-        "DEBUG": "false",
-        "DATABASE_URL": url,
-        "REDIS_URL": redis_url,
-        "CACHE_KEY_PREFIX": prefix,
-        "LOG_LEVEL": "WARNING",
-    }
-    gunicorn = [sys.executable, "-m", "gunicorn", "shopsmart.wsgi", "--workers", "2"]
-    server = subprocess.Popen(  # noqa: S603
-        [*gunicorn, "--bind", f"127.0.0.1:{port}", "--log-level", "warning"], cwd=checkout, env=env
-    )
-    for _ in range(100):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/ping"):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.terminate()
-    raise RuntimeError(f"gunicorn of {checkout} did not start")
+WARM_UP_SECONDS = 15
 
 
 def lists_forgotten(url: str, prefix: str) -> None:
@@ -115,7 +89,13 @@ def main() -> None:
     checkouts = {"baseline": baseline, "this checkout": ROOT}
     prefixes = {name: f"bench-ab-{i}" for i, name in enumerate(checkouts)}
     servers = {
-        name: start(path, PORTS[name], prefixes[name], url, redis_url)
+        name: api.start_server(
+            url,
+            redis_url,
+            port=PORTS[name],
+            checkout=path,
+            environment={"CACHE_KEY_PREFIX": prefixes[name]},
+        )
         for name, path in checkouts.items()
     }
     rounds: dict[str, list[tuple[float, float]]] = {name: [] for name in checkouts}
@@ -128,7 +108,9 @@ def main() -> None:
                 for scenario in ("ping", args.scenario):
                     offset += 1_000_000
                     if number == 0:
-                        api.wrk_run(scripts[scenario], 4, 2, offset + 500_000)  # warm-up
+                        # Discarded, and long enough for every visitor's neighbour lists to
+                        # be computed and kept: after bench/api.py reseeds, both start cold.
+                        api.wrk_run(scripts[scenario], 4, WARM_UP_SECONDS, offset + 500_000)
                     if scenario != "ping":
                         lists_forgotten(url, prefixes[name])
                     figures[scenario] = api.wrk_run(scripts[scenario], 4, args.seconds, offset)

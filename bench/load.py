@@ -367,7 +367,7 @@ def inconsistencies(accounts: dict[str, int]) -> int:
 def gunicorn_as_deployed(url: str, redis_url: str, **env: str) -> subprocess.Popen[bytes]:
     """gunicorn with the Dockerfile's options: 3 sync workers, 30 s worker timeout."""
     return start_server(url, redis_url, "--config", "python:shopsmart.gunicorn_conf",
-                        "--workers", "3", "--timeout", "30", **env)  # fmt: skip
+                        "--workers", "3", "--timeout", "30", environment=env)  # fmt: skip
 
 
 def main() -> None:
