@@ -13,7 +13,6 @@ back and the caller writes at once.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,8 +20,6 @@ from django.core.cache import cache
 
 from infrastructure.redis_client import redis_connection
 from infrastructure.writes import redis_write
-
-logger = logging.getLogger(__name__)
 
 CHUNK = 5_000
 # A drain still running after this many seconds has died; another may take over.

@@ -26,7 +26,7 @@ from catalog.selectors import (
 )
 from infrastructure import cache
 from recommender.algorithms.merchandising import RuleKind, merchandise
-from recommender.algorithms.tiered import Catalog, Ranked, Recommendations, Tier
+from recommender.algorithms.tiered import Catalog, Ranked, Tier
 from recommender.configuration import PURCHASE_HISTORY_LENGTH, RECOMMENDATION_TRENDING_WINDOW
 from recommender.experiments.assignment import Assignment, assignment
 from recommender.metrics import RECOMMENDATION_SECONDS
@@ -302,14 +302,6 @@ def _buy_again_compute(request: RecommendationRequest, rules: ListRules) -> Reco
 
 def _ids(rows: Sequence[tuple[Any, ...] | int]) -> list[int]:
     return [row if isinstance(row, int) else int(row[0]) for row in rows]
-
-
-def _shown(chosen: Recommendations) -> list[int]:
-    """The products a list shows: its items and the history products its reasons name."""
-    shown: list[int] = np.concatenate(
-        [chosen.product, chosen.because[chosen.because >= 0]]
-    ).tolist()
-    return shown
 
 
 def bought_together_compute(product: Product, k: int, rules: ListRules) -> BoughtTogetherList:
