@@ -149,15 +149,13 @@ def product_cards_available(product_ids: Iterable[int]) -> tuple[dict[int, Produ
     not kept yet. Plain SQL: building the equivalent QuerySet costs more than PostgreSQL
     takes to answer it.
     """
-    cards = {}
-    available = set()
     ids = list(product_ids)
-    for pk, kept in zip(ids, cache.kept_many("card", ids, compute=_card_rows), strict=True):
-        if kept is not None:
-            cards[pk] = kept[0]
-            if kept[1]:
-                available.add(pk)
-    return cards, available
+    found = [
+        (pk, kept)
+        for pk, kept in zip(ids, cache.kept_many("card", ids, compute=_card_rows), strict=True)
+        if kept is not None
+    ]
+    return {pk: kept[0] for pk, kept in found}, {pk for pk, kept in found if kept[1]}
 
 
 def _card_rows(ids: list[int]) -> list[tuple[ProductCard, bool] | None]:

@@ -32,6 +32,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
+from itertools import repeat
 from typing import Any, TypeVar
 
 from django.core.cache import cache
@@ -199,10 +200,11 @@ def kept_many(
     if read is None or any(n not in read for n in names):
         return compute(list(ids))
     table = _kept_table(name, tuple(read[n] for n in names))
-    answers = [table.get(i, _MISSING) for i in ids]
-    missing = list(dict.fromkeys(i for i, a in zip(ids, answers, strict=True) if a is _MISSING))
-    if not missing:
+    # map() over the table's own get: this runs for every id of every list computed.
+    answers = list(map(table.get, ids, repeat(_MISSING, len(ids))))
+    if _MISSING not in answers:
         return answers
+    missing = list(dict.fromkeys(i for i, a in zip(ids, answers, strict=True) if a is _MISSING))
     computed = dict(zip(missing, compute(missing), strict=True))
     with _local_lock:
         table.update(computed)

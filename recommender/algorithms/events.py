@@ -78,6 +78,61 @@ def positions(sorted_ids: IntArray, ids: IntArray) -> tuple[IntArray, npt.NDArra
     return position, sorted_ids[position] == ids
 
 
+# Arrays up to this length (values and the set together) go through members() and distinct()
+# below; longer ones through NumPy's own np.isin and np.unique. Those choose a method and probe
+# the values' range before any work: on a few hundred values that fixed cost is 5-10 times
+# the work, and one visitor's list makes a dozen such calls (its cache miss, served while
+# the shopper waits). On millions of values, as the evaluation and pipelines pass, NumPy's
+# table method is the faster one.
+SMALL_ARRAY = 4096
+
+
+def members(values: IntArray, among: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """Whether each value is in `among` (np.isin's answer)."""
+    among = np.asarray(among)
+    if len(values) + len(among) > SMALL_ARRAY:
+        found: npt.NDArray[np.bool_] = np.isin(values, among)
+        return found
+    if len(among) == 0:
+        return np.zeros(len(values), dtype=np.bool_)
+    ordered = np.sort(among)
+    found = ordered.take(np.searchsorted(ordered, values), mode="clip") == values
+    return found
+
+
+def distinct(values: IntArray) -> tuple[IntArray, IntArray]:
+    """The distinct values, ascending, and where each value sits among them (np.unique's
+    answer with return_inverse)."""
+    if len(values) > SMALL_ARRAY:
+        unique, inverse = np.unique(values, return_inverse=True)
+        return unique, inverse.reshape(-1)
+    order, starts = _runs(values)
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.cumsum(starts) - 1
+    return values[order[starts]], inverse
+
+
+def distinct_first(values: IntArray) -> tuple[IntArray, IntArray]:
+    """The distinct values, ascending, and where each first occurs (np.unique's answer with
+    return_index)."""
+    if len(values) > SMALL_ARRAY:
+        unique, first = np.unique(values, return_index=True)
+        return unique, first
+    order, starts = _runs(values)
+    first = order[starts]
+    return values[first], first
+
+
+def _runs(values: IntArray) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+    """The stable order sorting the values, and where each run of equal sorted values starts."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.empty(len(ordered), dtype=np.bool_)
+    starts[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    return order, starts
+
+
 def slices(starts: IntArray, lengths: IntArray) -> tuple[IntArray, IntArray]:
     """For slices [starts[i], starts[i] + lengths[i]) of one array: each element's slice
     number and its index in the array."""

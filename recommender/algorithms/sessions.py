@@ -35,6 +35,8 @@ from recommender.algorithms.events import (
     EventArrays,
     FloatArray,
     IntArray,
+    distinct_first,
+    members,
     pair_key,
     positions,
     rank_within,
@@ -202,7 +204,7 @@ def current_sessions(events: EventArrays, visitor_ids: IntArray, *, now: float) 
     np.maximum.at(latest, owner, session)
     latest = latest[latest >= 0]
     latest = latest[now - ended[latest] <= SESSION_GAP_SECONDS]
-    wanted = np.isin(session, latest)
+    wanted = members(session, latest)
     chosen = recent.select(wanted)
     query = np.searchsorted(visitor_ids, chosen.visitor)
     order = np.lexsort((np.arange(len(chosen)), chosen.timestamp, query))
@@ -222,7 +224,7 @@ def current_baskets(events: EventArrays, visitor_ids: IntArray) -> tuple[IntArra
     np.maximum.at(last_purchase, position[bought], events.timestamp[bought])
     added = known & (events.event_type == ADD_TO_CART)
     added &= events.timestamp > np.where(known, last_purchase[position], np.inf)
-    pairs = np.unique(pair_key(position[added], events.product[added]))
+    pairs = distinct_first(pair_key(position[added], events.product[added]))[0]
     return pairs >> 32, pairs & 0xFFFFFFFF
 
 

@@ -36,7 +36,9 @@ from recommender.algorithms.arrays import Tier as Tier
 from recommender.algorithms.events import (
     FloatArray,
     IntArray,
+    distinct,
     grouped,
+    members,
     pair_key,
     positions,
     rank_within,
@@ -94,7 +96,7 @@ def recommend(
     if rules.personalised_categories is not None:
         personalised = _taken(
             personalised,
-            np.isin(catalog.category_of(personalised.product), rules.personalised_categories),
+            members(catalog.category_of(personalised.product), rules.personalised_categories),
         )
     personalised = _select(personalised, catalog, rules.max_per_category, k)
     target = _target_categories(histories, visitor_count, catalog, requested_category)
@@ -116,7 +118,7 @@ def recommend(
     if live is not None and len(live.basket_product):
         candidates = _taken(
             candidates,
-            ~np.isin(
+            ~members(
                 pair_key(candidates.visitor, candidates.product),
                 pair_key(live.basket_visitor, live.basket_product),
             ),
@@ -184,9 +186,7 @@ def _personalised(
     )
     # Summed per (visitor, candidate) pair; pairs come sorted by visitor, then candidate.
     catalog_size = len(catalog.product)
-    pairs, pair_of_row = np.unique(
-        histories.visitor[row] * catalog_size + position, return_inverse=True
-    )
+    pairs, pair_of_row = distinct(histories.visitor[row] * catalog_size + position)
     summed = np.bincount(pair_of_row, weights=contribution, minlength=len(pairs)).astype(
         np.float64, copy=False
     )
@@ -207,7 +207,7 @@ def _personalised(
             [np.empty(0, dtype=np.int64)] + [r.group for r in (learned, repeats) if r is not None]
         )
         weight = np.where(
-            np.isin(live.candidates.group, nightly), rules.live_weight_nightly, rules.live_weight
+            members(live.candidates.group, nightly), rules.live_weight_nightly, rules.live_weight
         )
         pairs, summed, contributions = _with_live(
             pairs, summed, contributions, live, catalog, weight
@@ -218,7 +218,7 @@ def _personalised(
         )
         seen = catalog.product[history_position] == histories.product
         interacted = histories.visitor[seen] * catalog_size + history_position[seen]
-        fresh = ~np.isin(pairs, interacted)
+        fresh = ~members(pairs, interacted)
         pairs, summed = pairs[fresh], summed[fresh]
     visitor = pairs // catalog_size
     product = catalog.product[pairs % catalog_size]
@@ -246,7 +246,7 @@ def _with_repeats(
     position, known = positions(catalog.product, repeats.product)
     known &= catalog.available[position]
     repeat_pairs = repeats.group[known] * catalog_size + position[known]
-    merged, pair_of_row = np.unique(np.concatenate([pairs, repeat_pairs]), return_inverse=True)
+    merged, pair_of_row = distinct(np.concatenate([pairs, repeat_pairs]))
     scores = np.concatenate(
         [
             scaled_to_best(pairs // catalog_size, summed),
@@ -291,7 +291,7 @@ def _with_live(
     position, known = positions(catalog.product, candidates.product)
     known &= catalog.available[position]
     live_pairs = candidates.group[known] * catalog_size + position[known]
-    merged, pair_of_row = np.unique(np.concatenate([pairs, live_pairs]), return_inverse=True)
+    merged, pair_of_row = distinct(np.concatenate([pairs, live_pairs]))
     live_score = weight[known] * scaled_to_best(candidates.group[known], candidates.score[known])
     scores = np.concatenate([scaled_to_best(pairs // catalog_size, summed), live_score])
     total = np.bincount(pair_of_row, weights=scores, minlength=len(merged)).astype(np.float64)
@@ -319,7 +319,7 @@ def _with_learned(
     position, known = positions(catalog.product, learned.product)
     known &= catalog.available[position]
     learned_pairs = learned.group[known] * catalog_size + position[known]
-    neighbours_only = ~np.isin(pairs // catalog_size, learned.group[known])
+    neighbours_only = ~members(pairs // catalog_size, learned.group[known])
     merged = np.concatenate([pairs[neighbours_only], learned_pairs])
     scores = np.concatenate([summed[neighbours_only], learned.score[known]])
     order = np.argsort(merged, kind="stable")
@@ -371,7 +371,7 @@ def _reasons(visitor: IntArray, product: IntArray, contributions: _Contributions
     """For each (visitor, product) candidate, the two history products that brought the most."""
     pair_visitor, pair_candidate = contributions.visitor, contributions.candidate
     pair_source, contribution = contributions.source, contributions.contribution
-    wanted = np.isin(pair_key(pair_visitor, pair_candidate), pair_key(visitor, product))
+    wanted = members(pair_key(pair_visitor, pair_candidate), pair_key(visitor, product))
     by_source = grouped(pair_visitor[wanted], pair_candidate[wanted], pair_source[wanted])
     total = by_source.sum(contribution[wanted])
     owner_key = pair_key(
@@ -473,7 +473,7 @@ def _merchandised(
     )
     keep = np.ones(len(done.product), dtype=np.bool_)
     if live is not None and len(live.basket_product):
-        keep = ~np.isin(
+        keep = ~members(
             pair_key(done.group, done.product), pair_key(live.basket_visitor, live.basket_product)
         )
     rows = np.flatnonzero(keep)

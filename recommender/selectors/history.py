@@ -12,6 +12,7 @@ kept by the worker: joining the product table cost the read a third of its time.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,8 +76,11 @@ _LEARNED_PART = (
 RECENT, PURCHASES, LEARNED = 0, 1, 2
 
 
-def _parts(length: int, purchase_length: int, learned_length: int) -> list[str]:
-    """The SQL of each part asked for."""
+@functools.cache
+def _statements(vendor: str, recent: bool, purchases: bool, learned: bool) -> tuple[str, ...]:
+    """The statements reading the parts asked for: one where the database can limit the parts
+    of a UNION ALL (PostgreSQL), else one per part (SQLite). Built once per combination: the
+    text never changes, and building it cost a cache miss as much as parsing its rows."""
     tables = _tables()
     events = {
         # Floats, not NUMERIC: psycopg would build a Decimal per row.
@@ -84,26 +88,26 @@ def _parts(length: int, purchase_length: int, learned_length: int) -> list[str]:
         **tables,
     }
     parts = []
-    if length:
+    if recent:
         parts.append(_EVENTS_PART.format(part=RECENT, purchases="", limit="length", **events))
-    if purchase_length:
+    if purchases:
         narrowed = " AND e.event_type = %(purchase)s"
         parts.append(
             _EVENTS_PART.format(
                 part=PURCHASES, purchases=narrowed, limit="purchase_length", **events
             )
         )
-    if learned_length:
+    if learned:
         parts.append(_LEARNED_PART.format(**tables))
-    return parts
+    if vendor == "postgresql" and parts:
+        return (" UNION ALL ".join(f"({part})" for part in parts),)
+    return tuple(parts)
 
 
 def _history_rows(
     visitor: str, length: int, purchase_length: int, learned_length: int
 ) -> list[tuple[Any, ...]]:
-    """The rows of every part asked for: one statement where the database can limit the parts
-    of a UNION ALL (PostgreSQL), else a statement per part (SQLite)."""
-    parts = _parts(length, purchase_length, learned_length)
+    """The rows of every part asked for."""
     params: dict[str, str | int] = {
         "visitor": visitor,
         "purchase": EventType.PURCHASE.value,
@@ -111,14 +115,11 @@ def _history_rows(
         "purchase_length": purchase_length,
         "learned_length": learned_length,
     }
-    if connection.vendor == "postgresql":
-        statements = [" UNION ALL ".join(f"({part})" for part in parts)] if parts else []
-    else:
-        statements = parts
     rows = []
+    statements = _statements(connection.vendor, length > 0, purchase_length > 0, learned_length > 0)
     with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql, params)
+        for statement in statements:
+            cursor.execute(statement, params)
             rows += cursor.fetchall()
     return rows
 

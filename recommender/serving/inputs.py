@@ -15,7 +15,13 @@ from django.conf import settings
 from catalog.selectors import category_with_descendant_ids, products_available_categories
 from infrastructure import cache
 from recommender.algorithms.buy_again import repeat_scores
-from recommender.algorithms.events import EventArrays, IntArray, positions
+from recommender.algorithms.events import (
+    EventArrays,
+    IntArray,
+    distinct_first,
+    members,
+    positions,
+)
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.live_blend import live_blend
 from recommender.algorithms.live_ranker import LiveRanker, Nightly, live_ranked, query_features
@@ -115,7 +121,7 @@ class RecommendationInputs:
                 available=(
                     np.ones(len(self.candidates), dtype=np.bool_)
                     if available is None
-                    else np.isin(self.candidates, list(available))
+                    else members(self.candidates, np.fromiter(available, dtype=np.int64))
                 ),
             ),
             category_trending=self.category_trending,
@@ -200,7 +206,7 @@ def recommendation_inputs(request: RecommendationRequest, rules: ListRules) -> R
             if rule.kind == RuleKind.PIN and rule.product is not None
         ]
     )
-    candidates, first = np.unique(
+    candidates, first = distinct_first(
         np.concatenate(
             [
                 history.product,
@@ -211,8 +217,7 @@ def recommendation_inputs(request: RecommendationRequest, rules: ListRules) -> R
                 live.candidates.product,
                 np.fromiter(pins, dtype=np.int64),
             ]
-        ),
-        return_index=True,
+        )
     )
     categories = np.concatenate(
         [
@@ -290,7 +295,7 @@ def live_now(
     sknn, sknn_anchor = session_candidates_anchored(index, sessions, SESSION_CONFIG)
     # The neighbours' products with their categories; all available (the served lists hold
     # available products only, and the shown ones are checked again).
-    products, first = np.unique(neighbours.neighbour, return_index=True)
+    products, first = distinct_first(neighbours.neighbour)
     known = Catalog(
         product=products,
         category=neighbour_categories[first],
@@ -420,7 +425,7 @@ def _cached_rows(
 ) -> tuple[IntArray, npt.NDArray[Any]]:
     """Each distinct product's stored rows, packed as bytes of `row` and cached per product
     until the similarities are recomputed: the rows, and the product each belongs to."""
-    distinct = np.unique(products)
+    distinct = distinct_first(products)[0]
     packed = cache.cached_many(
         cache.SIMILARITY,
         name,
@@ -469,7 +474,7 @@ def _best_of(fills: Ranked, categories: Iterable[int] | None, length: int) -> Ra
     if categories is None:
         rows: slice | IntArray = slice(0, length)
     else:
-        rows = np.flatnonzero(np.isin(fills.group, np.fromiter(categories, dtype=np.int64)))
+        rows = np.flatnonzero(members(fills.group, np.fromiter(categories, dtype=np.int64)))
         rows = rows[:length]
     return Ranked(group=fills.group[rows], product=fills.product[rows], score=fills.score[rows])
 
@@ -477,7 +482,7 @@ def _best_of(fills: Ranked, categories: Iterable[int] | None, length: int) -> Ra
 def _by_category(fills: Ranked, categories: Iterable[int]) -> Ranked:
     """The fills of the categories grouped by category, best first within each, as
     recommend() reads a category tier (it takes each visitor's own category's first rows)."""
-    rows = np.flatnonzero(np.isin(fills.group, np.fromiter(categories, dtype=np.int64)))
+    rows = np.flatnonzero(members(fills.group, np.fromiter(categories, dtype=np.int64)))
     rows = rows[np.argsort(fills.group[rows], kind="stable")]
     return Ranked(group=fills.group[rows], product=fills.product[rows], score=fills.score[rows])
 
