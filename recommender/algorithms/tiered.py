@@ -37,6 +37,7 @@ from recommender.algorithms.events import (
     FloatArray,
     IntArray,
     distinct,
+    distinct_first,
     grouped,
     members,
     pair_key,
@@ -230,7 +231,7 @@ def _personalised(
         visitor=visitor,
         product=product,
         score=score,
-        tier=np.full(len(visitor), Tier.PERSONALISED, dtype=np.int8),
+        tier=np.full(len(visitor), int(Tier.PERSONALISED), dtype=np.int8),
         # Explained once chosen (see _explained): most candidates never make the list.
         because=np.full((len(visitor), REASON_PRODUCTS), -1, dtype=np.int64),
     )
@@ -344,11 +345,11 @@ def _top_of_each(
         return visitor, product, score
     # One float key: the visitor, then its score scaled below 1 (best first); a stable sort
     # keeps ties in product id order.
-    row_max = np.maximum.reduceat(score, np.flatnonzero(np.r_[True, visitor[1:] != visitor[:-1]]))
-    visitor_max = np.repeat(
-        row_max,
-        np.diff(np.r_[np.flatnonzero(np.r_[True, visitor[1:] != visitor[:-1]]), len(visitor)]),
-    )
+    starts = np.empty(len(visitor), dtype=np.bool_)
+    starts[0] = True
+    np.not_equal(visitor[1:], visitor[:-1], out=starts[1:])
+    run = np.cumsum(starts) - 1
+    visitor_max = np.maximum.reduceat(score, np.flatnonzero(starts))[run]
     order = np.argsort(visitor + 0.999 * (1.0 - score / visitor_max), kind="stable")
     order = order[rank_within(visitor[order]) < k]
     order.sort()
@@ -369,21 +370,18 @@ def _explained(chosen: _Candidates, contributions: _Contributions) -> _Candidate
 
 def _reasons(visitor: IntArray, product: IntArray, contributions: _Contributions) -> IntArray:
     """For each (visitor, product) candidate, the two history products that brought the most."""
-    pair_visitor, pair_candidate = contributions.visitor, contributions.candidate
-    pair_source, contribution = contributions.source, contributions.contribution
-    wanted = members(pair_key(pair_visitor, pair_candidate), pair_key(visitor, product))
-    by_source = grouped(pair_visitor[wanted], pair_candidate[wanted], pair_source[wanted])
-    total = by_source.sum(contribution[wanted])
-    owner_key = pair_key(
-        by_source.keys(pair_visitor[wanted]), by_source.keys(pair_candidate[wanted])
-    )
-    source = by_source.keys(pair_source[wanted])
+    candidate_key = pair_key(visitor, product)
+    owner = pair_key(contributions.visitor, contributions.candidate)
+    wanted = members(owner, candidate_key)
+    owner, source = owner[wanted], contributions.source[wanted]
+    by_source = grouped(owner, source)
+    total = by_source.sum(contributions.contribution[wanted])
+    owner_key, source = by_source.keys(owner), by_source.keys(source)
     order = np.lexsort((source, -total, owner_key))
     owner_key, source = owner_key[order], source[order]
     rank = rank_within(owner_key)
-    candidate_key = pair_key(visitor, product)
-    slot = np.searchsorted(np.sort(candidate_key), owner_key)
     candidate_order = np.argsort(candidate_key)
+    slot = np.searchsorted(candidate_key[candidate_order], owner_key)
     because = np.full((len(visitor), REASON_PRODUCTS), -1, dtype=np.int64)
     top = rank < REASON_PRODUCTS
     because[candidate_order[slot[top]], rank[top]] = source[top]
@@ -433,7 +431,7 @@ def _fill(
         visitor=visitor,
         product=product[entry],
         score=score[entry],
-        tier=np.full(len(entry), tier, dtype=np.int8),
+        tier=np.full(len(entry), int(tier), dtype=np.int8),
         because=np.full((len(entry), REASON_PRODUCTS), -1, dtype=np.int64),
     )
 
@@ -480,7 +478,7 @@ def _merchandised(
     rows = rows[rank_within(done.group[rows]) < k]
     source = done.source[rows]
     organic = source >= 0
-    tier = np.full(len(rows), Tier.FEATURED, dtype=np.int8)
+    tier = np.full(len(rows), int(Tier.FEATURED), dtype=np.int8)
     tier[organic] = ordered.tier[source[organic]]
     because = np.full((len(rows), REASON_PRODUCTS), -1, dtype=np.int64)
     because[organic] = ordered.because[source[organic]]
@@ -500,11 +498,9 @@ def _select(
     (None: every row, in order)."""
     order = np.lexsort((candidates.product, -candidates.score, candidates.tier, candidates.visitor))
     visitor, product = candidates.visitor[order], candidates.product[order]
-    # The first (best) occurrence of each product in each visitor's list.
-    # (lexsort is stable, so within a group the rows keep that order.)
-    occurrences = grouped(visitor, product)
+    # The first (best) occurrence of each product in each visitor's list, in this order.
     keep = np.zeros(len(order), dtype=np.bool_)
-    keep[occurrences.order[occurrences.first]] = True
+    keep[distinct_first(pair_key(visitor, product))[1]] = True
     if max_per_category is not None:
         category = catalog.category_of(product)
         # Rank within (visitor, category) among the products still kept, in list order.
