@@ -99,8 +99,10 @@ def _statements(vendor: str, recent: bool, purchases: bool, learned: bool) -> tu
         )
     if learned:
         parts.append(_LEARNED_PART.format(**tables))
-    if vendor == "postgresql" and parts:
-        return (" UNION ALL ".join(f"({part})" for part in parts),)
+    if vendor == "postgresql" and len(parts) > 1:
+        # A UNION ALL keeps no order: the rows come back by part, each in its own order.
+        union = " UNION ALL ".join(f"({part})" for part in parts)
+        return (f"{union} ORDER BY part, seconds DESC, event_id DESC, score DESC, product_id",)
     return tuple(parts)
 
 
@@ -132,38 +134,45 @@ def visitor_history(
     rows = _history_rows(visitor, length, purchase_length, learned_length)
     cards, available = product_cards_available({row[2] for row in rows})
     category = {pk: card["category"]["id"] for pk, card in cards.items()}
-    # A UNION ALL keeps no order: each part is put back in its own. Columns: part, event id,
-    # product, event type, seconds, score.
-    recent, purchases = (
-        sorted((row for row in rows if row[0] == part), key=lambda row: (-row[4], -row[1]))
-        for part in (RECENT, PURCHASES)
-    )
-    learned = sorted((row for row in rows if row[0] == LEARNED), key=lambda row: (-row[5], row[2]))
+    # Rows come by part, each part in its own order. Columns: part, event id, product, event
+    # type, seconds, score.
+    parts: dict[int, list[tuple[Any, ...]]] = {RECENT: [], PURCHASES: [], LEARNED: []}
+    for row in rows:
+        parts[row[0]].append(row)
+    _, _, recent_product, recent_type, recent_seconds, _ = _columns(parts[RECENT])
+    _, _, purchased, _, purchase_seconds, _ = _columns(parts[PURCHASES])
+    _, _, learned_product, _, _, learned_score = _columns(parts[LEARNED])
+    recent = np.array(recent_product, dtype=np.int64)
     return VisitorHistory(
         recent=Histories(
             visitor=np.zeros(len(recent), dtype=np.int64),
-            product=np.array([row[2] for row in recent], dtype=np.int64),
+            product=recent,
             # Event types come as strings, equal (and hashed alike) to EventType's members.
-            weight=np.array([EVENT_WEIGHTS[row[3]] for row in recent], dtype=np.float64),
+            weight=np.array([EVENT_WEIGHTS[t] for t in recent_type], dtype=np.float64),
         ),
-        recent_categories=np.array([category[row[2]] for row in recent], dtype=np.int64),
+        recent_categories=np.array([category[p] for p in recent_product], dtype=np.int64),
         recent_events=EventArrays(
             visitor=np.zeros(len(recent), dtype=np.int64),
-            product=np.array([row[2] for row in recent], dtype=np.int64),
-            event_type=np.array([EVENT_TYPE_CODES[row[3]] for row in recent], dtype=np.int8),
-            timestamp=np.array([row[4] for row in recent], dtype=np.float64),
+            product=recent.copy(),
+            event_type=np.array([EVENT_TYPE_CODES[t] for t in recent_type], dtype=np.int8),
+            timestamp=np.array(recent_seconds, dtype=np.float64),
         ),
         purchases=EventArrays(
-            visitor=np.zeros(len(purchases), dtype=np.int64),
-            product=np.array([row[2] for row in purchases], dtype=np.int64),
-            event_type=np.full(len(purchases), EVENT_TYPE_CODES[EventType.PURCHASE], dtype=np.int8),
-            timestamp=np.array([row[4] for row in purchases], dtype=np.float64),
+            visitor=np.zeros(len(purchased), dtype=np.int64),
+            product=np.array(purchased, dtype=np.int64),
+            event_type=np.full(len(purchased), EVENT_TYPE_CODES[EventType.PURCHASE], dtype=np.int8),
+            timestamp=np.array(purchase_seconds, dtype=np.float64),
         ),
-        purchased_available={row[2]: category[row[2]] for row in purchases if row[2] in available},
+        purchased_available={p: category[p] for p in purchased if p in available},
         learned=Ranked(
-            group=np.zeros(len(learned), dtype=np.int64),
-            product=np.array([row[2] for row in learned], dtype=np.int64),
-            score=np.array([row[5] for row in learned], dtype=np.float64),
+            group=np.zeros(len(learned_product), dtype=np.int64),
+            product=np.array(learned_product, dtype=np.int64),
+            score=np.array(learned_score, dtype=np.float64),
         ),
-        learned_categories=np.array([category[row[2]] for row in learned], dtype=np.int64),
+        learned_categories=np.array([category[p] for p in learned_product], dtype=np.int64),
     )
+
+
+def _columns(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The rows' columns (six empty ones for no rows)."""
+    return list(zip(*rows, strict=True)) if rows else [()] * 6

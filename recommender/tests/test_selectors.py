@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from catalog.tests.factories import CategoryFactory, ProductFactory
-from recommender.models import SimilarityKind
+from recommender.models import LearnedRecommendation, SimilarityKind
 from recommender.selectors import stored_neighbours, trending_ranked, visitor_history
 from recommender.tests.factories import ItemSimilarityFactory, TrendingScoreFactory
 from tracking.models import EventType
@@ -88,6 +88,41 @@ def test_visitor_history_reads_the_latest_events_and_purchases_newest_first():
         abs=1e-3,
     )
     assert history.purchased_available == {mug.pk: mug.category_id}
+
+
+def test_visitor_history_puts_each_part_in_its_own_order_when_read_together():
+    # On PostgreSQL the three parts are one UNION ALL, which keeps no order of its own.
+    ann = VisitorFactory.create(external_id="ann")
+    first, second, third = ProductFactory.create_batch(3)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    for minutes, (product, kind) in enumerate(
+        [(first, EventType.PURCHASE), (second, EventType.VIEW), (third, EventType.PURCHASE)]
+    ):
+        EventFactory.create(
+            visitor=ann,
+            product=product,
+            event_type=kind,
+            occurred_at=start + timedelta(minutes=minutes),
+        )
+    for product, score in [(second, 0.2), (first, 0.9), (third, 0.5)]:
+        LearnedRecommendation.objects.create(
+            visitor=ann, product=product, score=score, computed_at=start
+        )
+
+    history = visitor_history(visitor="ann", length=50, purchase_length=50, learned_length=50)
+
+    assert history.recent.product.tolist() == [third.pk, second.pk, first.pk]
+    assert history.recent_events.timestamp.tolist() == sorted(
+        history.recent_events.timestamp.tolist(), reverse=True
+    )
+    assert history.purchases.product.tolist() == [third.pk, first.pk]
+    assert history.learned.product.tolist() == [first.pk, third.pk, second.pk]
+    assert history.learned.score.tolist() == [0.9, 0.5, 0.2]
+    assert history.learned_categories.tolist() == [
+        first.category_id,
+        third.category_id,
+        second.category_id,
+    ]
 
 
 def test_visitor_history_reads_only_the_parts_asked_for():
