@@ -146,11 +146,12 @@ def rank_within(groups: IntArray) -> IntArray:
     """0, 1, 2, ... within each run of equal values of a grouped array."""
     if len(groups) == 0:
         return np.empty(0, dtype=np.int64)
+    index = np.arange(len(groups))
     starts_run = np.empty(len(groups), dtype=np.bool_)
     starts_run[0] = True
     np.not_equal(groups[1:], groups[:-1], out=starts_run[1:])
-    run_start = np.flatnonzero(starts_run)
-    rank: IntArray = np.arange(len(groups)) - run_start[np.cumsum(starts_run) - 1]
+    # Each row's run starts at the last run start at or before it.
+    rank: IntArray = index - np.maximum.accumulate(np.where(starts_run, index, 0))
     return rank
 
 

@@ -515,15 +515,16 @@ def _select(
 
 
 def _strategies(chosen: _Candidates, visitor_count: int, k: int) -> npt.NDArray[np.int8]:
-    counts = np.zeros((visitor_count, len(Tier)), dtype=np.int64)
-    np.add.at(counts, (chosen.visitor, chosen.tier.astype(np.int64)), 1)
-    personalised = counts[:, Tier.PERSONALISED]
-    fallback = np.where(
-        counts[:, Tier.CATEGORY_TRENDING] > 0, Tier.CATEGORY_TRENDING, Tier.GLOBAL_TRENDING
-    )
-    has_fallback = counts[:, [Tier.CATEGORY_TRENDING, Tier.GLOBAL_TRENDING]].sum(axis=1) > 0
+    tiers = len(Tier)
+    counts = np.bincount(
+        chosen.visitor * tiers + chosen.tier, minlength=visitor_count * tiers
+    ).reshape(visitor_count, tiers)
+    personalised = counts[:, int(Tier.PERSONALISED)]
+    in_category = counts[:, int(Tier.CATEGORY_TRENDING)]
+    fallbacks = in_category + counts[:, int(Tier.GLOBAL_TRENDING)]
+    fallback = np.where(in_category > 0, int(Tier.CATEGORY_TRENDING), int(Tier.GLOBAL_TRENDING))
     strategy = np.where(
-        (2 * personalised >= k) | ~has_fallback, Tier.PERSONALISED, fallback
+        (2 * personalised >= k) | (fallbacks == 0), int(Tier.PERSONALISED), fallback
     ).astype(np.int8)
     strategy[counts.sum(axis=1) == 0] = -1
     return strategy
