@@ -201,7 +201,7 @@ def kept_many(
         return compute(list(ids))
     table = _kept_table(name, tuple(read[n] for n in names))
     # map() over the table's own get: this runs for every id of every list computed.
-    answers = list(map(table.get, ids, repeat(_MISSING, len(ids))))
+    answers: list[Any] = list(map(table.get, ids, repeat(_MISSING, len(ids))))
     if _MISSING not in answers:
         return answers
     missing = list(dict.fromkeys(i for i, a in zip(ids, answers, strict=True) if a is _MISSING))
