@@ -3,9 +3,11 @@ the shopper's own visitor and nobody else's."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
@@ -109,21 +111,24 @@ def test_a_bad_sign_up_gets_field_errors_and_creates_nothing(body, field):
 
 
 def test_wrong_passwords_lock_the_account_and_attempts_are_throttled(settings):
-    User.objects.create_user("ada", "ada@example.com", PASSWORD)
-    app = APIClient()
-    wrong = {"username": "ada", "password": "not it"}
-    answers = [app.post("/api/auth/login", wrong, format="json") for _ in range(5)]
-    assert [a.status_code for a in answers] == [400] * 4 + [429]  # the fifth locks it
-    right = {"username": "ada", "password": PASSWORD}
-    locked = app.post("/api/auth/login", right, format="json")
-    assert locked.status_code == 429
-    assert "Too many failed sign-ins" in locked.json()["detail"]
-    assert int(locked.headers["Retry-After"]) > 0
-    # Whatever the accounts, one client gets so many attempts a minute.
-    others = [
-        app.post("/api/auth/login", {"username": f"u{n}", "password": "x"}, format="json")
-        for n in range(20)
-    ]
-    assert others[-1].status_code == 429
-    assert "throttled" in others[-1].json()["detail"]
-    assert int(others[-1].headers["Retry-After"]) > 0
+    # The client's limit counts per clock minute: mid-minute, with the clock held, all 26
+    # attempts fall in one window (run across a minute's turn, the count would start again).
+    with time_machine.travel(datetime(2026, 3, 1, 12, 0, 20, tzinfo=UTC), tick=False):
+        User.objects.create_user("ada", "ada@example.com", PASSWORD)
+        app = APIClient()
+        wrong = {"username": "ada", "password": "not it"}
+        answers = [app.post("/api/auth/login", wrong, format="json") for _ in range(5)]
+        assert [a.status_code for a in answers] == [400] * 4 + [429]  # the fifth locks it
+        right = {"username": "ada", "password": PASSWORD}
+        locked = app.post("/api/auth/login", right, format="json")
+        assert locked.status_code == 429
+        assert "Too many failed sign-ins" in locked.json()["detail"]
+        assert int(locked.headers["Retry-After"]) > 0
+        # Whatever the accounts, one client gets so many attempts a minute.
+        others = [
+            app.post("/api/auth/login", {"username": f"u{n}", "password": "x"}, format="json")
+            for n in range(20)
+        ]
+        assert others[-1].status_code == 429
+        assert "throttled" in others[-1].json()["detail"]
+        assert int(others[-1].headers["Retry-After"]) > 0
