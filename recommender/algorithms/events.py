@@ -126,11 +126,15 @@ def distinct_first(values: IntArray) -> tuple[IntArray, IntArray]:
 def _runs(values: IntArray) -> tuple[IntArray, npt.NDArray[np.bool_]]:
     """The stable order sorting the values, and where each run of equal sorted values starts."""
     order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    starts = np.empty(len(ordered), dtype=np.bool_)
+    return order, run_starts(values[order])
+
+
+def run_starts(groups: IntArray) -> npt.NDArray[np.bool_]:
+    """Whether each row of a grouped array starts a run of equal values."""
+    starts = np.empty(len(groups), dtype=np.bool_)
     starts[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
-    return order, starts
+    np.not_equal(groups[1:], groups[:-1], out=starts[1:])
+    return starts
 
 
 def slices(starts: IntArray, lengths: IntArray) -> tuple[IntArray, IntArray]:
@@ -147,11 +151,8 @@ def rank_within(groups: IntArray) -> IntArray:
     if len(groups) == 0:
         return np.empty(0, dtype=np.int64)
     index = np.arange(len(groups))
-    starts_run = np.empty(len(groups), dtype=np.bool_)
-    starts_run[0] = True
-    np.not_equal(groups[1:], groups[:-1], out=starts_run[1:])
     # Each row's run starts at the last run start at or before it.
-    rank: IntArray = index - np.maximum.accumulate(np.where(starts_run, index, 0))
+    rank: IntArray = index - np.maximum.accumulate(np.where(run_starts(groups), index, 0))
     return rank
 
 

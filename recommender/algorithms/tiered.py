@@ -43,6 +43,7 @@ from recommender.algorithms.events import (
     pair_key,
     positions,
     rank_within,
+    run_starts,
     slices,
 )
 from recommender.algorithms.item_similarity import Neighbours
@@ -345,9 +346,7 @@ def _top_of_each(
         return visitor, product, score
     # One float key: the visitor, then its score scaled below 1 (best first); a stable sort
     # keeps ties in product id order.
-    starts = np.empty(len(visitor), dtype=np.bool_)
-    starts[0] = True
-    np.not_equal(visitor[1:], visitor[:-1], out=starts[1:])
+    starts = run_starts(visitor)
     run = np.cumsum(starts) - 1
     visitor_max = np.maximum.reduceat(score, np.flatnonzero(starts))[run]
     order = np.argsort(visitor + 0.999 * (1.0 - score / visitor_max), kind="stable")
