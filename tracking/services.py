@@ -101,9 +101,10 @@ def events_record(
         # A concurrent request storing the same event_id wins; this one then returns it.
         ignore_conflicts=True,
     )
+    # With each event's visitor (whose it is), not its product: callers need its id only.
     stored = {
         e.event_id: e
-        for e in Event.objects.select_related("visitor", "product").filter(event_id__in=event_ids)
+        for e in Event.objects.select_related("visitor").filter(event_id__in=event_ids)
     }
     taken = [
         position
