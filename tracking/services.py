@@ -115,8 +115,7 @@ def events_record(
         # A replay is the same client sending its own event again, never a way to read
         # someone else's; the exception rolls the whole batch back.
         raise EventIdTakenError(taken)
-    touched = {visitors[e.visitor].pk for e in events}
-    Visitor.objects.filter(pk__in=touched).update(last_seen_at=now)
+    _visitors_seen([visitors[e.visitor] for e in events], now)
     external_ids = sorted({e.visitor for e in events})
     transaction.on_commit(lambda: _recommendations_invalidate(external_ids))
     return RecordedEvents(
@@ -142,7 +141,11 @@ def sales_of(events: Sequence[SoldEvent], *, lenient: bool = False) -> list[Sale
     sales already made (imports), whose unreadable amounts count at the product's price."""
     rule = sale_of_lenient if lenient else sale_of
     purchased = {e.product_id for e in events if e.event_type == EventType.PURCHASE}
-    prices = dict(Product.objects.filter(pk__in=purchased).values_list("pk", "price"))
+    prices = (
+        dict(Product.objects.filter(pk__in=purchased).values_list("pk", "price"))
+        if purchased
+        else {}
+    )
     return [
         rule(e.metadata, price=prices.get(e.product_id))
         if e.event_type == EventType.PURCHASE
@@ -165,7 +168,7 @@ def storefront_event_record(
 
     The event is new by construction (the server draws its event_id), so unlike a client's
     batch it needs no replay check: one INSERT, and the visitor's last_seen_at only when it is
-    more than a minute old, as every page of a shopper's visit would otherwise rewrite it.
+    more than a minute old.
     """
     now = timezone.now()
     shopper = visitors_get_or_create(external_ids=[visitor])[visitor]
@@ -178,10 +181,21 @@ def storefront_event_record(
         source=EventSource.STOREFRONT,
         metadata=metadata or {},
     )
-    if shopper.last_seen_at is None or now - shopper.last_seen_at > LAST_SEEN_PRECISION:
-        Visitor.objects.filter(pk=shopper.pk).update(last_seen_at=now)
+    _visitors_seen([shopper], now)
     transaction.on_commit(lambda: _recommendations_invalidate([visitor]))
     return event
+
+
+def _visitors_seen(visitors: Sequence[Visitor], now: datetime) -> None:
+    """The visitors were seen now: last_seen_at rewritten where it is more than a minute old
+    (every event of a visit would otherwise rewrite the row)."""
+    stale = {
+        v.pk
+        for v in visitors
+        if v.last_seen_at is None or now - v.last_seen_at > LAST_SEEN_PRECISION
+    }
+    if stale:
+        Visitor.objects.filter(pk__in=stale).update(last_seen_at=now)
 
 
 def order_purchases_reverse(*, order_number: str, visitor_id: int) -> int:

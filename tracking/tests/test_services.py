@@ -8,7 +8,7 @@ from django.utils import timezone
 from catalog.tests.factories import ProductFactory
 from infrastructure import cache
 from tracking.models import Event, EventSource, EventType, Visitor
-from tracking.services import storefront_event_record
+from tracking.services import EventInput, events_record, storefront_event_record
 from tracking.tests.factories import VisitorFactory
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +67,20 @@ def test_last_seen_is_rewritten_at_most_once_a_minute():
     seen = Visitor.objects.get(pk=stale.pk).last_seen_at
     assert seen is not None
     assert seen > long_ago
+
+
+def test_an_api_batch_rewrites_last_seen_at_most_once_a_minute_too():
+    mug = ProductFactory.create()
+    recently = timezone.now() - timedelta(seconds=10)
+    long_ago = timezone.now() - timedelta(hours=2)
+    fresh = VisitorFactory.create(external_id="fresh", last_seen_at=recently)
+    stale = VisitorFactory.create(external_id="stale", last_seen_at=long_ago)
+    events_record(
+        events=[
+            EventInput(visitor=visitor, product_id=mug.pk, event_type=EventType.VIEW)
+            for visitor in ("fresh", "stale", "new")
+        ]
+    )
+    assert Visitor.objects.get(pk=fresh.pk).last_seen_at == recently
+    assert Visitor.objects.get(pk=stale.pk).last_seen_at > long_ago
+    assert Visitor.objects.get(external_id="new").last_seen_at is not None
