@@ -391,11 +391,24 @@ def measure(
             figures = wrk_run(script, connections, seconds, offset, timeout)
             figures |= {"scenario": name, "clients": connections}
             after_run(name, offset, figures)
+            idle_wait()
             results.append(figures)
             print(f"{name:<32}{connections:>8}{figures['requests_per_second']:>10}"
                   f"{figures['p50_ms']:>9.2f}{figures['p95_ms']:>9.2f}"
                   f"{figures['p99_ms']:>9.2f}{figures['errors']:>8}")  # fmt: skip
     return results
+
+
+def idle_wait(most_seconds: float = 60.0) -> None:
+    """Until the server answers ping at once twice in a row: the requests a run left queued
+    when wrk stopped (32 clients' batches take seconds) are done, and do not slow the next."""
+    quick = 0
+    deadline = time.monotonic() + most_seconds
+    while quick < 2 and time.monotonic() < deadline:
+        started = time.monotonic()
+        with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/ping"):
+            pass
+        quick = quick + 1 if time.monotonic() - started < 0.05 else 0
 
 
 def shares_print(results: list[dict[str, Any]]) -> None:
