@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from catalog.models import Product
 from catalog.tests.factories import ProductFactory
 from infrastructure import cache
 from tracking.models import Event, EventSource, EventType, Visitor
@@ -50,37 +51,32 @@ def test_a_storefront_event_creates_the_visitor_and_invalidates_their_recommenda
     assert recommendations() == 2
 
 
-def test_last_seen_is_rewritten_at_most_once_a_minute():
-    mug = ProductFactory.create()
-    recently = timezone.now() - timedelta(seconds=10)
-    long_ago = timezone.now() - timedelta(hours=2)
-    fresh = VisitorFactory.create(external_id="fresh", last_seen_at=recently)
-    stale = VisitorFactory.create(external_id="stale", last_seen_at=long_ago)
-    for visitor in (fresh, stale):
+def _seen_on_the_storefront(visitors: list[str], product: Product) -> None:
+    for visitor in visitors:
         storefront_event_record(
-            visitor=visitor.external_id,
-            product_id=mug.pk,
-            event_type=EventType.VIEW,
-            session_id="",
+            visitor=visitor, product_id=product.pk, event_type=EventType.VIEW, session_id=""
         )
-    assert Visitor.objects.get(pk=fresh.pk).last_seen_at == recently
-    seen = Visitor.objects.get(pk=stale.pk).last_seen_at
-    assert seen is not None
-    assert seen > long_ago
 
 
-def test_an_api_batch_rewrites_last_seen_at_most_once_a_minute_too():
-    mug = ProductFactory.create()
-    recently = timezone.now() - timedelta(seconds=10)
-    long_ago = timezone.now() - timedelta(hours=2)
-    fresh = VisitorFactory.create(external_id="fresh", last_seen_at=recently)
-    stale = VisitorFactory.create(external_id="stale", last_seen_at=long_ago)
+def _seen_in_an_api_batch(visitors: list[str], product: Product) -> None:
     events_record(
         events=[
-            EventInput(visitor=visitor, product_id=mug.pk, event_type=EventType.VIEW)
-            for visitor in ("fresh", "stale", "new")
+            EventInput(visitor=visitor, product_id=product.pk, event_type=EventType.VIEW)
+            for visitor in visitors
         ]
     )
+
+
+@pytest.mark.parametrize(
+    "record", [_seen_on_the_storefront, _seen_in_an_api_batch], ids=["storefront", "api"]
+)
+def test_last_seen_is_rewritten_at_most_once_a_minute(record):
+    mug = ProductFactory.create()
+    recently = timezone.now() - timedelta(seconds=10)
+    long_ago = timezone.now() - timedelta(hours=2)
+    fresh = VisitorFactory.create(external_id="fresh", last_seen_at=recently)
+    stale = VisitorFactory.create(external_id="stale", last_seen_at=long_ago)
+    record(["fresh", "stale", "new"], mug)
     assert Visitor.objects.get(pk=fresh.pk).last_seen_at == recently
     assert Visitor.objects.get(pk=stale.pk).last_seen_at > long_ago
     assert Visitor.objects.get(external_id="new").last_seen_at is not None
