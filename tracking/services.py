@@ -101,20 +101,19 @@ def events_record(
         # A concurrent request storing the same event_id wins; this one then returns it.
         ignore_conflicts=True,
     )
-    # With each event's visitor (whose it is), not its product: callers need its id only.
-    stored = {
-        e.event_id: e
-        for e in Event.objects.select_related("visitor").filter(event_id__in=event_ids)
-    }
+    stored = {e.event_id: e for e in Event.objects.filter(event_id__in=event_ids)}
     taken = [
         position
         for position, e in enumerate(events)
-        if stored[e.event_id].visitor.external_id != e.visitor
+        if stored[e.event_id].visitor_id != visitors[e.visitor].pk
     ]
     if taken:
         # A replay is the same client sending its own event again, never a way to read
         # someone else's; the exception rolls the whole batch back.
         raise EventIdTakenError(taken)
+    # Every stored event is its sender's visitor's: no join needed to attach it.
+    for e in events:
+        stored[e.event_id].visitor = visitors[e.visitor]
     _visitors_seen([visitors[e.visitor] for e in events], now)
     external_ids = sorted({e.visitor for e in events})
     transaction.on_commit(lambda: _recommendations_invalidate(external_ids))
