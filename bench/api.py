@@ -197,8 +197,13 @@ end
     }
 
 
+def client_timeout(scenario: str) -> int:
+    """Seconds a client of the scenario waits for an answer before wrk counts an error."""
+    return CLIENT_TIMEOUT.get(scenario, 2)
+
+
 def wrk_run(
-    script: str, connections: int, seconds: int, offset: int, timeout: int = 2
+    script: str, connections: int, seconds: int, offset: int, timeout: int
 ) -> dict[str, Any]:
     """One wrk run of the script; a request unanswered after `timeout` seconds is an error."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
@@ -384,7 +389,7 @@ def measure(
     offset = int(time.time())
     for name, script in scripts.items():
         for connections in concurrency:
-            timeout = CLIENT_TIMEOUT.get(name, 2)
+            timeout = client_timeout(name)
             wrk_run(script, connections, 1, offset + 5_000_000, timeout)
             before_run(name)
             offset += 10_000_000

@@ -110,10 +110,18 @@ def main() -> None:
                     if number == 0:
                         # Discarded, and long enough for every visitor's neighbour lists to
                         # be computed and kept: after bench/api.py reseeds, both start cold.
-                        api.wrk_run(scripts[scenario], 4, WARM_UP_SECONDS, offset + 500_000)
+                        api.wrk_run(
+                            scripts[scenario],
+                            4,
+                            WARM_UP_SECONDS,
+                            offset + 500_000,
+                            api.client_timeout(scenario),
+                        )
                     if scenario != "ping":
                         lists_forgotten(url, prefixes[name])
-                    figures[scenario] = api.wrk_run(scripts[scenario], 4, args.seconds, offset)
+                    figures[scenario] = api.wrk_run(
+                        scripts[scenario], 4, args.seconds, offset, api.client_timeout(scenario)
+                    )
                 ping, measured = figures["ping"], figures[args.scenario]
                 rounds[name].append(
                     (
