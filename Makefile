@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-api-ab bench-pages bench-search bench-merchandising bench-content-refresh bench-experiments bench-dashboard bench-real-data bench-real-data-live bench-ranking bench-load fault-db-restart fuzz-api clean
+.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-api-ab bench-pages bench-search bench-merchandising bench-content-refresh bench-content-recall bench-experiments bench-dashboard bench-real-data bench-real-data-live bench-ranking bench-load fault-db-restart fuzz-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -105,6 +105,9 @@ bench-experiments: $(VENV)/.installed-dev  ## hundreds of simulated A/B tests: f
 
 bench-content-refresh: $(VENV)/.installed-dev  ## one product's content neighbours vs the full run
 	$(BIN)/python bench/content_refresh.py $(if $(LARGE),--large)
+
+bench-content-recall: $(VENV)/.installed-dev  ## content neighbours: the top-n product vs the dense one
+	$(BIN)/python bench/content_recall.py
 
 bench-dashboard: $(VENV)/.installed-dev  ## the dashboard on the 5M-event store
 	$(BIN)/python bench/dashboard_render.py

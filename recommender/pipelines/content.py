@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 import numpy as np
@@ -46,7 +47,9 @@ def content_compute(
         counted = CountedBlocks(len(product_ids), content_block_size(len(product_ids)), progress)
         with recorder.phase("compute_and_write"):
             written = similarity_replace(
-                blocks=counted(iter_content_blocks(matrix, product_ids, top_k=top_k)),
+                blocks=counted(
+                    iter_content_blocks(matrix, product_ids, top_k=top_k, threads=_threads())
+                ),
                 kind=SimilarityKind.CONTENT,
                 computed_at=now,
             )
@@ -57,6 +60,11 @@ def content_compute(
             "rows_written": written,
         }
     return recorder.run
+
+
+def _threads() -> int:
+    """The cores this process may run on: a pipeline has the worker's machine to itself."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def content_refresh(

@@ -53,7 +53,7 @@ def test_scores_are_cosines_best_first():
 
 def test_small_blocks_give_the_same_answer(monkeypatch):
     whole = content_neighbours(TEXTS, IDS, top_k=2)
-    monkeypatch.setattr(content_similarity, "BLOCK_CELLS", 1)  # one product per block
+    monkeypatch.setattr(content_similarity, "BLOCK_ROWS", 1)  # one product per block
     blocks = list(iter_content_blocks(tfidf_matrix(TEXTS), IDS, top_k=2))
     assert len(blocks) == len(IDS)
     assert as_dict(Neighbours.concatenate(blocks)) == as_dict(whole)
@@ -63,6 +63,38 @@ def test_ties_are_broken_by_product_id():
     texts = [ProductText("same words", "", "")] * 4
     result = as_dict(content_neighbours(texts, np.array([1, 2, 3, 4]), top_k=2))
     assert result == {1: [2, 3], 2: [1, 3], 3: [1, 2], 4: [1, 2]}
+
+
+def brute_force(matrix: sp.csr_matrix, ids: np.ndarray, top_k: int) -> dict[int, list[int]]:
+    """Every product's top_k from the whole dense product: score descending, ties by id."""
+    scores = np.round((matrix @ matrix.T).toarray(), 10)
+    np.fill_diagonal(scores, 0.0)
+    lists = {}
+    for row, product in enumerate(ids.tolist()):
+        found = [(-scores[row, c], int(ids[c])) for c in np.flatnonzero(scores[row] > 0)]
+        if found:
+            lists[product] = [neighbour for _, neighbour in sorted(found)[:top_k]]
+    return lists
+
+
+@pytest.mark.parametrize(("margin", "block_rows", "threads"), [(20, 5000, 1), (0, 7, 2), (3, 1, 1)])
+def test_lists_are_the_full_products_with_identical_texts_past_the_margin(
+    monkeypatch, margin, block_rows, threads
+):
+    # 200 products from a handful of words: runs of identical texts longer than the margin,
+    # so the top-n cut falls among equal scores and those products are computed again.
+    rng = np.random.default_rng(7)
+    words = ["oak", "mug", "blue", "lamp", "wool", "tin"]
+    texts = [
+        ProductText(" ".join(rng.choice(words, size=2)), str(rng.choice(words)), "Home")
+        for _ in range(200)
+    ]
+    ids = np.arange(1, 401, 2)
+    matrix = tfidf_matrix(texts)
+    monkeypatch.setattr(content_similarity, "TIE_MARGIN", margin)
+    monkeypatch.setattr(content_similarity, "BLOCK_ROWS", block_rows)
+    found = Neighbours.concatenate(list(iter_content_blocks(matrix, ids, top_k=5, threads=threads)))
+    assert as_dict(found) == brute_force(matrix, ids, 5)
 
 
 def test_empty_catalog_and_empty_texts_have_no_neighbours():
