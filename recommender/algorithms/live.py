@@ -221,6 +221,8 @@ def peer_weights(train: sp.csr_matrix, *, l2: float) -> FloatArray | None:
 
 
 PEER_NAMES = ("popularity", "item_knn", "session_knn", "basket_ease", "customer_ease")
+# At most 2**23 float64 scores (64 MiB) of a peer's lists held at once.
+PEER_CHUNK_CELLS = 2**23
 
 
 def peer_lists(
@@ -243,6 +245,48 @@ def peer_lists(
         name == "customer_ease" and peers.customer_ease is None
     ):
         return None
+    neighbours = _neighbour_matrix(peers.cosine, catalog) if name == "item_knn" else None
+    sessions = basket_sessions(cases) if name == "session_knn" else None
+    # A chunk of cases at a time: each holds (cases x catalog) dense scores, and 5,000 cases
+    # over 100,000 products would be 4 GB per copy.
+    chunk = max(1, PEER_CHUNK_CELLS // max(len(catalog.product), 1))
+    lists = [
+        _peer_chunk(
+            name,
+            cases=cases,
+            row=row,
+            chosen=chosen[first : first + chunk],
+            prior=prior,
+            catalog=catalog,
+            peers=peers,
+            index=index,
+            k=k,
+            neighbours=neighbours,
+            sessions=sessions,
+        )
+        for first in range(0, len(chosen), chunk)
+    ]
+    if not lists:
+        return np.empty((0, min(k, len(catalog.product))), dtype=np.int64)
+    return np.concatenate(lists)
+
+
+def _peer_chunk(
+    name: str,
+    *,
+    cases: LiveCases,
+    row: str,
+    chosen: IntArray,
+    prior: EventArrays,
+    catalog: Catalog,
+    peers: Peers,
+    index: SessionIndex,
+    k: int,
+    neighbours: sp.csr_matrix | None,
+    sessions: CurrentSessions | None,
+) -> IntArray:
+    """peer_lists for some of the cases (neighbours: the cosine peer's, as a catalog-square
+    sparse matrix; sessions: the cases' baskets as sessions, for session-kNN)."""
     size = len(catalog.product)
     basket = _matrix(*_of_cases(cases.basket, chosen), catalog)
     history = _matrix(*_of_cases(np.stack([prior.visitor, prior.product]), chosen), catalog)
@@ -253,9 +297,8 @@ def peer_lists(
         vector[position[known]] = peers.trending.score[known]
         scores: FloatArray = np.tile(vector, (len(chosen), 1))
     elif name == "item_knn":
-        scores = np.asarray(basket @ _neighbour_matrix(peers.cosine, catalog).toarray())
-    elif name == "session_knn":
-        sessions = basket_sessions(cases)
+        scores = (basket @ neighbours).toarray()
+    elif name == "session_knn" and sessions is not None:
         position, known = positions(chosen, sessions.query)
         ranked = session_candidates(
             index,
@@ -269,8 +312,10 @@ def peer_lists(
         ).toarray()
     elif name == "basket_ease":
         scores = np.asarray(basket @ peers.ease)
-    else:
+    elif name == "customer_ease":
         scores = np.asarray(((basket + history) > 0).astype(np.float64) @ peers.customer_ease)
+    else:
+        raise ValueError(f"No such peer: {name}")
     scores[scores <= 0] = -np.inf
     return top_lists(scores, catalog, k, exclude=exclude)
 

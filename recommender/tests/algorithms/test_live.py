@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from recommender.algorithms import live
 from recommender.algorithms.evaluation import EvaluationConfig, Recommender, evaluate
 from recommender.algorithms.events import PURCHASE, SECONDS_PER_DAY, VIEW, EventArrays
 from recommender.algorithms.item_similarity import Neighbours
@@ -115,3 +116,12 @@ def test_no_later_event_changes_the_live_figures():
     for row in (GUESTS, RETURNING_ALL):
         assert again.results["tiered"][row] == result.results["tiered"][row]
         assert again.results["session_knn"][row] == result.results["session_knn"][row]
+
+
+def test_the_peers_figures_do_not_depend_on_how_many_cases_are_scored_at_once(monkeypatch):
+    whole = live_figures(events(*kits()))
+    # One case per chunk: a large catalog's peers are scored a few cases at a time.
+    monkeypatch.setattr(live, "PEER_CHUNK_CELLS", 1)
+    chunked = live_figures(events(*kits()))
+    for name in ("popularity", "item_knn", "session_knn", "basket_ease", "customer_ease"):
+        assert chunked.results[name] == whole.results[name]
