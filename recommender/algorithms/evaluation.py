@@ -20,7 +20,11 @@ import numpy as np
 import numpy.typing as npt
 
 from recommender.algorithms.baselines import training_matrix
-from recommender.algorithms.behavioural import SimilarityMethod, behavioural_neighbours
+from recommender.algorithms.behavioural import (
+    SimilarityMethod,
+    behavioural_neighbours,
+    resolved_method,
+)
 from recommender.algorithms.buy_again import DEFAULT_HALF_LIFE_DAYS, repeat_scores
 from recommender.algorithms.ease import DEFAULT_L2
 from recommender.algorithms.events import (
@@ -657,6 +661,8 @@ class _Behavioural:
     def of(self, method: SimilarityMethod) -> Neighbours:
         if self._interactions is None:
             return Neighbours.concatenate([])
+        # AUTO is cosine above EASE's size: computed once whichever way it is asked for.
+        method = resolved_method(method, len(self._interactions.product_ids))
         if method not in self._computed:
             self._computed[method] = behavioural_neighbours(
                 self._interactions,
