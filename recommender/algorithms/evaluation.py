@@ -322,7 +322,6 @@ def evaluate(
     histories = Histories.from_events(split.train, visitor_ids)
     k = max(config.ks)
     global_trending, category_trending = _trending_at(split.train, split.split_at, catalog)
-    behavioural = _Behavioural(split.train, split.split_at, np.unique(histories.product), config)
     repeats = repeat_scores(
         split.train, visitor_ids, now=split.split_at, half_life_days=config.half_life_days
     )
@@ -340,6 +339,15 @@ def evaluate(
     case_visitors = (
         np.unique(cases.visitor[cases.returning]) if cases is not None else np.empty(0, np.int64)
     )
+    # What the live cases' shoppers did before each case; their products, with the evaluated
+    # histories', get the behavioural neighbours, computed once for both.
+    prior = prior_events(events, cases) if cases is not None and len(cases) else None
+    evaluated_products = np.unique(histories.product)
+    if prior is not None and cases is not None:
+        evaluated_products = np.union1d(
+            evaluated_products, np.concatenate([prior.product, cases.basket[1]])
+        )
+    behavioural = _Behavioural(split.train, split.split_at, evaluated_products, config)
     runs: list[tuple[str, Recommender, Merchandising | None]] = [
         (contender.name, contender, None) for contender in config.recommenders
     ]
@@ -394,6 +402,8 @@ def evaluate(
         _live_results(
             events,
             cases,
+            prior=prior,
+            behavioural=behavioural,
             case_visitors=case_visitors,
             learned=case_learned,
             split=split,
@@ -403,7 +413,7 @@ def evaluate(
             trending=(global_trending, category_trending),
             config=config,
         )
-        if cases is not None and len(cases)
+        if cases is not None and prior is not None
         else {}
     )
     for name, rows in live_results.items():
@@ -457,6 +467,8 @@ def _live_results(
     events: EventArrays,
     cases: LiveCases,
     *,
+    prior: EventArrays,
+    behavioural: _Behavioural,
     case_visitors: IntArray,
     learned: Ranked | None,
     split: TemporalSplit,
@@ -470,9 +482,6 @@ def _live_results(
     (the first contender) and each peer."""
     served = config.recommenders[0]
     k = max(config.ks)
-    prior = prior_events(events, cases)
-    products = np.unique(np.concatenate([prior.product, cases.basket[1]]))
-    behavioural = _Behavioural(split.train, split.split_at, products, config)
     index = session_index(
         events.select(events.timestamp < split.split_at + config.test_days * SECONDS_PER_DAY),
         catalog,
