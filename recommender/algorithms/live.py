@@ -247,77 +247,48 @@ def peer_lists(
         return None
     neighbours = _neighbour_matrix(peers.cosine, catalog) if name == "item_knn" else None
     sessions = basket_sessions(cases) if name == "session_knn" else None
+    size = len(catalog.product)
+
+    def lists_of(some: IntArray) -> IntArray:
+        """The lists of some of the chosen cases (dense scores over the catalog)."""
+        basket = _matrix(*_of_cases(cases.basket, some), catalog)
+        history = _matrix(*_of_cases(np.stack([prior.visitor, prior.product]), some), catalog)
+        exclude = basket + history if row == RETURNING else basket
+        if name == "popularity":
+            vector = np.zeros(size)
+            position, known = positions(catalog.product, peers.trending.product)
+            vector[position[known]] = peers.trending.score[known]
+            scores: FloatArray = np.tile(vector, (len(some), 1))
+        elif name == "item_knn":
+            scores = (basket @ neighbours).toarray()
+        elif name == "session_knn" and sessions is not None:
+            position, known = positions(some, sessions.query)
+            ranked = session_candidates(
+                index,
+                CurrentSessions(
+                    query=position[known], product=sessions.product[known], at=sessions.at[some]
+                ),
+                PLAIN_SKNN,
+            )
+            scores = _matrix(
+                np.stack([ranked.group, ranked.product]), len(some), catalog, values=ranked.score
+            ).toarray()
+        elif name == "basket_ease":
+            scores = np.asarray(basket @ peers.ease)
+        elif name == "customer_ease":
+            scores = np.asarray(((basket + history) > 0).astype(np.float64) @ peers.customer_ease)
+        else:
+            raise ValueError(f"No such peer: {name}")
+        scores[scores <= 0] = -np.inf
+        return top_lists(scores, catalog, k, exclude=exclude)
+
     # A chunk of cases at a time: each holds (cases x catalog) dense scores, and 5,000 cases
     # over 100,000 products would be 4 GB per copy.
-    chunk = max(1, PEER_CHUNK_CELLS // max(len(catalog.product), 1))
-    lists = [
-        _peer_chunk(
-            name,
-            cases=cases,
-            row=row,
-            chosen=chosen[first : first + chunk],
-            prior=prior,
-            catalog=catalog,
-            peers=peers,
-            index=index,
-            k=k,
-            neighbours=neighbours,
-            sessions=sessions,
-        )
-        for first in range(0, len(chosen), chunk)
-    ]
+    chunk = max(1, PEER_CHUNK_CELLS // max(size, 1))
+    lists = [lists_of(chosen[first : first + chunk]) for first in range(0, len(chosen), chunk)]
     if not lists:
-        return np.empty((0, min(k, len(catalog.product))), dtype=np.int64)
+        return np.empty((0, min(k, size)), dtype=np.int64)
     return np.concatenate(lists)
-
-
-def _peer_chunk(
-    name: str,
-    *,
-    cases: LiveCases,
-    row: str,
-    chosen: IntArray,
-    prior: EventArrays,
-    catalog: Catalog,
-    peers: Peers,
-    index: SessionIndex,
-    k: int,
-    neighbours: sp.csr_matrix | None,
-    sessions: CurrentSessions | None,
-) -> IntArray:
-    """peer_lists for some of the cases (neighbours: the cosine peer's, as a catalog-square
-    sparse matrix; sessions: the cases' baskets as sessions, for session-kNN)."""
-    size = len(catalog.product)
-    basket = _matrix(*_of_cases(cases.basket, chosen), catalog)
-    history = _matrix(*_of_cases(np.stack([prior.visitor, prior.product]), chosen), catalog)
-    exclude = basket + history if row == RETURNING else basket
-    if name == "popularity":
-        vector = np.zeros(size)
-        position, known = positions(catalog.product, peers.trending.product)
-        vector[position[known]] = peers.trending.score[known]
-        scores: FloatArray = np.tile(vector, (len(chosen), 1))
-    elif name == "item_knn":
-        scores = (basket @ neighbours).toarray()
-    elif name == "session_knn" and sessions is not None:
-        position, known = positions(chosen, sessions.query)
-        ranked = session_candidates(
-            index,
-            CurrentSessions(
-                query=position[known], product=sessions.product[known], at=sessions.at[chosen]
-            ),
-            PLAIN_SKNN,
-        )
-        scores = _matrix(
-            np.stack([ranked.group, ranked.product]), len(chosen), catalog, values=ranked.score
-        ).toarray()
-    elif name == "basket_ease":
-        scores = np.asarray(basket @ peers.ease)
-    elif name == "customer_ease":
-        scores = np.asarray(((basket + history) > 0).astype(np.float64) @ peers.customer_ease)
-    else:
-        raise ValueError(f"No such peer: {name}")
-    scores[scores <= 0] = -np.inf
-    return top_lists(scores, catalog, k, exclude=exclude)
 
 
 def served_lists(
