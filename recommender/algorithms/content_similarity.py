@@ -5,7 +5,7 @@ behavioural neighbours. Product texts are turned into L2-normalised TF-IDF rows,
 product is the cosine. Each product's top k comes from a sparse top-n matrix product
 (sparse_dot_topn: compiled, multi-threaded, and it keeps only each row's best n), a block of
 products at a time: the products x products matrix is never held, not even a block's rows of
-it, which cost the exact dense blocks 224-486 s at 100,000 products against 48 s.
+it (the dense blocks it replaced took 339 s at 100,000 products; this, about a minute).
 """
 
 from __future__ import annotations

@@ -682,10 +682,7 @@ class _ContentRows:
         content = self._content
         starts = np.searchsorted(content.product, products, side="left")
         stops = np.searchsorted(content.product, products, side="right")
-        rows = np.concatenate(
-            [np.arange(start, stop) for start, stop in zip(starts, stops, strict=True)]
-            or [np.empty(0, dtype=np.int64)]
-        )
+        _, rows = slices(starts, stops - starts)
         return Neighbours(
             content.product[rows],
             content.neighbour[rows],
