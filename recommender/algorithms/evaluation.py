@@ -71,7 +71,6 @@ from recommender.algorithms.merchandising import Merchandising
 from recommender.algorithms.progress import Progress
 from recommender.algorithms.ranker import (
     RANKED_LIST_MARGIN,
-    TooManyProductsError,
     ranked_lists,
     ranker_fit,
 )
@@ -435,12 +434,9 @@ def _learned_lists(
 ) -> tuple[Ranked | None, Ranked | None]:
     """The ranker learnt on the training events and its lists, as the ranking pipeline would
     have stored them at the split, for the evaluated visitors and for `others` (ascending ids;
-    each grouped by position in its ids). None: nothing to learn from, or a catalog beyond the
-    ranker's EASE limit, where the item-to-item list serves."""
-    try:
-        ranker = ranker_fit(split.train, catalog, content, now=split.split_at)
-    except TooManyProductsError:
-        return None, None
+    each grouped by position in its ids). None: nothing to learn from, where the
+    item-to-item list serves."""
+    ranker = ranker_fit(split.train, catalog, content, now=split.split_at)
     if ranker is None:
         return None, None
     # One ranking of everyone asked for: the snapshot at the split is the costly part.

@@ -13,8 +13,9 @@ HistGradientBoostingClassifier) learns how to combine them from the store's own 
 - at `now` the same features rank each buyer's candidates; the best `k` are stored and served
   (recommend() takes them as the personalised tier of the visitors who have them).
 
-The EASE weights are dense (products²), so the ranker needs a catalog of at most
-EASE_MAX_PRODUCTS products with events. Pure: arrays in, arrays and a fitted model out.
+The EASE weights are dense (products²), so the ranker reads and ranks the catalog's most visited
+products, at most `RankerConfig.max_products`, whatever the catalog's size. Pure: arrays in,
+arrays and a fitted model out.
 
 `snapshot` holds what the events before one time say (the heavy work), `features` turns it
 into each visitor's candidates as named feature columns, `model` learns and ranks.
@@ -31,7 +32,6 @@ from recommender.algorithms.ranker.model import (
     ranker_fit,
     training_cutoffs,
 )
-from recommender.algorithms.ranker.snapshot import TooManyProductsError
 
 __all__ = [
     "FEATURES",
@@ -39,7 +39,6 @@ __all__ = [
     "Candidates",
     "Ranker",
     "RankerConfig",
-    "TooManyProductsError",
     "fit_units",
     "rank_units",
     "ranked_lists",

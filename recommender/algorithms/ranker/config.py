@@ -7,6 +7,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RankerConfig:
+    # The products the ranker reads and ranks: those with the most distinct visitors before
+    # each snapshot's time, at most this many. EASE, its recent twin and the transition model
+    # are dense (products x products), so this bounds the snapshot's memory (three float32
+    # matrices of 4,000 x 4,000 are 192 MB) and its solves at any catalog size; a store's
+    # first purchases come from its most visited products (docs/recommender.md, "The
+    # ranker's products").
+    max_products: int = 4_000
     # EASE penalties: the whole history, and the recent days (the served similarity's).
     l2: float = 800.0
     recent_l2: float = 200.0

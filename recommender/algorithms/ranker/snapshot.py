@@ -13,13 +13,14 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from recommender.algorithms.ease import EASE_MAX_PRODUCTS, ease_weights
+from recommender.algorithms.ease import ease_weights
 from recommender.algorithms.events import (
     PURCHASE,
     SECONDS_PER_DAY,
     EventArrays,
     FloatArray,
     IntArray,
+    pair_key,
     positions,
 )
 from recommender.algorithms.item_similarity import Neighbours
@@ -28,10 +29,6 @@ from recommender.algorithms.tiered import Catalog
 
 # The product statistics, by name (features.py stacks them with the others by name).
 ProductColumns = dict[str, FloatArray]
-
-
-class TooManyProductsError(ValueError):
-    """The catalog has more products with events than the ranker's dense matrices allow."""
 
 
 @dataclass(frozen=True)
@@ -82,13 +79,13 @@ def snapshot_at(
     position, known = positions(catalog.product, events.product)
     events = events.select(known)
     position = position[known]
-    # Columns: the catalog products with events, the only ones EASE can score.
+    # Columns: the catalog products with events (the only ones EASE can score), the most
+    # visited of them when there are more than the dense matrices may hold. Events on the
+    # others are left out, as events on products outside the catalog are.
+    kept = _most_visited(events.visitor, position, config.max_products)
+    if kept is not None:
+        events, position = events.select(kept), position[kept]
     columns, column = np.unique(position, return_inverse=True)
-    if len(columns) > EASE_MAX_PRODUCTS:
-        raise TooManyProductsError(
-            f"The ranker reads EASE weights, which need at most {EASE_MAX_PRODUCTS:,} "
-            f"products with events ({len(columns):,} here)."
-        )
     visitor_ids, row = np.unique(events.visitor, return_inverse=True)
     row, column = row.ravel(), column.ravel()
     shape = (len(visitor_ids), len(columns))
@@ -119,6 +116,20 @@ def snapshot_at(
         recently=matrix(events.timestamp >= now - config.similar_visitors_days * SECONDS_PER_DAY),
         product_features=_product_features(events, row, column, category, now),
     )
+
+
+def _most_visited(visitor: IntArray, position: IntArray, most: int) -> np.ndarray | None:
+    """Which events are on the `most` products with the most distinct visitors (ties: the
+    lower catalog position); None when no more than `most` products have events."""
+    products, product = np.unique(position, return_inverse=True)
+    if len(products) <= most:
+        return None
+    pairs = np.unique(pair_key(product.ravel(), visitor))
+    visitors = np.bincount((pairs >> 32).astype(np.int64), minlength=len(products))
+    chosen = np.zeros(len(products), dtype=bool)
+    chosen[np.lexsort((products, -visitors))[:most]] = True
+    kept: np.ndarray = chosen[product.ravel()]
+    return kept
 
 
 def _transition(

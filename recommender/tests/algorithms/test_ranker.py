@@ -165,6 +165,31 @@ def test_learning_reads_nothing_at_or_after_now():
     np.testing.assert_allclose(first.score, second.score)
 
 
+def test_a_catalog_beyond_the_dense_limit_is_ranked_over_its_most_visited_products():
+    events = store(seed=2)
+    # The 8 products with the most distinct visitors (ties: the lower id), by brute force.
+    visitors = {
+        product: len(set(events.visitor[events.product == product].tolist()))
+        for product in set(events.product.tolist())
+    }
+    most_visited = sorted(visitors, key=lambda product: (-visitors[product], product))[:8]
+    capped = replace(CONFIG, max_products=8)
+
+    snapshot = snapshot_at(events, catalog(), NO_CONTENT, NOW, capped)
+    assert snapshot.product_ids.tolist() == sorted(most_visited)
+    assert set(snapshot.events.product.tolist()) == set(most_visited)
+    ranker = ranker_fit(events, catalog(), NO_CONTENT, now=NOW, config=capped)
+    assert ranker is not None
+    lists = ranked_lists(
+        ranker, events, catalog(), NO_CONTENT, now=NOW, visitor_ids=np.arange(1, 80), k=5
+    )
+    assert len(lists.product) > 0
+    assert set(lists.product.tolist()) <= set(most_visited)
+    # A limit above the catalog reads every product with events.
+    whole = snapshot_at(events, catalog(), NO_CONTENT, NOW, replace(CONFIG, max_products=100))
+    assert whole.product_ids.tolist() == sorted(visitors)
+
+
 def test_a_store_without_returning_buyers_has_nothing_to_learn():
     views_only = store()
     views = EventArrays(
