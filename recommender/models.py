@@ -400,6 +400,34 @@ class SimilarityStagingRow(models.Model):
         return f"run {self.run_id}: {self.product_id} ~ {self.similar_product_id}"
 
 
+class RankingStagingRow(models.Model):
+    """Learned lists ranked by one block task of a distributed ranking run, waiting for the
+    run's last block before all of them are swapped into LearnedRecommendation at once."""
+
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Plain ids: staged rows are copied into LearnedRecommendation or dropped within the hour.
+    visitor_id = models.BigIntegerField()
+    product_id = models.BigIntegerField()
+    score = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "visitor_id"], name="rankingstage_run_idx")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id}: {self.visitor_id} -> {self.product_id}"
+
+
+class StagedRanker(models.Model):
+    """The ranker a distributed ranking run learnt once, pickled, for its block tasks (on any
+    worker) to rank their buyers with; dropped when the run ends."""
+
+    run = models.OneToOneField(PipelineRun, on_delete=models.CASCADE, related_name="+")
+    data = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"ranker of run {self.run_id}"
+
+
 class Surface(models.TextChoices):
     """The lists a merchandising rule can steer; each is one list on the pages and in the API."""
 

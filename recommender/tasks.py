@@ -109,22 +109,40 @@ def evaluate(now: str | None = None, queued_run: int | None = None) -> int | Non
     return _run(pipelines.evaluation_compute, now, queued_run)
 
 
+def _chord(
+    begin: Callable[..., tuple[PipelineRun, list[tuple[int, int]]]],
+    blocks: int,
+    now: str | None,
+    tasks: tuple[Task[..., int], Task[..., int], Task[..., None]],
+) -> int | None:
+    """Begin a distributed run and start its chord: a block task per range, then the swap (or,
+    if a block fails for good, the failure). With no range the swap runs at once."""
+    block, swap, failed = tasks
+    try:
+        run, ranges = begin(blocks=blocks, now=parse_datetime(now) if now else None)
+    except pipelines.PipelineAlreadyRunningError as error:
+        logger.info("Skipped: %s", error)
+        return None
+    if not ranges:
+        swap.apply(args=(run.pk,))
+    else:
+        header = [block.si(run.pk, first, last) for first, last in ranges]
+        chord(header)(swap.si(run.pk).on_error(failed.si(run.pk)))
+    return int(run.pk)
+
+
 # Scale-out of the similarity job (docs/scaling.md): block tasks on any number of workers, then
 # one swap. A chord needs a result backend (CELERY_RESULT_BACKEND, Redis by default when set).
 @shared_task(name="recommender.compute_similarity_distributed", acks_late=True,
              soft_time_limit=5 * 60, time_limit=6 * 60)  # fmt: skip
 def compute_similarity_distributed(blocks: int = 8, now: str | None = None) -> int | None:
     """Start a similarity run as a chord of `blocks` tasks; returns the PipelineRun id."""
-    try:
-        run, ranges = pipelines.similarity_distributed_begin(
-            blocks=blocks, now=parse_datetime(now) if now else None
-        )
-    except pipelines.PipelineAlreadyRunningError as error:
-        logger.info("Skipped: %s", error)
-        return None
-    header = [similarity_block.si(run.pk, first, last) for first, last in ranges]
-    chord(header)(similarity_swap.si(run.pk).on_error(similarity_failed.si(run.pk)))
-    return int(run.pk)
+    return _chord(
+        pipelines.similarity_distributed_begin,
+        blocks,
+        now,
+        (similarity_block, similarity_swap, similarity_failed),
+    )
 
 
 @shared_task(name="recommender.similarity_block", acks_late=True,
@@ -147,3 +165,40 @@ def similarity_swap(run_id: int) -> int:
 def similarity_failed(run_id: int) -> None:
     """A block failed for good: fail the run and keep the previous neighbours."""
     pipelines.similarity_distributed_fail(run_id=run_id, error="A similarity block task failed.")
+
+
+# Scale-out of the learned ranking (docs/scaling.md): the ranker is learnt once, then block
+# tasks rank ranges of buyers on any number of workers, then one swap.
+@shared_task(name="recommender.compute_ranking_distributed", acks_late=True,
+             soft_time_limit=55 * 60, time_limit=HOUR)  # fmt: skip
+def compute_ranking_distributed(blocks: int = 8, now: str | None = None) -> int | None:
+    """Learn the ranker, then rank the buyers as a chord of `blocks` tasks; returns the
+    PipelineRun id."""
+    return _chord(
+        pipelines.ranking_distributed_begin,
+        blocks,
+        now,
+        (ranking_block, ranking_swap, ranking_failed),
+    )
+
+
+@shared_task(name="recommender.ranking_block", acks_late=True,
+             soft_time_limit=55 * 60, time_limit=HOUR)  # fmt: skip
+def ranking_block(run_id: int, first_visitor: int, last_visitor: int) -> int:
+    """Rank and stage one range of buyers' learned lists; returns the rows staged."""
+    return pipelines.ranking_block_compute(
+        run_id=run_id, first_visitor=first_visitor, last_visitor=last_visitor
+    )
+
+
+@shared_task(name="recommender.ranking_swap", acks_late=True,
+             soft_time_limit=10 * 60, time_limit=11 * 60)  # fmt: skip
+def ranking_swap(run_id: int) -> int:
+    """Swap every staged list in at once; returns the PipelineRun id."""
+    return int(pipelines.ranking_distributed_finish(run_id=run_id).pk)
+
+
+@shared_task(name="recommender.ranking_failed")
+def ranking_failed(run_id: int) -> None:
+    """A block failed for good: fail the run and keep the served lists."""
+    pipelines.ranking_distributed_fail(run_id=run_id, error="A ranking block task failed.")

@@ -29,13 +29,13 @@ Pure: arrays in, a fitted model (serialisable) and ranked candidates out.
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from recommender.algorithms import pickled
 from recommender.algorithms.arrays import Catalog, Ranked
 from recommender.algorithms.buy_again import DEFAULT_HALF_LIFE_DAYS, repeat_scores
 from recommender.algorithms.events import (
@@ -183,16 +183,11 @@ class LiveRanker:
     features: tuple[str, ...] = FEATURES
 
     def to_bytes(self) -> bytes:
-        # scikit-learn documents pickle as its models' persistence; only our own pipeline
-        # writes these bytes, and only our workers read them.
-        return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+        return pickled.to_bytes(self)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LiveRanker:
-        ranker = pickle.loads(data)  # noqa: S301 (our own snapshot, see to_bytes)
-        if not isinstance(ranker, cls):
-            raise TypeError("not a live ranker snapshot")
-        return ranker
+        return pickled.from_bytes(data, cls)
 
     @classmethod
     def usable_from_bytes(cls, data: bytes) -> LiveRanker | None:

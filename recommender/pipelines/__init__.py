@@ -1,7 +1,8 @@
 """The recommendation pipelines: read events, run the pure algorithms, swap the results in.
 
-One module per pipeline, with run claiming and recording in `runs` and the distributed
-similarity chord in `distributed`; the names callers use are re-exported here.
+One module per pipeline, with run claiming and recording in `runs`, the distributed
+similarity and ranking chords in `distributed` and `ranking_distributed` (their common swap in
+`staging`); the names callers use are re-exported here.
 """
 
 from recommender.pipelines.bought_together import (
@@ -24,6 +25,12 @@ from recommender.pipelines.evaluation import (
 from recommender.pipelines.live_ranking import live_ranking_compute
 from recommender.pipelines.neighbour_tables import similarity_replace
 from recommender.pipelines.ranking import RANKING_HISTORY_DAYS, ranking_compute
+from recommender.pipelines.ranking_distributed import (
+    ranking_block_compute,
+    ranking_distributed_begin,
+    ranking_distributed_fail,
+    ranking_distributed_finish,
+)
 from recommender.pipelines.runs import (
     PipelineAlreadyRunningError,
     ProgressCallback,
@@ -55,7 +62,11 @@ __all__ = [
     "pipeline_run_release",
     "pipeline_runs_abandoned_fail",
     "pipeline_runs_held",
+    "ranking_block_compute",
     "ranking_compute",
+    "ranking_distributed_begin",
+    "ranking_distributed_fail",
+    "ranking_distributed_finish",
     "sessions_compute",
     "similarity_block_compute",
     "similarity_compute",

@@ -5,17 +5,16 @@ once."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Product
 from infrastructure import cache
-from infrastructure.bulk import insert_frames, table_rebuilt
+from infrastructure.bulk import insert_frames
 from recommender.algorithms.item_similarity import (
     DEFAULT_MIN_COMMON_VISITORS,
     DEFAULT_TOP_K,
@@ -34,6 +33,7 @@ from recommender.pipelines.similarity import (
     similarity_parameters,
     similarity_window,
 )
+from recommender.pipelines.staging import staged_rows_swapped, staged_run_failed
 
 
 def similarity_distributed_begin(
@@ -100,40 +100,20 @@ def similarity_block_compute(*, run_id: int, first_product: int, last_product: i
 
 def similarity_distributed_finish(*, run_id: int) -> PipelineRun:
     """Swap every staged block of the run into ItemSimilarity in one transaction."""
-    staging = SimilarityStagingRow._meta.db_table
-    with transaction.atomic():
-        run = PipelineRun.objects.select_for_update().get(pk=run_id)
-        if run.status != PipelineStatus.RUNNING:
-            return run  # finished already (a redelivered body) or failed
-        started = time.perf_counter()
-        with table_rebuilt(ItemSimilarity) as target, connection.cursor() as cursor:
-            cursor.execute(
-                # Only table names from the models are formatted in; values are bound.
-                f'INSERT INTO "{target}" (product_id, similar_product_id, score, '  # noqa: S608
-                f"co_occurrence, computed_at) SELECT product_id, similar_product_id, score, "
-                f"co_occurrence, %s FROM {staging} WHERE run_id = %s",
-                [run.parameters["now"], run_id],
-            )
-            written = cursor.rowcount
-        SimilarityStagingRow.objects.filter(run_id=run_id).delete()
-        run.status = PipelineStatus.SUCCEEDED
-        run.finished_at = timezone.now()
-        run.statistics |= {
-            "rows_written": written,
+    return staged_rows_swapped(
+        run_id=run_id,
+        staging=SimilarityStagingRow,
+        target=ItemSimilarity,
+        columns=("product_id", "similar_product_id", "score", "co_occurrence"),
+        generation=cache.SIMILARITY,
+        statistics=lambda: {
             "products_with_neighbours": ItemSimilarity.objects.values("product_id")
             .distinct()
-            .count(),
-            "seconds": {"swap": round(time.perf_counter() - started, 3)},
-        }
-        run.save(update_fields=["status", "finished_at", "statistics"])
-        transaction.on_commit(lambda: cache.generation_bump(cache.SIMILARITY))
-    return run
+            .count()
+        },
+    )
 
 
 def similarity_distributed_fail(*, run_id: int, error: str) -> None:
     """A block failed: the run fails, its staged rows go, the previous neighbours stay served."""
-    with transaction.atomic():
-        PipelineRun.objects.filter(pk=run_id, status=PipelineStatus.RUNNING).update(
-            status=PipelineStatus.FAILED, finished_at=timezone.now(), error=error[-10_000:]
-        )
-        SimilarityStagingRow.objects.filter(run_id=run_id).delete()
+    staged_run_failed(run_id=run_id, error=error, staged=(SimilarityStagingRow,))

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from infrastructure import cache
 from infrastructure.bulk import insert_frame, table_rebuilt
-from recommender.algorithms.events import PURCHASE
+from recommender.algorithms.events import PURCHASE, EventArrays, IntArray
+from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.progress import progress_offset
 from recommender.algorithms.ranker import (
     RankerConfig,
@@ -21,7 +22,7 @@ from recommender.algorithms.ranker import (
     ranker_fit,
     training_cutoffs,
 )
-from recommender.algorithms.tiered import Ranked
+from recommender.algorithms.tiered import Catalog, Ranked
 from recommender.configuration import LEARNED_LENGTH
 from recommender.models import LearnedRecommendation, PipelineKind, PipelineRun, SimilarityKind
 from recommender.pipelines.content import CONTENT_TOP_K
@@ -46,13 +47,11 @@ def ranking_compute(
     config = RankerConfig()
     with recorded_run(PipelineKind.RANKING, {"now": now.isoformat()}, queued_run) as recorder:
         with recorder.phase("read"):
-            events = event_arrays(since=now - timedelta(days=RANKING_HISTORY_DAYS), until=now)
-            catalog = catalog_arrays()
-            content = stored_neighbours(SimilarityKind.CONTENT, per_product=CONTENT_TOP_K)
+            events, catalog, content = ranking_inputs(now)
         # The bar counts each training cut-off's features, each step of the fit, the ranking
         # snapshot and each chunk of buyers ranked: it moves through every phase.
         cutoffs = len(training_cutoffs(events, now=now.timestamp(), config=config))
-        buyers = np.unique(events.visitor[events.event_type == PURCHASE])
+        buyers = ranking_buyers(events)
         learning = fit_units(cutoffs)
         total = learning + rank_units(len(buyers), config)
         with recorder.phase("learn"):
@@ -81,14 +80,7 @@ def ranking_compute(
             )
         if progress:
             progress(total, total, phase="writing the lists")
-        rows = pd.DataFrame(
-            {
-                "visitor_id": buyers[ranked.group],
-                "product_id": ranked.product,
-                "score": ranked.score,
-                "computed_at": pd.Timestamp(now),
-            }
-        )
+        rows = learned_rows(buyers, ranked).assign(computed_at=pd.Timestamp(now))
         with recorder.phase("write"), table_rebuilt(LearnedRecommendation) as table:
             insert_frame(table, rows)
             # The learned lists are read by recommendations only: similar-products lists and
@@ -106,3 +98,27 @@ def ranking_compute(
             "rows_written": len(rows),
         }
     return recorder.run
+
+
+def ranking_inputs(now: datetime) -> tuple[EventArrays, Catalog, Neighbours]:
+    """What the ranker reads as of `now`: the events of the history it learns from, the
+    catalog and the content neighbours."""
+    events = event_arrays(since=now - timedelta(days=RANKING_HISTORY_DAYS), until=now)
+    return (
+        events,
+        catalog_arrays(),
+        stored_neighbours(SimilarityKind.CONTENT, per_product=CONTENT_TOP_K),
+    )
+
+
+def ranking_buyers(events: EventArrays) -> IntArray:
+    """The visitors a learned list is ranked for: every one who ever purchased (ascending)."""
+    buyers: IntArray = np.unique(events.visitor[events.event_type == PURCHASE])
+    return buyers
+
+
+def learned_rows(buyers: IntArray, ranked: Ranked) -> pd.DataFrame:
+    """The ranked lists as rows, each grouped by its buyer's position in `buyers`."""
+    return pd.DataFrame(
+        {"visitor_id": buyers[ranked.group], "product_id": ranked.product, "score": ranked.score}
+    )

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import numpy as np
 import pytest
 from django.utils import timezone
 
@@ -18,13 +17,14 @@ from recommender.models import (
     PipelineKind,
     PipelineRun,
     PipelineStatus,
+    RankingStagingRow,
     SimilarityStagingRow,
+    StagedRanker,
     TrendingScore,
 )
 from recommender.services import merchandising_rule_save
-from recommender.tests.algorithms.stores import FOLLOW_UP, PRODUCTS, STARTER, store
-from recommender.tests.algorithms.stores import NOW as SYNTHETIC_NOW
-from recommender.tests.factories import PipelineRunFactory
+from recommender.tests.algorithms.stores import FOLLOW_UP, STARTER
+from recommender.tests.factories import PipelineRunFactory, synthetic_store_in_the_database
 from tracking.models import Event, EventType
 from tracking.tests.factories import EventFactory, VisitorFactory
 
@@ -302,31 +302,8 @@ def test_bought_together_pairs_products_of_the_same_orders(shop):
     assert run.statistics["rows_written"] == 2
 
 
-def _synthetic_store_in_the_database():
-    """The ranker tests' synthetic store (recommender/tests/algorithms/stores.py) as products,
-    visitors and events ending now; returns the products by synthetic id and the visitors."""
-    synthetic = store()
-    products = {p: ProductFactory.create(name=f"Product {p}") for p in range(1, PRODUCTS + 1)}
-    visitors = {v: VisitorFactory.create() for v in np.unique(synthetic.visitor).tolist()}
-    Event.objects.bulk_create(
-        EventFactory.build(
-            visitor=visitors[visitor],
-            product=products[product],
-            event_type=EventType.PURCHASE,
-            occurred_at=NOW - timedelta(seconds=SYNTHETIC_NOW - timestamp),
-        )
-        for visitor, product, timestamp in zip(
-            synthetic.visitor.tolist(),
-            synthetic.product.tolist(),
-            synthetic.timestamp.tolist(),
-            strict=True,
-        )
-    )
-    return products, visitors
-
-
 def test_ranking_stores_each_returning_buyers_learned_list_and_serves_it():
-    products, visitors = _synthetic_store_in_the_database()
+    products, visitors = synthetic_store_in_the_database(NOW)
     starter_buyer = VisitorFactory.create(external_id="starter-buyer")
     event(starter_buyer, products[STARTER], EventType.PURCHASE, days_ago=3)
     event(starter_buyer, products[11], EventType.PURCHASE, days_ago=3)
@@ -370,6 +347,64 @@ def test_ranking_stores_each_returning_buyers_learned_list_and_serves_it():
     # Every step of the fit moves the bar, then the ranking snapshot and a chunk of buyers.
     assert set(range(cutoffs + 1, cutoffs + steps + 3)) <= set(done)
     assert again.statistics["rows_written"] == run.statistics["rows_written"]
+
+
+def learned_lists():
+    return sorted(LearnedRecommendation.objects.values_list("visitor_id", "product_id", "score"))
+
+
+def test_distributed_ranking_equals_the_single_machine_run():
+    synthetic_store_in_the_database(NOW)
+    pipelines.ranking_compute(now=NOW)
+    single = learned_lists()
+    assert single
+    run, ranges = pipelines.ranking_distributed_begin(blocks=3, now=NOW)
+    assert len(ranges) == 3
+    assert run.statistics["learnt"] is True
+    staged = [
+        pipelines.ranking_block_compute(run_id=run.pk, first_visitor=first, last_visitor=last)
+        for first, last in reversed(ranges)  # any order, any worker
+    ]
+    # A redelivered block replaces its own rows instead of adding them again.
+    first, last = ranges[0]
+    assert pipelines.ranking_block_compute(run_id=run.pk, first_visitor=first,
+                                           last_visitor=last) == staged[-1]  # fmt: skip
+    assert learned_lists() == single  # nothing swapped in before the last block
+    finished = pipelines.ranking_distributed_finish(run_id=run.pk)
+    assert finished.status == PipelineStatus.SUCCEEDED
+    assert finished.statistics["rows_written"] == sum(staged) == len(single)
+    assert learned_lists() == single
+    assert not RankingStagingRow.objects.exists()
+    assert not StagedRanker.objects.exists()
+    # The body delivered twice changes nothing.
+    assert pipelines.ranking_distributed_finish(run_id=run.pk).status == PipelineStatus.SUCCEEDED
+    assert learned_lists() == single
+
+
+def test_a_failed_distributed_ranking_keeps_the_served_lists():
+    synthetic_store_in_the_database(NOW)
+    pipelines.ranking_compute(now=NOW)
+    served = learned_lists()
+    run, ranges = pipelines.ranking_distributed_begin(blocks=2, now=NOW)
+    first, last = ranges[0]
+    pipelines.ranking_block_compute(run_id=run.pk, first_visitor=first, last_visitor=last)
+    pipelines.ranking_distributed_fail(run_id=run.pk, error="worker lost")
+    run.refresh_from_db()
+    assert run.status == PipelineStatus.FAILED
+    assert not RankingStagingRow.objects.exists()
+    assert not StagedRanker.objects.exists()
+    # A late block or body of the failed run does nothing; a ranking cannot start beside it
+    # while it runs, and can after.
+    assert pipelines.ranking_block_compute(run_id=run.pk, first_visitor=first,
+                                           last_visitor=last) == 0  # fmt: skip
+    assert pipelines.ranking_distributed_finish(run_id=run.pk).status == PipelineStatus.FAILED
+    assert learned_lists() == served
+
+
+def test_a_distributed_ranking_cannot_start_while_the_ranking_runs(shop):
+    pipelines.ranking_distributed_begin(blocks=2, now=NOW)
+    with pytest.raises(pipelines.PipelineAlreadyRunningError):
+        pipelines.ranking_compute(now=NOW)
 
 
 def test_ranking_a_store_with_nothing_to_learn_from_stores_no_lists(shop):

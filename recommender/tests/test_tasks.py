@@ -8,10 +8,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from recommender import tasks
-from recommender.models import PipelineKind, PipelineRun, PipelineStatus, TrendingScore
+from recommender.models import (
+    LearnedRecommendation,
+    PipelineKind,
+    PipelineRun,
+    PipelineStatus,
+    TrendingScore,
+)
 from recommender.schedules import SCHEDULE
 from recommender.services import schedule_install
-from recommender.tests.factories import PipelineRunFactory
+from recommender.tests.factories import PipelineRunFactory, synthetic_store_in_the_database
 from recommender.tests.waiting import wait_for_run
 from shopsmart.celery import app
 from tracking.tests.factories import EventFactory
@@ -97,6 +103,39 @@ def test_distributed_similarity_runs_as_a_chord_and_swaps_once(eager_celery):
     assert run.status == PipelineStatus.SUCCEEDED
     assert run.parameters["distributed_blocks"] == 2
     assert "swap" in run.statistics["seconds"]
+
+
+def test_distributed_ranking_runs_as_a_chord_and_swaps_once(eager_celery):
+    synthetic_store_in_the_database(timezone.now())
+    run_id = tasks.compute_ranking_distributed.apply(kwargs={"blocks": 2}).get()
+    assert run_id is not None
+    run = PipelineRun.objects.get(pk=run_id)
+    assert run.status == PipelineStatus.SUCCEEDED, run.error
+    assert len(run.statistics["ranges"]) == 2
+    assert run.statistics["rows_written"] == LearnedRecommendation.objects.count() > 0
+
+
+def test_a_distributed_ranking_with_nothing_to_learn_empties_the_lists_at_once(eager_celery):
+    EventFactory.create_batch(3)  # views only: no buyer to learn from
+    run_id = tasks.compute_ranking_distributed.apply(kwargs={"blocks": 2}).get()
+    assert run_id is not None
+    run = PipelineRun.objects.get(pk=run_id)
+    assert run.status == PipelineStatus.SUCCEEDED
+    assert run.statistics["learnt"] is False
+    assert run.statistics["rows_written"] == 0
+
+
+@pytest.mark.broker
+@pytest.mark.redis
+def test_distributed_ranking_chord_through_the_real_broker_and_result_backend():
+    synthetic_store_in_the_database(timezone.now())
+    with start_worker(app, perform_ping_check=False, shutdown_timeout=30):
+        tasks.compute_ranking_distributed.delay(blocks=3)
+        wait_for_run(~Q(status=PipelineStatus.RUNNING), seconds=120)
+    run = PipelineRun.objects.get()
+    assert run.status == PipelineStatus.SUCCEEDED, run.error
+    assert len(run.statistics["ranges"]) == 3
+    assert run.statistics["rows_written"] == LearnedRecommendation.objects.count() > 0
 
 
 @pytest.mark.broker

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from recommender.algorithms import pickled
 from recommender.algorithms.events import (
     PURCHASE,
     SECONDS_PER_DAY,
@@ -42,6 +43,14 @@ class Ranker:
     candidates: int
     rows: int
     positives: int
+
+    def to_bytes(self) -> bytes:
+        """For a distributed run's block tasks (recommender.pipelines.ranking_distributed)."""
+        return pickled.to_bytes(self)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Ranker:
+        return pickled.from_bytes(data, cls)
 
 
 def training_cutoffs(events: EventArrays, *, now: float, config: RankerConfig) -> list[float]:
