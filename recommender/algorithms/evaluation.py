@@ -71,6 +71,7 @@ from recommender.algorithms.merchandising import Merchandising
 from recommender.algorithms.progress import Progress
 from recommender.algorithms.ranker import (
     RANKED_LIST_MARGIN,
+    list_owners,
     ranked_lists,
     ranker_fit,
 )
@@ -439,8 +440,9 @@ def _learned_lists(
     ranker = ranker_fit(split.train, catalog, content, now=split.split_at)
     if ranker is None:
         return None, None
-    # One ranking of everyone asked for: the snapshot at the split is the costly part.
-    everyone = np.union1d(split.visitor_ids, others)
+    # One ranking of everyone asked for who would have a stored list (the snapshot at the
+    # split is the costly part); the others are served the item-to-item list.
+    everyone = np.intersect1d(np.union1d(split.visitor_ids, others), list_owners(split.train))
     ranked = ranked_lists(
         ranker,
         split.train,

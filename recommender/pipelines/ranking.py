@@ -11,12 +11,13 @@ from django.utils import timezone
 
 from infrastructure import cache
 from infrastructure.bulk import insert_frame, table_rebuilt
-from recommender.algorithms.events import PURCHASE, EventArrays, IntArray
+from recommender.algorithms.events import EventArrays, IntArray
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.progress import progress_offset
 from recommender.algorithms.ranker import (
     RankerConfig,
     fit_units,
+    list_owners,
     rank_units,
     ranked_lists,
     ranker_fit,
@@ -51,7 +52,7 @@ def ranking_compute(
         # The bar counts each training cut-off's features, each step of the fit, the ranking
         # snapshot and each chunk of buyers ranked: it moves through every phase.
         cutoffs = len(training_cutoffs(events, now=now.timestamp(), config=config))
-        buyers = ranking_buyers(events)
+        buyers = list_owners(events)
         learning = fit_units(cutoffs)
         total = learning + rank_units(len(buyers), config)
         with recorder.phase("learn"):
@@ -109,12 +110,6 @@ def ranking_inputs(now: datetime) -> tuple[EventArrays, Catalog, Neighbours]:
         catalog_arrays(),
         stored_neighbours(SimilarityKind.CONTENT, per_product=CONTENT_TOP_K),
     )
-
-
-def ranking_buyers(events: EventArrays) -> IntArray:
-    """The visitors a learned list is ranked for: every one who ever purchased (ascending)."""
-    buyers: IntArray = np.unique(events.visitor[events.event_type == PURCHASE])
-    return buyers
 
 
 def learned_rows(buyers: IntArray, ranked: Ranked) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from infrastructure import cache
 from infrastructure.bulk import insert_frame
-from recommender.algorithms.ranker import Ranker, ranked_lists, ranker_fit
+from recommender.algorithms.ranker import Ranker, list_owners, ranked_lists, ranker_fit
 from recommender.configuration import LEARNED_LENGTH
 from recommender.models import (
     LearnedRecommendation,
@@ -24,7 +24,7 @@ from recommender.models import (
     RankingStagingRow,
     StagedRanker,
 )
-from recommender.pipelines.ranking import learned_rows, ranking_buyers, ranking_inputs
+from recommender.pipelines.ranking import learned_rows, ranking_inputs
 from recommender.pipelines.runs import pipeline_run_claim
 from recommender.pipelines.staging import staged_rows_swapped, staged_run_failed
 
@@ -46,7 +46,7 @@ def ranking_distributed_begin(
         events, catalog, content = ranking_inputs(now)
         read = time.perf_counter() - started
         ranker = ranker_fit(events, catalog, content, now=now.timestamp())
-        buyers = ranking_buyers(events) if ranker is not None else np.empty(0, np.int64)
+        buyers = list_owners(events) if ranker is not None else np.empty(0, np.int64)
         ranges = [
             (int(part[0]), int(part[-1])) for part in np.array_split(buyers, blocks) if len(part)
         ]
@@ -85,7 +85,7 @@ def ranking_block_compute(*, run_id: int, first_visitor: int, last_visitor: int)
     ranker = Ranker.from_bytes(bytes(StagedRanker.objects.get(run_id=run_id).data))
     now = datetime.fromisoformat(run.parameters["now"])
     events, catalog, content = ranking_inputs(now)
-    buyers = ranking_buyers(events)
+    buyers = list_owners(events)
     buyers = buyers[(buyers >= first_visitor) & (buyers <= last_visitor)]
     ranked = ranked_lists(
         ranker, events, catalog, content, now=now.timestamp(), visitor_ids=buyers, k=LEARNED_LENGTH

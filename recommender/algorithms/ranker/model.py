@@ -201,6 +201,13 @@ def _negatives_sampled(label: np.ndarray, most: int, *, seed: int) -> tuple[np.n
     return keep, np.where(label[keep] == 1, 1.0, 1.0 / share)
 
 
+def list_owners(events: EventArrays) -> IntArray:
+    """The visitors a learned list is ranked for: every one with a purchase among the events
+    (ascending). Others have nothing the ranker learnt from, and get the item-to-item list."""
+    owners: IntArray = np.unique(events.visitor[events.event_type == PURCHASE])
+    return owners
+
+
 def ranked_lists(
     ranker: Ranker,
     events: EventArrays,

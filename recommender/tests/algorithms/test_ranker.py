@@ -3,6 +3,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from recommender.algorithms.evaluation import (
+    ALL_PURCHASES,
+    DISCOVERY,
+    EvaluationConfig,
+    RankingMetrics,
+    Recommender,
+    evaluate,
+)
 from recommender.algorithms.events import PURCHASE, SECONDS_PER_DAY, VIEW, EventArrays
 from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.ranker import (
@@ -264,3 +272,29 @@ def test_each_feature_column_holds_what_its_name_says():
         assert set(products[mine].tolist()) == {float(distinct)}
     rank = found.features[:, FEATURES.index("ease_rank")]
     assert rank.min() == 0
+
+
+def test_the_evaluation_ranks_learned_lists_only_for_visitors_the_pipeline_would_rank():
+    # Visitors who only viewed before the split and bought after it: the ranking pipeline
+    # stores no learned list for them (list_owners), so the served list evaluated for them is
+    # the same with the ranker as without it.
+    viewers = range(9_001, 9_011)
+    events = with_events(
+        store(),
+        [(visitor, product, VIEW, 3) for visitor in viewers for product in (11, 12)]
+        + [(visitor, STARTER, PURCHASE, -2) for visitor in viewers],
+    )
+
+    def served(learned: bool) -> dict[str, RankingMetrics]:
+        config = EvaluationConfig(
+            ks=(20,), live=False, recommenders=(Recommender("served", learned=learned),)
+        )
+        now = NOW + 7 * SECONDS_PER_DAY
+        result = evaluate(events, catalog=catalog(), content=NO_CONTENT, now=now, config=config)
+        return result.results["served"]
+
+    with_ranker, without = served(learned=True), served(learned=False)
+    assert with_ranker[ALL_PURCHASES].visitors == len(viewers)
+    assert with_ranker[ALL_PURCHASES].figures[("hit_rate", 20)] == 1.0
+    for protocol in (ALL_PURCHASES, DISCOVERY):
+        assert with_ranker[protocol].figures == without[protocol].figures
