@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -40,7 +41,7 @@ def catalog(unavailable: tuple[int, ...] = ()) -> Catalog:
     )
 
 
-def with_events(events: EventArrays, rows: list[tuple[int, int, int, float]]) -> EventArrays:
+def with_events(events: EventArrays, rows: Sequence[tuple[int, int, int, float]]) -> EventArrays:
     """events and (visitor, product, event type, days before NOW) rows."""
     visitor, product, kind, days = (np.array(column) for column in zip(*rows, strict=True))
     return EventArrays(
