@@ -213,11 +213,14 @@ class Peers:
 
 
 def peer_weights(train: sp.csr_matrix, *, l2: float) -> FloatArray | None:
-    """EASE over a visitors x catalog binary training matrix (None: a catalog too large)."""
+    """EASE over a visitors x catalog binary training matrix (None: a catalog too large), in
+    double precision: the peers multiply float64 cases by it, and SciPy copies a float32
+    operand to float64 for every chunk of cases (800 MB at 10,000 products, beside the
+    400 MB kept)."""
     if train.shape[1] > EASE_MAX_PRODUCTS:
         return None
     weights, _ = ease_weights(train, l2=l2)
-    return weights
+    return weights.astype(np.float64)
 
 
 PEER_NAMES = ("popularity", "item_knn", "session_knn", "basket_ease", "customer_ease")
