@@ -213,14 +213,27 @@ class Peers:
 
 
 def peer_weights(train: sp.csr_matrix, *, l2: float) -> FloatArray | None:
-    """EASE over a visitors x catalog binary training matrix (None: a catalog too large), in
-    double precision: the peers multiply float64 cases by it, and SciPy copies a float32
-    operand to float64 for every chunk of cases (800 MB at 10,000 products, beside the
-    400 MB kept)."""
+    """EASE over a visitors x catalog binary training matrix (None: a catalog too large)."""
     if train.shape[1] > EASE_MAX_PRODUCTS:
         return None
-    weights, _ = ease_weights(train, l2=l2)
-    return weights.astype(np.float64)
+    # Only the weights are kept: the pair counts the solve also returns go at once.
+    weights: FloatArray = ease_weights(train, l2=l2)[0]
+    return weights
+
+
+# Columns of the float32 EASE weights made float64 at a time by _times_weights.
+WEIGHT_COLUMNS = 1_024
+
+
+def _times_weights(cases: sp.csr_matrix, weights: np.ndarray) -> FloatArray:
+    """cases @ weights in double precision, as SciPy computes it, converting a block of the
+    weights' columns at a time: SciPy would copy all of them to float64 (800 MB at 10,000
+    products) for every chunk of cases. Each score sums the same terms in the same order."""
+    scores = np.empty((cases.shape[0], weights.shape[1]))
+    for start in range(0, weights.shape[1], WEIGHT_COLUMNS):
+        block = np.ascontiguousarray(weights[:, start : start + WEIGHT_COLUMNS], dtype=np.float64)
+        scores[:, start : start + WEIGHT_COLUMNS] = cases @ block
+    return scores
 
 
 PEER_NAMES = ("popularity", "item_knn", "session_knn", "basket_ease", "customer_ease")
@@ -276,10 +289,12 @@ def peer_lists(
             scores = _matrix(
                 np.stack([ranked.group, ranked.product]), len(some), catalog, values=ranked.score
             ).toarray()
-        elif name == "basket_ease":
-            scores = np.asarray(basket @ peers.ease)
-        elif name == "customer_ease":
-            scores = np.asarray(((basket + history) > 0).astype(np.float64) @ peers.customer_ease)
+        elif name == "basket_ease" and peers.ease is not None:
+            scores = _times_weights(basket, peers.ease)
+        elif name == "customer_ease" and peers.customer_ease is not None:
+            scores = _times_weights(
+                ((basket + history) > 0).astype(np.float64), peers.customer_ease
+            )
         else:
             raise ValueError(f"No such peer: {name}")
         scores[scores <= 0] = -np.inf

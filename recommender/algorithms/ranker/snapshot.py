@@ -108,10 +108,14 @@ def snapshot_at(
         product_ids=product_ids,
         available=catalog.available[columns],
         category=category,
-        weights=ease_weights(everyone, l2=config.l2)[0],
-        recent_weights=ease_weights(matrix(recent), l2=config.recent_l2)[0],
+        # Row-major once: the solves return column-major arrays, which SciPy would copy for
+        # every chunk of visitors multiplied by them.
+        weights=np.ascontiguousarray(ease_weights(everyone, l2=config.l2)[0]),
+        recent_weights=np.ascontiguousarray(ease_weights(matrix(recent), l2=config.recent_l2)[0]),
         content=_content_matrix(content, product_ids),
-        transition=_transition(events, row, matrix, len(columns), now, config),
+        transition=np.ascontiguousarray(
+            _transition(events, row, matrix, len(columns), now, config)
+        ),
         normalised=sp.csr_matrix(everyone.multiply(1.0 / norms[:, None])),
         recently=matrix(events.timestamp >= now - config.similar_visitors_days * SECONDS_PER_DAY),
         product_features=_product_features(events, row, column, category, now),

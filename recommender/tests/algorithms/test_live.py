@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from recommender.algorithms import live
 from recommender.algorithms.evaluation import EvaluationConfig, Recommender, evaluate
@@ -125,3 +126,12 @@ def test_the_peers_figures_do_not_depend_on_how_many_cases_are_scored_at_once(mo
     chunked = live_figures(events(*kits()))
     for name in ("popularity", "item_knn", "session_knn", "basket_ease", "customer_ease"):
         assert chunked.results[name] == whole.results[name]
+
+
+def test_the_ease_peers_product_is_scipys_bit_for_bit_with_columns_in_blocks(monkeypatch):
+    rng = np.random.default_rng(3)
+    # Column-major float32, as the solve returns the weights; blocks that do not divide them.
+    weights = np.asfortranarray(rng.standard_normal((60, 60)).astype(np.float32))
+    cases = sp.csr_matrix((rng.random((9, 60)) < 0.2).astype(np.float64))
+    monkeypatch.setattr(live, "WEIGHT_COLUMNS", 7)
+    assert np.array_equal(live._times_weights(cases, weights), np.asarray(cases @ weights))
