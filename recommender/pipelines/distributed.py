@@ -33,7 +33,7 @@ from recommender.pipelines.similarity import (
     similarity_parameters,
     similarity_window,
 )
-from recommender.pipelines.staging import staged_rows_swapped, staged_run_failed
+from recommender.pipelines.staging import id_ranges, staged_rows_swapped, staged_run_failed
 
 
 def similarity_distributed_begin(
@@ -50,9 +50,7 @@ def similarity_distributed_begin(
     parameters["distributed_blocks"] = blocks
     run = pipeline_run_claim(kind=PipelineKind.SIMILARITY, parameters=parameters, held=False)
     product_ids = np.fromiter(Product.objects.order_by("id").values_list("id", flat=True), np.int64)
-    ranges = [
-        (int(part[0]), int(part[-1])) for part in np.array_split(product_ids, blocks) if len(part)
-    ]
+    ranges = id_ranges(product_ids, blocks)
     run.statistics = {"ranges": ranges}
     run.save(update_fields=["statistics"])
     return run, ranges

@@ -26,7 +26,7 @@ from recommender.models import (
 )
 from recommender.pipelines.ranking import learned_rows, ranking_inputs
 from recommender.pipelines.runs import pipeline_run_claim
-from recommender.pipelines.staging import staged_rows_swapped, staged_run_failed
+from recommender.pipelines.staging import id_ranges, staged_rows_swapped, staged_run_failed
 
 
 def ranking_distributed_begin(
@@ -47,9 +47,7 @@ def ranking_distributed_begin(
         read = time.perf_counter() - started
         ranker = ranker_fit(events, catalog, content, now=now.timestamp())
         buyers = list_owners(events) if ranker is not None else np.empty(0, np.int64)
-        ranges = [
-            (int(part[0]), int(part[-1])) for part in np.array_split(buyers, blocks) if len(part)
-        ]
+        ranges = id_ranges(buyers, blocks)
         with transaction.atomic():
             if ranker is not None:
                 StagedRanker.objects.create(run=run, data=ranker.to_bytes())

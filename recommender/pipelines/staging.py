@@ -1,5 +1,6 @@
-"""The end of a distributed run: its block tasks staged their rows; one task swaps them all into
-the served table at once, or a failed block drops them and the served rows stay."""
+"""A distributed run's blocks and its end: the work is split into id ranges, block tasks stage
+their rows, then one task swaps them all into the served table at once, or a failed block
+drops them and the served rows stay."""
 
 from __future__ import annotations
 
@@ -7,12 +8,20 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 from django.db import connection, models, transaction
 from django.utils import timezone
 
 from infrastructure import cache
 from infrastructure.bulk import table_rebuilt
+from recommender.algorithms.events import IntArray
 from recommender.models import PipelineRun, PipelineStatus
+
+
+def id_ranges(ids: IntArray, blocks: int) -> list[tuple[int, int]]:
+    """Ascending ids split into at most `blocks` ranges of about as many ids each, as (first,
+    last) pairs; none for no ids."""
+    return [(int(part[0]), int(part[-1])) for part in np.array_split(ids, blocks) if len(part)]
 
 
 def staged_rows_swapped(
