@@ -29,6 +29,7 @@ Pure: arrays in, a fitted model (serialisable) and ranked candidates out.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from recommender.algorithms import pickled
 from recommender.algorithms.arrays import Catalog, Ranked
+from recommender.algorithms.boosted_trees import CompiledTrees, compiled
 from recommender.algorithms.buy_again import DEFAULT_HALF_LIFE_DAYS, repeat_scores
 from recommender.algorithms.events import (
     SECONDS_PER_DAY,
@@ -197,15 +199,31 @@ class LiveRanker:
         # vars(), not getattr(): an older object falls back on the class default.
         return ranker if vars(ranker).get("features") == FEATURES else None
 
+    @functools.cached_property
+    def _trees(self) -> tuple[CompiledTrees, CompiledTrees, CompiledTrees]:
+        """The three models' trees compiled for a request's rows (boosted_trees.py): once per
+        process that loads the ranking, and never stored with it (__getstate__)."""
+        return (
+            compiled(self.model),
+            compiled(self.model_returning),
+            compiled(self.model_interacted),
+        )
+
+    def __getstate__(self) -> dict[str, object]:
+        return {name: value for name, value in vars(self).items() if name != "_trees"}
+
     def score(self, features: QueryFeatures) -> FloatArray:
+        """Each row's probability by its query's model: equal to the models' predict_proba,
+        computed by the compiled trees."""
         if len(features.product) == 0:
             return np.empty(0, dtype=np.float64)
         probability = np.empty(len(features.product))
         returning = features.values[:, FEATURES.index("returning")] > 0
-        buyers = self.model_interacted if features.interacted else self.model_returning
-        for rows, model in ((~returning, self.model), (returning, buyers)):
+        guests, returning_default, interacted = self._trees
+        buyers = interacted if features.interacted else returning_default
+        for rows, trees in ((~returning, guests), (returning, buyers)):
             if rows.any():
-                probability[rows] = model.predict_proba(features.values[rows])[:, 1]
+                probability[rows] = trees.probability(features.values[rows])
         return probability
 
 

@@ -122,6 +122,15 @@ def test_learning_twice_gives_the_same_ranking_and_it_survives_storage(ranker):
     np.testing.assert_array_equal(stored.score(features), ranker.score(features))
 
 
+def test_the_scores_are_the_models_probabilities_and_their_tables_are_not_stored(ranker):
+    stored = ranker.to_bytes()
+    features = query_features(INDEX, session(41, 42, 91), NO_CONTENT, session=SESSION)
+    np.testing.assert_array_equal(
+        ranker.score(features), ranker.model.predict_proba(features.values)[:, 1]
+    )
+    assert ranker.to_bytes() == stored  # the trees compiled for scoring stay in the process
+
+
 def test_nothing_is_learnt_without_orders_to_replay():
     quiet = EVENTS.select(EVENTS.timestamp < NOW - 80 * SECONDS_PER_DAY)
     assert (
