@@ -519,13 +519,7 @@ def _one_query(
     neighbour_rows, similarity = nearest_sessions(
         index, column, weight, at, session, frequency=frequency, sessions=usable[1] - usable[0]
     )
-    neighbours = index.matrix[neighbour_rows]
-    votes = np.asarray(similarity @ neighbours).ravel() if len(neighbour_rows) else None
-    support = (
-        np.asarray(neighbours.sum(axis=0)).ravel() / len(neighbour_rows)
-        if len(neighbour_rows)
-        else None
-    )
+    votes, support = _voted_and_held(index, neighbour_rows, similarity)
     # Co-occurrence over the usable sessions: each session product's row of counts, read off
     # the index's arrays at once (a request's largest cost when read row by row).
     counts, recent_counts, frequency_of = _co_occurrence(
@@ -594,6 +588,25 @@ def _one_query(
         brought.max(axis=0) > 0, index.product[column[brought.argmax(axis=0)]], -1
     ).astype(np.int64)
     return index.product[candidate], anchor, values
+
+
+def _voted_and_held(
+    index: SessionIndex, rows: IntArray, similarity: FloatArray
+) -> tuple[FloatArray | None, FloatArray | None]:
+    """Each product's votes (the summed similarity of the nearest sessions holding it) and
+    the share of those sessions holding it; None without any. Read off the index rows' arrays:
+    the same sums, in the same order, as the sparse products, without building matrices."""
+    if len(rows) == 0:
+        return None, None
+    indptr = index.matrix.indptr
+    owner, at = slices(indptr[rows], indptr[rows + 1] - indptr[rows])
+    held, data = index.matrix.indices[at], index.matrix.data[at]
+    products = len(index.product)
+    votes = np.bincount(held, weights=data * similarity[owner], minlength=products).astype(
+        np.float64, copy=False
+    )
+    support: FloatArray = np.bincount(held, weights=data, minlength=products) / len(rows)
+    return votes, support
 
 
 def _nightly_values(

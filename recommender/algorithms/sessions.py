@@ -295,16 +295,15 @@ def nearest_sessions(
     frequency: FloatArray,
     sessions: int,
 ) -> tuple[IntArray, FloatArray]:
-    """One query's nearest past sessions (index rows) and their similarities, from its
-    products' index columns and position weights: V-SKNN's neighbourhood. The inverse
+    """One query's nearest past sessions (index rows, ascending) and their similarities, from
+    its products' index columns and position weights: V-SKNN's neighbourhood. The inverse
     frequencies come from `frequency` over `sessions` (the sessions a query at `at` may read,
     so nothing later weighs in)."""
     if sessions == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
     if config.idf:
         weight = weight * _inverse_frequency(frequency[column], sessions)
-    similar = _nearest_one(index, column, weight, at, config)
-    return similar.indices.astype(np.int64), similar.data
+    return _nearest_rows(index, column, weight, at, config)
 
 
 def _inverse_frequency(frequency: FloatArray, sessions: int) -> FloatArray:
@@ -318,6 +317,17 @@ def _nearest_one(
 ) -> sp.csr_matrix:
     """_nearest for one query, from the columns of its products (the same sessions, the same
     similarities, the same order of ties)."""
+    rows, similarity = _nearest_rows(index, column, weight, at, config)
+    return sp.csr_matrix(
+        (similarity, rows, np.array([0, len(rows)], dtype=np.int64)), shape=(1, len(index))
+    )
+
+
+def _nearest_rows(
+    index: SessionIndex, column: IntArray, weight: FloatArray, at: float, config: SessionConfig
+) -> tuple[IntArray, FloatArray]:
+    """_nearest_one's sessions (ascending) and similarities as arrays: a request reads them
+    so, without building a sparse matrix."""
     by_product = index.sessions_of_product
     starts, stops = by_product.indptr[column], by_product.indptr[column + 1]
     lengths = stops - starts
@@ -336,11 +346,8 @@ def _nearest_one(
     if config.half_life_days is not None:
         age_days = (at - index.ended[session]) / SECONDS_PER_DAY
         similarity = similarity * np.power(0.5, age_days / config.half_life_days)
-    best = np.lexsort((-session, -similarity))[: config.neighbours]
-    return sp.csr_matrix(
-        (similarity[best], (np.zeros(len(best), dtype=np.int64), session[best])),
-        shape=(1, len(index)),
-    )
+    best = np.sort(np.lexsort((-session, -similarity))[: config.neighbours])
+    return session[best].astype(np.int64), similarity[best]
 
 
 def _query_matrix(
