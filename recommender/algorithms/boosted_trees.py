@@ -41,6 +41,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from recommender.algorithms.events import FloatArray, IntArray
 
 MaskArray = npt.NDArray[np.unsignedinteger[Any]]
+# Rows x trees cells scored at once (a few MB per array).
+CHUNK_CELLS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,18 @@ class CompiledTrees:
 
     def probability(self, values: FloatArray) -> FloatArray:
         """The probability of the positive class of each row of `values` (rows x features)."""
+        # Each row takes a row of every table: chunks keep the (rows x trees) arrays small
+        # when an evaluation scores a month of cases at once.
+        chunk = max(1, CHUNK_CELLS // max(len(self.leaf_value), 1))
+        return np.concatenate(
+            [
+                self._probability(values[start : start + chunk])
+                for start in range(0, len(values), chunk)
+            ]
+            or [np.empty(0, dtype=np.float64)]
+        )
+
+    def _probability(self, values: FloatArray) -> FloatArray:
         rows, trees = len(values), len(self.leaf_value)
         dtype = self.reachable[0].dtype if self.reachable else np.dtype(np.uint64)
         reachable = np.full((rows, trees), np.iinfo(dtype).max, dtype=dtype)

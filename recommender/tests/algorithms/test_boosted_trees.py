@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from recommender.algorithms import boosted_trees
 from recommender.algorithms.boosted_trees import compiled
 
 
@@ -52,6 +53,14 @@ def test_the_compiled_trees_give_predict_probas_probabilities_bit_for_bit(leaves
     rows = np.concatenate([values, awkward_rows(model, values)])
     expected = model.predict_proba(rows)[:, 1]
     np.testing.assert_array_equal(compiled(model).probability(rows), expected)
+
+
+def test_many_rows_are_scored_in_chunks_with_the_same_probabilities(monkeypatch):
+    model, values = fitted()
+    expected = compiled(model).probability(values)
+    monkeypatch.setattr(boosted_trees, "CHUNK_CELLS", 7 * model.n_iter_)  # 7 rows a chunk
+    np.testing.assert_array_equal(compiled(model).probability(values), expected)
+    np.testing.assert_array_equal(expected, model.predict_proba(values)[:, 1])
 
 
 def test_one_row_and_no_rows():
