@@ -5,6 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from recommender.algorithms import live_ranker
 from recommender.algorithms.arrays import Ranked
 from recommender.algorithms.buy_again import repeat_scores
 from recommender.algorithms.events import PURCHASE, SECONDS_PER_DAY, EventArrays
@@ -129,6 +130,13 @@ def test_the_scores_are_the_models_probabilities_and_their_tables_are_not_stored
         ranker.score(features), ranker.model.predict_proba(features.values)[:, 1]
     )
     assert ranker.to_bytes() == stored  # the trees compiled for scoring stay in the process
+
+
+def test_an_evaluations_many_rows_get_the_same_scores_as_a_requests_few(ranker, monkeypatch):
+    features = query_features(INDEX, session(41, 42, 91), NO_CONTENT, session=SESSION)
+    by_compiled_trees = ranker.score(features)
+    monkeypatch.setattr(live_ranker, "COMPILED_ROWS", 2)
+    np.testing.assert_array_equal(ranker.score(features), by_compiled_trees)
 
 
 def test_nothing_is_learnt_without_orders_to_replay():
