@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Product
@@ -77,26 +77,54 @@ def events_record(
     are invalidated once the batch is committed."""
     now = timezone.now()
     visitors = visitors_get_or_create(external_ids=[e.visitor for e in events])
+    recorded = _events_all_new(events, visitors, source, now)
+    if recorded is None:
+        recorded = _events_some_stored(events, visitors, source, now)
+    _visitors_seen([visitors[e.visitor] for e in events], now)
+    external_ids = sorted({e.visitor for e in events})
+    transaction.on_commit(lambda: _recommendations_invalidate(external_ids))
+    return recorded
+
+
+def _events_all_new(
+    events: Sequence[EventInput],
+    visitors: dict[str, Visitor],
+    source: EventSource,
+    now: datetime,
+) -> RecordedEvents | None:
+    """The batch inserted as it is, when none of its event_ids is stored yet (almost every
+    batch: a replay is a client's retry): one INSERT, which also gives the new rows' ids, so
+    nothing is read back. None, with nothing written, when an event_id is taken; the batch
+    is then recorded by _events_some_stored."""
+    sales = sales_of(events)
+    rows = [
+        _event_row(e, visitors[e.visitor], sale, source, now)
+        for e, sale in zip(events, sales, strict=True)
+    ]
+    try:
+        # A savepoint: the failed INSERT is undone alone, and the batch goes on.
+        with transaction.atomic():
+            Event.objects.bulk_create(rows)
+    except IntegrityError:
+        return None
+    return RecordedEvents(events=rows, created=[True] * len(rows))
+
+
+def _events_some_stored(
+    events: Sequence[EventInput],
+    visitors: dict[str, Visitor],
+    source: EventSource,
+    now: datetime,
+) -> RecordedEvents:
+    """The batch with the events already stored (replays, or a concurrent request's) left
+    as they are and returned; EventIdTakenError if one of them is another visitor's."""
     event_ids = [e.event_id for e in events]
     already = set(Event.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True))
     new = [e for e in events if e.event_id not in already]
-    sales = sales_of(new)
     Event.objects.bulk_create(
         [
-            Event(
-                event_id=e.event_id,
-                visitor=visitors[e.visitor],
-                product_id=e.product_id,
-                event_type=e.event_type,
-                occurred_at=e.occurred_at or now,
-                session_id=e.session_id,
-                source=source,
-                metadata=e.metadata,
-                quantity=sale.quantity,
-                revenue=sale.revenue,
-                order_ref=sale.order_ref,
-            )
-            for e, sale in zip(new, sales, strict=True)
+            _event_row(e, visitors[e.visitor], sale, source, now)
+            for e, sale in zip(new, sales_of(new), strict=True)
         ],
         # A concurrent request storing the same event_id wins; this one then returns it.
         ignore_conflicts=True,
@@ -114,12 +142,27 @@ def events_record(
     # Every stored event is its sender's visitor's: no join needed to attach it.
     for e in events:
         stored[e.event_id].visitor = visitors[e.visitor]
-    _visitors_seen([visitors[e.visitor] for e in events], now)
-    external_ids = sorted({e.visitor for e in events})
-    transaction.on_commit(lambda: _recommendations_invalidate(external_ids))
     return RecordedEvents(
         events=[stored[event_id] for event_id in event_ids],
         created=[event_id not in already for event_id in event_ids],
+    )
+
+
+def _event_row(
+    event: EventInput, visitor: Visitor, sale: Sale, source: EventSource, now: datetime
+) -> Event:
+    return Event(
+        event_id=event.event_id,
+        visitor=visitor,
+        product_id=event.product_id,
+        event_type=event.event_type,
+        occurred_at=event.occurred_at or now,
+        session_id=event.session_id,
+        source=source,
+        metadata=event.metadata,
+        quantity=sale.quantity,
+        revenue=sale.revenue,
+        order_ref=sale.order_ref,
     )
 
 

@@ -61,6 +61,30 @@ def test_a_batch_is_stored_whole(api, product):
     assert (stored.session_id, stored.metadata) == ("s1", {"quantity": 2})
 
 
+def test_a_new_events_answer_is_what_its_replay_reads_back(api, product):
+    """A new batch is answered from what was inserted, a replay from the database: alike."""
+    event = {"event_id": "e-7", "visitor": "v7", "product": "85123A", "event_type": "purchase",
+             "occurred_at": "2026-12-01T10:30:00.123456+02:00", "session_id": "s7",
+             "metadata": {"quantity": 2, "note": ["a", 1.5]}}  # fmt: skip
+    created, replayed = post(api, event).json(), post(api, event).json()
+    assert (created.pop("status"), replayed.pop("status")) == ("created", "replayed")
+    assert created == replayed
+
+
+def test_a_batch_with_a_replay_stores_only_the_new_events_once(api, product):
+    post(api, {"event_id": "old", "visitor": "v1", "product": product.pk, "event_type": "view"})
+    batch = [
+        {"event_id": "new-1", "visitor": "v1", "product": product.pk, "event_type": "view"},
+        {"event_id": "old", "visitor": "v1", "product": product.pk, "event_type": "view"},
+        {"event_id": "new-2", "visitor": "v2", "product": product.pk, "event_type": "add_to_cart"},
+    ]
+    response = post(api, batch)
+    assert response.status_code == 201
+    assert (response.json()["created"], response.json()["replayed"]) == (2, 1)
+    assert [e["status"] for e in response.json()["events"]] == ["created", "replayed", "created"]
+    assert sorted(Event.objects.values_list("event_id", flat=True)) == ["new-1", "new-2", "old"]
+
+
 def test_one_bad_item_rejects_the_whole_batch_with_each_items_messages(api, product):
     batch = [
         {"visitor": "v1", "product": product.pk, "event_type": "view"},
