@@ -29,14 +29,16 @@ def epoch_seconds(column: str) -> str:
 
 
 def in_ids(column: str, parameter: str) -> str:
-    """`column` is one of the ids of the named parameter (pass its value through id_list)."""
+    """`column` is one of the ids (or other values) of the named parameter (pass its value
+    through id_list)."""
     if connection.vendor == "postgresql":
         return f"{column} = ANY(%({parameter})s)"
     return f"{column} IN (SELECT value FROM json_each(%({parameter})s))"  # noqa: S608
 
 
-def id_list(ids: list[int]) -> list[int] | str:
-    """Ids as one SQL parameter: an array on PostgreSQL, a JSON array elsewhere."""
+def id_list(ids: list[int] | list[str]) -> list[int] | list[str] | str:
+    """Ids (or other values) as one SQL parameter: an array on PostgreSQL, a JSON array
+    elsewhere."""
     return ids if connection.vendor == "postgresql" else json.dumps(ids)
 
 

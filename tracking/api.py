@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from catalog.selectors import product_ids_named
 from infrastructure.api.access import acts_for_any_visitor, visitor_allowed
 from tracking.models import EventSource, EventType
 from tracking.serializers import (
@@ -19,7 +20,6 @@ from tracking.serializers import (
     EventBatchResultSerializer,
     EventInSerializer,
     EventOutSerializer,
-    product_ids_resolved,
 )
 from tracking.services import EventIdTakenError, EventInput, events_record
 
@@ -110,7 +110,7 @@ class EventsView(APIView):
                 raise PermissionDenied("Only the token's or the browser's own visitor's events.")
             if any_visitor and not visitor:
                 errors[index] = {"visitor": ["This field is required with an API token."]}
-        products = product_ids_resolved([data["product"] for data in valid.values()])
+        products = product_ids_named(data["product"] for data in valid.values())
         seen: set[str] = set()
         for index, data in valid.items():
             if data["product"] not in products:

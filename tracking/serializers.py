@@ -6,13 +6,11 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.models import Product
 from infrastructure.api.access import VISITOR_MAX_LENGTH
 from tracking.models import Event, EventType
 from tracking.sales import SaleError, sale_of
@@ -88,21 +86,6 @@ class EventInSerializer(serializers.Serializer[Any]):
         if len(json.dumps(value)) > MAX_METADATA_BYTES:
             raise serializers.ValidationError(f"At most {MAX_METADATA_BYTES} bytes of JSON.")
         return value
-
-
-def product_ids_resolved(references: list[int | str]) -> dict[int | str, int]:
-    """The product id of each reference that names an existing product (one query)."""
-    ids = [r for r in references if isinstance(r, int)]
-    external_ids = [r for r in references if isinstance(r, str)]
-    found: dict[int | str, int] = {}
-    rows = Product.objects.filter(Q(pk__in=ids) | Q(external_id__in=external_ids)).values_list(
-        "pk", "external_id"
-    )
-    for pk, external_id in rows:
-        found[pk] = pk
-        if external_id is not None:
-            found[external_id] = pk
-    return found
 
 
 class EventOutSerializer(serializers.ModelSerializer[Event]):
