@@ -141,3 +141,15 @@ def test_production_settings_pass_the_deploy_check():
         "shopsmart.settings.production", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="shop.example.com"
     )
     assert settings["debug"] is False
+
+
+def test_a_web_process_loads_every_view_before_its_first_request():
+    """The URLconf (and the views' modules it imports) loads with the WSGI application, not
+    on the first shopper's request."""
+    result = run_python(
+        "import sys, shopsmart.wsgi; "
+        "print('shopsmart.urls' in sys.modules, 'recommender.api' in sys.modules)",
+        "shopsmart.settings.base",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]
