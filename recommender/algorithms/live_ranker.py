@@ -158,8 +158,8 @@ class QueryFeatures:
 
 
 # Up to this many rows of one model are scored by the compiled trees (a request's few hundred:
-# 1.1 against 5.6 ms with one thread); above it, by scikit-learn (on two cores: even at 2,000
-# rows, 1.7x as fast at 10,000).
+# 1.1 against 5.6 ms on one thread); above it, by scikit-learn, whose threads on two cores are
+# as fast at 2,000 rows and 1.7x as fast at 10,000.
 COMPILED_ROWS = 4_096
 
 
