@@ -225,16 +225,16 @@ class LiveRanker:
             return np.empty(0, dtype=np.float64)
         probability = np.empty(len(features.product))
         returning = features.values[:, FEATURES.index("returning")] > 0
-        compiled_trees = self._trees
         models = (self.model, self.model_returning, self.model_interacted)
         buyers = 2 if features.interacted else 1
         for rows, which in ((~returning, 0), (returning, buyers)):
             if rows.sum() > COMPILED_ROWS:
                 # An evaluation's month of cases: scikit-learn's own loop over the trees,
-                # spread over OpenMP threads, is faster there (the same probabilities).
+                # spread over OpenMP threads, is faster there (the same probabilities), and
+                # the process need not compile the trees at all.
                 probability[rows] = models[which].predict_proba(features.values[rows])[:, 1]
             elif rows.any():
-                probability[rows] = compiled_trees[which].probability(features.values[rows])
+                probability[rows] = self._trees[which].probability(features.values[rows])
         return probability
 
 
