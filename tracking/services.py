@@ -77,30 +77,24 @@ def events_record(
     are invalidated once the batch is committed."""
     now = timezone.now()
     visitors = visitors_get_or_create(external_ids=[e.visitor for e in events])
-    recorded = _events_all_new(events, visitors, source, now)
+    rows = [
+        _event_row(e, visitors[e.visitor], sale, source, now)
+        for e, sale in zip(events, sales_of(events), strict=True)
+    ]
+    recorded = _events_all_new(rows)
     if recorded is None:
-        recorded = _events_some_stored(events, visitors, source, now)
+        recorded = _events_some_stored(rows)
     _visitors_seen([visitors[e.visitor] for e in events], now)
     external_ids = sorted({e.visitor for e in events})
     transaction.on_commit(lambda: _recommendations_invalidate(external_ids))
     return recorded
 
 
-def _events_all_new(
-    events: Sequence[EventInput],
-    visitors: dict[str, Visitor],
-    source: EventSource,
-    now: datetime,
-) -> RecordedEvents | None:
+def _events_all_new(rows: list[Event]) -> RecordedEvents | None:
     """The batch inserted as it is, when none of its event_ids is stored yet (almost every
     batch: a replay is a client's retry): one INSERT, which also gives the new rows' ids, so
     nothing is read back. None, with nothing written, when an event_id is taken; the batch
     is then recorded by _events_some_stored."""
-    sales = sales_of(events)
-    rows = [
-        _event_row(e, visitors[e.visitor], sale, source, now)
-        for e, sale in zip(events, sales, strict=True)
-    ]
     try:
         # A savepoint: the failed INSERT is undone alone, and the batch goes on.
         with transaction.atomic():
@@ -110,38 +104,29 @@ def _events_all_new(
     return RecordedEvents(events=rows, created=[True] * len(rows))
 
 
-def _events_some_stored(
-    events: Sequence[EventInput],
-    visitors: dict[str, Visitor],
-    source: EventSource,
-    now: datetime,
-) -> RecordedEvents:
+def _events_some_stored(rows: list[Event]) -> RecordedEvents:
     """The batch with the events already stored (replays, or a concurrent request's) left
     as they are and returned; EventIdTakenError if one of them is another visitor's."""
-    event_ids = [e.event_id for e in events]
+    event_ids = [row.event_id for row in rows]
     already = set(Event.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True))
-    new = [e for e in events if e.event_id not in already]
     Event.objects.bulk_create(
-        [
-            _event_row(e, visitors[e.visitor], sale, source, now)
-            for e, sale in zip(new, sales_of(new), strict=True)
-        ],
+        [row for row in rows if row.event_id not in already],
         # A concurrent request storing the same event_id wins; this one then returns it.
         ignore_conflicts=True,
     )
     stored = {e.event_id: e for e in Event.objects.filter(event_id__in=event_ids)}
     taken = [
         position
-        for position, e in enumerate(events)
-        if stored[e.event_id].visitor_id != visitors[e.visitor].pk
+        for position, row in enumerate(rows)
+        if stored[row.event_id].visitor_id != row.visitor_id
     ]
     if taken:
         # A replay is the same client sending its own event again, never a way to read
         # someone else's; the exception rolls the whole batch back.
         raise EventIdTakenError(taken)
     # Every stored event is its sender's visitor's: no join needed to attach it.
-    for e in events:
-        stored[e.event_id].visitor = visitors[e.visitor]
+    for row in rows:
+        stored[row.event_id].visitor = row.visitor
     return RecordedEvents(
         events=[stored[event_id] for event_id in event_ids],
         created=[event_id not in already for event_id in event_ids],
