@@ -102,15 +102,18 @@ def _clear_log_context():
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Every test starts with an empty cache, and no session index another test's database
-    held (a worker keeps the one it loaded for up to 30 seconds)."""
+    """Every test starts with an empty cache, no session index another test's database held
+    (a worker keeps the one it loaded for up to 30 seconds) and no token another kept."""
     from recommender.selectors import session_index_forget
+    from shopsmart.api.authentication import tokens_memory_clear
 
     _empty_cache()
     session_index_forget()
+    tokens_memory_clear()
     yield
     _empty_cache()
     session_index_forget()
+    tokens_memory_clear()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import AppConfig
+from django.db import transaction
 from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
@@ -30,9 +31,7 @@ class ApiConfig(AppConfig):
 
 
 def _token_changed(sender: type, instance: Any, **kwargs: Any) -> None:
-    from shopsmart.api.authentication import token_forget
-
-    token_forget(instance.key)
+    _forget([instance.key])
 
 
 def _user_changed(sender: type, instance: Any, **kwargs: Any) -> None:
@@ -61,7 +60,18 @@ def _rights_changed(
 def _tokens_forget(user_ids: list[int]) -> None:
     from rest_framework.authtoken.models import Token
 
+    _forget(list(Token.objects.filter(user_id__in=user_ids).values_list("key", flat=True)))
+
+
+def _forget(keys: list[str]) -> None:
+    """Forget the tokens now, and again once the change commits: a process that read one
+    in between (it still saw the row as it was) would otherwise keep it until its TTL."""
     from shopsmart.api.authentication import token_forget
 
-    for key in Token.objects.filter(user_id__in=user_ids).values_list("key", flat=True):
-        token_forget(key)
+    def forget() -> None:
+        for key in keys:
+            token_forget(key)
+
+    forget()
+    if keys:
+        transaction.on_commit(forget)

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.core.cache import cache
@@ -9,6 +12,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from shopsmart.api.authentication import CachedTokenAuthentication, token_cache_key
+from shopsmart.tests.processes import ROOT, service_environment
 from tracking.tests.factories import api_client_user
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +94,24 @@ def test_a_cached_tokens_user_has_the_stored_users_rights(partner):
     assert (cached.is_active, cached.is_staff, cached.is_superuser) == (True, False, False)
     assert cached.has_perm("tracking.act_for_visitors")
     assert not cached.has_perm("recommender.flush_caches")
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_token_deleted_by_another_process_is_refused_here_at_once(partner):
+    """This process keeps the token it has seen in memory; an operator deleting it from
+    another process (the admin, a shell) is obeyed by the very next request."""
+    _, token, client = partner
+    assert recommendations(client) == 200
+    assert recommendations(client) == 200  # answered from this process's memory
+    forget = "from rest_framework.authtoken.models import Token; "
+    forget += f"Token.objects.filter(key={token.key!r}).delete()"
+    subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "shell", "--verbosity", "0", "-c", forget],
+        cwd=ROOT,
+        env=service_environment(),
+        check=True,
+        timeout=60,
+    )
+    assert recommendations(client) == 401
