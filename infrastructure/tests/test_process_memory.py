@@ -62,12 +62,20 @@ def test_a_value_read_before_a_forget_was_taken_is_not_kept(memories):
     assert here.recall("token")[0] is None
 
 
+def subscribers(server: redis.Redis) -> set[int]:
+    return {client["id"] for client in server.client_list(_type="pubsub")}
+
+
 @pytest.mark.redis
 def test_a_lost_subscription_empties_the_memory(memories):
     here, elsewhere = memories
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    before = subscribers(server)
     here.keep("token", 7, listening(here))
-    # Redis drops the subscriber: whatever was published meanwhile never arrives.
-    redis.Redis.from_url(settings.REDIS_URL).client_kill_filter(_type="pubsub")
+    # Redis drops this memory's subscriber (only it: other processes may subscribe too), so
+    # whatever is published meanwhile never arrives.
+    for subscriber in subscribers(server) - before:
+        server.client_kill_filter(_id=subscriber)
     time.sleep(0.05)
     assert here.recall("token") == (None, None)
     # Subscribed again, it keeps and forgets as before.
