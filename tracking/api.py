@@ -9,11 +9,14 @@ from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from catalog.selectors import product_ids_named
-from infrastructure.api.access import acts_for_any_visitor, visitor_allowed
+from infrastructure.api.access import (
+    ScopedWindowRateThrottle,
+    acts_for_any_visitor,
+    visitor_allowed,
+)
 from tracking.models import EventSource, EventType
 from tracking.serializers import (
     MAX_BATCH,
@@ -47,7 +50,7 @@ class EventsView(APIView):
     event_id already stored answers 200 with the stored event (a replay), never a duplicate.
     """
 
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedWindowRateThrottle]
     throttle_scope = "events"
     error_statuses = (400, 401, 403, 429)
 

@@ -62,8 +62,8 @@ def test_a_value_read_before_a_forget_was_taken_is_not_kept(memories):
     assert here.recall("token")[0] is None
 
 
-def subscribers(server: redis.Redis) -> set[int]:
-    return {client["id"] for client in server.client_list(_type="pubsub")}
+def subscribers(server: redis.Redis) -> set[str]:
+    return {str(client["id"]) for client in server.client_list(_type="pubsub")}
 
 
 @pytest.mark.redis

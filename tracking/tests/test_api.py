@@ -1,15 +1,17 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from catalog.tests.factories import ProductFactory
+from infrastructure.api.access import ScopedWindowRateThrottle
 from shopsmart.tests.concurrency import at_once
 from tracking.models import Event, Visitor
 from tracking.tests.factories import api_client_user
@@ -143,15 +145,22 @@ def test_a_token_needs_the_visitor(api, product):
     assert "visitor" in response.json()
 
 
-def test_event_ingestion_is_throttled_with_retry_after(api, product, monkeypatch):
-    from rest_framework.throttling import ScopedRateThrottle
-
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"events": "2/minute"})
+def test_event_ingestion_is_throttled_per_client_with_retry_after(api, product, monkeypatch):
+    monkeypatch.setattr(ScopedWindowRateThrottle, "THROTTLE_RATES", {"events": "2/minute"})
     event = {"visitor": "v1", "product": product.pk, "event_type": "view"}
-    assert [post(api, event).status_code for _ in range(2)] == [201, 201]
-    limited = post(api, event)
-    assert limited.status_code == 429
-    assert int(limited.headers["Retry-After"]) > 0
+    # The limit counts per clock minute: hold the clock mid-minute, so one window holds all.
+    with time_machine.travel(datetime(2026, 3, 1, 12, 0, 15, tzinfo=UTC), tick=False):
+        assert [post(api, event).status_code for _ in range(2)] == [201, 201]
+        limited = post(api, event)
+        assert limited.status_code == 429
+        assert int(limited.headers["Retry-After"]) == 45
+        # Another client has its own count.
+        other = APIClient()
+        token = Token.objects.create(user=api_client_user("other"))
+        other.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        assert post(other, event).status_code == 201
+    with time_machine.travel(datetime(2026, 3, 1, 12, 1, 1, tzinfo=UTC), tick=False):
+        assert post(api, event).status_code == 201  # the next minute
 
 
 @pytest.mark.postgres
