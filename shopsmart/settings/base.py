@@ -119,6 +119,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # not a failed request.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Django's backend, with a health check that polls the socket before it asks the server.
+    DATABASES["default"]["ENGINE"] = "infrastructure.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
         "DB_CONNECT_TIMEOUT", default=5
     )
