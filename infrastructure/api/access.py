@@ -10,7 +10,7 @@ first-party cookie, and those writes need the CSRF token like any form.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from rest_framework.authentication import CSRFCheck
@@ -127,11 +127,14 @@ class WindowRateThrottle(SimpleRateThrottle):
         now = self.timer()
         window = int(now // self.duration)
         counter = f"{key}:{window}"
+        # None when the cache is down: django-redis ignores its errors (IGNORE_EXCEPTIONS).
         try:
-            count = self.cache.incr(counter)
+            count = cast("int | None", self.cache.incr(counter))
         except ValueError:  # the window's first request (or the counter was evicted)
             self.cache.add(counter, 0, timeout=self.duration + 1)
-            count = self.cache.incr(counter)
+            count = cast("int | None", self.cache.incr(counter))
+        if count is None:  # a client is never refused because the cache is down
+            return True
         self.wait_seconds = (window + 1) * self.duration - now
         return bool(count <= self.num_requests)
 

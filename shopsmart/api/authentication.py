@@ -12,8 +12,8 @@ cache hit that was one of its three Redis round trips.
 Deleting a token, or changing or deleting its user (deactivation, staff rights), forgets the
 entry at once in the cache and in every process's memory (receivers in shopsmart.api.apps),
 and again once the change commits (a process reading the token between the two would
-otherwise remember the row as it was). The TTLs bound anything changed behind the ORM's back:
-CACHE_SECONDS in the cache, MEMORY_SECONDS in a process.
+otherwise remember the row as it was). Anything changed behind the ORM's back is seen within
+the two TTLs: CACHE_SECONDS in the cache, then MEMORY_SECONDS in a process.
 """
 
 from __future__ import annotations
