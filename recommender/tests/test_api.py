@@ -363,6 +363,8 @@ def test_with_redis_down_everything_answers_from_the_database(token_client, shop
     assert similar["strategy"] == "item_similarity"
     event = {"visitor": "ann", "product": shop["Cup"].pk, "event_type": "view"}
     assert token_client.post("/api/events", event, format="json").status_code == 201
+    # Throttled requests too: a limit that cannot be counted is not enforced.
+    assert token_client.get("/api/products", {"search": "mug"}).status_code == 200
     health = token_client.get("/api/health")
     assert health.status_code == 200
     assert health.json()["cache"] == "down"
