@@ -108,8 +108,7 @@ class ProcessMemory(Generic[T]):
         if self._pid != os.getpid():
             # A forked child shares its parent's socket: it must never read from it.
             self._pubsub = None
-            self._confirmed = False
-            self._values.clear()
+            self._emptied()
             self._pid = os.getpid()
         if self._pubsub is None and not self._subscribe():
             return False
@@ -147,16 +146,18 @@ class ProcessMemory(Generic[T]):
         """The subscription's connection was re-established: forgets published while it was
         down were lost."""
         with self._lock:
-            self._confirmed = False
-            self._values.clear()
-            self._mark += 1
+            self._emptied()
 
     def _unsubscribed(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
-        self._confirmed = False
-        self._values.clear()
-        self._mark += 1
+        self._emptied()
         # Subscribed again at the next read; only a failed subscription waits RETRY_SECONDS.
         if pubsub is not None:
             with suppress(RedisError, OSError):
                 pubsub.reset()
+
+    def _emptied(self) -> None:
+        """Nothing kept, and nothing kept again until Redis confirms the subscription."""
+        self._confirmed = False
+        self._values.clear()
+        self._mark += 1
