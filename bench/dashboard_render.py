@@ -36,7 +36,7 @@ from django.test import Client
 from catalog.models import Order, Product
 from catalog.services import CheckoutDetails, CheckoutError, order_place
 from tracking.models import Visitor
-from tracking.services import visitors_get_or_create
+from tracking.services import visitor_ids_get_or_create
 
 if not Order.objects.exists():
     rng = random.Random(42)
@@ -51,7 +51,7 @@ if not Order.objects.exists():
                 checkout_token=f"bench-{n}",
                 quantities={p: rng.randint(1, 3) for p in rng.sample(products, rng.randint(1, 4))},
                 details=details,
-                visitor_id=visitors_get_or_create(external_ids=[v := rng.choice(visitors)])[v].pk,
+                visitor_id=visitor_ids_get_or_create(external_ids=[v := rng.choice(visitors)])[v],
                 user=None,
             )
         except CheckoutError:

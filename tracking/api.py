@@ -86,20 +86,14 @@ class EventsView(APIView):
                 raise InvalidEventsError(taken) from error
         except InvalidEventsError as invalid:
             return self._invalid(invalid.errors, single)
-        created = {
-            event.pk: new for event, new in zip(recorded.events, recorded.created, strict=True)
-        }
-        answer_status = status.HTTP_201_CREATED if any(recorded.created) else status.HTTP_200_OK
-        context = {"created": created}
+        created = sum(event.created for event in recorded)
+        answer_status = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         if single:
-            return Response(
-                EventOutSerializer(recorded.events[0], context=context).data,
-                status=answer_status,
-            )
+            return Response(EventOutSerializer(recorded[0]).data, status=answer_status)
         body = {
-            "created": sum(recorded.created),
-            "replayed": len(recorded.created) - sum(recorded.created),
-            "events": EventOutSerializer(recorded.events, many=True, context=context).data,
+            "created": created,
+            "replayed": len(recorded) - created,
+            "events": EventOutSerializer(recorded, many=True).data,
         }
         return Response(body, status=answer_status)
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from infrastructure.buffer import buffer_drain, buffer_push
 from tracking.models import Impression, new_impression_id
-from tracking.services import visitors_get_or_create
+from tracking.services import visitor_ids_get_or_create
 
 BUFFER = "impressions"
 
@@ -57,7 +57,7 @@ def impressions_flush() -> int:
 
 
 def _impressions_insert(payloads: list[dict[str, Any]]) -> None:
-    visitors = visitors_get_or_create(
+    visitors = visitor_ids_get_or_create(
         external_ids=sorted({str(p["visitor"]) for p in payloads if p["visitor"]})
     )
     Impression.objects.bulk_create(
@@ -65,7 +65,7 @@ def _impressions_insert(payloads: list[dict[str, Any]]) -> None:
             Impression(
                 impression_id=p["impression_id"],
                 shown_at=datetime.fromisoformat(p["shown_at"]),
-                visitor=visitors[str(p["visitor"])] if p["visitor"] else None,
+                visitor_id=visitors[str(p["visitor"])] if p["visitor"] else None,
                 session_id=p["session_id"],
                 surface=p["surface"],
                 strategy=p["strategy"],

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
+from functools import cached_property
+from typing import Any, cast
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -12,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from infrastructure.api.access import VISITOR_MAX_LENGTH
-from tracking.models import Event, EventType
+from tracking.models import EventType
 from tracking.sales import SaleError, sale_of
 
 MAX_BATCH = 500
@@ -88,27 +89,40 @@ class EventInSerializer(serializers.Serializer[Any]):
         return value
 
 
-class EventOutSerializer(serializers.ModelSerializer[Event]):
-    visitor = serializers.CharField(source="visitor.external_id")
+class EventOutSerializer(serializers.Serializer[Any]):
+    """A recorded event (tracking.services.RecordedEvent), as stored."""
+
+    event_id = serializers.CharField(max_length=64)
+    visitor = serializers.CharField()
+    product = serializers.IntegerField(source="product_id")
+    event_type = serializers.ChoiceField(choices=EventType.choices)
+    occurred_at = serializers.DateTimeField()
+    session_id = serializers.CharField(max_length=64, allow_blank=True)
+    metadata = serializers.JSONField()
     status = serializers.SerializerMethodField(help_text="created, or replayed (already stored).")
 
-    class Meta:
-        model = Event
-        fields = [
-            "event_id",
-            "visitor",
-            "product",
-            "event_type",
-            "occurred_at",
-            "session_id",
-            "metadata",
-            "status",
-        ]
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        # What DRF's field-by-field representation gives (a test compares the two), without
+        # its per-field lookups: a batch answers with up to 500 of these, and that loop took
+        # a seventh of the batch's time.
+        return {
+            "event_id": instance.event_id,
+            "visitor": instance.visitor,
+            "product": instance.product_id,
+            "event_type": instance.event_type,
+            "occurred_at": self._occurred_at.to_representation(instance.occurred_at),
+            "session_id": instance.session_id,
+            "metadata": instance.metadata,
+            "status": self.get_status(instance),
+        }
+
+    @cached_property
+    def _occurred_at(self) -> serializers.DateTimeField:
+        return cast(serializers.DateTimeField, self.fields["occurred_at"])
 
     @extend_schema_field(OpenApiTypes.STR)
-    def get_status(self, event: Event) -> str:
-        created: dict[int, bool] = self.context.get("created", {})
-        return "created" if created.get(event.pk) else "replayed"
+    def get_status(self, event: Any) -> str:
+        return "created" if event.created else "replayed"
 
 
 class EventBatchResultSerializer(serializers.Serializer[Any]):

@@ -8,12 +8,15 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.models import Product
+from infrastructure import sql
+from infrastructure.bulk import insert_columns
 from tracking.models import Event, EventSource, EventType, Visitor, new_event_id, new_visitor_id
 from tracking.sales import NOT_A_SALE, Sale, sale_of, sale_of_lenient
+from tracking.selectors import visitor_ids_named
 from tracking.signals import events_recorded
 
 # How stale a shopper's last_seen_at may get while they browse.
@@ -42,113 +45,135 @@ class EventIdTakenError(Exception):
 
 
 @dataclass(frozen=True)
-class RecordedEvents:
-    """The stored events in the order given; `created` says which ones are new (the others
-    were already stored under their event_id: a replay)."""
+class RecordedEvent:
+    """One event of a recorded batch, as stored: the values sent when it is new (`created`),
+    the stored ones when its event_id was stored already (a replay)."""
 
-    events: list[Event]
-    created: list[bool]
+    event_id: str
+    visitor: str
+    product_id: int
+    event_type: str
+    occurred_at: datetime
+    session_id: str
+    metadata: dict[str, Any]
+    created: bool
 
 
-def visitors_get_or_create(*, external_ids: Sequence[str]) -> dict[str, Visitor]:
-    """The visitors with these external ids, creating (anonymous) ones that are unknown.
+def visitor_ids_get_or_create(*, external_ids: Sequence[str]) -> dict[str, int]:
+    """The ids of the visitors with these external ids, creating (anonymous) ones that are
+    unknown.
 
     Safe under concurrency: a visitor created meanwhile by another request is found, not
     duplicated.
     """
-    wanted = set(external_ids)
-    visitors = {v.external_id: v for v in Visitor.objects.filter(external_id__in=wanted)}
-    missing = wanted - visitors.keys()
-    if missing:
+    wanted = sorted(set(external_ids))
+    visitors = visitor_ids_named(wanted)
+    if missing := [external_id for external_id in wanted if external_id not in visitors]:
         Visitor.objects.bulk_create(
-            [Visitor(external_id=external_id) for external_id in sorted(missing)],
-            ignore_conflicts=True,
+            [Visitor(external_id=external_id) for external_id in missing], ignore_conflicts=True
         )
-        visitors |= {v.external_id: v for v in Visitor.objects.filter(external_id__in=missing)}
+        visitors |= visitor_ids_named(missing)
     return visitors
 
 
 @transaction.atomic
 def events_record(
     *, events: Sequence[EventInput], source: EventSource = EventSource.API
-) -> RecordedEvents:
+) -> list[RecordedEvent]:
     """Store a batch of events all or nothing, idempotently: an event_id already stored is
     not stored again, and its stored event is returned. The visitors' cached recommendations
-    are invalidated once the batch is committed."""
+    are invalidated once the batch is committed.
+
+    One INSERT of the whole batch skips the event_ids already stored (a replay is a client's
+    retry, or a concurrent copy of the same batch); only when it skipped some are those read
+    back, to return them and to refuse another visitor's."""
     now = timezone.now()
-    visitors = visitors_get_or_create(external_ids=[e.visitor for e in events])
-    rows = [
-        _event_row(e, visitors[e.visitor], sale, source, now)
-        for e, sale in zip(events, sales_of(events), strict=True)
+    visitor_ids = visitor_ids_get_or_create(external_ids=[e.visitor for e in events])
+    sales = sales_of(events)
+    occurred = [e.occurred_at or now for e in events]
+    inserted = set(
+        insert_columns(
+            Event,
+            {
+                "event_id": [e.event_id for e in events],
+                "visitor": [visitor_ids[e.visitor] for e in events],
+                "product": [e.product_id for e in events],
+                "event_type": [e.event_type for e in events],
+                "occurred_at": occurred,
+                "session_id": [e.session_id for e in events],
+                "source": [source] * len(events),
+                "metadata": [e.metadata for e in events],
+                "quantity": [sale.quantity for sale in sales],
+                "revenue": [sale.revenue for sale in sales],
+                "order_ref": [sale.order_ref for sale in sales],
+                "created_at": [now] * len(events),
+            },
+            skip_conflicts_on="event_id",
+        )
+    )
+    recorded = [
+        RecordedEvent(
+            event_id=e.event_id,
+            visitor=e.visitor,
+            product_id=e.product_id,
+            event_type=e.event_type,
+            occurred_at=when,
+            session_id=e.session_id,
+            metadata=e.metadata,
+            created=True,
+        )
+        for e, when in zip(events, occurred, strict=True)
     ]
-    recorded = _events_all_new(rows)
-    if recorded is None:
-        recorded = _events_some_stored(rows)
-    _visitors_seen([visitors[e.visitor] for e in events], now)
-    external_ids = sorted({e.visitor for e in events})
+    if len(inserted) < len(events):
+        recorded = _replays_read(recorded, inserted, visitor_ids)
+    _visitors_seen(list(visitor_ids.values()), now)
+    external_ids = sorted(visitor_ids)
     transaction.on_commit(lambda: _recommendations_invalidate(external_ids))
     return recorded
 
 
-def _events_all_new(rows: list[Event]) -> RecordedEvents | None:
-    """The batch inserted as it is, when none of its event_ids is stored yet (almost every
-    batch: a replay is a client's retry): one INSERT, which also gives the new rows' ids, so
-    nothing is read back. None, with nothing written, when an event_id is taken; the batch
-    is then recorded by _events_some_stored."""
-    try:
-        # A savepoint: the failed INSERT is undone alone, and the batch goes on.
-        with transaction.atomic():
-            Event.objects.bulk_create(rows)
-    except IntegrityError:
-        return None
-    return RecordedEvents(events=rows, created=[True] * len(rows))
-
-
-def _events_some_stored(rows: list[Event]) -> RecordedEvents:
-    """The batch with the events already stored (replays, or a concurrent request's) left
-    as they are and returned; EventIdTakenError if one of them is another visitor's."""
-    event_ids = [row.event_id for row in rows]
-    already = set(Event.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True))
-    Event.objects.bulk_create(
-        [row for row in rows if row.event_id not in already],
-        # A concurrent request storing the same event_id wins; this one then returns it.
-        ignore_conflicts=True,
-    )
-    stored = {e.event_id: e for e in Event.objects.filter(event_id__in=event_ids)}
+def _replays_read(
+    recorded: list[RecordedEvent], inserted: set[str], visitor_ids: dict[str, int]
+) -> list[RecordedEvent]:
+    """The batch with each event not inserted replaced by the stored one;
+    EventIdTakenError if one of them is another visitor's (the exception rolls the batch
+    back: a replay is the same client sending its own event again, never a way to read
+    someone else's)."""
+    skipped = [e.event_id for e in recorded if e.event_id not in inserted]
+    stored = {
+        event.event_id: event
+        for event in Event.objects.filter(event_id__in=skipped).only(
+            "event_id",
+            "visitor_id",
+            "product_id",
+            "event_type",
+            "occurred_at",
+            "session_id",
+            "metadata",
+        )
+    }
     taken = [
         position
-        for position, row in enumerate(rows)
-        if stored[row.event_id].visitor_id != row.visitor_id
+        for position, e in enumerate(recorded)
+        if e.event_id in stored and stored[e.event_id].visitor_id != visitor_ids[e.visitor]
     ]
     if taken:
-        # A replay is the same client sending its own event again, never a way to read
-        # someone else's; the exception rolls the whole batch back.
         raise EventIdTakenError(taken)
-    # Every stored event is its sender's visitor's: no join needed to attach it.
-    for row in rows:
-        stored[row.event_id].visitor = row.visitor
-    return RecordedEvents(
-        events=[stored[event_id] for event_id in event_ids],
-        created=[event_id not in already for event_id in event_ids],
-    )
-
-
-def _event_row(
-    event: EventInput, visitor: Visitor, sale: Sale, source: EventSource, now: datetime
-) -> Event:
-    return Event(
-        event_id=event.event_id,
-        visitor=visitor,
-        product_id=event.product_id,
-        event_type=event.event_type,
-        occurred_at=event.occurred_at or now,
-        session_id=event.session_id,
-        source=source,
-        metadata=event.metadata,
-        quantity=sale.quantity,
-        revenue=sale.revenue,
-        order_ref=sale.order_ref,
-    )
+    return [
+        e
+        if e.event_id not in stored
+        else RecordedEvent(
+            event_id=e.event_id,
+            visitor=e.visitor,
+            product_id=stored[e.event_id].product_id,
+            event_type=stored[e.event_id].event_type,
+            occurred_at=stored[e.event_id].occurred_at,
+            session_id=stored[e.event_id].session_id,
+            metadata=stored[e.event_id].metadata,
+            created=False,
+        )
+        for e in recorded
+    ]
 
 
 class SoldEvent(Protocol):
@@ -198,9 +223,9 @@ def storefront_event_record(
     more than a minute old.
     """
     now = timezone.now()
-    shopper = visitors_get_or_create(external_ids=[visitor])[visitor]
+    shopper = visitor_ids_get_or_create(external_ids=[visitor])[visitor]
     event = Event.objects.create(
-        visitor=shopper,
+        visitor_id=shopper,
         product_id=product_id,
         event_type=event_type,
         occurred_at=now,
@@ -213,16 +238,21 @@ def storefront_event_record(
     return event
 
 
-def _visitors_seen(visitors: Sequence[Visitor], now: datetime) -> None:
+def _visitors_seen(visitor_ids: Sequence[int], now: datetime) -> None:
     """The visitors were seen now: last_seen_at rewritten where it is more than a minute old
     (every event of a visit would otherwise rewrite the row)."""
-    stale = {
-        v.pk
-        for v in visitors
-        if v.last_seen_at is None or now - v.last_seen_at > LAST_SEEN_PRECISION
-    }
-    if stale:
-        Visitor.objects.filter(pk__in=stale).update(last_seen_at=now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # The ids as one array parameter (tracking.selectors.visitor_ids_named says why).
+            f"UPDATE {sql.table(Visitor)} SET last_seen_at = %(now)s "  # noqa: S608
+            f"WHERE {sql.in_ids('id', 'ids')} "
+            "AND (last_seen_at IS NULL OR last_seen_at < %(stale)s)",
+            {
+                "now": sql.moment(now),
+                "stale": sql.moment(now - LAST_SEEN_PRECISION),
+                "ids": sql.id_list(list(visitor_ids)),
+            },
+        )
 
 
 def order_purchases_reverse(*, order_number: str, visitor_id: int) -> int:

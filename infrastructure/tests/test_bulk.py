@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -8,9 +10,15 @@ from django.db import IntegrityError, connection, transaction
 
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
-from infrastructure.bulk import indexes_deferred, insert_frame, read_frame, table_rebuilt
+from infrastructure.bulk import (
+    indexes_deferred,
+    insert_columns,
+    insert_frame,
+    read_frame,
+    table_rebuilt,
+)
 from recommender.models import TrendingScore
-from tracking.models import Event
+from tracking.models import Event, Visitor
 from tracking.tests.factories import VisitorFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -150,3 +158,61 @@ def test_read_frame_with_no_rows_is_an_empty_frame_with_its_columns():
     frame = read_frame(query, {}, ["visitor_id", "product_id"])
     assert list(frame.columns) == ["visitor_id", "product_id"]
     assert frame.empty
+
+
+def event_columns(visitor_id: int, product_id: int, keys: list[str]) -> dict[str, list[Any]]:
+    when = datetime(2026, 3, 1, 10, 0, 0, 123456, tzinfo=UTC)
+    return {
+        "event_id": keys,
+        "visitor": [visitor_id] * len(keys),
+        "product": [product_id] * len(keys),
+        "event_type": ["purchase"] * len(keys),
+        "occurred_at": [when + timedelta(minutes=i) for i in range(len(keys))],
+        "session_id": ["s"] * len(keys),
+        "source": ["api"] * len(keys),
+        "metadata": [{"quantity": i, "note": ["a", 1.5]} for i in range(len(keys))],
+        "revenue": [Decimal("2.50"), None, Decimal("10")][: len(keys)],
+        "created_at": [when] * len(keys),
+    }
+
+
+def test_insert_columns_round_trips_values_and_skips_stored_and_repeated_keys():
+    visitor, product = VisitorFactory.create(), ProductFactory.create()
+    assert insert_columns(
+        Event, event_columns(visitor.pk, product.pk, ["c-0"]), skip_conflicts_on="event_id"
+    ) == ["c-0"]
+    inserted = insert_columns(
+        Event,
+        event_columns(visitor.pk, product.pk, ["c-0", "c-1", "c-1"]),
+        skip_conflicts_on="event_id",
+    )
+    assert inserted == ["c-1"]
+    events = {e.event_id: e for e in Event.objects.all()}
+    assert sorted(events) == ["c-0", "c-1"]
+    # The stored row is the first one's: the skipped ones wrote nothing.
+    assert events["c-0"].revenue == Decimal("2.50")
+    assert events["c-1"].revenue is None
+    assert events["c-1"].occurred_at.isoformat() == "2026-03-01T10:01:00.123456+00:00"
+    assert events["c-1"].metadata == {"quantity": 1, "note": ["a", 1.5]}
+    assert (events["c-1"].visitor_id, events["c-1"].product_id) == (visitor.pk, product.pk)
+    # Columns not given take their database defaults.
+    assert (events["c-1"].quantity, events["c-1"].order_ref) == (1, "")
+
+
+def test_insert_columns_of_no_rows_does_nothing():
+    assert insert_columns(Event, {"event_id": []}, skip_conflicts_on="event_id") == []
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ({"event_id": ["a", "b"], "event_type": ["view"]}, "every row"),
+        ({"event_id": ["a"], "events": ["view"]}, "no field"),
+        ({"external_id": ["a"], "events": [1]}, "not a column"),
+    ],
+)
+def test_insert_columns_refuses_columns_it_cannot_insert_as_given(columns, message):
+    model, key = (Event, "event_id") if "event_id" in columns else (Visitor, "external_id")
+    with pytest.raises(Exception, match=rf"(?i){message}"):
+        insert_columns(model, columns, skip_conflicts_on=key)
+    assert not model.objects.exists()

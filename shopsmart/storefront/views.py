@@ -55,7 +55,7 @@ from recommender.experiments.assignment import Assignment
 from tracking.impressions import Shown, impression_record
 from tracking.models import RECOMMENDATION_ID, EventType
 from tracking.selectors import recently_viewed
-from tracking.services import storefront_event_record, visitors_get_or_create
+from tracking.services import storefront_event_record, visitor_ids_get_or_create
 
 T = TypeVar("T")
 
@@ -212,7 +212,7 @@ def review_add(request: HttpRequest, pk: int) -> HttpResponse:
 def _visitor_pk(request: HttpRequest) -> int:
     """The shopper's Visitor row (created on their first order or review)."""
     visitor: str = request.visitor_id  # type: ignore[attr-defined]
-    return visitors_get_or_create(external_ids=[visitor])[visitor].pk
+    return visitor_ids_get_or_create(external_ids=[visitor])[visitor]
 
 
 def _record(request: HttpRequest, product: Product, event_type: EventType, **extra: Any) -> None:

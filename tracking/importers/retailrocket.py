@@ -20,7 +20,7 @@ from catalog.models import Product
 from infrastructure.imports import NUL_BYTE, ImportReport, Progress, csv_rows, has_nul_byte
 from tracking.importers.events import ImportedEvent, events_write
 from tracking.models import Event, EventType, Visitor
-from tracking.services import visitors_get_or_create
+from tracking.services import visitor_ids_get_or_create
 from tracking.signals import events_imported
 
 COLUMNS = ("timestamp", "visitorid", "event", "itemid", "transactionid")
@@ -74,7 +74,7 @@ def _batch_write(
     known = set(
         Visitor.objects.filter(external_id__in=wanted).values_list("external_id", flat=True)
     )
-    visitors = visitors_get_or_create(external_ids=sorted(wanted))
+    visitors = visitor_ids_get_or_create(external_ids=sorted(wanted))
     report.created["visitors"] += len(wanted - known)
     events_write([_event(row, product_id, visitors) for row, product_id in readable], report)
 
@@ -93,13 +93,13 @@ def _problem(row: dict[str, str], products: dict[str, int | None]) -> str | None
     return None
 
 
-def _event(row: dict[str, str], product_id: int, visitors: dict[str, Visitor]) -> ImportedEvent:
+def _event(row: dict[str, str], product_id: int, visitors: dict[str, int]) -> ImportedEvent:
     fields = "|".join((row["visitorid"], row["itemid"], row["event"], row["timestamp"]))
     metadata = {"transaction": row["transactionid"]} if row["transactionid"] else {}
     return ImportedEvent(
         # The same row always gives the same id (and visitor ids may be long): a digest.
         event_id="rr-" + hashlib.sha256(fields.encode()).hexdigest()[:40],
-        visitor_id=visitors[row["visitorid"]].pk,
+        visitor_id=visitors[row["visitorid"]],
         product_id=product_id,
         event_type=EVENT_TYPES[row["event"]],
         occurred_at=datetime.fromtimestamp(int(row["timestamp"]) / 1000, tz=UTC),

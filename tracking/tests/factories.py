@@ -59,6 +59,6 @@ class EventFactory(DjangoModelFactory[Event]):
 
 def visitor_pk(external_id: str) -> int:
     """The id of the visitor with this external id, created if new (as the storefront does)."""
-    from tracking.services import visitors_get_or_create
+    from tracking.services import visitor_ids_get_or_create
 
-    return visitors_get_or_create(external_ids=[external_id])[external_id].pk
+    return visitor_ids_get_or_create(external_ids=[external_id])[external_id]
