@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import psycopg
 from django.db import connection, transaction
 from django.db.models import Field, JSONField, Model
 
@@ -91,8 +92,14 @@ def insert_columns(
     names = ", ".join(quote(field.column) for field in fields)
     key = quote(_concrete_field(model, skip_conflicts_on).column)
     if connection.vendor == "postgresql":
-        arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
         with connection.cursor() as cursor:
+            # Arrays sent in binary, where the server reads each element as it is: as text,
+            # it parses every element's literal, and 500 rows' insert took 16 ms, not 10.
+            # Only with parameters bound on the server (psycopg's client-side cursor, used
+            # behind a PgBouncer in transaction mode, binds text only).
+            binary = not isinstance(cursor.cursor, psycopg.ClientCursor)
+            placeholder = "%b" if binary else "%s"
+            arrays = ", ".join(f"{placeholder}::{field.db_type(connection)}[]" for field in fields)
             cursor.execute(
                 # Only quoted identifiers and column types from the model are formatted in.
                 f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
