@@ -7,10 +7,13 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any, cast
 
+from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import SkipField, empty
 
 from infrastructure.api.access import VISITOR_MAX_LENGTH
 from tracking.models import EventType
@@ -69,6 +72,37 @@ class EventInSerializer(serializers.Serializer[Any]):
         "(default 1), `revenue` (the line's total) or `unit_price` (default: the product's "
         "price), and `order` (lines of one order count as one order).",
     )
+
+    def to_internal_value(self, data: Any) -> Any:
+        """DRF's own result, by a shorter loop over the same fields and validate_ methods.
+
+        A batch runs this 500 times, and DRF's general loop (which also serves sources,
+        nested fields and HTML forms) cost a quarter of the validation. Anything that is not
+        a plain valid object goes through DRF's loop, so every error message is DRF's; a test
+        compares the two on valid events."""
+        if type(data) is not dict:
+            return super().to_internal_value(data)
+        validated = {}
+        try:
+            for name, field, method in self._checks:
+                try:
+                    value = field.run_validation(data.get(name, empty))
+                except SkipField:
+                    continue  # an optional field not sent
+                validated[name] = value if method is None else method(value)
+        except (serializers.ValidationError, DjangoValidationError):
+            return super().to_internal_value(data)
+        return validated
+
+    @cached_property
+    def _checks(self) -> list[tuple[str, serializers.Field[Any, Any, Any, Any], Any]]:
+        checks = []
+        for field in self._writable_fields:
+            name = field.field_name
+            if name is None or field.source_attrs != [name]:
+                raise ImproperlyConfigured(f"{name} has a source of its own.")
+            checks.append((name, field, getattr(self, f"validate_{name}", None)))
+        return checks
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["event_type"] == EventType.PURCHASE:

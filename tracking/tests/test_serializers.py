@@ -8,7 +8,7 @@ from django.test import override_settings
 from rest_framework import serializers
 
 from tracking.models import EventType
-from tracking.serializers import EventOutSerializer
+from tracking.serializers import EventInSerializer, EventOutSerializer
 from tracking.services import RecordedEvent
 
 
@@ -35,3 +35,32 @@ def test_an_events_quick_representation_is_what_its_fields_give(created, occurre
     assert serializer.to_representation(event) == by_fields
     assert list(EventOutSerializer([event], many=True).data) == [by_fields]
     assert by_fields["status"] == ("created" if created else "replayed")
+
+
+VALID_EVENTS = [
+    {"visitor": "v-1", "product": 7, "event_type": "view"},
+    {"event_id": "e.1:a_b-c", "visitor": "v-1", "product": "85123A", "event_type": "purchase",
+     "occurred_at": "2026-12-01T10:30:00.123456+02:00", "session_id": "",
+     "metadata": {"quantity": 2, "unit_price": "2.50", "order": "APP-7"}},
+    {"product": 2**63 - 1, "event_type": "add_to_cart", "session_id": "s-1", "metadata": {}},
+]  # fmt: skip
+INVALID_EVENTS = [
+    {},
+    {"visitor": "v\x00", "product": True, "event_type": "look"},
+    {"event_id": "has space", "product": 7, "event_type": "view", "metadata": []},
+    {"product": 7, "event_type": "view", "occurred_at": "2999-01-01T00:00:00Z"},
+]
+
+
+@pytest.mark.parametrize("item", VALID_EVENTS + INVALID_EVENTS)
+def test_an_event_is_validated_as_drfs_own_loop_would(item):
+    def outcome(validate):
+        serializer = EventInSerializer()
+        try:
+            return "valid", validate(serializer, item)
+        except serializers.ValidationError as error:
+            return "invalid", error.detail
+
+    quick = outcome(EventInSerializer.to_internal_value)
+    assert quick == outcome(serializers.Serializer.to_internal_value)
+    assert quick[0] == ("valid" if item in VALID_EVENTS else "invalid")
