@@ -153,3 +153,15 @@ def test_a_web_process_loads_every_view_before_its_first_request():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True"]
+
+
+def test_a_web_process_keeps_what_it_loaded_out_of_the_collectors_walks():
+    """Full collections walk only what requests left behind, not the loaded application
+    (they paused a worker for 200 ms)."""
+    result = run_python(
+        "import gc, shopsmart.wsgi; print(gc.get_freeze_count(), len(gc.get_objects()))",
+        "shopsmart.settings.base",
+    )
+    assert result.returncode == 0, result.stderr
+    frozen, walked = map(int, result.stdout.split())
+    assert frozen > 10 * walked
