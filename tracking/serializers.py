@@ -94,6 +94,12 @@ class EventInSerializer(serializers.Serializer[Any]):
             return super().to_internal_value(data)
         return validated
 
+    def run_validators(self, value: Any) -> None:
+        # None of the serializer's own: DRF would still build each item's read-only defaults
+        # to give them (a seventh of the validation of a batch).
+        if self.validators:
+            super().run_validators(value)
+
     @cached_property
     def _checks(self) -> list[tuple[str, serializers.Field[Any, Any, Any, Any], Any]]:
         checks = []
