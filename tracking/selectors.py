@@ -28,18 +28,22 @@ def recently_viewed(*, visitor: str, limit: int, exclude: int | None = None) -> 
     return products[:limit]
 
 
-def visitor_ids_named(external_ids: list[str]) -> dict[str, int]:
-    """The ids of the stored visitors among these external ids.
+def visitors_named(external_ids: list[str]) -> dict[str, tuple[int, float | None]]:
+    """The stored visitors among these external ids: each one's id, and when it was last
+    seen (Unix seconds, None if never).
 
     One array parameter, not the ORM's `__in`: a batch of events names up to 500 visitors,
     and preparing a parameter for each cost more than the index lookups."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT external_id, id FROM {sql.table(Visitor)} "  # noqa: S608
-            f"WHERE {sql.in_ids('external_id', 'ids')}",
+            f"SELECT external_id, id, {sql.epoch_seconds('last_seen_at')} "  # noqa: S608
+            f"FROM {sql.table(Visitor)} WHERE {sql.in_ids('external_id', 'ids')}",
             {"ids": sql.id_list(external_ids)},
         )
-        return dict(cursor.fetchall())
+        return {
+            external_id: (pk, None if seen is None else float(seen))
+            for external_id, pk, seen in cursor.fetchall()
+        }
 
 
 def account_visitor(user: Any) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -16,7 +16,7 @@ from infrastructure import sql
 from infrastructure.bulk import insert_columns
 from tracking.models import Event, EventSource, EventType, Visitor, new_event_id, new_visitor_id
 from tracking.sales import NOT_A_SALE, Sale, sale_of, sale_of_lenient
-from tracking.selectors import visitor_ids_named
+from tracking.selectors import visitors_named
 from tracking.signals import events_recorded
 
 # How stale a shopper's last_seen_at may get while they browse.
@@ -66,13 +66,18 @@ def visitor_ids_get_or_create(*, external_ids: Sequence[str]) -> dict[str, int]:
     Safe under concurrency: a visitor created meanwhile by another request is found, not
     duplicated.
     """
+    return {external_id: pk for external_id, (pk, _) in _visitors(external_ids).items()}
+
+
+def _visitors(external_ids: Sequence[str]) -> dict[str, tuple[int, float | None]]:
+    """visitor_ids_get_or_create, with when each was last seen (new ones: never)."""
     wanted = sorted(set(external_ids))
-    visitors = visitor_ids_named(wanted)
+    visitors = visitors_named(wanted)
     if missing := [external_id for external_id in wanted if external_id not in visitors]:
         Visitor.objects.bulk_create(
             [Visitor(external_id=external_id) for external_id in missing], ignore_conflicts=True
         )
-        visitors |= visitor_ids_named(missing)
+        visitors |= visitors_named(missing)
     return visitors
 
 
@@ -88,7 +93,8 @@ def events_record(
     retry, or a concurrent copy of the same batch); only when it skipped some are those read
     back, to return them and to refuse another visitor's."""
     now = timezone.now()
-    visitor_ids = visitor_ids_get_or_create(external_ids=[e.visitor for e in events])
+    visitors = _visitors([e.visitor for e in events])
+    visitor_ids = {external_id: pk for external_id, (pk, _) in visitors.items()}
     sales = sales_of(events)
     occurred = [e.occurred_at or now for e in events]
     inserted = set(
@@ -126,8 +132,8 @@ def events_record(
     ]
     if len(inserted) < len(events):
         recorded = _replays_read(recorded, inserted, visitor_ids)
-    _visitors_seen(list(visitor_ids.values()), now)
-    external_ids = sorted(visitor_ids)
+    _visitors_seen(visitors.values(), now)
+    external_ids = sorted(visitors)
     transaction.on_commit(lambda: _recommendations_invalidate(external_ids))
     return recorded
 
@@ -223,9 +229,9 @@ def storefront_event_record(
     more than a minute old.
     """
     now = timezone.now()
-    shopper = visitor_ids_get_or_create(external_ids=[visitor])[visitor]
+    shopper = _visitors([visitor])[visitor]
     event = Event.objects.create(
-        visitor_id=shopper,
+        visitor_id=shopper[0],
         product_id=product_id,
         event_type=event_type,
         occurred_at=now,
@@ -238,21 +244,19 @@ def storefront_event_record(
     return event
 
 
-def _visitors_seen(visitor_ids: Sequence[int], now: datetime) -> None:
-    """The visitors were seen now: last_seen_at rewritten where it is more than a minute old
-    (every event of a visit would otherwise rewrite the row)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            # The ids as one array parameter (tracking.selectors.visitor_ids_named says why).
-            f"UPDATE {sql.table(Visitor)} SET last_seen_at = %(now)s "  # noqa: S608
-            f"WHERE {sql.in_ids('id', 'ids')} "
-            "AND (last_seen_at IS NULL OR last_seen_at < %(stale)s)",
-            {
-                "now": sql.moment(now),
-                "stale": sql.moment(now - LAST_SEEN_PRECISION),
-                "ids": sql.id_list(list(visitor_ids)),
-            },
-        )
+def _visitors_seen(visitors: Iterable[tuple[int, float | None]], now: datetime) -> None:
+    """The visitors (id, last seen) were seen now: last_seen_at rewritten where it is more
+    than a minute old (every event of a visit would otherwise rewrite the row), and no
+    statement sent when none is."""
+    stale_before = (now - LAST_SEEN_PRECISION).timestamp()
+    if stale := [pk for pk, seen in visitors if seen is None or seen < stale_before]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                # The ids as one array parameter (tracking.selectors.visitors_named says why).
+                f"UPDATE {sql.table(Visitor)} SET last_seen_at = %(now)s "  # noqa: S608
+                f"WHERE {sql.in_ids('id', 'ids')}",
+                {"now": sql.moment(now), "ids": sql.id_list(stale)},
+            )
 
 
 def order_purchases_reverse(*, order_number: str, visitor_id: int) -> int:
