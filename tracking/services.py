@@ -146,18 +146,7 @@ def _replays_read(
     back: a replay is the same client sending its own event again, never a way to read
     someone else's)."""
     skipped = [e.event_id for e in recorded if e.event_id not in inserted]
-    stored = {
-        event.event_id: event
-        for event in Event.objects.filter(event_id__in=skipped).only(
-            "event_id",
-            "visitor_id",
-            "product_id",
-            "event_type",
-            "occurred_at",
-            "session_id",
-            "metadata",
-        )
-    }
+    stored = {event.event_id: event for event in Event.objects.filter(event_id__in=skipped)}
     taken = [
         position
         for position, e in enumerate(recorded)
@@ -165,21 +154,20 @@ def _replays_read(
     ]
     if taken:
         raise EventIdTakenError(taken)
-    return [
-        e
-        if e.event_id not in stored
-        else RecordedEvent(
-            event_id=e.event_id,
-            visitor=e.visitor,
-            product_id=stored[e.event_id].product_id,
-            event_type=stored[e.event_id].event_type,
-            occurred_at=stored[e.event_id].occurred_at,
-            session_id=stored[e.event_id].session_id,
-            metadata=stored[e.event_id].metadata,
-            created=False,
-        )
-        for e in recorded
-    ]
+    return [_replayed(e, stored[e.event_id]) if e.event_id in stored else e for e in recorded]
+
+
+def _replayed(sent: RecordedEvent, stored: Event) -> RecordedEvent:
+    return RecordedEvent(
+        event_id=stored.event_id,
+        visitor=sent.visitor,
+        product_id=stored.product_id,
+        event_type=stored.event_type,
+        occurred_at=stored.occurred_at,
+        session_id=stored.session_id,
+        metadata=stored.metadata,
+        created=False,
+    )
 
 
 class SoldEvent(Protocol):
