@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -11,13 +12,14 @@ from django.db import IntegrityError, connection, transaction
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
 from infrastructure.bulk import (
+    _python_values,
     indexes_deferred,
     insert_columns,
     insert_frame,
     read_frame,
     table_rebuilt,
 )
-from recommender.models import TrendingScore
+from recommender.models import ItemSimilarity, TrendingScore
 from tracking.models import Event, Visitor
 from tracking.tests.factories import VisitorFactory
 
@@ -216,3 +218,33 @@ def test_insert_columns_refuses_columns_it_cannot_insert_as_given(columns, messa
     with pytest.raises(Exception, match=rf"(?i){message}"):
         insert_columns(model, columns, skip_conflicts_on=key)
     assert not model.objects.exists()
+
+
+def test_insert_frame_of_numbers_and_times_round_trips_them_exactly():
+    """Such frames (the pipelines' rows) go to PostgreSQL in binary, the others as CSV text:
+    either way every value comes back as it was."""
+    mug, lamp = ProductFactory.create(), ProductFactory.create()
+    when = pd.Timestamp("2026-03-01 10:00:00.123456", tz="UTC")
+    frame = pd.DataFrame(
+        {
+            "product_id": [mug.pk, lamp.pk],
+            "similar_product_id": [lamp.pk, mug.pk],
+            "score": [0.1 + 0.2, 1e-300],
+            "co_occurrence": [2**31 - 1, 0],
+            "computed_at": [when, when + pd.Timedelta(microseconds=1)],
+        }
+    )
+    assert insert_frame(ItemSimilarity, frame) == 2
+    stored = {s.product_id: s for s in ItemSimilarity.objects.all()}
+    assert (stored[mug.pk].score, stored[lamp.pk].score) == (0.1 + 0.2, 1e-300)
+    assert (stored[mug.pk].co_occurrence, stored[lamp.pk].co_occurrence) == (2**31 - 1, 0)
+    assert stored[lamp.pk].computed_at.isoformat() == "2026-03-01T10:00:00.123457+00:00"
+
+
+def test_missing_numbers_and_times_are_written_as_null():
+    assert _python_values(pd.Series([1.5, np.nan])) == [1.5, None]
+    assert _python_values(pd.Series([pd.Timestamp(NOW), pd.NaT], dtype="datetime64[us, UTC]")) == [
+        pd.Timestamp(NOW).to_pydatetime(),
+        None,
+    ]
+    assert _python_values(pd.Series([3, 4])) == [3, 4]
