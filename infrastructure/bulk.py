@@ -182,6 +182,10 @@ def _python_values(column: pd.Series) -> list[Any]:
     """A column's values as Python objects, missing ones (NaN, NaT, None) as None (NULL)."""
     if isinstance(column.dtype, pd.DatetimeTZDtype):
         values: list[Any] = list(column.dt.to_pydatetime())
+    elif column.dtype == np.float32:
+        # As CSV stored it: the shortest decimal that reads back as the same float32, not
+        # its exact binary widening (the cosine neighbours' scores are float32).
+        values = column.to_numpy().astype(str).astype(np.float64).tolist()
     else:
         values = column.to_numpy(dtype=object).tolist()
     missing = column.isna().to_numpy()

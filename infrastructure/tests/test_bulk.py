@@ -248,3 +248,5 @@ def test_missing_numbers_and_times_are_written_as_null():
         None,
     ]
     assert _python_values(pd.Series([3, 4])) == [3, 4]
+    # float32 as CSV text wrote it, its shortest decimal: 0.1, not 0.10000000149011612.
+    assert _python_values(pd.Series([0.1, np.nan], dtype=np.float32)) == [0.1, None]
