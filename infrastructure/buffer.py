@@ -43,7 +43,7 @@ def buffer_push(name: str, items: Sequence[str], *, unbuffered: Callable[[], Non
         unbuffered()
         return
     key = _key(name, "pending")
-    redis_write(lambda pipeline: pipeline.rpush(key, *items), on_failure=unbuffered)
+    redis_write([("RPUSH", key, *items)], on_failure=unbuffered)
 
 
 def buffer_length(name: str) -> int:

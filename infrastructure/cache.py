@@ -39,7 +39,7 @@ from django.core.cache import cache
 from redis.exceptions import RedisError
 
 from infrastructure.redis_client import redis_client
-from infrastructure.writes import redis_write
+from infrastructure.writes import Command, redis_write
 
 TRENDING = "trending"
 SIMILARITY = "sim"
@@ -384,14 +384,11 @@ def _store(values: dict[str, Any], *, timeout: int, family: str, misses: int) ->
         cache.set_many(values, timeout)
         _count(family, MISSES, misses)
         return
-    encoded = [(client.make_key(name), client.encode(value)) for name, value in values.items()]
-    counter = client.make_key(_counter_key(family, MISSES))
-
-    def commands(pipeline: Any) -> None:
-        for key, value in encoded:
-            pipeline.set(key, value, ex=timeout)
-        pipeline.incr(counter, misses)
-
+    commands: list[Command] = [
+        ("SET", client.make_key(name), client.encode(value), "EX", timeout)
+        for name, value in values.items()
+    ]
+    commands.append(("INCRBY", client.make_key(_counter_key(family, MISSES)), misses))
     redis_write(
         commands,
         on_failure=lambda: logger.warning("Cache store failed: the answer is served uncached"),

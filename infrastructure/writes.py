@@ -1,51 +1,73 @@
 """Redis writes a request need not wait for, sent together in one round trip as it ends.
 
 A request that computes a list on a cache miss stores it and records it as shown: two writes
-whose answers nobody reads. Inside `writes_batched()` (RedisWritesMiddleware opens it around
-every request) each `redis_write()` waits and all of them go in one pipeline when the block
-ends, before the response leaves, so the client never sees an answer whose writes are not
-done. Outside such a block (tasks, commands, the shell) a write goes at once.
+whose answers nobody reads. Inside a request (RedisWritesMiddleware) each `redis_write()`
+waits for the request's end; then all of them are sent in one pipeline before the response
+leaves (Redis has them, in order, before the client has the answer), and their replies are
+read once the response has gone (Django's `request_finished`, sent when the server closes
+the response). Waiting for those replies before answering cost a cache miss a tenth of its
+time on a busy host, and a cache hit more: a process that blocks on a socket waits for the
+scheduler to run it again (docs/benchmarks.md). `writes_batched()` (tasks, commands, tests)
+sends its block's writes when it ends and reads their replies at once; outside both, a write
+goes at once.
 
-If Redis cannot take them, each write's `on_failure` runs: a buffered item is then written
-to the database by its owner, a cached answer is only logged as not stored.
+A write whose commands Redis could not take (unreachable, or refusing one of them) has its
+`on_failure` run: a buffered item is then written to the database by its owner, a cached
+answer is only logged as not stored. When the sending fails that happens before the response
+leaves; when a reply says so, once it has gone (a retried write is idempotent: a buffered
+impression is inserted once whichever way it comes).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponseBase
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from infrastructure.redis_client import redis_connection
 
 logger = logging.getLogger("shopsmart.cache")
 
+# One Redis command as its arguments, e.g. ("RPUSH", key, item).
+Command = tuple[Any, ...]
+
 
 @dataclass(frozen=True)
 class _Write:
-    # Adds the write's commands to a pipeline.
-    commands: Callable[[Any], None]
+    commands: Sequence[Command]
     on_failure: Callable[[], None]
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """Writes sent on a connection taken from the pool, their replies not read yet."""
+
+    pool: Any
+    connection: Any
+    writes: list[_Write]
 
 
 # The writes waiting for the end of the enclosing block (None: no block, write at once).
 _waiting: ContextVar[list[_Write] | None] = ContextVar("redis_writes_waiting", default=None)
+# A request's writes sent before its response left, confirmed when the response is closed.
+_unconfirmed: ContextVar[_Sent | None] = ContextVar("redis_writes_unconfirmed", default=None)
 
 
-def redis_write(commands: Callable[[Any], None], *, on_failure: Callable[[], None]) -> None:
-    """Send the commands (added to a pipeline of the raw Redis connection) with the enclosing
-    block's other writes, or now outside a block; `on_failure` runs if Redis cannot take them.
-    Only for writes whose replies nobody reads."""
+def redis_write(commands: Sequence[Command], *, on_failure: Callable[[], None]) -> None:
+    """Send the commands with the enclosing block's other writes, or now outside a block;
+    `on_failure` runs if Redis does not take all of them. Only for writes whose replies
+    nobody reads."""
     write = _Write(commands, on_failure)
     waiting = _waiting.get()
     if waiting is None:
-        _send([write])
+        _confirm(_send([write]))
     else:
         waiting.append(write)
 
@@ -53,38 +75,103 @@ def redis_write(commands: Callable[[Any], None], *, on_failure: Callable[[], Non
 @contextmanager
 def writes_batched() -> Iterator[None]:
     """Hold the block's Redis writes and send them in one round trip as it ends (also when it
-    raises: what was computed and shown before the failure is still stored and recorded)."""
-    token = _waiting.set([])
-    try:
+    raises: what was computed and shown before the failure is still stored and recorded),
+    reading their replies at once."""
+    with _held() as waiting:
         yield
-    finally:
-        waiting = _waiting.get() or []
-        _waiting.reset(token)
-        if waiting:
-            _send(waiting)
+    _confirm(_send(waiting))
 
 
-def _send(writes: list[_Write]) -> None:
-    connection = redis_connection()
+@contextmanager
+def _held() -> Iterator[list[_Write]]:
+    """The writes made inside the block, held (not sent)."""
+    waiting: list[_Write] = []
+    token = _waiting.set(waiting)
     try:
-        if connection is None:
-            raise RedisError("no Redis behind the cache")
-        pipeline = connection.pipeline(transaction=False)
-        for write in writes:
-            write.commands(pipeline)
-        pipeline.execute()
+        yield waiting
+    finally:
+        _waiting.reset(token)
+
+
+def _send(writes: list[_Write]) -> _Sent | None:
+    """The writes' commands sent in one pipeline, their replies left to read (None when
+    there was nothing to send, or the sending failed and each write has fallen back)."""
+    if not writes:
+        return None
+    client = redis_connection()
+    if client is None:
+        _failed(writes)
+        return None
+    pool = client.connection_pool
+    commands = [command for write in writes for command in write.commands]
+    connection = None
+    try:
+        connection = pool.get_connection()
+        connection.send_packed_command(connection.pack_commands(commands))
     except (RedisError, OSError):
+        if connection is not None:
+            connection.disconnect()
+            pool.release(connection)
         logger.warning("Redis writes failed: each falls back", exc_info=True)
-        for write in writes:
-            write.on_failure()
+        _failed(writes)
+        return None
+    return _Sent(pool, connection, writes)
+
+
+def _confirm(sent: _Sent | None) -> None:
+    """Read the replies of sent writes; the writes with a command Redis refused, or all of
+    them if the replies cannot be read, fall back."""
+    if sent is None:
+        return
+    failed: list[_Write] = []
+    try:
+        for write in sent.writes:
+            refused = False
+            for _command in write.commands:
+                try:
+                    sent.connection.read_response()
+                except ResponseError:
+                    refused = True
+            if refused:
+                failed.append(write)
+    except (RedisError, OSError):
+        # The connection is gone (read_response disconnected it): no reply can be trusted.
+        failed = sent.writes
+    finally:
+        sent.pool.release(sent.connection)
+    if failed:
+        logger.warning(
+            "Redis did not take %d of %d writes: each falls back", len(failed), len(sent.writes)
+        )
+        _failed(failed)
+
+
+def _failed(writes: list[_Write]) -> None:
+    for write in writes:
+        write.on_failure()
+
+
+def _confirm_unconfirmed(**_: Any) -> None:
+    """The replies of the request's writes, read once its response has gone."""
+    sent = _unconfirmed.get()
+    if sent is not None:
+        _unconfirmed.set(None)
+        _confirm(sent)
 
 
 class RedisWritesMiddleware:
-    """Each request's Redis writes in one round trip (see the module's documentation)."""
+    """Each request's Redis writes in one round trip, sent before its response leaves and
+    confirmed after (see the module's documentation)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
+        request_finished.connect(_confirm_unconfirmed, dispatch_uid="infrastructure.writes")
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        with writes_batched():
-            return self.get_response(request)
+        # A response the server never closed leaves its writes unconfirmed: read them now.
+        _confirm_unconfirmed()
+        try:
+            with _held() as waiting:
+                return self.get_response(request)
+        finally:
+            _unconfirmed.set(_send(waiting))

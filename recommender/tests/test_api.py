@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from infrastructure import cache
-from infrastructure.tests.test_writes import written_pipelines
+from infrastructure.tests.test_writes import writes_sent
 from recommender import pipelines
 from recommender.models import LearnedRecommendation
 from recommender.tests.factories import ContentSimilarityFactory
@@ -241,7 +241,7 @@ def test_a_miss_stores_its_list_and_records_it_as_shown_in_one_round_trip(
     token_client, shop, monkeypatch
 ):
     viewed("ann", shop["Blue Mug"])
-    sent = written_pipelines(monkeypatch)
+    sent = writes_sent(monkeypatch)
     answer = token_client.get("/api/recommendations", {"visitor": "ann", "k": 3}).json()
     # The list and what it was computed from (neighbour lists, fills) stored, and the list
     # recorded as shown: every write of the request in one pipeline.
