@@ -36,10 +36,10 @@ from itertools import repeat
 from typing import Any, TypeVar
 
 from django.core.cache import cache
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
-from infrastructure.redis_client import redis_client
-from infrastructure.writes import Command, redis_write
+from infrastructure.redis_client import Command, redis_client, round_trip
+from infrastructure.writes import redis_write
 
 TRENDING = "trending"
 SIMILARITY = "sim"
@@ -358,13 +358,15 @@ def _lookup(names: list[str], *, family: str, lookups: int) -> dict[str, Any] | 
             _count(counted_family, LOOKUPS, amount)
         _local_lookups.clear()
         return found
-    keys = [client.make_key(name) for name in names]
+    commands: list[Command] = [("MGET", *(client.make_key(name) for name in names))]
+    commands += [
+        ("INCRBY", client.make_key(_counter_key(counted_family, LOOKUPS)), amount)
+        for counted_family, amount in counted.items()
+    ]
     try:
-        pipeline = client.get_client(write=True).pipeline(transaction=False)
-        pipeline.mget(keys)
-        for counted_family, amount in counted.items():
-            pipeline.incr(client.make_key(_counter_key(counted_family, LOOKUPS)), amount)
-        values = pipeline.execute()[0]
+        values = round_trip(client.get_client(write=True), commands)[0]
+        if isinstance(values, ResponseError):
+            raise values
     except (RedisError, OSError):
         logger.warning("Cache lookup failed: answering without the cache", exc_info=True)
         return None

@@ -31,12 +31,9 @@ from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponseBase
 from redis.exceptions import RedisError, ResponseError
 
-from infrastructure.redis_client import redis_connection
+from infrastructure.redis_client import Command, Sent, commands_sent, redis_connection, replies_read
 
 logger = logging.getLogger("shopsmart.cache")
-
-# One Redis command as its arguments, e.g. ("RPUSH", key, item).
-Command = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -47,10 +44,9 @@ class _Write:
 
 @dataclass(frozen=True)
 class _Sent:
-    """Writes sent on a connection taken from the pool, their replies not read yet."""
+    """Writes whose commands were sent, their replies not read yet."""
 
-    pool: Any
-    connection: Any
+    sent: Sent
     writes: list[_Write]
 
 
@@ -94,28 +90,21 @@ def _held() -> Iterator[list[_Write]]:
 
 
 def _send(writes: list[_Write]) -> _Sent | None:
-    """The writes' commands sent in one pipeline, their replies left to read (None when
+    """The writes' commands sent in one round trip, their replies left to read (None when
     there was nothing to send, or the sending failed and each write has fallen back)."""
     if not writes:
         return None
-    client = redis_connection()
-    if client is None:
+    redis = redis_connection()
+    if redis is None:
         _failed(writes)
         return None
-    pool = client.connection_pool
-    commands = [command for write in writes for command in write.commands]
-    connection = None
     try:
-        connection = pool.get_connection()
-        connection.send_packed_command(connection.pack_commands(commands))
+        sent = commands_sent(redis, [command for write in writes for command in write.commands])
     except (RedisError, OSError):
-        if connection is not None:
-            connection.disconnect()
-            pool.release(connection)
         logger.warning("Redis writes failed: each falls back", exc_info=True)
         _failed(writes)
         return None
-    return _Sent(pool, connection, writes)
+    return _Sent(sent, writes)
 
 
 def _confirm(sent: _Sent | None) -> None:
@@ -123,25 +112,21 @@ def _confirm(sent: _Sent | None) -> None:
     them if the replies cannot be read, fall back."""
     if sent is None:
         return
-    failed: list[_Write] = []
     try:
-        for write in sent.writes:
-            refused = False
-            for _command in write.commands:
-                try:
-                    sent.connection.read_response()
-                except ResponseError:
-                    refused = True
-            if refused:
-                failed.append(write)
+        replies = replies_read(sent.sent)
     except (RedisError, OSError):
-        # The connection is gone (read_response disconnected it): no reply can be trusted.
-        failed = sent.writes
-    finally:
-        sent.pool.release(sent.connection)
+        logger.warning("Redis writes unconfirmed: each falls back", exc_info=True)
+        _failed(sent.writes)
+        return
+    failed, start = [], 0
+    for write in sent.writes:
+        own = replies[start : start + len(write.commands)]
+        start += len(write.commands)
+        if any(isinstance(reply, ResponseError) for reply in own):
+            failed.append(write)
     if failed:
         logger.warning(
-            "Redis did not take %d of %d writes: each falls back", len(failed), len(sent.writes)
+            "Redis refused %d of %d writes: each falls back", len(failed), len(sent.writes)
         )
         _failed(failed)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import redis
 from django.core.cache import cache as django_cache
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
@@ -192,3 +193,25 @@ def test_without_redis_a_buffered_item_is_written_by_its_owner_at_once(settings)
     with writes_batched():
         buffer_push("test-shown", ["list 1"], unbuffered=fallbacks.of(["list 1"]))
         assert fallbacks.items == ["list 1"]
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_connections_redis_dropped_are_replaced_without_losing_a_write(empty_buffer):
+    # Connections open and pooled, then dropped by the server (a restart, an idle timeout).
+    a_request(Fallbacks()).close()
+    pool = redis_connection().connection_pool
+    admin = redis.Redis(connection_pool=pool.__class__(**pool.connection_kwargs))  # its own
+    own = admin.client_id()
+    dropped = [
+        admin.client_kill_filter(_id=client["id"])
+        for client in admin.client_list(_type="normal")
+        if int(client["db"]) == pool.connection_kwargs.get("db", 0) and int(client["id"]) != own
+    ]
+    assert dropped
+    admin.close()
+    fallbacks = Fallbacks()
+    a_request(fallbacks).close()
+    assert fallbacks.items == []
+    assert buffer_length("test-shown") == 2
+    buffer_drain("test-shown", lambda chunk: None)
