@@ -295,6 +295,17 @@ def _cached(
 
 
 @contextmanager
+def generations_held(*families: str) -> Iterator[None]:
+    """Inside, as inside the computation of a cached answer, the answers kept in the process
+    (`local=True`, `kept_many`) are read and kept under the current generations of the
+    families and the catalog (read in one round trip): for filling a fresh process with what
+    its first computations would otherwise each fetch while a shopper waits."""
+    names = [_generation_key(f) for f in (*families, CATALOG)]
+    with _computing_under(dict(zip(names, _generations(names), strict=True))):
+        yield
+
+
+@contextmanager
 def _computing_under(generations: dict[str, int]) -> Iterator[None]:
     """Lets the lookups made while computing an answer trust process-local copies stored
     under these generations."""

@@ -21,9 +21,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shopsmart.settings.base")
 
 application = get_wsgi_application()
 
+from recommender.serving.warm import process_warmed  # noqa: E402  (needs the apps loaded)
+
 # Django imports the URLconf, and with it every view's module (statsmodels among them), on a
 # process's first request: 0.6 s that the first shopper on each new worker would wait.
 resolve("/")
+
+# A new worker's first few hundred lists each fetched the neighbour lists and cards they
+# needed one request at a time, with a shopper waiting on every round trip
+# (recommender/serving/warm.py): the most popular products' are fetched now, in two.
+process_warmed()
 
 # Everything loaded so far (Django, the libraries, the URLconf: about 255,000 objects) lives as
 # long as the process; frozen, the collector stops walking it. A full collection then looks at

@@ -33,16 +33,22 @@ class Wire:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         # The commands of each round trip that writes (SET, RPUSH), as they were sent.
         self.sent: list[list[str]] = []
+        # The keys of each lookup (MGET) sent.
+        self.looked_up: list[list[str]] = []
         self.replies_read = 0
         send = AbstractConnection.send_packed_command
         read = AbstractConnection.read_response
 
         def spied_send(connection: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
-            words = (b"".join(command) if isinstance(command, list) else command).split(b"\r\n")
+            packed = b"".join(command) if isinstance(command, list) else command
+            commands = _commands(packed)
+            self.looked_up += [keys for name, *keys in commands if name == "MGET"]
             # Stored answers expire (EX) and buffered items are pushed: lookups and the
             # generations they create are neither.
-            if b"EX" in words or b"RPUSH" in words:
-                self.sent.append([w.decode() for w in words if w in (b"SET", b"INCRBY", b"RPUSH")])
+            if any(name == "RPUSH" or "EX" in rest for name, *rest in commands):
+                self.sent.append(
+                    [name for name, *_ in commands if name in ("SET", "INCRBY", "RPUSH")]
+                )
             return send(connection, command, *args, **kwargs)
 
         def spied_read(connection: Any, *args: Any, **kwargs: Any) -> Any:
@@ -51,6 +57,17 @@ class Wire:
 
         monkeypatch.setattr(AbstractConnection, "send_packed_command", spied_send)
         monkeypatch.setattr(AbstractConnection, "read_response", spied_read)
+
+
+def _commands(packed: bytes) -> list[list[str]]:
+    """The commands of a RESP request: `*<n>` then n arguments, each `$<length>` and itself."""
+    lines = packed.split(b"\r\n")
+    commands, at = [], 0
+    while at < len(lines) and lines[at].startswith(b"*"):
+        count = int(lines[at][1:])
+        commands.append([lines[at + 2 + 2 * i].decode(errors="replace") for i in range(count)])
+        at += 1 + 2 * count
+    return commands
 
 
 def writes_sent(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
