@@ -38,7 +38,7 @@ def process_warmed(limit: int = WARM_PRODUCTS) -> int:
             products = fills[np.sort(first)][:limit]
             neighbours, _ = served_neighbours(products)
             product_cards_available(np.union1d(products, neighbours.neighbour).tolist())
-    except DatabaseError:
-        logger.warning("The process starts without its copies", exc_info=True)
+    except DatabaseError as error:
+        logger.warning("The process starts without its copies: %s", error)
         return 0
     return len(products)
