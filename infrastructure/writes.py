@@ -73,9 +73,11 @@ def writes_batched() -> Iterator[None]:
     """Hold the block's Redis writes and send them in one round trip as it ends (also when it
     raises: what was computed and shown before the failure is still stored and recorded),
     reading their replies at once."""
-    with _held() as waiting:
-        yield
-    _confirm(_send(waiting))
+    try:
+        with _held() as waiting:
+            yield
+    finally:
+        _confirm(_send(waiting))
 
 
 @contextmanager

@@ -106,6 +106,21 @@ def test_a_blocks_writes_wait_for_its_end_then_go_in_one_round_trip(monkeypatch,
 
 
 @pytest.mark.redis
+def test_a_block_that_fails_still_sends_what_it_wrote(empty_buffer):
+    fallbacks = Fallbacks()
+
+    def shown_then_failed() -> None:
+        with writes_batched():
+            buffer_push("test-shown", ["list 1"], unbuffered=fallbacks.of(["list 1"]))
+            raise ValueError("the view failed")
+
+    with pytest.raises(ValueError, match="the view failed"):
+        shown_then_failed()
+    assert buffer_length("test-shown") == 1
+    assert fallbacks.items == []
+
+
+@pytest.mark.redis
 def test_outside_a_block_a_write_goes_at_once(empty_buffer):
     buffer_push("test-shown", ["list 1"], unbuffered=Fallbacks().of(["list 1"]))
     assert buffer_length("test-shown") == 1
