@@ -29,7 +29,7 @@ resolve("/")
 
 # A new worker's first few hundred lists each fetched the neighbour lists and cards they
 # needed one request at a time, with a shopper waiting on every round trip
-# (recommender/serving/warm.py): the most popular products' are fetched now, in two.
+# (recommender/serving/warm.py): the most popular products' are fetched now, all at once.
 process_warmed()
 
 # Everything loaded so far (Django, the libraries, the URLconf: about 255,000 objects) lives as
