@@ -40,7 +40,7 @@ class Wire:
         read = AbstractConnection.read_response
 
         def spied_send(connection: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
-            packed = b"".join(command) if isinstance(command, list) else command
+            packed = b"".join(command) if isinstance(command, list) else bytes(command)
             commands = _commands(packed)
             self.looked_up += [keys for name, *keys in commands if name == "MGET"]
             # Stored answers expire (EX) and buffered items are pushed: lookups and the
@@ -60,13 +60,19 @@ class Wire:
 
 
 def _commands(packed: bytes) -> list[list[str]]:
-    """The commands of a RESP request: `*<n>` then n arguments, each `$<length>` and itself."""
-    lines = packed.split(b"\r\n")
+    """The commands of a RESP request: `*<n>`, then n arguments, each `$<length>` and that
+    many bytes (a pickled value may hold CR LF itself)."""
     commands, at = [], 0
-    while at < len(lines) and lines[at].startswith(b"*"):
-        count = int(lines[at][1:])
-        commands.append([lines[at + 2 + 2 * i].decode(errors="replace") for i in range(count)])
-        at += 1 + 2 * count
+    while packed.startswith(b"*", at):
+        end = packed.index(b"\r\n", at)
+        count, at = int(packed[at + 1 : end]), end + 2
+        words = []
+        for _ in range(count):
+            end = packed.index(b"\r\n", at)
+            length, at = int(packed[at + 1 : end]), end + 2
+            words.append(packed[at : at + length].decode(errors="replace"))
+            at += length + 2
+        commands.append(words)
     return commands
 
 
