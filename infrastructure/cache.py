@@ -98,6 +98,7 @@ for _, key in ipairs(KEYS) do
   redis.call('SET', key, ARGV[1], 'NX')
   redis.call('INCR', key)
 end
+return #KEYS
 """
 
 
@@ -119,9 +120,15 @@ def generation_bump_many(family: str, scopes: Iterable[object]) -> None:
             if bumped is None:
                 cache.set(name, time.time_ns(), timeout=None)
         return
+    keys = [client.make_key(name) for name in names]
     try:
-        bump = client.get_client(write=True).register_script(_BUMP)
-        bump(keys=[client.make_key(name) for name in names], args=[time.time_ns()])
+        # EVAL with the script's text: redis-py's Script object (a SHA-1 and a retry wrapper
+        # per call, then EVALSHA) cost more Python than the few bytes it saves.
+        (bumped,) = round_trip(
+            client.get_client(write=True), [("EVAL", _BUMP, len(keys), *keys, time.time_ns())]
+        )
+        if isinstance(bumped, ResponseError):
+            raise bumped
     except (RedisError, OSError):
         logger.warning("Generations not bumped: answers stay until they expire", exc_info=True)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import timedelta
-from functools import cached_property
 from typing import Any, cast
 
 from django.core.exceptions import ImproperlyConfigured
@@ -84,12 +84,12 @@ class EventInSerializer(serializers.Serializer[Any]):
             return super().to_internal_value(data)
         validated = {}
         try:
-            for name, field, method in self._checks:
+            for name, field, method in _checks(type(self)):
                 try:
                     value = field.run_validation(data.get(name, empty))
                 except SkipField:
                     continue  # an optional field not sent
-                validated[name] = value if method is None else method(value)
+                validated[name] = value if method is None else method(self, value)
         except (serializers.ValidationError, DjangoValidationError):
             return super().to_internal_value(data)
         return validated
@@ -99,16 +99,6 @@ class EventInSerializer(serializers.Serializer[Any]):
         # to give them (a seventh of the validation of a batch).
         if self.validators:
             super().run_validators(value)
-
-    @cached_property
-    def _checks(self) -> list[tuple[str, serializers.Field[Any, Any, Any, Any], Any]]:
-        checks = []
-        for field in self._writable_fields:
-            name = field.field_name
-            if name is None or field.source_attrs != [name]:
-                raise ImproperlyConfigured(f"{name} has a source of its own.")
-            checks.append((name, field, getattr(self, f"validate_{name}", None)))
-        return checks
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["event_type"] == EventType.PURCHASE:
@@ -127,6 +117,22 @@ class EventInSerializer(serializers.Serializer[Any]):
         if len(json.dumps(value)) > MAX_METADATA_BYTES:
             raise serializers.ValidationError(f"At most {MAX_METADATA_BYTES} bytes of JSON.")
         return value
+
+
+@functools.cache
+def _checks(
+    serializer: type[serializers.Serializer[Any]],
+) -> list[tuple[str, serializers.Field[Any, Any, Any, Any], Any]]:
+    """Each writable field of the serializer class with its name and validate_ method, made
+    once per process: a serializer copies its declared fields for every instance, which was
+    a twentieth of a single event's request. Validating a value leaves a field unchanged."""
+    checks = []
+    for field in serializer()._writable_fields:
+        name = field.field_name
+        if name is None or field.source_attrs != [name]:
+            raise ImproperlyConfigured(f"{name} has a source of its own.")
+        checks.append((name, field, getattr(serializer, f"validate_{name}", None)))
+    return checks
 
 
 class EventOutSerializer(serializers.Serializer[Any]):
@@ -150,19 +156,21 @@ class EventOutSerializer(serializers.Serializer[Any]):
             "visitor": instance.visitor,
             "product": instance.product_id,
             "event_type": instance.event_type,
-            "occurred_at": self._occurred_at.to_representation(instance.occurred_at),
+            "occurred_at": _occurred_at().to_representation(instance.occurred_at),
             "session_id": instance.session_id,
             "metadata": instance.metadata,
             "status": self.get_status(instance),
         }
 
-    @cached_property
-    def _occurred_at(self) -> serializers.DateTimeField:
-        return cast(serializers.DateTimeField, self.fields["occurred_at"])
-
     @extend_schema_field(OpenApiTypes.STR)
     def get_status(self, event: Any) -> str:
         return "created" if event.created else "replayed"
+
+
+@functools.cache
+def _occurred_at() -> serializers.DateTimeField:
+    """EventOutSerializer's occurred_at field, made once per process (as _checks says why)."""
+    return cast(serializers.DateTimeField, EventOutSerializer().fields["occurred_at"])
 
 
 class EventBatchResultSerializer(serializers.Serializer[Any]):

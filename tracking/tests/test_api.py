@@ -145,7 +145,18 @@ def test_a_token_needs_the_visitor(api, product):
     assert "visitor" in response.json()
 
 
-def test_event_ingestion_is_throttled_per_client_with_retry_after(api, product, monkeypatch):
+@pytest.fixture(params=["configured cache", "local memory"])
+def throttle_cache(request, settings):
+    """The cache the throttle counts in: the suite's (Redis when REDIS_URL is set, counted by
+    two plain commands), or Django's local memory (the zero-configuration store)."""
+    if request.param == "local memory":
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return request.param
+
+
+def test_event_ingestion_is_throttled_per_client_with_retry_after(
+    api, product, monkeypatch, throttle_cache
+):
     monkeypatch.setattr(ScopedWindowRateThrottle, "THROTTLE_RATES", {"events": "2/minute"})
     event = {"visitor": "v1", "product": product.pk, "event_type": "view"}
     # The limit counts per clock minute: hold the clock mid-minute, so one window holds all.
@@ -161,6 +172,26 @@ def test_event_ingestion_is_throttled_per_client_with_retry_after(api, product, 
         assert post(other, event).status_code == 201
     with time_machine.travel(datetime(2026, 3, 1, 12, 1, 1, tzinfo=UTC), tick=False):
         assert post(api, event).status_code == 201  # the next minute
+
+
+@pytest.mark.postgres  # SQLite's insert reads the stored ids first
+@pytest.mark.django_db(transaction=True)
+def test_one_event_is_stored_by_its_own_insert_and_a_batch_in_one_transaction(
+    api, product, django_assert_num_queries
+):
+    """One event has nothing to undo if it is refused: a transaction would only add BEGIN
+    and COMMIT to its request. A batch has (a replay of another visitor's event refuses it)."""
+    Visitor.objects.create(external_id="v1")
+    event = {"visitor": "v1", "product": product.pk, "event_type": "view"}
+    post(api, event)  # the visitor seen now: later events do not touch last_seen_at
+    with django_assert_num_queries(3) as one:  # the product, the visitor, the insert
+        assert post(api, event).status_code == 201
+    with django_assert_num_queries(5) as batch:
+        assert post(api, [event, event]).status_code == 201
+    statements = [query["sql"].split()[0] for query in batch.captured_queries]
+    assert statements == ["SELECT", "BEGIN", "SELECT", "INSERT", "COMMIT"]
+    assert "BEGIN" not in [query["sql"] for query in one.captured_queries]
+    assert Event.objects.count() == 4
 
 
 @pytest.mark.postgres
