@@ -5,11 +5,11 @@ judged here the way the guide asks: both versions serve at once (gunicorn, 2 wor
 the bench store of `bench/api.py`, one database and Redis with their own cache prefixes), and
 wrk alternates between them, ping then the scenario, for several short rounds. Each round
 gives each version its p95 as a multiple of ping's and its throughput as a share of ping's, at
-4 clients; the medians over the rounds are printed, with the rounds.
+4 clients unless --clients says otherwise; the medians over the rounds are printed, with the rounds.
 
     python bench/api.py --only miss ping            # builds the bench store (once)
     python bench/api_ab.py --baseline c835b7f [--scenario "recommendations (cache miss)"]
-        [--rounds 6] [--seconds 5]
+        [--rounds 6] [--seconds 5] [--clients 4]
 
 The baseline is checked out with `git worktree` into a temporary directory and runs on this
 checkout's virtualenv.
@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--scenario", default=api.MISSES, help="a scenario of bench/api.py")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run")
+    parser.add_argument("--clients", type=int, default=4, help="wrk's concurrent connections")
     args = parser.parse_args()
     url = os.environ.get("BENCH_API_DATABASE_URL", api.DEFAULT_URL)
     redis_url = os.environ.get("BENCH_REDIS_URL", api.DEFAULT_REDIS)
@@ -120,7 +121,11 @@ def main() -> None:
                     if scenario != "ping":
                         lists_forgotten(url, prefixes[name])
                     figures[scenario] = api.wrk_run(
-                        scripts[scenario], 4, args.seconds, offset, api.client_timeout(scenario)
+                        scripts[scenario],
+                        args.clients,
+                        args.seconds,
+                        offset,
+                        api.client_timeout(scenario),
                     )
                 ping, measured = figures["ping"], figures[args.scenario]
                 rounds[name].append(
@@ -146,7 +151,7 @@ def main() -> None:
             check=False,
             capture_output=True,
         )
-    print(f"\n{args.scenario} at 4 clients, medians of {args.rounds} rounds:")
+    print(f"\n{args.scenario} at {args.clients} clients, medians of {args.rounds} rounds:")
     for name, figures_of in rounds.items():
         p95 = statistics.median(r[0] for r in figures_of)
         share = statistics.median(r[1] for r in figures_of)

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -105,13 +105,19 @@ def insert_columns(
             # Only with parameters bound on the server (psycopg's client-side cursor, used
             # behind a PgBouncer in transaction mode, binds text only).
             binary = not isinstance(cursor.cursor, psycopg.ClientCursor)
-            cursor.execute(
-                _unnest_insert(model, tuple(columns), skip_conflicts_on, binary=binary),
-                [
-                    _json_texts(field, values) if isinstance(field, JSONField) else list(values)
-                    for field, values in zip(fields, columns.values(), strict=True)
-                ],
-            )
+            values = [
+                _json_texts(field, values) if isinstance(field, JSONField) else list(values)
+                for field, values in zip(fields, columns.values(), strict=True)
+            ]
+            if count == 1:
+                # A row of values: dumping a one-element array per column cost the single
+                # event's insert twice the Python of the row itself.
+                statement = _insert(model, tuple(columns), skip_conflicts_on, rows="values")
+                cursor.execute(statement, [column[0] for column in values])
+            else:
+                rows = "binary arrays" if binary else "arrays"
+                statement = _insert(model, tuple(columns), skip_conflicts_on, rows=rows)
+                cursor.execute(statement, values)
             return [value for (value,) in cursor.fetchall()]
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
@@ -143,20 +149,31 @@ def insert_columns(
 
 
 @functools.cache
-def _unnest_insert(
-    model: type[Model], names: tuple[str, ...], skip_conflicts_on: str, *, binary: bool
+def _insert(
+    model: type[Model],
+    names: tuple[str, ...],
+    skip_conflicts_on: str,
+    *,
+    rows: Literal["values", "arrays", "binary arrays"],
 ) -> str:
-    """insert_columns' statement on PostgreSQL, made once per process: asking each field for
-    its column type was a twentieth of a single event's request."""
+    """insert_columns' statement on PostgreSQL, made once per process (asking each field for
+    its column type was a twentieth of a single event's request): one row of values, or the
+    rows as one array per column, as text or binary parameters."""
     fields = [_concrete_field(model, name) for name in names]
     quote = connection.ops.quote_name
-    placeholder = "%b" if binary else "%s"
-    arrays = ", ".join(f"{placeholder}::{field.db_type(connection)}[]" for field in fields)
+    if rows == "values":
+        source = "VALUES ({})".format(
+            ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
+        )
+    else:
+        placeholder = "%b" if rows == "binary arrays" else "%s"
+        arrays = ", ".join(f"{placeholder}::{field.db_type(connection)}[]" for field in fields)
+        source = f"SELECT * FROM unnest({arrays})"
     key = quote(_concrete_field(model, skip_conflicts_on).column)
     # Only quoted identifiers and column types from the model are formatted in.
     return (
         f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
-        f"({', '.join(quote(field.column) for field in fields)}) SELECT * FROM unnest({arrays}) "
+        f"({', '.join(quote(field.column) for field in fields)}) {source} "
         f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
     )
 

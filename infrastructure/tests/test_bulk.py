@@ -201,6 +201,28 @@ def test_insert_columns_round_trips_values_and_skips_stored_and_repeated_keys():
     assert (events["c-1"].quantity, events["c-1"].order_ref) == (1, "")
 
 
+def test_insert_columns_stores_a_row_alone_as_it_stores_it_among_others():
+    """One row goes as a row of values, more as arrays: the stored rows are the same."""
+    visitor, product = VisitorFactory.create(), ProductFactory.create()
+    columns = event_columns(visitor.pk, product.pk, ["a-0", "a-1", "a-2"])
+    alone = {name: values[:2] for name, values in columns.items()}
+    alone["event_id"] = ["b-0", "b-1"]
+    for row in range(2):
+        one = {name: values[row : row + 1] for name, values in alone.items()}
+        assert insert_columns(Event, one, skip_conflicts_on="event_id") == [f"b-{row}"]
+        assert insert_columns(Event, one, skip_conflicts_on="event_id") == []  # stored
+    assert insert_columns(Event, columns, skip_conflicts_on="event_id") == ["a-0", "a-1", "a-2"]
+
+    def stored(prefix: str) -> list[tuple[Any, ...]]:
+        """Every column but the keys of the rows whose event_id starts with prefix."""
+        columns = [f.attname for f in Event._meta.fields if f.attname not in ("id", "event_id")]
+        rows = Event.objects.filter(event_id__startswith=prefix).order_by("event_id")
+        return list(rows.values_list(*columns))
+
+    assert stored("b-") == stored("a-")[:2]
+    assert stored("b-")[0] != stored("b-")[1]
+
+
 def test_insert_columns_of_no_rows_does_nothing():
     assert insert_columns(Event, {"event_id": []}, skip_conflicts_on="event_id") == []
 
