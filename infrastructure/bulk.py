@@ -168,11 +168,11 @@ def _insert(
     else:
         placeholder = "%b" if rows == "binary arrays" else "%s"
         arrays = ", ".join(f"{placeholder}::{field.db_type(connection)}[]" for field in fields)
-        source = f"SELECT * FROM unnest({arrays})"
+        # Only quoted identifiers and column types from the model are formatted in.
+        source = f"SELECT * FROM unnest({arrays})"  # noqa: S608
     key = quote(_concrete_field(model, skip_conflicts_on).column)
-    # Only quoted identifiers and column types from the model are formatted in.
     return (
-        f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
+        f"INSERT INTO {quote(model._meta.db_table)} "
         f"({', '.join(quote(field.column) for field in fields)}) {source} "
         f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
     )
