@@ -97,7 +97,7 @@ def events_record(
     event has nothing to undo (it is inserted, or it is a replay and nothing was), and its
     other writes are safe to leave or redo: the visitor's row (what any first page view
     makes) and its last_seen_at. So it runs without one: BEGIN and COMMIT were two of the
-    six round trips to PostgreSQL of a single event's request."""
+    five round trips to PostgreSQL of a single event's request."""
     with transaction.atomic() if len(events) > 1 else nullcontext():
         return _events_record(events, source)
 

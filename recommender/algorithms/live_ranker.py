@@ -550,9 +550,10 @@ def _one_query(
     for scores in (votes, weighted):
         if scores is None:
             continue
-        ranked = np.argsort(-scores, kind="stable")
-        ranked = ranked[(scores[ranked] > 0) & ~left_out[ranked]]
-        chosen.append(ranked[: config.candidates])
+        # Only the few products with a score are sorted, not the whole catalog; ascending
+        # ids into a stable sort order ties by id, as sorting every product did.
+        scored = np.flatnonzero((scores > 0) & ~left_out)
+        chosen.append(scored[np.argsort(-scores[scored], kind="stable")][: config.candidates])
     for listed in nightly:
         nightly_column, indexed = positions(index.product, listed.product)
         chosen.append(nightly_column[indexed & ~left_out[nightly_column]])
@@ -564,7 +565,7 @@ def _one_query(
     item = weighted[candidate] / max(float(weighted[candidate].max()), 1e-12)
     # What sells now: shops are seasonal, and the half-year's counts hide it.
     recent = [
-        np.log1p(_frequency(index, (_first_row_since(index, at, days), usable[1]))[candidate])
+        np.log1p(_held_by(index, candidate, (_first_row_since(index, at, days), usable[1])))
         for days in RECENT_DAYS
     ]
     confidence = counts[:, candidate] / np.maximum(frequency_of, 1.0)[:, None]
@@ -695,6 +696,17 @@ def _frequency(index: SessionIndex, usable: tuple[int, int]) -> FloatArray:
     indptr = index.matrix.indptr
     held = index.matrix.indices[indptr[usable[0]] : indptr[usable[1]]]
     return np.bincount(held, minlength=len(index.product)).astype(np.float64)
+
+
+def _held_by(index: SessionIndex, columns: IntArray, rows: tuple[int, int]) -> FloatArray:
+    """How many of the index rows in [rows) hold each of these products (_frequency's counts
+    of a few products, read off their columns rather than counted over every row)."""
+    by_product = index.sessions_of_product
+    starts = by_product.indptr[columns]
+    owner, at = slices(starts, by_product.indptr[columns + 1] - starts)
+    holding = by_product.indices[at]
+    kept = (holding >= rows[0]) & (holding < rows[1])
+    return np.bincount(owner[kept], minlength=len(columns)).astype(np.float64)
 
 
 class _ContentRows:
