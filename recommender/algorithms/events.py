@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 from tracking.vocabulary import ADD_TO_CART as ADD_TO_CART
 from tracking.vocabulary import EVENT_TYPE_WEIGHT_BY_CODE
@@ -67,6 +68,20 @@ def pair_key(first: IntArray, second: IntArray) -> IntArray:
     """One sortable int64 per (first, second) pair of non-negative ids below 2**31."""
     key: IntArray = (first.astype(np.int64) << 32) | (second.astype(np.int64) & 0xFFFFFFFF)
     return key
+
+
+def distinct_pairs(first: IntArray, second: IntArray) -> tuple[IntArray, IntArray]:
+    """The distinct (first, second) pairs of non-negative ids, ascending by first, then
+    second: `np.unique(np.stack([first, second]), axis=1)`'s answer. A sparse matrix's
+    duplicates are merged after a counting sort by row, where NumPy sorts the pairs as
+    records: 8 s against 1.4 s for 5,000,000 pairs on this host."""
+    if len(first) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    shape = (int(first.max()) + 1, int(second.max()) + 1)
+    matrix = sp.csr_matrix((np.ones(len(first), dtype=np.int32), (first, second)), shape=shape)
+    matrix.sum_duplicates()
+    rows = np.repeat(np.arange(shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    return rows, matrix.indices.astype(np.int64)
 
 
 def positions(sorted_ids: IntArray, ids: IntArray) -> tuple[IntArray, npt.NDArray[np.bool_]]:

@@ -36,6 +36,7 @@ from recommender.algorithms.events import (
     FloatArray,
     IntArray,
     distinct_first,
+    distinct_pairs,
     members,
     pair_key,
     positions,
@@ -167,7 +168,7 @@ def session_index(events: EventArrays, catalog: Catalog, *, max_sessions: int) -
     if len(events) == 0:
         return SessionIndex.empty()
     session = session_numbers(events)
-    pairs = np.unique(np.stack([session, events.product]), axis=1)
+    pairs = np.stack(distinct_pairs(session, events.product))
     sizes = np.bincount(pairs[0], minlength=int(session.max()) + 1)
     ended = np.full(len(sizes), -np.inf)
     np.maximum.at(ended, session, events.timestamp)

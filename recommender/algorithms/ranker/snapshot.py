@@ -20,7 +20,7 @@ from recommender.algorithms.events import (
     EventArrays,
     FloatArray,
     IntArray,
-    pair_key,
+    distinct_pairs,
     positions,
 )
 from recommender.algorithms.item_similarity import Neighbours
@@ -128,8 +128,8 @@ def _most_visited(visitor: IntArray, position: IntArray, most: int) -> np.ndarra
     products, product = np.unique(position, return_inverse=True)
     if len(products) <= most:
         return None
-    pairs = np.unique(pair_key(product.ravel(), visitor))
-    visitors = np.bincount((pairs >> 32).astype(np.int64), minlength=len(products))
+    with_visitor, _ = distinct_pairs(product.ravel(), visitor)
+    visitors = np.bincount(with_visitor, minlength=len(products))
     chosen = np.zeros(len(products), dtype=bool)
     chosen[np.lexsort((products, -visitors))[:most]] = True
     kept: np.ndarray = chosen[product.ravel()]

@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from recommender.algorithms.events import SMALL_ARRAY, distinct, distinct_first, members
+from recommender.algorithms.events import (
+    SMALL_ARRAY,
+    distinct,
+    distinct_first,
+    distinct_pairs,
+    members,
+)
 
 
 @pytest.mark.parametrize("size", [0, 1, 7, 300, SMALL_ARRAY + 1, 50_000])
@@ -26,3 +32,15 @@ def test_members_and_distinct_answer_as_numpy_does_at_every_size(size):
 
 def test_members_of_nothing_is_all_false():
     assert members(np.array([1, 2], dtype=np.int64), ()).tolist() == [False, False]
+
+
+@pytest.mark.parametrize("size", [0, 1, 50, 20_000])
+def test_distinct_pairs_answer_as_numpy_does(size):
+    rng = np.random.default_rng(size)
+    first = rng.integers(0, max(size // 7, 1), size)
+    second = rng.integers(0, 3 * 10**9, size) if size == 50 else rng.integers(0, 40, size)
+    pairs = np.unique(np.stack([first, second]), axis=1)
+    got_first, got_second = distinct_pairs(first, second)
+    assert np.array_equal(got_first, pairs[0])
+    assert np.array_equal(got_second, pairs[1])
+    assert got_first.dtype == got_second.dtype == np.int64
