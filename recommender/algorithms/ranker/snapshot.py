@@ -194,20 +194,25 @@ def _product_features(
     pair = row.astype(np.int64) * size + column
     age_of_event = (now - events.timestamp) / SECONDS_PER_DAY
 
-    def distinct_visitors(days: float) -> FloatArray:
-        recent_pairs = np.unique(pair[age_of_event < days])
-        return np.bincount(recent_pairs % size, minlength=size).astype(np.float64)
-
-    # Each (visitor, product)'s first event, and on how many distinct days it happened.
+    # Each (visitor, product)'s first and last event: the events sorted by pair, then time.
+    # Distinct visitors, windows and repeat visits are all read off those two, where sorting
+    # the pairs again for each of them (np.unique) was most of these features' time.
     order = np.lexsort((events.timestamp, pair))
-    first = np.r_[True, pair[order][1:] != pair[order][:-1]]
+    sorted_pair = pair[order]
+    first = np.r_[True, sorted_pair[1:] != sorted_pair[:-1]]
+    last = np.r_[sorted_pair[1:] != sorted_pair[:-1], True]
     first_age = age_of_event[order][first]
     first_column = column[order][first]
-    day = (events.timestamp // SECONDS_PER_DAY).astype(np.int64) % 100_000
-    day_pair = np.unique(pair * 100_000 + day)
-    visits = np.unique(day_pair // 100_000, return_counts=True)
-    visitors_ever = np.bincount(visits[0] % size, minlength=size).astype(np.float64)
-    returning = np.bincount(visits[0][visits[1] > 1] % size, minlength=size)
+    # A pair was seen within `days` if its last event was (the youngest of its events).
+    last_age = age_of_event[order][last]
+
+    def distinct_visitors(days: float) -> FloatArray:
+        return np.bincount(first_column[last_age < days], minlength=size).astype(np.float64)
+
+    # A visitor returned to a product if its first and last events fell on different days.
+    day = (events.timestamp[order] // SECONDS_PER_DAY).astype(np.int64)
+    visitors_ever = np.bincount(first_column, minlength=size).astype(np.float64)
+    returning = np.bincount(first_column[day[first] != day[last]], minlength=size)
     new_30 = np.bincount(first_column[first_age < 30], minlength=size).astype(np.float64)
     new_90 = np.bincount(first_column[first_age < 90], minlength=size).astype(np.float64)
     youngest = np.full(size, np.inf)
