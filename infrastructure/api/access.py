@@ -29,7 +29,7 @@ from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 from infrastructure.api.grants import ACT_FOR_VISITORS, ACTS_FOR_VISITORS_ATTRIBUTE
-from infrastructure.redis_client import redis_client, redis_connection, round_trip
+from infrastructure.redis_client import redis_client, round_trip
 
 VISITOR_MAX_LENGTH = 64
 
@@ -140,8 +140,8 @@ class WindowRateThrottle(SimpleRateThrottle):
 
     def _counted(self, counter: str) -> int | None:
         """The window's count with this request; None when the cache is down."""
-        redis = redis_connection() if self.cache is default_cache else None
-        if redis is None:
+        client = redis_client() if self.cache is default_cache else None
+        if client is None:
             # None when the cache is down: django-redis ignores its errors (IGNORE_EXCEPTIONS).
             try:
                 return cast("int | None", self.cache.incr(counter))
@@ -151,10 +151,11 @@ class WindowRateThrottle(SimpleRateThrottle):
         # Created with its expiry if missing, then counted: two plain commands in one round
         # trip, where the cache API's incr runs a Lua script through django-redis's wrappers
         # (a fifteenth of a single event's request).
-        name = redis_client().make_key(counter)
+        name = client.make_key(counter)
         try:
             _, count = round_trip(
-                redis, [("SET", name, 0, "EX", self.duration + 1, "NX"), ("INCR", name)]
+                client.get_client(write=True),
+                [("SET", name, 0, "EX", self.duration + 1, "NX"), ("INCR", name)],
             )
         except (RedisError, OSError):
             logger.warning("Throttle not counted: the cache is down", exc_info=True)

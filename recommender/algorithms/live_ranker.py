@@ -648,12 +648,7 @@ def _co_occurrence(
     position-weighted counts over the recent ones (from row recent_start), and how many
     usable sessions hold each session product."""
     products = len(index.product)
-    by_product = index.sessions_of_product
-    starts = by_product.indptr[column]
-    owner, at = slices(starts, by_product.indptr[column + 1] - starts)
-    holding = by_product.indices[at]
-    kept = (holding >= usable[0]) & (holding < usable[1])
-    owner, holding = owner[kept], holding[kept]
+    owner, holding = _rows_holding(index, column, usable)
     frequency_of = np.bincount(owner, minlength=len(column)).astype(np.float64)
     indptr = index.matrix.indptr
     session_of, at = slices(indptr[holding], indptr[holding + 1] - indptr[holding])
@@ -698,15 +693,24 @@ def _frequency(index: SessionIndex, usable: tuple[int, int]) -> FloatArray:
     return np.bincount(held, minlength=len(index.product)).astype(np.float64)
 
 
-def _held_by(index: SessionIndex, columns: IntArray, rows: tuple[int, int]) -> FloatArray:
-    """How many of the index rows in [rows) hold each of these products (_frequency's counts
-    of a few products, read off their columns rather than counted over every row)."""
+def _rows_holding(
+    index: SessionIndex, columns: IntArray, rows: tuple[int, int]
+) -> tuple[IntArray, IntArray]:
+    """The index rows in [rows) holding each of these products, read off their columns: for
+    each (product, row) pair, the product's position in `columns` and the row."""
     by_product = index.sessions_of_product
     starts = by_product.indptr[columns]
     owner, at = slices(starts, by_product.indptr[columns + 1] - starts)
     holding = by_product.indices[at]
     kept = (holding >= rows[0]) & (holding < rows[1])
-    return np.bincount(owner[kept], minlength=len(columns)).astype(np.float64)
+    return owner[kept], holding[kept]
+
+
+def _held_by(index: SessionIndex, columns: IntArray, rows: tuple[int, int]) -> FloatArray:
+    """How many of the index rows in [rows) hold each of these products (_frequency's counts
+    of a few products, not counted over every row)."""
+    owner, _ = _rows_holding(index, columns, rows)
+    return np.bincount(owner, minlength=len(columns)).astype(np.float64)
 
 
 class _ContentRows:
