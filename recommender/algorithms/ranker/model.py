@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from recommender.algorithms import pickled
+from recommender.algorithms.binning import Bins
 from recommender.algorithms.events import (
     PURCHASE,
     SECONDS_PER_DAY,
@@ -37,12 +38,21 @@ class Ranker:
     """A fitted ranker and what it was fitted on."""
 
     model: HistGradientBoostingClassifier
+    # The model reads bin numbers, not the features themselves (binning.py).
+    bins: Bins
     config: RankerConfig
     cutoffs: int
     # Candidate rows at the cut-offs, the rows the fit kept (negatives sampled), positives.
     candidates: int
     rows: int
     positives: int
+
+    def chances(self, features: FloatArray) -> FloatArray:
+        """Each candidate row's predicted chance of a purchase."""
+        if not len(features):
+            return np.empty(0)
+        chance: FloatArray = self.model.predict_proba(self.bins.numbered(features))[:, 1]
+        return chance
 
     def to_bytes(self) -> bytes:
         """For a distributed run's block tasks (recommender.pipelines.ranking_distributed)."""
@@ -115,14 +125,14 @@ def ranker_fit(
         scoring=trees,
         random_state=0,
     )
-    model.fit(
-        np.concatenate([f.features for f in found]),
-        label,
-        sample_weight=np.concatenate([f.weight for f in found]),
-    )
+    features = np.concatenate([f.features for f in found])
+    weight = np.concatenate([f.weight for f in found])
+    bins = Bins.of(features, weight)
+    model.fit(bins.numbered(features), label, sample_weight=weight)
     model.set_params(scoring="loss")  # the fitted model keeps no reference to the progress bar
     return Ranker(
         model=model,
+        bins=bins,
         config=config,
         cutoffs=len(found),
         candidates=sum(f.candidates for f in found),
@@ -235,9 +245,7 @@ def ranked_lists(
     def ranked_chunk(chunk: tuple[int, int]) -> Ranked:
         start, stop = chunk
         found = candidates(snapshot, visitor_ids[start:stop])
-        score = (
-            ranker.model.predict_proba(found.features)[:, 1] if len(found.visitor) else np.empty(0)
-        )
+        score = ranker.chances(found.features)
         return _top(Ranked.of(found.product, score, group=found.visitor + start), k)
 
     parts = []
