@@ -178,7 +178,10 @@ def _cutoff_examples(
     snapshot = snapshot_at(past, catalog, content, now=cutoff, config=config)
     found = candidates(snapshot, buyers)
     label = _first_purchases_after(events, cutoff, config, buyers, found)
-    keep, weight = _negatives_sampled(label, config.negatives_per_cutoff, seed=seed)
+    most = config.negatives_per_cutoff
+    if config.negatives_per_positive is not None:
+        most = min(most, max(1, round(config.negatives_per_positive * int(label.sum()))))
+    keep, weight = _negatives_sampled(label, most, seed=seed)
     return _Examples(found.features[keep], label[keep], weight, len(label))
 
 

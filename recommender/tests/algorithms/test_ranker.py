@@ -101,6 +101,23 @@ def test_sampled_negatives_keep_every_purchase_and_still_learn_the_follow_up(lea
     assert lists.product[0] == FOLLOW_UP
 
 
+def test_a_cut_off_keeps_at_most_so_many_negatives_per_purchase(learnt):
+    events, full = learnt
+    assert full.rows - full.positives > 4 * full.positives  # the bound below bites
+
+    bounded = ranker_fit(
+        events, catalog(), NO_CONTENT, now=NOW, config=replace(CONFIG, negatives_per_positive=2)
+    )
+
+    assert bounded is not None
+    assert bounded.positives == full.positives
+    assert bounded.rows - bounded.positives == pytest.approx(2 * full.positives, rel=0.1)
+    lists = ranked_lists(
+        bounded, events, catalog(), NO_CONTENT, now=NOW, visitor_ids=np.array([1001]), k=5
+    )
+    assert lists.product[0] == FOLLOW_UP
+
+
 def test_the_fit_reports_its_progress_without_changing_the_trees(learnt):
     events, quiet = learnt
     reported: list[tuple[int, int]] = []
