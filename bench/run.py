@@ -1,4 +1,4 @@
-"""Benchmarks: the demo loader and the recommendation pipelines, at the default and large size.
+"""Benchmarks: the demo loader and every recommendation pipeline, at the default and large size.
 
 Runs against BENCH_DATABASE_URL (default: a PostgreSQL database `shopsmart_bench` on
 127.0.0.1, created if missing), never against the store's own DATABASE_URL, because it flushes.
@@ -173,6 +173,10 @@ def main() -> None:
             # The steady state: every later run replaces the rows the previous one wrote.
             bench_pipeline(url, size, "compute_similarity", label=" again"),
             bench_pipeline(url, size, "compute_content_similarity"),
+            bench_pipeline(url, size, "compute_bought_together"),
+            bench_pipeline(url, size, "compute_sessions"),
+            bench_pipeline(url, size, "compute_ranking"),
+            bench_pipeline(url, size, "compute_live_ranking"),
             bench_pipeline(url, size, "evaluate"),
         ]
         if size != "large":
