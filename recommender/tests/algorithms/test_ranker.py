@@ -3,6 +3,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from recommender.algorithms.evaluation import (
     ALL_PURCHASES,
@@ -17,6 +18,7 @@ from recommender.algorithms.item_similarity import Neighbours
 from recommender.algorithms.ranker import (
     FEATURES,
     RankerConfig,
+    features,
     ranked_lists,
     ranker_fit,
     training_cutoffs,
@@ -290,6 +292,26 @@ def test_each_feature_column_holds_what_its_name_says():
         assert set(products[mine].tolist()) == {float(distinct)}
     rank = found.features[:, FEATURES.index("ease_rank")]
     assert rank.min() == 0
+
+
+@pytest.mark.parametrize("alike", [1, 3, 10_000])
+def test_similar_visitors_score_what_their_most_alike_others_did_lately(alike):
+    snapshot = snapshot_at(
+        store(), catalog(), NO_CONTENT, NOW, replace(CONFIG, similar_visitors=alike)
+    )
+    rows = np.arange(snapshot.normalised.shape[0])[::2]
+
+    # The definition, over every pair made dense: each row's likeness to all the others,
+    # below its alike-th highest set to nothing (ties kept).
+    likeness = (snapshot.normalised[rows] @ snapshot.normalised.T).toarray()
+    likeness[np.arange(len(rows)), rows] = 0.0
+    keep = min(alike, likeness.shape[1] - 1)
+    threshold = -np.partition(-likeness, keep - 1, axis=1)[:, keep - 1 : keep]
+    likeness[likeness < threshold] = 0.0
+    expected = (sp.csr_matrix(likeness) @ snapshot.recently).toarray()
+
+    assert (likeness > 0).sum(axis=1).max() > keep or alike == 10_000  # ties or a short row
+    np.testing.assert_array_equal(features._similar_visitors(snapshot, rows), expected)
 
 
 def test_the_evaluation_ranks_learned_lists_only_for_visitors_the_pipeline_would_rank():
