@@ -62,8 +62,9 @@ def _edges(column: FloatArray, weight: FloatArray) -> FloatArray:
     midpoints of its distinct values, or its 254 weighted quantiles by the averaged inverted
     empirical distribution (NumPy's "averaged_inverted_cdf" with weights)."""
     present = ~np.isnan(column) & (weight != 0)
-    order = np.argsort(column[present])
-    value, weight = column[present][order], weight[present][order]
+    value, weight = column[present], weight[present]
+    order = np.argsort(value)
+    value, weight = value[order], weight[order]
     distinct = np.unique(value)
     if len(distinct) <= 1:
         return np.empty(0)
