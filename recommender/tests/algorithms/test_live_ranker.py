@@ -114,6 +114,31 @@ def test_the_features_read_no_session_after_the_moment():
     np.testing.assert_allclose(before.values, after.values)
 
 
+def test_a_replay_of_many_queries_gives_each_what_it_would_get_alone():
+    """A replay counts each query's usable sessions from the previous query's, in time order
+    (sessions become usable and age out): every query still gets the candidates and features
+    it gets when asked on its own."""
+    config = replace(SESSION, max_age_days=20.0)
+    days_before = [85.0, 3.0, 40.0, 39.5, 60.0, 10.0, 41.0, 0.0, 70.0, 10.0]
+    baskets = [(31, 32), (41,), (51, 52, 91), (21, 22), (31,), (11, 12), (41, 95), (51,), (21,),
+               (33, 34)]  # fmt: skip
+    moments = NOW - SECONDS_PER_DAY * np.array(days_before)
+    replayed = CurrentSessions(
+        query=np.repeat(np.arange(len(baskets)), [len(basket) for basket in baskets]),
+        product=np.concatenate(baskets).astype(np.int64),
+        at=moments,
+    )
+    together = query_features(INDEX, replayed, NO_CONTENT, session=config, config=CONFIG)
+    for query, (basket, moment) in enumerate(zip(baskets, moments, strict=True)):
+        alone = query_features(
+            INDEX, session(*basket, at=moment), NO_CONTENT, session=config, config=CONFIG
+        )
+        mine = together.query == query
+        assert len(alone.product) > 0
+        np.testing.assert_array_equal(together.product[mine], alone.product)
+        np.testing.assert_array_equal(together.values[mine], alone.values)
+
+
 def test_learning_twice_gives_the_same_ranking_and_it_survives_storage(ranker):
     again = fit_live_ranker(EVENTS, INDEX, NO_CONTENT, now=NOW, session=SESSION, config=CONFIG)
     stored = LiveRanker.from_bytes(ranker.to_bytes())
