@@ -538,45 +538,57 @@ def _one_query(
     neighbour_rows, similarity = nearest_sessions(
         index, column, weight, at, session, frequency=frequency, sessions=usable[1] - usable[0]
     )
-    votes, support = _voted_and_held(index, neighbour_rows, similarity)
-    # Co-occurrence over the usable sessions: each session product's row of counts, read off
-    # the index's arrays at once (a request's largest cost when read row by row).
-    counts, recent_counts, frequency_of = _co_occurrence(
-        index, column, weight, usable, _first_row_since(index, at, RECENT_DAYS[-1])
+    # Only the products the two searches reach, and the nightly candidates, can score or be
+    # chosen: the query is computed over those (a few thousand), not over every indexed product
+    # (100,000 at the largest demo store), with the same sums in the same order.
+    voters = _voters(index, neighbour_rows, similarity)
+    co_occurring = _CoOccurring.of(index, column, usable)
+    learned, repeats = nightly
+    nightly_columns = [_indexed(index, listed.product) for listed in nightly]
+    touched = np.unique(np.concatenate([column, co_occurring.held, voters.held, *nightly_columns]))
+    votes, support = voters.tallied(touched, len(neighbour_rows))
+    counts, recent_counts, frequency_of = co_occurring.counted(
+        touched, len(column), weight, _first_row_since(index, at, RECENT_DAYS[-1])
     )
-    cosine = counts / np.sqrt(np.maximum(frequency_of, 1.0)[:, None] * np.maximum(frequency, 1.0))
+    cosine = counts / np.sqrt(
+        np.maximum(frequency_of, 1.0)[:, None] * np.maximum(frequency[touched], 1.0)
+    )
     weighted = weight @ cosine
     # Candidates: the best of each search and the nightly ones, the session's own products
     # (and, unless interacted products are allowed, what the visitor bought before) left out.
-    learned, repeats = nightly
-    left_out = np.zeros(len(index.product), dtype=np.bool_)
-    left_out[column] = True
+    left_out = np.zeros(len(touched), dtype=np.bool_)
+    left_out[np.searchsorted(touched, column)] = True
     if not interacted:
-        bought_column, bought = positions(index.product, repeats.product)
-        left_out[bought_column[bought]] = True
+        left_out[np.searchsorted(touched, nightly_columns[1])] = True
     chosen: list[IntArray] = []
     for scores in (votes, weighted):
         if scores is None:
             continue
-        # Only the few products with a score are sorted, not the whole catalog; ascending
-        # ids into a stable sort order ties by id, as sorting every product did.
+        # Only the few products with a score are sorted; ascending ids into a stable sort
+        # order ties by id, as sorting every product did.
         scored = np.flatnonzero((scores > 0) & ~left_out)
         chosen.append(scored[np.argsort(-scores[scored], kind="stable")][: config.candidates])
-    for listed in nightly:
-        nightly_column, indexed = positions(index.product, listed.product)
-        chosen.append(nightly_column[indexed & ~left_out[nightly_column]])
-    candidate = np.unique(np.concatenate(chosen)) if chosen else _no_ints()
-    if len(candidate) == 0:
+    for listed_columns in nightly_columns:
+        listed = np.searchsorted(touched, listed_columns)
+        chosen.append(listed[~left_out[listed]])
+    # Positions in `touched`, ascending, and the index columns they stand for.
+    local = np.unique(np.concatenate(chosen)) if chosen else _no_ints()
+    if len(local) == 0:
         return _NOTHING
-    vote = votes[candidate] if votes is not None else np.zeros(len(candidate))
+    candidate = touched[local]
+    counts, cosine = counts[:, local], cosine[:, local]
+    votes = votes[local] if votes is not None else None
+    support = support[local] if support is not None else None
+    weighted, recent_counts = weighted[local], recent_counts[local]
+    vote = votes if votes is not None else np.zeros(len(candidate))
     vote = vote / (vote.max() if vote.max() > 0 else 1.0)
-    item = weighted[candidate] / max(float(weighted[candidate].max()), 1e-12)
+    item = weighted / max(float(weighted.max()), 1e-12)
     # What sells now: shops are seasonal, and the half-year's counts hide it.
     recent = [
         np.log1p(_held_by(index, candidate, (_first_row_since(index, at, days), usable[1])))
         for days in RECENT_DAYS
     ]
-    confidence = counts[:, candidate] / np.maximum(frequency_of, 1.0)[:, None]
+    confidence = counts / np.maximum(frequency_of, 1.0)[:, None]
     content_scores = _content(content, index.product[column], index.product[candidate])
     same_category = (index.category[candidate][None, :] == index.category[column][:, None]).mean(
         axis=0
@@ -585,15 +597,15 @@ def _one_query(
         [
             vote,
             _ranks(vote, candidate),
-            support[candidate] if support is not None else np.zeros(len(candidate)),
+            support if support is not None else np.zeros(len(candidate)),
             np.full(len(candidate), similarity.max() if len(similarity) else 0.0),
-            cosine[-1, candidate],
-            cosine[:, candidate].max(axis=0),
+            cosine[-1],
+            cosine.max(axis=0),
             item,
             confidence.max(axis=0),
-            np.log1p(counts[-1, candidate]),
-            np.log1p(recent_counts[candidate]),
-            (counts[:, candidate] > 0).mean(axis=0),
+            np.log1p(counts[-1]),
+            np.log1p(recent_counts),
+            (counts > 0).mean(axis=0),
             np.log1p(frequency[candidate]),
             *recent,
             np.full(len(candidate), float(len(column))),
@@ -603,30 +615,51 @@ def _one_query(
             *_nightly_values(index.product[candidate], learned, repeats),
         ]
     )
-    brought = counts[:, candidate] * weight[:, None]
+    brought = counts * weight[:, None]
     anchor = np.where(
         brought.max(axis=0) > 0, index.product[column[brought.argmax(axis=0)]], -1
     ).astype(np.int64)
     return index.product[candidate], anchor, values
 
 
-def _voted_and_held(
-    index: SessionIndex, rows: IntArray, similarity: FloatArray
-) -> tuple[FloatArray | None, FloatArray | None]:
-    """Each product's votes (the summed similarity of the nearest sessions holding it) and
-    the share of those sessions holding it; None without any. Read off the index rows' arrays:
-    the same sums, in the same order, as the sparse products, without building matrices."""
-    if len(rows) == 0:
-        return None, None
+@dataclass(frozen=True)
+class _Voters:
+    """The nearest sessions' products (index columns) and what each holding adds: the
+    session's similarity times the product's weight there, and the weight alone."""
+
+    held: IntArray
+    vote: FloatArray
+    data: FloatArray
+
+    def tallied(
+        self, touched: IntArray, sessions: int
+    ) -> tuple[FloatArray | None, FloatArray | None]:
+        """Each touched product's votes (the summed similarity of the nearest sessions holding
+        it) and the share of those sessions holding it; None without any."""
+        if sessions == 0:
+            return None, None
+        at = np.searchsorted(touched, self.held)
+        votes = np.bincount(at, weights=self.vote, minlength=len(touched)).astype(
+            np.float64, copy=False
+        )
+        support = np.bincount(at, weights=self.data, minlength=len(touched)) / sessions
+        return votes, support
+
+
+def _voters(index: SessionIndex, rows: IntArray, similarity: FloatArray) -> _Voters:
+    """The nearest sessions' holdings, read off the index rows' arrays: the same sums, in the
+    same order, as the sparse products, without building matrices."""
     indptr = index.matrix.indptr
     owner, at = slices(indptr[rows], indptr[rows + 1] - indptr[rows])
-    held, data = index.matrix.indices[at], index.matrix.data[at]
-    products = len(index.product)
-    votes = np.bincount(held, weights=data * similarity[owner], minlength=products).astype(
-        np.float64, copy=False
-    )
-    support: FloatArray = np.bincount(held, weights=data, minlength=products) / len(rows)
-    return votes, support
+    held, data = index.matrix.indices[at].astype(np.int64), index.matrix.data[at]
+    return _Voters(held=held, vote=data * similarity[owner], data=data)
+
+
+def _indexed(index: SessionIndex, products: IntArray) -> IntArray:
+    """The index columns of those of these products the index has."""
+    column, known = positions(index.product, products)
+    indexed: IntArray = column[known]
+    return indexed
 
 
 def _nightly_values(
@@ -645,31 +678,46 @@ def _nightly_values(
     return learned_score, learned_rank, repeat_score, np.full(len(candidate), returning)
 
 
-def _co_occurrence(
-    index: SessionIndex,
-    column: IntArray,
-    weight: FloatArray,
-    usable: tuple[int, int],
-    recent_start: int,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """(session products x products) counts of the usable sessions holding both, the
-    position-weighted counts over the recent ones (from row recent_start), and how many
-    usable sessions hold each session product."""
-    products = len(index.product)
-    owner, holding = _rows_holding(index, column, usable)
-    frequency_of = np.bincount(owner, minlength=len(column)).astype(np.float64)
-    indptr = index.matrix.indptr
-    session_of, at = slices(indptr[holding], indptr[holding + 1] - indptr[holding])
-    held = index.matrix.indices[at].astype(np.int64)
-    row = owner[session_of]
-    counts = np.bincount(row * products + held, minlength=len(column) * products)
-    recent = holding[session_of] >= recent_start
-    recent_counts = np.bincount(held[recent], weights=weight[row[recent]], minlength=products)
-    return (
-        counts.reshape(len(column), products).astype(np.float64),
-        recent_counts.astype(np.float64),
-        frequency_of,
-    )
+@dataclass(frozen=True)
+class _CoOccurring:
+    """The usable sessions holding the session's products: for each (session product, index
+    row) pair, every product that row holds."""
+
+    row: IntArray  # the session product's position
+    held: IntArray  # the index column held
+    holding: IntArray  # the index row
+    # How many usable sessions hold each session product.
+    frequency_of: FloatArray
+
+    @classmethod
+    def of(cls, index: SessionIndex, column: IntArray, usable: tuple[int, int]) -> _CoOccurring:
+        owner, holding = _rows_holding(index, column, usable)
+        indptr = index.matrix.indptr
+        session_of, at = slices(indptr[holding], indptr[holding + 1] - indptr[holding])
+        return cls(
+            row=owner[session_of],
+            held=index.matrix.indices[at].astype(np.int64),
+            holding=holding[session_of],
+            frequency_of=np.bincount(owner, minlength=len(column)).astype(np.float64),
+        )
+
+    def counted(
+        self, touched: IntArray, products: int, weight: FloatArray, recent_start: int
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(session products x touched products) counts of the usable sessions holding both,
+        the position-weighted counts over the recent ones (from row recent_start), and how
+        many usable sessions hold each session product."""
+        at = np.searchsorted(touched, self.held)
+        counts = np.bincount(self.row * len(touched) + at, minlength=products * len(touched))
+        recent = self.holding >= recent_start
+        recent_counts = np.bincount(
+            at[recent], weights=weight[self.row[recent]], minlength=len(touched)
+        )
+        return (
+            counts.reshape(products, len(touched)).astype(np.float64),
+            recent_counts.astype(np.float64),
+            self.frequency_of,
+        )
 
 
 def _ranks(score: FloatArray, candidate: IntArray) -> FloatArray:
