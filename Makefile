@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-api-ab bench-live-scoring bench-pages bench-search bench-merchandising bench-content-refresh bench-content-recall bench-experiments bench-dashboard bench-real-data bench-real-data-live bench-ranking bench-load fault-db-restart fuzz-api clean
+.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-api-ab bench-live-scoring bench-live-replay bench-pages bench-search bench-merchandising bench-content-refresh bench-content-recall bench-experiments bench-dashboard bench-real-data bench-real-data-live bench-ranking bench-load fault-db-restart fuzz-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -93,6 +93,9 @@ bench-api-ab: $(VENV)/.installed-dev  ## this checkout's API beside BASELINE=<co
 
 bench-live-scoring: $(VENV)/.installed-dev  ## the live ranking's features and classifier per request
 	$(BIN)/python bench/live_scoring.py
+
+bench-live-replay: $(VENV)/.installed-dev  ## replayed orders' live query features (DATABASE_URL's store)
+	$(BIN)/python bench/live_replay.py
 
 bench-pages: $(VENV)/.installed-dev  ## shop pages under load, as bench-api
 	$(BIN)/python bench/pages.py
