@@ -539,8 +539,8 @@ def _one_query(
         index, column, weight, at, session, frequency=frequency, sessions=usable[1] - usable[0]
     )
     # Only the products the two searches reach, and the nightly candidates, can score or be
-    # chosen: the query is computed over those (a few thousand), not over every indexed product
-    # (100,000 at the largest demo store), with the same sums in the same order.
+    # chosen: the query is computed over those, not over every indexed product (93,512 at the
+    # 100x demo store), with the same sums in the same order.
     voters = _voters(index, neighbour_rows, similarity)
     co_occurring = _CoOccurring.of(index, column, usable)
     learned, repeats = nightly
