@@ -30,6 +30,7 @@ from recommender.algorithms.item_similarity import (
     InteractionMatrix,
     Neighbours,
 )
+from recommender.algorithms.threads import BLOCK_THREADS, in_order
 
 # 10,000 products: about 2 GB at the peak (the Gram matrix, its inverse and the pair counts),
 # a minute on one core.
@@ -95,11 +96,13 @@ def iter_ease_blocks(
     min_common_visitors: int = DEFAULT_MIN_COMMON_VISITORS,
     block_size: int = DEFAULT_BLOCK_SIZE,
     columns: IntArray | None = None,
+    threads: int = BLOCK_THREADS,
 ) -> Iterator[Neighbours]:
     """Each product's top_k positive EASE weights among the products sharing at least
     min_common_visitors visitors with it (as the cosine neighbours require), of the given
-    ascending column positions, else of every product; one block of products at a time, best
-    first within each product. `co_occurrence` counts the visitors of both products.
+    ascending column positions, else of every product; one block of products at a time
+    (`threads` at once, threads.py), best first within each product. `co_occurrence` counts
+    the visitors of both products.
     """
     product_count = len(interactions.product_ids)
     if product_count > EASE_MAX_PRODUCTS:
@@ -113,8 +116,8 @@ def iter_ease_blocks(
     weights /= _typical_best(weights)
     if columns is None:
         columns = np.arange(product_count, dtype=np.int64)
-    for block_start in range(0, len(columns), block_size):
-        block = columns[block_start : block_start + block_size]
+
+    def neighbours_of(block: IntArray) -> Neighbours:
         # The candidates are the pairs enough visitors share, read off the sparse counts
         # (a dense mask over every pair of the block cost more than the rest of the block).
         shared = common[block]
@@ -131,12 +134,15 @@ def iter_ease_blocks(
             score[order],
         )
         best = rank_within(rows) < top_k
-        yield Neighbours(
+        return Neighbours(
             product=interactions.product_ids[block[rows[best]]],
             neighbour=interactions.product_ids[candidates[best]],
             score=score[best].astype(np.float64),
             co_occurrence=np.rint(counts[best]).astype(np.int64),
         )
+
+    blocks = (columns[at : at + block_size] for at in range(0, len(columns), block_size))
+    yield from in_order(neighbours_of, blocks, threads=threads)
 
 
 def _typical_best(weights: np.ndarray) -> float:

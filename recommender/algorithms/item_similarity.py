@@ -26,6 +26,7 @@ from recommender.algorithms.events import (
     grouped,
     rank_within,
 )
+from recommender.algorithms.threads import BLOCK_THREADS, in_order
 
 DEFAULT_TOP_K = 50
 DEFAULT_MIN_COMMON_VISITORS = 2
@@ -134,9 +135,10 @@ def iter_neighbour_blocks(
     start: int = 0,
     stop: int | None = None,
     columns: IntArray | None = None,
+    threads: int = BLOCK_THREADS,
 ) -> Iterator[Neighbours]:
     """The neighbours of products [start, stop) (matrix columns), or of the given ascending
-    column positions, one block at a time.
+    column positions, one block at a time (`threads` blocks computed at once, threads.py).
 
     A block's rows are independent of every other block's, which is what lets separate workers
     compute separate ranges.
@@ -158,15 +160,18 @@ def iter_neighbour_blocks(
     normalised_t, binary_t = normalised.T.tocsr(), binary.T.tocsr()
     normalised_t.sort_indices()
     binary_t.sort_indices()
-    for block_start in range(0, len(columns), block_size):
-        block = columns[block_start : block_start + block_size]
+
+    def neighbours_of(block: IntArray) -> Neighbours:
         contiguous = len(block) > 0 and block[-1] - block[0] == len(block) - 1
         rows = slice(block[0], block[-1] + 1) if contiguous else block
         scores = normalised_t[rows] @ normalised
         common = binary_t[rows] @ binary
-        yield _top_k_of_block(
+        return _top_k_of_block(
             scores, common, interactions.product_ids, block, top_k, min_common_visitors
         )
+
+    blocks = (columns[at : at + block_size] for at in range(0, len(columns), block_size))
+    yield from in_order(neighbours_of, blocks, threads=threads)
 
 
 def _top_k_of_block(

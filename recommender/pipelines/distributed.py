@@ -76,6 +76,9 @@ def similarity_block_compute(*, run_id: int, first_product: int, last_product: i
         top_k=parameters["top_k"],
         min_common_visitors=parameters["min_common_visitors"],
         columns=columns,
+        # One core per block task: a distributed run scales by worker processes, each
+        # computing its own range (docs/scaling.md measures them so).
+        threads=1,
     )
     frames = (
         pd.DataFrame(

@@ -61,6 +61,22 @@ def test_neighbours_are_positive_shared_and_best_first():
         assert list(scores) == sorted(scores, reverse=True)
 
 
+def test_blocks_computed_in_threads_are_those_of_one_thread():
+    rng = np.random.default_rng(1)
+    interactions = InteractionMatrix(
+        matrix=sp.csr_matrix((rng.random((400, 300)) < 0.05).astype(np.float64)),
+        visitor_ids=np.arange(400, dtype=np.int64),
+        product_ids=np.arange(300, dtype=np.int64) * 10,
+    )
+
+    def table(threads: int) -> list[tuple]:
+        blocks = iter_ease_blocks(interactions, l2=5.0, top_k=10, block_size=16, threads=threads)
+        return [tuple(part.product) + tuple(part.neighbour) + tuple(part.score) for part in blocks]
+
+    assert len(table(1)) == 19
+    assert table(2) == table(1)
+
+
 def test_auto_uses_ease_on_small_catalogs_and_cosine_beyond():
     assert resolved_method(SimilarityMethod.AUTO, 3_730) is SimilarityMethod.EASE
     assert resolved_method(SimilarityMethod.AUTO, EASE_MAX_PRODUCTS + 1) is SimilarityMethod.COSINE

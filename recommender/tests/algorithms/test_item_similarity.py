@@ -125,6 +125,19 @@ def test_blocks_give_the_same_answer_as_one_pass():
     assert sum(len(part) for part in halves) == len(whole)
 
 
+def test_blocks_computed_in_threads_are_those_of_one_thread():
+    matrix = interaction_matrix(random_events(seed=3, count=3_000, visitors=200, products=300))
+
+    def table(threads: int) -> list[tuple]:
+        return [
+            tuple(part.product) + tuple(part.neighbour) + tuple(part.score)
+            for part in iter_neighbour_blocks(matrix, top_k=10, block_size=16, threads=threads)
+        ]
+
+    assert len(table(1)) == 19
+    assert table(2) == table(1)
+
+
 def test_dense_reference_agrees_on_random_data():
     """Against a direct dense computation (dense cosine with the common-visitor filter)."""
     matrix = interaction_matrix(random_events(seed=2, count=2_000, visitors=60, products=80))
