@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +11,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from recommender.algorithms import pickled
 from recommender.algorithms.binning import Bins
+from recommender.algorithms.boosted_trees import CompiledTrees, compiled
 from recommender.algorithms.events import (
     PURCHASE,
     SECONDS_PER_DAY,
@@ -26,6 +27,7 @@ from recommender.algorithms.progress import Progress, progress_offset
 from recommender.algorithms.ranker.config import DEFAULT_CONFIG, RankerConfig
 from recommender.algorithms.ranker.features import Candidates, candidates
 from recommender.algorithms.ranker.snapshot import snapshot_at
+from recommender.algorithms.threads import BLOCK_THREADS, in_order
 from recommender.algorithms.tiered import Catalog, Ranked
 
 # Lists are stored this much longer than asked for: products bought or sold out after they
@@ -48,11 +50,21 @@ class Ranker:
     positives: int
 
     def chances(self, features: FloatArray) -> FloatArray:
-        """Each candidate row's predicted chance of a purchase."""
+        """Each candidate row's predicted chance of a purchase: the model's predict_proba,
+        computed by its compiled trees (boosted_trees.py) on the calling thread. Ranking
+        calls it from a thread per chunk of buyers, and scikit-learn's own OpenMP threads
+        there would compete with the other chunk's for the same cores."""
         if not len(features):
             return np.empty(0)
-        chance: FloatArray = self.model.predict_proba(self.bins.numbered(features))[:, 1]
-        return chance
+        return self._trees.probability(self.bins.numbered(features))
+
+    @functools.cached_property
+    def _trees(self) -> CompiledTrees:
+        """Compiled once per process that ranks with the model; never stored with it."""
+        return compiled(self.model)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {name: value for name, value in vars(self).items() if name != "_trees"}
 
     def to_bytes(self) -> bytes:
         """For a distributed run's block tasks (recommender.pipelines.ranking_distributed)."""
@@ -99,12 +111,11 @@ def ranker_fit(
     # Each cut-off's examples are its own (and seeded by its position), so the threads change
     # no figure.
     found: list[_Examples] = []
-    with ThreadPoolExecutor(max_workers=CUTOFF_THREADS) as pool:
-        for done, result in enumerate(pool.map(examples, enumerate(cutoffs, start=1)), start=1):
-            if result is not None:
-                found.append(result)
-            if progress:
-                progress(done, total)
+    for done, result in enumerate(in_order(examples, enumerate(cutoffs, start=1)), start=1):
+        if result is not None:
+            found.append(result)
+        if progress:
+            progress(done, total)
     label = np.concatenate([f.label for f in found]) if found else np.empty(0, dtype=np.int8)
     if len(np.unique(label)) < 2:
         return None
@@ -141,8 +152,6 @@ def ranker_fit(
     )
 
 
-# Cut-offs (and chunks of visitors ranked) computed at once, in threads.
-CUTOFF_THREADS = 2
 # The progress units of the fit.
 FIT_UNITS = 20
 
@@ -253,11 +262,10 @@ def ranked_lists(
 
     parts = []
     # Two chunks at a time, as the training cut-offs.
-    with ThreadPoolExecutor(max_workers=CUTOFF_THREADS) as pool:
-        for done, part in enumerate(pool.map(ranked_chunk, chunks), start=2):
-            parts.append(part)
-            if progress:
-                progress(done, total)
+    for done, part in enumerate(in_order(ranked_chunk, chunks), start=2):
+        parts.append(part)
+        if progress:
+            progress(done, total)
     return Ranked.concatenate(parts)
 
 
@@ -272,6 +280,9 @@ def _top(ranked: Ranked, k: int) -> Ranked:
 
 
 def _chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
+    """Chunks of at most `size` visitors, and at least one per thread: a small store's few
+    hundred buyers are ranked on both cores too (each visitor's list is its own)."""
+    size = max(1, min(size, -(-total // BLOCK_THREADS)))
     for start in range(0, total, size):
         yield start, min(start + size, total)
 

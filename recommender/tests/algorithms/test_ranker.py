@@ -149,6 +149,36 @@ def test_the_fit_reports_its_progress_without_changing_the_trees(learnt):
     assert watched.model.n_iter_ == CONFIG.iterations  # never stopped early
 
 
+def test_the_chances_are_the_classifiers_own_and_the_stored_ranker_keeps_no_compiled_trees(
+    learnt,
+):
+    events, ranker = learnt
+    found = candidates(
+        snapshot_at(events, catalog(), NO_CONTENT, now=NOW, config=CONFIG), np.array([1001, 1002])
+    )
+    expected = ranker.model.predict_proba(ranker.bins.numbered(found.features))[:, 1]
+    np.testing.assert_array_equal(ranker.chances(found.features), expected)
+    loaded = type(ranker).from_bytes(ranker.to_bytes())
+    assert "_trees" not in vars(loaded)
+    np.testing.assert_array_equal(loaded.chances(found.features), expected)
+
+
+def test_buyers_ranked_in_small_chunks_get_the_lists_of_large_ones(learnt):
+    events, ranker = learnt
+    visitors = np.unique(events.visitor[events.event_type == PURCHASE])
+
+    def lists(per_chunk: int) -> Ranked:
+        chunked = replace(ranker, config=replace(ranker.config, visitors_per_chunk=per_chunk))
+        return ranked_lists(
+            chunked, events, catalog(), NO_CONTENT, now=NOW, visitor_ids=visitors, k=9
+        )
+
+    whole, chunked = lists(len(visitors)), lists(3)
+    assert len(np.unique(whole.group)) > 6
+    for name in ("group", "product", "score"):
+        np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name))
+
+
 def test_lists_hold_only_new_available_products(learnt):
     events, ranker = learnt
     lists = ranked_lists(
