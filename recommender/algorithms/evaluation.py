@@ -81,6 +81,7 @@ from recommender.algorithms.sessions import (
     session_candidates,
     session_index,
 )
+from recommender.algorithms.threads import in_order
 from recommender.algorithms.tiered import (
     NEIGHBOURS_PER_EVENT,
     Catalog,
@@ -367,17 +368,20 @@ def evaluate(
     # baskets' too).
     all_content, content = content, content.of_products(np.unique(histories.product))
 
-    results: dict[str, dict[str, RankingMetrics]] = {}
-    for name, contender, merchandising in runs:
-        if progress:
-            progress(len(results), steps, phase=name)
-        empty = Ranked.empty()
+    # Each contender's neighbours first (computed once per method, each in threads of its
+    # own), then the contenders scored two at a time in threads (threads.py).
+    neighbours = [
+        contender.neighbours(behavioural.of(contender.similarity or config.similarity), content)
+        for _, contender, _ in runs
+    ]
+    empty = Ranked.empty()
+
+    def scored(run: int) -> dict[str, RankingMetrics]:
+        _, contender, merchandising = runs[run]
         recommendations = recommend(
             histories=histories,
             visitor_count=len(visitor_ids),
-            neighbours=contender.neighbours(
-                behavioural.of(contender.similarity or config.similarity), content
-            ),
+            neighbours=neighbours[run],
             catalog=catalog,
             category_trending=category_trending if contender.category_fill else empty,
             global_trending=global_trending if contender.global_fill else empty,
@@ -393,7 +397,14 @@ def evaluate(
             merchandising=merchandising,
         )
         lists = recommendations.lists(len(visitor_ids), k)
-        results[name] = split_metrics(lists, split, catalog, config.ks)
+        return split_metrics(lists, split, catalog, config.ks)
+
+    results: dict[str, dict[str, RankingMetrics]] = {}
+    computed = in_order(scored, range(len(runs)))
+    for name, _, _ in runs:
+        if progress:
+            progress(len(results), steps, phase=name)
+        results[name] = next(computed)
         if progress:
             progress(len(results), steps)
     if progress and steps > len(runs):

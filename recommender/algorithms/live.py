@@ -48,6 +48,7 @@ from recommender.algorithms.sessions import (
     SessionIndex,
     session_candidates,
 )
+from recommender.algorithms.threads import in_order
 from recommender.algorithms.tiered import recommend
 
 MIN_ORDER_PRODUCTS = 4
@@ -301,9 +302,11 @@ def peer_lists(
         return top_lists(scores, catalog, k, exclude=exclude)
 
     # A chunk of cases at a time: each holds (cases x catalog) dense scores, and 5,000 cases
-    # over 100,000 products would be 4 GB per copy.
+    # over 100,000 products would be 4 GB per copy. Two chunks at once, in threads (their
+    # dense products and partitions release the GIL).
     chunk = max(1, PEER_CHUNK_CELLS // max(size, 1))
-    lists = [lists_of(chosen[first : first + chunk]) for first in range(0, len(chosen), chunk)]
+    chunks = (chosen[first : first + chunk] for first in range(0, len(chosen), chunk))
+    lists = list(in_order(lists_of, chunks))
     if not lists:
         return np.empty((0, min(k, size)), dtype=np.int64)
     return np.concatenate(lists)

@@ -98,6 +98,34 @@ def test_evaluation_trains_on_the_past_and_scores_future_purchases():
     assert result.results["item_knn"][DISCOVERY].figures[("hit_rate", 1)] == 1.0
 
 
+def test_each_contender_is_announced_before_its_figures_and_counted_after():
+    events = log((1, 1, VIEW, 20), (1, 2, VIEW, 20), (2, 1, VIEW, 15), (2, 2, VIEW, 15),
+                 (5, 1, VIEW, 10), (5, 2, PURCHASE, 2), (1, 1, PURCHASE, 1))  # fmt: skip
+    names = ("tiered", "popularity", "item_knn", "content")
+    config = EvaluationConfig(
+        ks=(2,),
+        recommenders=(
+            Recommender(names[0]),
+            Recommender(names[1], behavioural=False, content=False, category_fill=False),
+            Recommender(names[2], content=False, category_fill=False, global_fill=False),
+            Recommender(names[3], behavioural=False),
+        ),
+        live=False,
+    )
+    reported: list[tuple[int, int, str | None]] = []
+
+    def progress(done: int, total: int, /, *, phase: str | None = None) -> None:
+        reported.append((done, total, phase))
+
+    result = evaluate(events, catalog=CATALOG, content=Neighbours.concatenate([]), now=NOW,
+                      config=config, progress=progress)  # fmt: skip
+    # Scored two at a time in threads, yet reported one after another, in the config's order.
+    assert reported == [
+        step for n, name in enumerate(names) for step in ((n, 4, name), (n + 1, 4, None))
+    ]
+    assert list(result.results) == list(names)
+
+
 def test_evaluation_without_test_purchases_evaluates_nobody():
     events = log((1, 1, VIEW, 20), (1, 2, VIEW, 2))
     config = EvaluationConfig(ks=(5,), recommenders=(Recommender("tiered"),))
