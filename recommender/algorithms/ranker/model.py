@@ -187,10 +187,7 @@ def _cutoff_examples(
     snapshot = snapshot_at(past, catalog, content, now=cutoff, config=config)
     found = candidates(snapshot, buyers)
     label = _first_purchases_after(events, cutoff, config, buyers, found)
-    most = config.negatives_per_cutoff
-    if config.negatives_per_positive is not None:
-        most = min(most, max(1, round(config.negatives_per_positive * int(label.sum()))))
-    keep, weight = _negatives_sampled(label, most, seed=seed)
+    keep, weight = _negatives_sampled(label, config, seed=seed)
     return _Examples(found.features[keep], label[keep], weight, len(label))
 
 
@@ -212,10 +209,16 @@ class _TreesGrown:
         return 0.0
 
 
-def _negatives_sampled(label: np.ndarray, most: int, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Which rows the fit keeps (every positive, about `most` of the negatives: a fixed-seed
-    sample) and their sample weights (the inverse of the negatives' share kept, so the fitted
-    chances stay those of all the rows)."""
+def _negatives_sampled(
+    label: np.ndarray, config: RankerConfig, *, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of a cut-off the fit keeps (every positive; of the negatives a fixed-seed
+    sample of about negatives_per_cutoff, and at most negatives_per_positive per positive)
+    and their sample weights (the inverse of the negatives' share kept, so the fitted chances
+    stay those of all the rows)."""
+    most = config.negatives_per_cutoff
+    if config.negatives_per_positive is not None:
+        most = min(most, max(1, round(config.negatives_per_positive * int(label.sum()))))
     share = min(1.0, most / max(int((label == 0).sum()), 1))
     if share >= 1.0:
         return np.ones(len(label), dtype=bool), np.ones(len(label))
