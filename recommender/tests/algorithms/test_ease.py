@@ -69,7 +69,7 @@ def test_blocks_computed_in_threads_are_those_of_one_thread():
         product_ids=np.arange(300, dtype=np.int64) * 10,
     )
 
-    def table(threads: int) -> list[tuple]:
+    def table(threads: int) -> list[tuple[object, ...]]:
         blocks = iter_ease_blocks(interactions, l2=5.0, top_k=10, block_size=16, threads=threads)
         return [tuple(part.product) + tuple(part.neighbour) + tuple(part.score) for part in blocks]
 

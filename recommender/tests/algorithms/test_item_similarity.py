@@ -128,7 +128,7 @@ def test_blocks_give_the_same_answer_as_one_pass():
 def test_blocks_computed_in_threads_are_those_of_one_thread():
     matrix = interaction_matrix(random_events(seed=3, count=3_000, visitors=200, products=300))
 
-    def table(threads: int) -> list[tuple]:
+    def table(threads: int) -> list[tuple[object, ...]]:
         return [
             tuple(part.product) + tuple(part.neighbour) + tuple(part.score)
             for part in iter_neighbour_blocks(matrix, top_k=10, block_size=16, threads=threads)
