@@ -41,8 +41,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from recommender.algorithms.events import FloatArray, IntArray
 
 MaskArray = npt.NDArray[np.unsignedinteger[Any]]
-# Rows x trees cells scored at once (a few MB per array).
-CHUNK_CELLS = 1 << 20
+# Rows x trees cells scored at once: about 0.5 MB per mask array, so a chunk's masks stay in
+# a core's cache while every feature's table rows are ANDed into them. With 2**20 cells (4 MB)
+# the default store's 104,000 candidate rows x 400 trees took 1.4 s, with 2**17 0.8 s.
+CHUNK_CELLS = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -86,11 +88,19 @@ class CompiledTrees:
         # The leftmost reachable leaf: the lowest set bit's position.
         lowest = reachable & (~reachable + dtype.type(1))
         leaf = np.bitwise_count(lowest - dtype.type(1))
-        # Added one tree after another, as scikit-learn adds them (a cumulative sum is sequential).
-        terms = np.empty((rows, trees + 1))
-        terms[:, 0] = self.baseline
-        terms[:, 1:] = self.leaf_value[np.arange(trees), leaf]
-        raw: FloatArray = np.cumsum(terms, axis=1)[:, -1]
+        # The baseline, then each tree's values, one row per tree (read from the flat table),
+        # added row after row, as scikit-learn adds one tree after another: NumPy reduces
+        # the outer axis of a C-ordered array row by row (pairwise summation is only for the
+        # contiguous axis), so the sums are the same bit for bit (tested).
+        most_leaves = self.leaf_value.shape[1]
+        terms = np.empty((trees + 1, rows))
+        terms[0] = self.baseline
+        np.take(
+            self.leaf_value.ravel(),
+            leaf.T + (np.arange(trees) * most_leaves)[:, None],
+            out=terms[1:],
+        )
+        raw: FloatArray = np.add.reduce(terms, axis=0)
         return np.asarray(expit(raw), dtype=np.float64)
 
 

@@ -47,9 +47,11 @@ def awkward_rows(model: HistGradientBoostingClassifier, values: np.ndarray) -> n
     return rows
 
 
-@pytest.mark.parametrize("leaves", [31, 2, 48])
-def test_the_compiled_trees_give_predict_probas_probabilities_bit_for_bit(leaves):
-    model, values = fitted(leaves=leaves)
+# The last: the learned ranking's size, 400 trees of 15 leaves, whose values are summed over
+# many chunks of rows in the trees' order.
+@pytest.mark.parametrize(("leaves", "iterations"), [(31, 60), (2, 60), (48, 60), (15, 400)])
+def test_the_compiled_trees_give_predict_probas_probabilities_bit_for_bit(leaves, iterations):
+    model, values = fitted(leaves=leaves, iterations=iterations)
     rows = np.concatenate([values, awkward_rows(model, values)])
     expected = model.predict_proba(rows)[:, 1]
     np.testing.assert_array_equal(compiled(model).probability(rows), expected)
