@@ -43,6 +43,7 @@ def in_order(
             while pending:
                 yield pending.popleft().result()
         finally:
-            # A caller that stops early (or an exception) leaves nothing running.
+            # A caller that stops early (or an error) cancels what has not started, and
+            # leaving the pool waits for what has, so no block outlives the generator.
             for future in pending:
                 future.cancel()
