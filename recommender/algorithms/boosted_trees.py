@@ -78,13 +78,18 @@ class CompiledTrees:
         rows, trees = len(values), len(self.leaf_value)
         dtype = self.reachable[0].dtype if self.reachable else np.dtype(np.uint64)
         reachable = np.full((rows, trees), np.iinfo(dtype).max, dtype=dtype)
+        # Every index below is in range by construction. NumPy's take buffers its output when
+        # it must check them (mode "raise", as fancy indexing does), which was half of the
+        # scoring: mode "clip" writes straight into the arrays given.
+        taken = np.empty_like(reachable)
         for feature, thresholds, table in zip(
             self.features.tolist(), self.thresholds, self.reachable, strict=True
         ):
             column = values[:, feature]
             failed = np.searchsorted(thresholds, column, side="left")
             failed[np.isnan(column)] = len(thresholds) + 1
-            reachable &= table[failed]
+            np.take(table, failed, axis=0, out=taken, mode="clip")
+            reachable &= taken
         # The leftmost reachable leaf: the lowest set bit's position.
         lowest = reachable & (~reachable + dtype.type(1))
         leaf = np.bitwise_count(lowest - dtype.type(1))
@@ -93,13 +98,11 @@ class CompiledTrees:
         # the outer axis of a C-ordered array row by row (pairwise summation is only for the
         # contiguous axis), so the sums are the same bit for bit (tested).
         most_leaves = self.leaf_value.shape[1]
+        index = np.ascontiguousarray(leaf.T, dtype=np.intp)
+        index += (np.arange(trees) * most_leaves)[:, None]
         terms = np.empty((trees + 1, rows))
         terms[0] = self.baseline
-        np.take(
-            self.leaf_value.ravel(),
-            leaf.T + (np.arange(trees) * most_leaves)[:, None],
-            out=terms[1:],
-        )
+        np.take(self.leaf_value.ravel(), index, out=terms[1:], mode="clip")
         raw: FloatArray = np.add.reduce(terms, axis=0)
         return np.asarray(expit(raw), dtype=np.float64)
 
