@@ -7,15 +7,13 @@ import json
 from datetime import timedelta
 from typing import Any, cast
 
-from django.core.exceptions import ImproperlyConfigured
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.fields import SkipField, empty
 
 from infrastructure.api.access import VISITOR_MAX_LENGTH
+from infrastructure.api.flat import FlatSerializer
 from tracking.models import EventType
 from tracking.sales import SaleError, sale_of
 
@@ -50,7 +48,8 @@ class ProductReferenceField(serializers.Field[Any, Any, Any, Any]):
         return value
 
 
-class EventInSerializer(serializers.Serializer[Any]):
+# Flat: a batch validates 500 of these (infrastructure.api.flat).
+class EventInSerializer(FlatSerializer):
     event_id = serializers.RegexField(
         r"^[A-Za-z0-9_.:-]{1,64}$",
         required=False,
@@ -73,33 +72,6 @@ class EventInSerializer(serializers.Serializer[Any]):
         "price), and `order` (lines of one order count as one order).",
     )
 
-    def to_internal_value(self, data: Any) -> Any:
-        """DRF's own result, by a shorter loop over the same fields and validate_ methods.
-
-        A batch runs this 500 times, and DRF's general loop (which also serves sources,
-        nested fields and HTML forms) cost a quarter of the validation. Anything that is not
-        a plain valid object goes through DRF's loop, so every error message is DRF's; a test
-        compares the two on valid and invalid events."""
-        if type(data) is not dict:
-            return super().to_internal_value(data)
-        validated = {}
-        try:
-            for name, field, method in _checks(type(self)):
-                try:
-                    value = field.run_validation(data.get(name, empty))
-                except SkipField:
-                    continue  # an optional field not sent
-                validated[name] = value if method is None else method(self, value)
-        except (serializers.ValidationError, DjangoValidationError):
-            return super().to_internal_value(data)
-        return validated
-
-    def run_validators(self, value: Any) -> None:
-        # None of the serializer's own: DRF would still build each item's read-only defaults
-        # to give them (a seventh of the validation of a batch).
-        if self.validators:
-            super().run_validators(value)
-
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["event_type"] == EventType.PURCHASE:
             try:
@@ -117,22 +89,6 @@ class EventInSerializer(serializers.Serializer[Any]):
         if len(json.dumps(value)) > MAX_METADATA_BYTES:
             raise serializers.ValidationError(f"At most {MAX_METADATA_BYTES} bytes of JSON.")
         return value
-
-
-@functools.cache
-def _checks(
-    serializer: type[serializers.Serializer[Any]],
-) -> list[tuple[str, serializers.Field[Any, Any, Any, Any], Any]]:
-    """Each writable field of the serializer class with its name and validate_ method, made
-    once per process: a serializer copies its declared fields for every instance, which was
-    a twentieth of a single event's request. Validating a value leaves a field unchanged."""
-    checks = []
-    for field in serializer()._writable_fields:
-        name = field.field_name
-        if name is None or field.source_attrs != [name]:
-            raise ImproperlyConfigured(f"{name} has a source of its own.")
-        checks.append((name, field, getattr(serializer, f"validate_{name}", None)))
-    return checks
 
 
 class EventOutSerializer(serializers.Serializer[Any]):
@@ -169,7 +125,8 @@ class EventOutSerializer(serializers.Serializer[Any]):
 
 @functools.cache
 def _occurred_at() -> serializers.DateTimeField:
-    """EventOutSerializer's occurred_at field, made once per process (as _checks says why)."""
+    """EventOutSerializer's occurred_at field, made once per process: a serializer copies
+    its declared fields for every instance (infrastructure.api.flat)."""
     return cast(serializers.DateTimeField, EventOutSerializer().fields["occurred_at"])
 
 

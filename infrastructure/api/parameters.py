@@ -8,9 +8,12 @@ from typing import Any, ClassVar
 from django.http import QueryDict
 from rest_framework import serializers
 
+from infrastructure.api.flat import FlatSerializer
 
-class QueryParameters(serializers.Serializer[Any]):
-    """Validates query parameters, with its fields copied shallowly for each request. A
+
+class QueryParameters(FlatSerializer):
+    """Validates query parameters: valid ones by fields made once per process
+    (infrastructure.api.flat), others with fields copied shallowly for the request. A
     parameter the operation does not take is a 400 naming it: a misspelt filter
     (`catgory=kitchen`) must not quietly answer the unfiltered question.
 
@@ -32,7 +35,7 @@ class QueryParameters(serializers.Serializer[Any]):
         # refused unless its field allows blanks, as the published schema says.
         if isinstance(data, QueryDict):
             data = data.dict()
-        unknown = sorted(set(data) - set(self.fields) - set(self.also_accepted))
+        unknown = sorted(set(data) - set(self._declared_fields) - set(self.also_accepted))
         if unknown:
             raise serializers.ValidationError(
                 {name: ["Not a parameter of this operation."] for name in unknown}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from django.http import QueryDict
 from rest_framework import serializers
 
@@ -34,3 +35,18 @@ def test_an_empty_parameter_is_a_value_refused_unless_its_field_allows_blanks():
     valid = Window(data=QueryDict("k=3"))
     assert valid.is_valid()
     assert valid.validated_data == {"k": 3}
+
+
+@pytest.mark.parametrize("query", ["", "k=3", "k=3&window=7d", "k=99", "window=1y", "k=&window="])
+def test_parameters_are_validated_as_drfs_own_loop_would(query):
+    data = QueryDict(query).dict()
+
+    def outcome(validate):
+        try:
+            return "valid", validate(Window(), data)
+        except serializers.ValidationError as error:
+            return "invalid", error.detail
+
+    quick = outcome(Window.to_internal_value)
+    assert quick == outcome(serializers.Serializer.to_internal_value)
+    assert quick[0] == ("valid" if query in {"", "k=3", "k=3&window=7d"} else "invalid")
