@@ -23,6 +23,7 @@ from tracking.serializers import (
     EventBatchResultSerializer,
     EventInSerializer,
     EventOutSerializer,
+    events_represented,
 )
 from tracking.services import EventIdTakenError, EventInput, events_record
 
@@ -89,11 +90,11 @@ class EventsView(APIView):
         created = sum(event.created for event in recorded)
         answer_status = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         if single:
-            return Response(EventOutSerializer(recorded[0]).data, status=answer_status)
+            return Response(events_represented(recorded)[0], status=answer_status)
         body = {
             "created": created,
             "replayed": len(recorded) - created,
-            "events": EventOutSerializer(recorded, many=True).data,
+            "events": events_represented(recorded),
         }
         return Response(body, status=answer_status)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, cast
 
@@ -104,23 +105,43 @@ class EventOutSerializer(serializers.Serializer[Any]):
     status = serializers.SerializerMethodField(help_text="created, or replayed (already stored).")
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
-        # What DRF's field-by-field representation gives (a test compares the two), without
-        # its per-field lookups: a batch answers with up to 500 of these, and that loop took
-        # a seventh of the batch's time.
-        return {
-            "event_id": instance.event_id,
-            "visitor": instance.visitor,
-            "product": instance.product_id,
-            "event_type": instance.event_type,
-            "occurred_at": _occurred_at().to_representation(instance.occurred_at),
-            "session_id": instance.session_id,
-            "metadata": instance.metadata,
-            "status": self.get_status(instance),
-        }
+        return events_represented([instance])[0]
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_status(self, event: Any) -> str:
-        return "created" if event.created else "replayed"
+        return _status(event)
+
+
+def _status(event: Any) -> str:
+    return "created" if event.created else "replayed"
+
+
+def events_represented(events: Sequence[Any]) -> list[dict[str, Any]]:
+    """Each recorded event as EventOutSerializer represents it: what DRF's field-by-field
+    representation gives (a test compares the two), without its per-field lookups. A batch
+    answers with up to 500 of these, and that loop took a seventh of the batch's time; each
+    distinct time is formatted once (a batch's new events share the time they were stored
+    at), since equal times give equal text in the request's time zone."""
+    field = _occurred_at()
+    times: dict[Any, Any] = {}
+    represented = []
+    for event in events:
+        when = times.get(event.occurred_at)
+        if when is None:
+            when = times[event.occurred_at] = field.to_representation(event.occurred_at)
+        represented.append(
+            {
+                "event_id": event.event_id,
+                "visitor": event.visitor,
+                "product": event.product_id,
+                "event_type": event.event_type,
+                "occurred_at": when,
+                "session_id": event.session_id,
+                "metadata": event.metadata,
+                "status": _status(event),
+            }
+        )
+    return represented
 
 
 @functools.cache

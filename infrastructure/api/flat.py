@@ -15,7 +15,9 @@ is DRF's (tests compare both loops on valid and invalid input).
 
 from __future__ import annotations
 
+import copy
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,8 +25,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
-Check = tuple[str, serializers.Field[Any, Any, Any, Any], Callable[[Any, Any], Any] | None]
+Field = serializers.Field[Any, Any, Any, Any]
+Check = tuple[str, Field, Callable[[Any, Any], Any] | None]
 
 
 class FlatSerializer(serializers.Serializer[Any]):
@@ -68,5 +72,29 @@ def _checks(serializer: type[FlatSerializer]) -> tuple[Check, ...]:
         name = field.field_name
         if name is None or field.source_attrs != [name]:
             raise ImproperlyConfigured(f"{serializer.__name__}.{name} has a source of its own.")
-        checks.append((name, field, getattr(serializer, f"validate_{name}", None)))
+        checks.append((name, _quick(field), getattr(serializer, f"validate_{name}", None)))
     return tuple(checks)
+
+
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+def _no_surrogates(value: Any) -> None:
+    """Refuses what DRF's ProhibitSurrogateCharactersValidator refuses, by one regular
+    expression search: DRF's loops over the characters in Python, a sixth of a batch's
+    validation (the message is DRF's all the same, from its own loop)."""
+    if _SURROGATES.search(str(value)):
+        raise serializers.ValidationError("Surrogate characters are not allowed.")
+
+
+def _quick(field: Field) -> Field:
+    """The field, or a copy of it whose surrogate check is _no_surrogates."""
+    validators = field.validators
+    if not any(isinstance(v, ProhibitSurrogateCharactersValidator) for v in validators):
+        return field
+    quick = copy.copy(field)
+    quick.validators = [
+        _no_surrogates if isinstance(v, ProhibitSurrogateCharactersValidator) else v
+        for v in validators
+    ]
+    return quick
