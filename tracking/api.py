@@ -151,9 +151,11 @@ def _items_validated(items: list[Any]) -> tuple[dict[int, dict[str, Any]], ItemE
     times, which cost a batch most of its time. When some item is invalid, each is validated
     on its own instead, so the valid ones' data still reaches the checks that follow (every
     bad item's messages, those checks' included, come in one answer)."""
-    listed = EventInSerializer(data=items, many=True)
-    if listed.is_valid():
-        return dict(enumerate(listed.validated_data)), {}
+    if len(items) > 1:
+        listed = EventInSerializer(data=items, many=True)
+        if listed.is_valid():
+            return dict(enumerate(listed.validated_data)), {}
+    # One event goes here at once: a list serializer would make a child serializer of its own.
     errors: ItemErrors = {}
     valid: dict[int, dict[str, Any]] = {}
     for index, item in enumerate(items):
