@@ -102,13 +102,20 @@ return #KEYS
 """
 
 
-def generation_bump_many(family: str, scopes: Iterable[object]) -> None:
+def generation_bump_many(
+    family: str, scopes: Iterable[object], *, with_writes: bool = False
+) -> None:
     """generation_bump for each scope (None: the whole family), in one round trip on Redis (a
     batch of events from hundreds of visitors would otherwise wait for hundreds).
 
     A generation that was never set, or was evicted, starts again from a fresh clock reading:
     larger than any earlier generation (those were clock readings plus a few increments), so
-    no old answer matches again."""
+    no old answer matches again.
+
+    `with_writes`: sent with the request's other Redis writes, before its response leaves
+    (infrastructure.writes), instead of waiting for Redis now. For a bump that only what
+    follows the answer must see, such as new events' (their request then waits for no Redis
+    reply once they are stored); not for a bump a change makes before it commits."""
     names = [_generation_key(family, scope) for scope in scopes]
     client = redis_client()
     if client is None:
@@ -121,16 +128,22 @@ def generation_bump_many(family: str, scopes: Iterable[object]) -> None:
                 cache.set(name, time.time_ns(), timeout=None)
         return
     keys = [client.make_key(name) for name in names]
+    # EVAL with the script's text: redis-py's Script object (a SHA-1 and a retry wrapper per
+    # call, then EVALSHA) cost more Python than the few bytes it saves.
+    bump: Command = ("EVAL", _BUMP, len(keys), *keys, time.time_ns())
+    if with_writes:
+        # infrastructure.writes logs why it failed.
+        redis_write([bump], on_failure=lambda: logger.warning(_NOT_BUMPED))
+        return
     try:
-        # EVAL with the script's text: redis-py's Script object (a SHA-1 and a retry wrapper
-        # per call, then EVALSHA) cost more Python than the few bytes it saves.
-        (bumped,) = round_trip(
-            client.get_client(write=True), [("EVAL", _BUMP, len(keys), *keys, time.time_ns())]
-        )
+        (bumped,) = round_trip(client.get_client(write=True), [bump])
         if isinstance(bumped, ResponseError):
             raise bumped
     except (RedisError, OSError):
-        logger.warning("Generations not bumped: answers stay until they expire", exc_info=True)
+        logger.warning(_NOT_BUMPED, exc_info=True)
+
+
+_NOT_BUMPED = "Generations not bumped: answers stay until they expire"
 
 
 def cached(

@@ -43,8 +43,9 @@ COMPUTED_MODELS = (
 
 
 def visitors_invalidate(sender: type, *, visitors: Sequence[str], **kwargs: Any) -> None:
-    """New events of these visitors: their cached recommendations are stale."""
-    cache.generation_bump_many(cache.RECOMMENDATIONS, visitors)
+    """New events of these visitors: their cached recommendations are stale (the events are
+    committed: the bump goes with the request's Redis writes, before its answer)."""
+    cache.generation_bump_many(cache.RECOMMENDATIONS, visitors, with_writes=True)
 
 
 def experiments_invalidate(sender: type, **kwargs: Any) -> None:

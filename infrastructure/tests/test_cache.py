@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache as django_cache
 
 from infrastructure import cache
+from infrastructure.writes import writes_batched
 
 
 class Computations:
@@ -76,6 +78,17 @@ def test_a_bump_of_many_scopes_recomputes_each_of_them_and_no_other():
     assert rec(computes["v2"], visitor="v2") == 2
     assert rec(computes["v3"], visitor="v3") == 1
     assert rec(computes["v2"], visitor="v2") == 2
+
+
+def test_a_bump_with_the_writes_is_made_when_they_are_sent():
+    compute = Computations()
+    rec(compute, visitor="held")
+    with writes_batched():
+        cache.generation_bump_many(cache.RECOMMENDATIONS, ["held"], with_writes=True)
+        # Held with the block's writes where Redis serves (none to hold without it).
+        held = rec(compute, visitor="held")
+    assert held == (1 if settings.REDIS_URL else 2)
+    assert rec(compute, visitor="held") == 2
 
 
 @pytest.mark.redis
