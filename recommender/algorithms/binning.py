@@ -56,6 +56,24 @@ class Bins:
         numbers[np.isnan(values)] = np.nan
         return numbers
 
+    def value_thresholds(self, column: int, thresholds: FloatArray) -> FloatArray:
+        """The thresholds of a classifier fitted on bin numbers, as thresholds on the values
+        themselves: a value and its bin number pass the same splits.
+
+        A split sends a row left when its bin number is at most the threshold (a midpoint
+        between bin numbers), that is at most j = floor(threshold); a value's bin number
+        counts the edges below the value, so it is at most j exactly when edges[j] is not
+        below the value: the value is at most edges[j]. A threshold beyond the last edge
+        passes every value."""
+        edges = self.edges[column]
+        below = np.floor(thresholds).astype(np.int64)
+        mapped: FloatArray = np.full(len(thresholds), np.inf)
+        inside = below < len(edges)
+        mapped[inside] = edges[np.maximum(below[inside], 0)]
+        # A threshold below bin 0 (none the classifier makes) sends no value left.
+        mapped[below < 0] = -np.inf
+        return mapped
+
 
 def _edges(column: FloatArray, weight: FloatArray) -> FloatArray:
     """scikit-learn's edges for one feature (missing and zero-weight rows ignored): the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -56,12 +56,24 @@ class Ranker:
         there would compete with the other chunk's for the same cores."""
         if not len(features):
             return np.empty(0)
-        return self._trees.probability(self.bins.numbered(features))
+        return self._trees.probability(features)
 
     @functools.cached_property
     def _trees(self) -> CompiledTrees:
-        """Compiled once per process that ranks with the model; never stored with it."""
-        return compiled(self.model)
+        """Compiled once per process that ranks with the model, never stored with it; with
+        each split's threshold on the feature's values rather than its bin numbers
+        (Bins.value_thresholds), so that no row is binned first (at 100x, binning a chunk
+        of buyers' candidates took a fifth of scoring them)."""
+        trees = compiled(self.model)
+        return replace(
+            trees,
+            thresholds=tuple(
+                self.bins.value_thresholds(column, thresholds)
+                for column, thresholds in zip(
+                    trees.features.tolist(), trees.thresholds, strict=True
+                )
+            ),
+        )
 
     def __getstate__(self) -> dict[str, object]:
         return {name: value for name, value in vars(self).items() if name != "_trees"}

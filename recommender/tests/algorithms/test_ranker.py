@@ -149,6 +149,19 @@ def test_the_fit_reports_its_progress_without_changing_the_trees(learnt):
     assert watched.model.n_iter_ == CONFIG.iterations  # never stopped early
 
 
+def test_the_chances_of_values_at_every_bin_edge_are_the_classifiers_own(learnt):
+    # The compiled trees split on the values, the classifier on their bin numbers.
+    _, ranker = learnt
+    edges = ranker.bins.edges
+    assert any(len(column) > 10 for column in edges)
+    rows = max(len(column) for column in edges) + 3
+    features = np.empty((rows, len(edges)))
+    for column, at in enumerate(edges):
+        features[:, column] = np.resize(np.concatenate([at, [np.nan, -1e9, 1e9]]), rows)
+    expected = ranker.model.predict_proba(ranker.bins.numbered(features))[:, 1]
+    np.testing.assert_array_equal(ranker.chances(features), expected)
+
+
 def test_the_chances_are_the_classifiers_own_and_the_stored_ranker_keeps_no_compiled_trees(
     learnt,
 ):
