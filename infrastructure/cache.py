@@ -102,6 +102,9 @@ return #KEYS
 """
 
 
+_NOT_BUMPED = "Generations not bumped: answers stay until they expire"
+
+
 def generation_bump_many(
     family: str, scopes: Iterable[object], *, with_writes: bool = False
 ) -> None:
@@ -141,9 +144,6 @@ def generation_bump_many(
             raise bumped
     except (RedisError, OSError):
         logger.warning(_NOT_BUMPED, exc_info=True)
-
-
-_NOT_BUMPED = "Generations not bumped: answers stay until they expire"
 
 
 def cached(
