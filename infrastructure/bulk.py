@@ -92,7 +92,7 @@ def insert_columns(
     third of the request). Elsewhere (the zero-configuration SQLite store) each value goes
     through its field's own preparation and the rows through executemany.
     """
-    fields = [_concrete_field(model, name) for name in columns]
+    fields = [concrete_field(model, name) for name in columns]
     count = len(next(iter(columns.values()), []))
     if any(len(values) != count for values in columns.values()):
         raise ValueError("Every column needs a value for every row.")
@@ -122,7 +122,7 @@ def insert_columns(
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     names = ", ".join(quote(field.column) for field in fields)
-    key = quote(_concrete_field(model, skip_conflicts_on).column)
+    key = quote(concrete_field(model, skip_conflicts_on).column)
     keys = list(columns[skip_conflicts_on])
     with connection.cursor() as cursor:
         cursor.execute(
@@ -159,7 +159,7 @@ def _insert(
     """insert_columns' statement on PostgreSQL, made once per process (asking each field for
     its column type was a twentieth of a single event's request): one row of values, or the
     rows as one array per column, as text or binary parameters."""
-    fields = [_concrete_field(model, name) for name in names]
+    fields = [concrete_field(model, name) for name in names]
     quote = connection.ops.quote_name
     if rows == "values":
         source = "VALUES ({})".format(
@@ -170,7 +170,7 @@ def _insert(
         arrays = ", ".join(f"{placeholder}::{field.db_type(connection)}[]" for field in fields)
         # Only quoted identifiers and column types from the model are formatted in.
         source = f"SELECT * FROM unnest({arrays})"  # noqa: S608
-    key = quote(_concrete_field(model, skip_conflicts_on).column)
+    key = quote(concrete_field(model, skip_conflicts_on).column)
     return (
         f"INSERT INTO {quote(model._meta.db_table)} "
         f"({', '.join(quote(field.column) for field in fields)}) {source} "
@@ -178,7 +178,8 @@ def _insert(
     )
 
 
-def _concrete_field(model: type[Model], name: str) -> Field[Any, Any]:
+def concrete_field(model: type[Model], name: str) -> Field[Any, Any]:
+    """The model's field of this name, which must be a column of its table."""
     field = model._meta.get_field(name)
     if not isinstance(field, Field) or not field.concrete:
         raise ValueError(f"{name} is not a column of {model.__name__}.")

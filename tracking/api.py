@@ -25,9 +25,16 @@ from tracking.serializers import (
     EventOutSerializer,
     events_represented,
 )
-from tracking.services import EventIdTakenError, EventInput, events_record
+from tracking.services import (
+    EventIdTakenError,
+    EventInput,
+    UnknownProductsError,
+    events_record,
+)
 
 ItemErrors = dict[int, dict[str, list[str]]]
+
+NO_SUCH_PRODUCT = "No such product."
 
 
 class InvalidEventsError(Exception):
@@ -85,6 +92,9 @@ class EventsView(APIView):
                 message = "Already used by another visitor's event."
                 taken = {i: {"event_id": [message]} for i in error.positions}
                 raise InvalidEventsError(taken) from error
+            except UnknownProductsError as error:
+                unknown = {i: {"product": [NO_SUCH_PRODUCT]} for i in error.positions}
+                raise InvalidEventsError(unknown) from error
         except InvalidEventsError as invalid:
             return self._invalid(invalid.errors, single)
         created = sum(event.created for event in recorded)
@@ -108,16 +118,23 @@ class EventsView(APIView):
                 raise PermissionDenied("Only the token's or the browser's own visitor's events.")
             if any_visitor and not visitor:
                 errors[index] = {"visitor": ["This field is required with an API token."]}
-        products = product_ids_named(data["product"] for data in valid.values())
         seen: set[str] = set()
         for index, data in valid.items():
-            if data["product"] not in products:
-                errors.setdefault(index, {})["product"] = ["No such product."]
             event_id = data.get("event_id")
             if event_id in seen:
                 errors.setdefault(index, {})["event_id"] = ["Repeated within the batch."]
             elif event_id:
                 seen.add(event_id)
+        references = [data["product"] for data in valid.values()]
+        if errors or any(isinstance(reference, str) for reference in references):
+            products = product_ids_named(references)
+            for index, data in valid.items():
+                if data["product"] not in products:
+                    errors.setdefault(index, {})["product"] = [NO_SUCH_PRODUCT]
+        else:
+            # Ids alone: events_record checks them as it stores the events, which for one
+            # event saves a round trip (an invalid item's answer still names them all).
+            products = {reference: reference for reference in references}
         if errors:
             raise InvalidEventsError(errors)
         return [

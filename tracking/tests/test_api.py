@@ -180,11 +180,13 @@ def test_one_event_is_stored_by_its_own_insert_and_a_batch_in_one_transaction(
     api, product, django_assert_num_queries
 ):
     """One event has nothing to undo if it is refused: a transaction would only add BEGIN
-    and COMMIT to its request. A batch has (a replay of another visitor's event refuses it)."""
+    and COMMIT to its request. A batch has (a replay of another visitor's event refuses it).
+    A known visitor's new event is one statement: it reads the visitor, checks the product
+    and inserts."""
     Visitor.objects.create(external_id="v1")
     event = {"visitor": "v1", "product": product.pk, "event_type": "view"}
     post(api, event)  # the visitor seen now: later events do not touch last_seen_at
-    with django_assert_num_queries(3) as one:  # the product, the visitor, the insert
+    with django_assert_num_queries(1) as one:
         assert post(api, event).status_code == 201
     with django_assert_num_queries(5) as batch:
         assert post(api, [event, event]).status_code == 201
@@ -265,3 +267,19 @@ def test_a_purchase_records_what_it_sold(api, product):
         "b": (1, product.price, ""),
         "c": (1, None, ""),
     }
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["one event", "batch"])
+def test_a_product_id_that_does_not_exist_is_a_400_naming_it(api, product, batch):
+    """Ids are checked as the events are stored, not read first: the answer is the same."""
+    missing = {"visitor": "v1", "product": product.pk + 1, "event_type": "view"}
+    fine = {"visitor": "v1", "product": product.pk, "event_type": "view"}
+    response = post(api, [fine, missing] if batch else missing)
+    assert response.status_code == 400
+    if batch:
+        assert response.json()["items"] == [
+            {"index": 1, "errors": {"product": ["No such product."]}}
+        ]
+    else:
+        assert response.json() == {"product": ["No such product."]}
+    assert not Event.objects.exists()
