@@ -320,29 +320,27 @@ def storefront_event_record(
     event_type: EventType,
     session_id: str,
     metadata: dict[str, Any] | None = None,
-) -> Event:
+) -> RecordedEvent:
     """A shopper opened a product's page or put it in the cart (recorded by the server, never
     by trusting the browser); a view's `metadata` names the recommendation widget and strategy
     the click came from.
 
-    The event is new by construction (the server draws its event_id), so unlike a client's
-    batch it needs no replay check: one INSERT, and the visitor's last_seen_at only when it is
-    more than a minute old.
-    """
-    now = timezone.now()
-    shopper = _visitors([visitor])[visitor]
-    event = Event.objects.create(
-        visitor_id=shopper[0],
-        product_id=product_id,
-        event_type=event_type,
-        occurred_at=now,
-        session_id=session_id,
+    The event is new by construction (the server draws its event_id), so a known shopper's is
+    one statement (events_record), and the visitor's last_seen_at is rewritten only when it
+    is more than a minute old."""
+    [recorded] = events_record(
+        events=[
+            EventInput(
+                visitor=visitor,
+                product_id=product_id,
+                event_type=event_type,
+                session_id=session_id,
+                metadata=metadata or {},
+            )
+        ],
         source=EventSource.STOREFRONT,
-        metadata=metadata or {},
     )
-    _visitors_seen([shopper], now)
-    transaction.on_commit(lambda: _recommendations_invalidate([visitor]))
-    return event
+    return recorded
 
 
 def _visitors_seen(visitors: Iterable[tuple[int, float | None]], now: datetime) -> None:
