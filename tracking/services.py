@@ -123,6 +123,7 @@ def events_record(
 
 
 def _products_checked(events: Sequence[EventInput]) -> None:
+    """UnknownProductsError unless every event's product exists (one query)."""
     wanted = sorted({e.product_id for e in events})
     with connection.cursor() as cursor:
         cursor.execute(
@@ -144,10 +145,12 @@ def _event_inserted_at_once(event: EventInput, source: EventSource) -> RecordedE
     of a single event's request on a host whose cores PostgreSQL shares."""
     now = timezone.now()
     occurred = event.occurred_at or now
-    columns = _columns([event], visitor_ids=[0], occurred=[occurred], source=source, now=now)
+    # The statement looks the visitor up by the external id it is given.
+    columns = _columns(
+        [event], visitors=[event.visitor], occurred=[occurred], source=source, now=now
+    )
     parameters = {name: values[0] for name, values in columns.items()}
-    parameters["visitor"] = event.visitor
-    parameters["metadata"] = json.dumps(event.metadata)
+    parameters["metadata"] = json.dumps(event.metadata)  # text, cast to jsonb by the statement
     with connection.cursor() as cursor:
         cursor.execute(_event_insert_statement(tuple(columns)), parameters)
         visitor_id, seen, product_found, inserted = cursor.fetchone()
@@ -196,7 +199,7 @@ def _events_record(events: Sequence[EventInput], source: EventSource) -> list[Re
     occurred = [e.occurred_at or now for e in events]
     columns = _columns(
         events,
-        visitor_ids=[visitor_ids[e.visitor] for e in events],
+        visitors=[visitor_ids[e.visitor] for e in events],
         occurred=occurred,
         source=source,
         now=now,
@@ -214,16 +217,17 @@ def _events_record(events: Sequence[EventInput], source: EventSource) -> list[Re
 def _columns(
     events: Sequence[EventInput],
     *,
-    visitor_ids: list[int],
+    visitors: Sequence[int | str],
     occurred: list[datetime],
     source: EventSource,
     now: datetime,
 ) -> dict[str, list[Any]]:
-    """The events' rows, column by column (Event's field names to lists of values)."""
+    """The events' rows, column by column (Event's field names to lists of values), with
+    each event's visitor as the statement storing them takes it (an id, or an external id)."""
     sales = sales_of(events)
     return {
         "event_id": [e.event_id for e in events],
-        "visitor": visitor_ids,
+        "visitor": list(visitors),
         "product": [e.product_id for e in events],
         "event_type": [e.event_type for e in events],
         "occurred_at": occurred,
