@@ -160,7 +160,7 @@ def _event_inserted_at_once(event: EventInput, source: EventSource) -> RecordedE
         return None
     _visitors_seen([(visitor_id, None if seen is None else float(seen))], now)
     transaction.on_commit(lambda: _recommendations_invalidate([event.visitor]))
-    return _recorded(event, occurred)
+    return _recorded(event, visitor=event.visitor, occurred=occurred, created=True)
 
 
 @functools.cache
@@ -205,7 +205,10 @@ def _events_record(events: Sequence[EventInput], source: EventSource) -> list[Re
         now=now,
     )
     inserted = set(insert_columns(Event, columns, skip_conflicts_on="event_id"))
-    recorded = [_recorded(e, when) for e, when in zip(events, occurred, strict=True)]
+    recorded = [
+        _recorded(e, visitor=e.visitor, occurred=when, created=True)
+        for e, when in zip(events, occurred, strict=True)
+    ]
     if len(inserted) < len(events):
         recorded = _replays_read(recorded, inserted, visitor_ids)
     _visitors_seen(visitors.values(), now)
@@ -241,17 +244,19 @@ def _columns(
     }
 
 
-def _recorded(event: EventInput, occurred: datetime) -> RecordedEvent:
-    """A new event as stored."""
+def _recorded(
+    event: EventInput | Event, *, visitor: str, occurred: datetime, created: bool
+) -> RecordedEvent:
+    """An event as stored: a new one (what was sent) or the one stored before (a replay)."""
     return RecordedEvent(
         event_id=event.event_id,
-        visitor=event.visitor,
+        visitor=visitor,
         product_id=event.product_id,
         event_type=event.event_type,
         occurred_at=occurred,
         session_id=event.session_id,
         metadata=event.metadata,
-        created=True,
+        created=created,
     )
 
 
@@ -271,20 +276,17 @@ def _replays_read(
     ]
     if taken:
         raise EventIdTakenError(taken)
-    return [_replayed(e, stored[e.event_id]) if e.event_id in stored else e for e in recorded]
-
-
-def _replayed(sent: RecordedEvent, stored: Event) -> RecordedEvent:
-    return RecordedEvent(
-        event_id=stored.event_id,
-        visitor=sent.visitor,
-        product_id=stored.product_id,
-        event_type=stored.event_type,
-        occurred_at=stored.occurred_at,
-        session_id=stored.session_id,
-        metadata=stored.metadata,
-        created=False,
-    )
+    return [
+        _recorded(
+            stored[e.event_id],
+            visitor=e.visitor,
+            occurred=stored[e.event_id].occurred_at,
+            created=False,
+        )
+        if e.event_id in stored
+        else e
+        for e in recorded
+    ]
 
 
 class SoldEvent(Protocol):
