@@ -41,7 +41,10 @@ class FastJSONRenderer(JSONRenderer):
     ) -> bytes:
         if data is None:
             return b""
-        if self.get_indent(accepted_media_type or "", renderer_context or {}) is not None:
+        # orjson writes compact UTF-8, what DRF writes under its default settings; under any
+        # other COMPACT_JSON or UNICODE_JSON, and when indenting, DRF's renderer writes it.
+        indent = self.get_indent(accepted_media_type or "", renderer_context or {})
+        if indent is not None or not self.compact or self.ensure_ascii:
             return self._drfs(data, accepted_media_type, renderer_context)
         try:
             rendered = orjson.dumps(data, default=_DEFAULT, option=_OPTIONS)

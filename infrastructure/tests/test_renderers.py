@@ -100,3 +100,13 @@ def test_a_tiny_floats_exponent_is_written_shorter_with_the_same_value():
 def test_nothing_renders_as_no_bytes_and_a_nan_as_null():
     assert FastJSONRenderer().render(None) == b""
     assert json.loads(FastJSONRenderer().render({"score": math.nan})) == {"score": None}
+
+
+def test_drfs_settings_other_than_its_defaults_are_honoured(monkeypatch):
+    data = {"name": "Mug ✓", "items": [1, 2]}
+    monkeypatch.setattr(FastJSONRenderer, "ensure_ascii", True)
+    monkeypatch.setattr(FastJSONRenderer, "compact", False)
+    monkeypatch.setattr(JSONRenderer, "ensure_ascii", True)
+    monkeypatch.setattr(JSONRenderer, "compact", False)
+    assert FastJSONRenderer().render(data) == JSONRenderer().render(data)
+    assert b"\\u2713" in FastJSONRenderer().render(data)
