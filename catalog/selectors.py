@@ -150,12 +150,15 @@ def product_cards_available(product_ids: Iterable[int]) -> tuple[dict[int, Produ
     takes to answer it.
     """
     ids = list(product_ids)
-    found = [
-        (pk, kept)
-        for pk, kept in zip(ids, cache.kept_many("card", ids, compute=_card_rows), strict=True)
-        if kept is not None
-    ]
-    return {pk: kept[0] for pk, kept in found}, {pk for pk, kept in found if kept[1]}
+    cards: dict[int, ProductCard] = {}
+    available: set[int] = set()
+    # One pass: a list's computation asks for hundreds of candidates.
+    for pk, kept in zip(ids, cache.kept_many("card", ids, compute=_card_rows), strict=True):
+        if kept is not None:
+            cards[pk] = kept[0]
+            if kept[1]:
+                available.add(pk)
+    return cards, available
 
 
 def _card_rows(ids: list[int]) -> list[tuple[ProductCard, bool] | None]:

@@ -219,11 +219,15 @@ def current_sessions(events: EventArrays, visitor_ids: IntArray, *, now: float) 
 def current_baskets(events: EventArrays, visitor_ids: IntArray) -> tuple[IntArray, IntArray]:
     """Each visitor's basket: the products they added to the cart since their last purchase,
     as (position in visitor_ids, product) rows."""
+    added_any = events.event_type == ADD_TO_CART
+    if not added_any.any():
+        # Nothing was ever added (most of one visitor's histories): no basket.
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     position, known = positions(visitor_ids, events.visitor)
     last_purchase = np.full(len(visitor_ids), -np.inf)
     bought = known & (events.event_type == PURCHASE)
     np.maximum.at(last_purchase, position[bought], events.timestamp[bought])
-    added = known & (events.event_type == ADD_TO_CART)
+    added = known & added_any
     added &= events.timestamp > np.where(known, last_purchase[position], np.inf)
     pairs = distinct_first(pair_key(position[added], events.product[added]))[0]
     return pairs >> 32, pairs & 0xFFFFFFFF

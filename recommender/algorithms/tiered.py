@@ -100,7 +100,13 @@ def recommend(
             personalised,
             members(catalog.category_of(personalised.product), rules.personalised_categories),
         )
-    personalised = _select(personalised, catalog, rules.max_per_category, k)
+    basket = live is not None and len(live.basket_product) > 0
+    merchandised = merchandising is not None and merchandising.active
+    if basket or merchandised:
+        # The personalised tier's best k go first and keep their places when basket products
+        # are taken out, or rules move products, after the tiers are joined. Otherwise the
+        # final selection below picks exactly these rows first, so one selection suffices.
+        personalised = _select(personalised, catalog, rules.max_per_category, k)
     target = _target_categories(histories, visitor_count, catalog, requested_category)
     # Enough fill for the list even when the cap or the personalised items take some away.
     fill_length = 3 * k + 20
@@ -117,7 +123,7 @@ def recommend(
             ),
         ]
     )
-    if live is not None and len(live.basket_product):
+    if live is not None and basket:
         candidates = _taken(
             candidates,
             ~members(
@@ -125,7 +131,7 @@ def recommend(
                 pair_key(live.basket_visitor, live.basket_product),
             ),
         )
-    if merchandising is not None and merchandising.active:
+    if merchandising is not None and merchandised:
         ordered = _select(candidates, catalog, rules.max_per_category, None)
         chosen = _merchandised(ordered, histories, visitor_count, catalog, merchandising, live, k)
     else:
@@ -357,7 +363,7 @@ def _top_of_each(
 
 def _explained(chosen: _Candidates, contributions: _Contributions) -> _Candidates:
     """The chosen candidates with the reasons of their personalised ones."""
-    personalised = chosen.tier == Tier.PERSONALISED
+    personalised = chosen.tier == int(Tier.PERSONALISED)
     if not personalised.any():
         return chosen
     because = chosen.because.copy()
@@ -504,9 +510,11 @@ def _select(
         category = catalog.category_of(product)
         # Rank within (visitor, category) among the products still kept, in list order.
         kept = np.flatnonzero(keep)
-        by_category = kept[np.lexsort((kept, category[kept], visitor[kept]))]
-        rank = rank_within(pair_key(visitor[by_category], category[by_category]))
-        keep[by_category[rank >= max_per_category]] = False
+        # A stable sort keeps list order within each (visitor, category).
+        key = pair_key(visitor[kept], category[kept])
+        by_category = np.argsort(key, kind="stable")
+        rank = rank_within(key[by_category])
+        keep[kept[by_category[rank >= max_per_category]]] = False
     kept = np.flatnonzero(keep)
     if k is not None:
         kept = kept[rank_within(visitor[kept]) < k]

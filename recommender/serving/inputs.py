@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -275,7 +275,7 @@ def live_now(
     if len(sessions.product) == 0 or not with_candidates:
         # No current session (most misses), or a variant without live candidates: none; the
         # basket is still left out.
-        quiet = replace(Live.empty(), basket_visitor=basket_visitor, basket_product=basket_product)
+        quiet = Live(Ranked.empty(), np.empty(0, dtype=np.int64), basket_visitor, basket_product)
         return quiet, sessions.product, np.empty(0, dtype=np.int64), False
     index = served_session_index()
     ranker = served_live_ranker()
@@ -474,7 +474,7 @@ def _best_of(fills: Ranked, categories: Iterable[int] | None, length: int) -> Ra
     if categories is None:
         rows: slice | IntArray = slice(0, length)
     else:
-        rows = np.flatnonzero(members(fills.group, np.fromiter(categories, dtype=np.int64)))
+        rows = np.flatnonzero(members(fills.group, np.asarray(categories, dtype=np.int64)))
         rows = rows[:length]
     return Ranked(group=fills.group[rows], product=fills.product[rows], score=fills.score[rows])
 
@@ -482,7 +482,7 @@ def _best_of(fills: Ranked, categories: Iterable[int] | None, length: int) -> Ra
 def _by_category(fills: Ranked, categories: Iterable[int]) -> Ranked:
     """The fills of the categories grouped by category, best first within each, as
     recommend() reads a category tier (it takes each visitor's own category's first rows)."""
-    rows = np.flatnonzero(members(fills.group, np.fromiter(categories, dtype=np.int64)))
+    rows = np.flatnonzero(members(fills.group, np.asarray(categories, dtype=np.int64)))
     rows = rows[np.argsort(fills.group[rows], kind="stable")]
     return Ranked(group=fills.group[rows], product=fills.product[rows], score=fills.score[rows])
 
