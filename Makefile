@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-api-ab bench-live-scoring bench-live-replay bench-pages bench-search bench-merchandising bench-content-refresh bench-content-recall bench-experiments bench-dashboard bench-real-data bench-real-data-live bench-ranking bench-load fault-db-restart fuzz-api clean
+.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-api-ab bench-miss-cost bench-live-scoring bench-live-replay bench-pages bench-search bench-merchandising bench-content-refresh bench-content-recall bench-experiments bench-dashboard bench-real-data bench-real-data-live bench-ranking bench-load fault-db-restart fuzz-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -90,6 +90,9 @@ bench-api: $(VENV)/.installed-dev  ## API load: gunicorn + PostgreSQL + Redis, d
 
 bench-api-ab: $(VENV)/.installed-dev  ## this checkout's API beside BASELINE=<commit>'s, alternating
 	$(BIN)/python bench/api_ab.py --baseline $(BASELINE)
+
+bench-miss-cost: $(VENV)/.installed-dev  ## a cache miss's CPU against ping's, in one process
+	$(BIN)/python bench/miss_cost.py
 
 bench-live-scoring: $(VENV)/.installed-dev  ## the live ranking's features and classifier per request
 	$(BIN)/python bench/live_scoring.py
