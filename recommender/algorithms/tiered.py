@@ -100,42 +100,41 @@ def recommend(
             personalised,
             members(catalog.category_of(personalised.product), rules.personalised_categories),
         )
-    basket = live is not None and len(live.basket_product) > 0
-    merchandised = merchandising is not None and merchandising.active
-    if basket or merchandised:
-        # The personalised tier's best k go first and keep their places when basket products
-        # are taken out, or rules move products, after the tiers are joined. Otherwise the
-        # final selection below picks exactly these rows first, so one selection suffices.
-        personalised = _select(personalised, catalog, rules.max_per_category, k)
-    target = _target_categories(histories, visitor_count, catalog, requested_category)
-    # Enough fill for the list even when the cap or the personalised items take some away.
-    fill_length = 3 * k + 20
-    candidates = _concatenate(
-        [
-            personalised,
-            _fill(category_trending, target, catalog, Tier.CATEGORY_TRENDING, fill_length),
-            _fill(
-                global_trending,
-                np.zeros(visitor_count, dtype=np.int64),
-                catalog,
-                Tier.GLOBAL_TRENDING,
-                fill_length,
-            ),
-        ]
-    )
-    if live is not None and basket:
-        candidates = _taken(
-            candidates,
-            ~members(
-                pair_key(candidates.visitor, candidates.product),
-                pair_key(live.basket_visitor, live.basket_product),
-            ),
-        )
-    if merchandising is not None and merchandised:
-        ordered = _select(candidates, catalog, rules.max_per_category, None)
-        chosen = _merchandised(ordered, histories, visitor_count, catalog, merchandising, live, k)
+    personalised = _select(personalised, catalog, rules.max_per_category, k)
+    if live is not None and len(live.basket_product):
+        personalised = _without_basket(personalised, live)
+    if (merchandising is None or not merchandising.active) and _full(
+        personalised, visitor_count, k
+    ):
+        # Every visitor's personalised tier fills the list on its own: the trending tiers
+        # come after it, so they could not make the list (a visitor's usual cache miss).
+        chosen = personalised
     else:
-        chosen = _select(candidates, catalog, rules.max_per_category, k)
+        target = _target_categories(histories, visitor_count, catalog, requested_category)
+        # Enough fill for the list even when the cap or the personalised items take some away.
+        fill_length = 3 * k + 20
+        candidates = _concatenate(
+            [
+                personalised,
+                _fill(category_trending, target, catalog, Tier.CATEGORY_TRENDING, fill_length),
+                _fill(
+                    global_trending,
+                    np.zeros(visitor_count, dtype=np.int64),
+                    catalog,
+                    Tier.GLOBAL_TRENDING,
+                    fill_length,
+                ),
+            ]
+        )
+        if live is not None and len(live.basket_product):
+            candidates = _without_basket(candidates, live)
+        if merchandising is not None and merchandising.active:
+            ordered = _select(candidates, catalog, rules.max_per_category, None)
+            chosen = _merchandised(
+                ordered, histories, visitor_count, catalog, merchandising, live, k
+            )
+        else:
+            chosen = _select(candidates, catalog, rules.max_per_category, k)
     if rules.explain:
         chosen = _explained(chosen, contributions)
     return Recommendations(
@@ -438,6 +437,22 @@ def _fill(
         score=score[entry],
         tier=np.full(len(entry), int(tier), dtype=np.int8),
         because=np.full((len(entry), REASON_PRODUCTS), -1, dtype=np.int64),
+    )
+
+
+def _full(candidates: _Candidates, visitor_count: int, k: int) -> bool:
+    """Whether every visitor has k candidates."""
+    return bool(np.bincount(candidates.visitor, minlength=visitor_count).min(initial=k) >= k)
+
+
+def _without_basket(candidates: _Candidates, live: Live) -> _Candidates:
+    """The candidates but the products in their visitor's basket (never suggested)."""
+    return _taken(
+        candidates,
+        ~members(
+            pair_key(candidates.visitor, candidates.product),
+            pair_key(live.basket_visitor, live.basket_product),
+        ),
     )
 
 
