@@ -236,3 +236,19 @@ def test_the_basket_is_never_suggested_not_even_with_interacted_products_allowed
         assert 1 not in shown.product.tolist()  # in the basket
     allowed = with_live(history, now, k=5, include_interacted=True, live_weight=1.0)
     assert 2 in allowed.product.tolist()  # viewed, not in the basket
+
+
+def test_a_list_the_personalised_tier_fills_shows_no_trending_product():
+    history = Histories(np.array([0]), np.array([1]), np.array([1.0]))  # brings 2 (0.9), 3 (0.5)
+    full = run(history, 1, k=2)
+    assert [(p, t) for p, _, t in of_visitor(full, 0)] == [
+        (2, Tier.PERSONALISED),
+        (3, Tier.PERSONALISED),
+    ]
+    assert full.strategy.tolist() == [Tier.PERSONALISED]
+    # Product 2 is in the basket: the list keeps its length, a trending product takes its place.
+    emptied = [(p, t) for p, _, t in of_visitor(with_live(history, live(basket=((0, 2),)), k=2), 0)]
+    assert emptied[0] == (3, Tier.PERSONALISED)
+    assert len(emptied) == 2
+    assert emptied[1][0] != 2
+    assert emptied[1][1] != Tier.PERSONALISED
