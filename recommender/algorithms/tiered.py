@@ -369,23 +369,27 @@ def _explained(chosen: _Candidates, contributions: _Contributions) -> _Candidate
     because[personalised] = _reasons(
         chosen.visitor[personalised], chosen.product[personalised], contributions
     )
-    return replace(chosen, because=because)
+    return _Candidates(chosen.visitor, chosen.product, chosen.score, chosen.tier, because)
 
 
 def _reasons(visitor: IntArray, product: IntArray, contributions: _Contributions) -> IntArray:
     """For each (visitor, product) candidate, the two history products that brought the most."""
     candidate_key = pair_key(visitor, product)
-    owner = pair_key(contributions.visitor, contributions.candidate)
-    wanted = members(owner, candidate_key)
-    owner, source = owner[wanted], contributions.source[wanted]
-    by_source = grouped(owner, source)
-    total = by_source.sum(contributions.contribution[wanted])
-    owner_key, source = by_source.keys(owner), by_source.keys(source)
-    order = np.lexsort((source, -total, owner_key))
-    owner_key, source = owner_key[order], source[order]
-    rank = rank_within(owner_key)
     candidate_order = np.argsort(candidate_key)
-    slot = np.searchsorted(candidate_key[candidate_order], owner_key)
+    # Each contribution's candidate as its place among the sorted candidates (kept: those
+    # contributing to one of them).
+    slot, kept = positions(
+        candidate_key[candidate_order], pair_key(contributions.visitor, contributions.candidate)
+    )
+    # Summed per (candidate, history product), in one sortable key: places and ids < 2**31.
+    groups, group_of_row = distinct(pair_key(slot[kept], contributions.source[kept]))
+    total = np.bincount(
+        group_of_row, weights=contributions.contribution[kept], minlength=len(groups)
+    ).astype(np.float64, copy=False)
+    slot, source = groups >> 32, groups & 0xFFFFFFFF
+    order = np.lexsort((source, -total, slot))
+    slot, source = slot[order], source[order]
+    rank = rank_within(slot)
     because = np.full((len(visitor), REASON_PRODUCTS), -1, dtype=np.int64)
     top = rank < REASON_PRODUCTS
     because[candidate_order[slot[top]], rank[top]] = source[top]
