@@ -100,12 +100,13 @@ def recommend(
             personalised,
             members(catalog.category_of(personalised.product), rules.personalised_categories),
         )
+    # What is taken out of, or rearranged in, the joined tiers (None: nothing).
+    basket = live if live is not None and len(live.basket_product) else None
+    rules_applied = merchandising if merchandising is not None and merchandising.active else None
     personalised = _select(personalised, catalog, rules.max_per_category, k)
-    if live is not None and len(live.basket_product):
-        personalised = _without_basket(personalised, live)
-    if (merchandising is None or not merchandising.active) and _full(
-        personalised, visitor_count, k
-    ):
+    if basket is not None:
+        personalised = _without_basket(personalised, basket)
+    if rules_applied is None and _full(personalised, visitor_count, k):
         # Every visitor's personalised tier fills the list on its own: the trending tiers
         # come after it, so they could not make the list (a visitor's usual cache miss).
         chosen = personalised
@@ -126,12 +127,12 @@ def recommend(
                 ),
             ]
         )
-        if live is not None and len(live.basket_product):
-            candidates = _without_basket(candidates, live)
-        if merchandising is not None and merchandising.active:
+        if basket is not None:
+            candidates = _without_basket(candidates, basket)
+        if rules_applied is not None:
             ordered = _select(candidates, catalog, rules.max_per_category, None)
             chosen = _merchandised(
-                ordered, histories, visitor_count, catalog, merchandising, live, k
+                ordered, histories, visitor_count, catalog, rules_applied, live, k
             )
         else:
             chosen = _select(candidates, catalog, rules.max_per_category, k)
