@@ -6,8 +6,11 @@ the process's memory a dictionary lookup. Each process subscribes to a Redis cha
 memory; `forget()` publishes the key there, and before every read of its memory a process
 takes the messages already waiting on its subscription's socket (a poll, a few microseconds,
 no round trip). Redis writes a published message to the subscribers in the same pass of its
-event loop as its reply to the publisher, so a request that starts after one process's
-`forget()` has returned no longer finds the key in any process.
+event loop as its reply to the publisher, but in no fixed order: the publisher may read its
+reply before a subscriber's message is written. So `forget()` makes one more round trip
+(a PING) after the PUBLISH: Redis reads that PING only after finishing the pass that wrote
+the message to every subscriber, so a request that starts after one process's `forget()`
+has returned no longer finds the key in any process.
 
 Nothing is kept while the subscription is not confirmed: without Redis (the zero-configuration
 store), before the first confirmation, and from the moment the subscription's connection
@@ -89,7 +92,10 @@ class ProcessMemory(Generic[T]):
         if client is None:
             return
         try:
-            client.get_client(write=True).publish(self._channel(client), key)
+            connection = client.get_client(write=True)
+            connection.publish(self._channel(client), key)
+            # Returns once every subscriber has the message on its socket (see the module).
+            connection.ping()
         except (RedisError, OSError):
             logger.warning("Forget of %s not published", self.name, exc_info=True)
 
