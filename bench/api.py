@@ -3,10 +3,13 @@
 Seeds the default demo store into its own database (BENCH_API_DATABASE_URL, default
 `shopsmart_bench_api`), runs the pipelines, starts gunicorn with DEBUG off and measures each
 endpoint at 4 and 32 concurrent clients (after one discarded warm-up second): throughput,
-p50 / p95 / p99 latency and errors.
+p50 / p95 / p99 latency and errors. Each endpoint's run comes right after a run of ping, its
+floor, at the same number of clients: this shared host's speed moves by a third within
+minutes, so a floor measured once at the start made the shares of later runs drift with it.
+With --rounds N everything is measured N times over and the medians of the shares are printed.
 Needs wrk (`apt-get install wrk`). Prints a table and writes bench/results/api-<name>.json.
 
-    python bench/api.py [--seconds 10]
+    python bench/api.py [--seconds 10] [--rounds 3] [--only TEXT ...]
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -344,11 +349,23 @@ def browse(token: str, shoppers: list[str], products: list[int]) -> None:
             pass
 
 
-def bench_setup(description: str) -> tuple[int, str, str, list[str]]:
-    """The command line's run length and scenarios, and the bench database and Redis
+@dataclass(frozen=True)
+class Options:
+    seconds: int
+    rounds: int
+    url: str
+    redis_url: str
+    only: list[str]
+
+
+def bench_setup(description: str) -> Options:
+    """The command line's run length, rounds and scenarios, and the bench database and Redis
     (shared with the commands the benchmark runs)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="measure everything this many times (medians)"
+    )
     parser.add_argument(
         "--only",
         nargs="+",
@@ -357,12 +374,14 @@ def bench_setup(description: str) -> tuple[int, str, str, list[str]]:
         help="run only the scenarios whose name contains one of these (ping always runs)",
     )
     args = parser.parse_args()
+    if args.seconds < 1 or args.rounds < 1:
+        parser.error("--seconds and --rounds must be at least 1")
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     url = os.environ.get("BENCH_API_DATABASE_URL", DEFAULT_URL)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     os.environ |= {"REDIS_URL": redis_url, "CACHE_KEY_PREFIX": CACHE_PREFIX}
-    return args.seconds, url, redis_url, args.only
+    return Options(args.seconds, args.rounds, url, redis_url, args.only)
 
 
 def chosen(scripts: dict[str, str], only: list[str]) -> dict[str, str]:
@@ -380,27 +399,42 @@ def measure(
     seconds: int,
     before_run: Callable[[str], None] = lambda _name: None,
     after_run: Callable[[str, int, dict[str, Any]], None] = lambda _name, _offset, _f: None,
+    rounds: int = 1,
 ) -> list[dict[str, Any]]:
-    """Each script at each concurrency after a discarded warm-up second (workers have imported
-    the views and opened their connections), printed as a table row as it is measured."""
-    print(f"{'scenario':<32}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}"
+    """Each script at each concurrency, right after a run of ping at the same concurrency
+    (its floor, whose figures it carries), each after a discarded warm-up second (workers
+    have imported the views and opened their connections); `rounds` times over. Printed as
+    table rows as they are measured."""
+    print(f"{'round':>5}  {'scenario':<32}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}"
           f"{'p99 ms':>9}{'errors':>8}")  # fmt: skip
     results = []
     offset = int(time.time())
-    for name, script in scripts.items():
-        for connections in concurrency:
-            timeout = client_timeout(name)
-            wrk_run(script, connections, 1, offset + 5_000_000, timeout)
-            before_run(name)
-            offset += 10_000_000
-            figures = wrk_run(script, connections, seconds, offset, timeout)
-            figures |= {"scenario": name, "clients": connections}
-            after_run(name, offset, figures)
-            idle_wait()
-            results.append(figures)
-            print(f"{name:<32}{connections:>8}{figures['requests_per_second']:>10}"
-                  f"{figures['p50_ms']:>9.2f}{figures['p95_ms']:>9.2f}"
-                  f"{figures['p99_ms']:>9.2f}{figures['errors']:>8}")  # fmt: skip
+    for number in range(1, rounds + 1):
+        for name, script in scripts.items():
+            if name == "ping":
+                continue
+            for connections in concurrency:
+                paired = {}
+                for run_name, run_script in (("ping", scripts["ping"]), (name, script)):
+                    timeout = client_timeout(run_name)
+                    wrk_run(run_script, connections, 1, offset + 5_000_000, timeout)
+                    before_run(run_name)
+                    offset += 10_000_000
+                    figures = wrk_run(run_script, connections, seconds, offset, timeout)
+                    figures |= {"scenario": run_name, "clients": connections, "round": number}
+                    after_run(run_name, offset, figures)
+                    idle_wait()
+                    paired[run_name] = figures
+                    print(f"{number:>5}  {run_name:<32}{connections:>8}"
+                          f"{figures['requests_per_second']:>10}{figures['p50_ms']:>9.2f}"
+                          f"{figures['p95_ms']:>9.2f}{figures['p99_ms']:>9.2f}"
+                          f"{figures['errors']:>8}")  # fmt: skip
+                floor = paired["ping"]
+                paired[name] |= {
+                    "ping_requests_per_second": floor["requests_per_second"],
+                    "ping_p95_ms": floor["p95_ms"],
+                }
+                results += [floor, paired[name]]
     return results
 
 
@@ -418,22 +452,28 @@ def idle_wait(most_seconds: float = 60.0) -> None:
 
 def shares_print(results: list[dict[str, Any]]) -> None:
     """Each scenario's throughput as a share of ping's and its p95 as a multiple of ping's,
-    at the same number of clients in the same run."""
-    ping = {r["clients"]: r for r in results if r["scenario"] == "ping"}
-    print("\nThroughput as a share of ping's, and p95 as a multiple of ping's:")
+    each against the ping run just before it; with several rounds, the medians over them and
+    each round's share."""
+    rows: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for r in results:
-        floor = ping.get(r["clients"])
-        if r["scenario"] != "ping" and floor is not None:
-            share = r["requests_per_second"] / floor["requests_per_second"]
-            slower = r["p95_ms"] / floor["p95_ms"]
-            print(f"  {r['scenario']:<30} {r['clients']:>3} clients: {share:.0%},"
-                  f" p95 {slower:.1f}x")  # fmt: skip
+        if "ping_requests_per_second" in r:
+            rows.setdefault((r["scenario"], r["clients"]), []).append(r)
+    rounds = max((len(runs) for runs in rows.values()), default=1)
+    print("\nThroughput as a share of ping's, and p95 as a multiple of ping's"
+          + (f" (medians of {rounds} rounds):" if rounds > 1 else ":"))  # fmt: skip
+    for (scenario, clients), runs in rows.items():
+        shares = [r["requests_per_second"] / r["ping_requests_per_second"] for r in runs]
+        slower = statistics.median(r["p95_ms"] / r["ping_p95_ms"] for r in runs)
+        each = f" (rounds: {', '.join(f'{s:.0%}' for s in shares)})" if len(runs) > 1 else ""
+        print(f"  {scenario:<30} {clients:>3} clients: {statistics.median(shares):.0%},"
+              f" p95 {slower:.1f}x{each}")  # fmt: skip
 
 
 def main() -> None:
-    seconds, url, redis_url, only = bench_setup(__doc__.splitlines()[0])
+    options = bench_setup(__doc__.splitlines()[0])
+    url = options.url
     token, visitors, products = prepare(url)
-    server = start_server(url, redis_url)
+    server = start_server(url, options.redis_url)
 
     def before_run(name: str) -> None:
         if name == SHOPPING:
@@ -458,16 +498,18 @@ def main() -> None:
 
     try:
         warm(token, visitors)
-        print(f"API on gunicorn (2 workers), PostgreSQL + Redis, wrk {seconds} s per run")
-        scripts = chosen(scenario_scripts(token, visitors, products), only)
-        results = measure(scripts, CONCURRENCY, seconds, before_run, after_run)
+        print(f"API on gunicorn (2 workers), PostgreSQL + Redis, wrk {options.seconds} s per run")
+        scripts = chosen(scenario_scripts(token, visitors, products), options.only)
+        results = measure(
+            scripts, CONCURRENCY, options.seconds, before_run, after_run, options.rounds
+        )
     finally:
         server.terminate()
         server.wait()
     shares_print(results)
     for r in results:
         if "events_stored" in r:
-            print(f"  {r['scenario']:<30} {r['clients']:>3} clients: "
+            print(f"  {r['scenario']:<30} {r['clients']:>3} clients, round {r['round']}: "
                   f"{r['events_stored_per_second']:,} events stored per second "
                   f"({r['events_stored']:,} in {r['seconds']:.1f} s)")  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -3,10 +3,11 @@
 The default demo store (as bench/api.py prepares it); ten shoppers with a history browse with
 their visitor and session cookies, as a browser sends them: home, category pages, product
 pages (each records a view, as in the shop) and searches, at 4, 16 and 32 concurrent clients
-after one discarded warm-up second, beside `GET /api/ping` (the framework's floor).
+after one discarded warm-up second, each right after a run of `GET /api/ping` (the
+framework's floor) at the same number of clients, as bench/api.py measures them.
 Prints a table and writes bench/results/pages-load.json.
 
-    python bench/pages.py [--seconds 10]
+    python bench/pages.py [--seconds 10] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -100,16 +101,20 @@ end
 
 
 def main() -> None:
-    seconds, url, redis_url, only = bench_setup(__doc__.splitlines()[0])
-    prepare(url)
-    pages = json.loads(shell(url, PAGES_TO_VISIT))
-    server = start_server(url, redis_url)
+    options = bench_setup(__doc__.splitlines()[0])
+    prepare(options.url)
+    pages = json.loads(shell(options.url, PAGES_TO_VISIT))
+    server = start_server(options.url, options.redis_url)
     try:
-        print(f"Shop pages on gunicorn (2 workers), PostgreSQL + Redis, wrk {seconds} s per run")
-        scripts = chosen(
-            scenario_scripts(pages["cookies"], pages["categories"], pages["products"]), only
+        print(
+            f"Shop pages on gunicorn (2 workers), PostgreSQL + Redis, wrk {options.seconds} s "
+            "per run"
         )
-        results = measure(scripts, CONCURRENCY, seconds)
+        scripts = chosen(
+            scenario_scripts(pages["cookies"], pages["categories"], pages["products"]),
+            options.only,
+        )
+        results = measure(scripts, CONCURRENCY, options.seconds, rounds=options.rounds)
     finally:
         server.terminate()
         server.wait()
