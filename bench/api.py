@@ -403,16 +403,18 @@ def measure(
 ) -> list[dict[str, Any]]:
     """Each script at each concurrency, right after a run of ping at the same concurrency
     (its floor, whose figures it carries), each after a discarded warm-up second (workers
-    have imported the views and opened their connections); `rounds` times over. Printed as
-    table rows as they are measured."""
+    have imported the views and opened their connections); `rounds` times over, a script's
+    rounds one after the other (a scenario that posts events gives its visitors a current
+    session for 30 minutes: a round of an earlier scenario after it would measure another
+    path). Printed as table rows as they are measured."""
     print(f"{'round':>5}  {'scenario':<32}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}"
           f"{'p99 ms':>9}{'errors':>8}")  # fmt: skip
     results = []
     offset = int(time.time())
-    for number in range(1, rounds + 1):
-        for name, script in scripts.items():
-            if name == "ping":
-                continue
+    for name, script in scripts.items():
+        if name == "ping":
+            continue
+        for number in range(1, rounds + 1):
             for connections in concurrency:
                 paired = {}
                 for run_name, run_script in (("ping", scripts["ping"]), (name, script)):
