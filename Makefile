@@ -7,6 +7,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Rounds of the load benchmarks (bench-api, bench-pages): each share printed is the median of
+# this many, each against its own ping run.
+ROUNDS ?= 3
 
 .PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-api-ab bench-miss-cost bench-live-scoring bench-live-replay bench-pages bench-search bench-merchandising bench-content-refresh bench-content-recall bench-experiments bench-dashboard bench-real-data bench-real-data-live bench-ranking bench-load fault-db-restart fuzz-api clean
 
@@ -86,7 +89,7 @@ bench-large: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py --large
 
 bench-api: $(VENV)/.installed-dev  ## API load: gunicorn + PostgreSQL + Redis, driven by wrk
-	$(BIN)/python bench/api.py
+	$(BIN)/python bench/api.py --rounds $(ROUNDS)
 
 bench-api-ab: $(VENV)/.installed-dev  ## this checkout's API beside BASELINE=<commit>'s, alternating
 	$(BIN)/python bench/api_ab.py --baseline $(BASELINE)
@@ -101,7 +104,7 @@ bench-live-replay: $(VENV)/.installed-dev  ## replayed orders' live query featur
 	$(BIN)/python bench/live_replay.py
 
 bench-pages: $(VENV)/.installed-dev  ## shop pages under load, as bench-api
-	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/pages.py --rounds $(ROUNDS)
 
 bench-search: $(VENV)/.installed-dev  ## search relevance (MRR) on SQLite and PostgreSQL
 	$(BIN)/python bench/search_relevance.py

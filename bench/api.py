@@ -471,6 +471,22 @@ def shares_print(results: list[dict[str, Any]]) -> None:
               f" p95 {slower:.1f}x{each}")  # fmt: skip
 
 
+def stored_print(results: list[dict[str, Any]]) -> None:
+    """The events stored a second by each run that counted them, and their median."""
+    rates: dict[tuple[str, int], list[int]] = {}
+    for r in results:
+        if "events_stored" in r:
+            rates.setdefault((r["scenario"], r["clients"]), []).append(
+                r["events_stored_per_second"]
+            )
+            print(f"  {r['scenario']:<30} {r['clients']:>3} clients, round {r['round']}: "
+                  f"{r['events_stored_per_second']:,} events stored per second "
+                  f"({r['events_stored']:,} in {r['seconds']:.1f} s)")  # fmt: skip
+    for (scenario, clients), per_round in rates.items():
+        print(f"  {scenario:<30} {clients:>3} clients: {statistics.median(per_round):,.0f} "
+              f"events stored per second, median of {len(per_round)}")  # fmt: skip
+
+
 def main() -> None:
     options = bench_setup(__doc__.splitlines()[0])
     url = options.url
@@ -509,11 +525,7 @@ def main() -> None:
         server.terminate()
         server.wait()
     shares_print(results)
-    for r in results:
-        if "events_stored" in r:
-            print(f"  {r['scenario']:<30} {r['clients']:>3} clients, round {r['round']}: "
-                  f"{r['events_stored_per_second']:,} events stored per second "
-                  f"({r['events_stored']:,} in {r['seconds']:.1f} s)")  # fmt: skip
+    stored_print(results)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "api-load.json").write_text(json.dumps(results, indent=2))
 
