@@ -6,7 +6,7 @@ endpoint at 4 and 32 concurrent clients (after one discarded warm-up second): th
 p50 / p95 / p99 latency and errors. Each endpoint's run comes right after a run of ping, its
 floor, at the same number of clients: this shared host's speed moves by a third within
 minutes, so a floor measured once at the start made the shares of later runs drift with it.
-With --rounds N everything is measured N times over and the medians of the shares are printed.
+With --rounds N each scenario is measured N times, back to back, and the median shares printed.
 Needs wrk (`apt-get install wrk`). Prints a table and writes bench/results/api-<name>.json.
 
     python bench/api.py [--seconds 10] [--rounds 3] [--only TEXT ...]
@@ -351,6 +351,8 @@ def browse(token: str, shoppers: list[str], products: list[int]) -> None:
 
 @dataclass(frozen=True)
 class Options:
+    """What the command line asks for, and where the bench store is."""
+
     seconds: int
     rounds: int
     url: str
@@ -364,7 +366,7 @@ def bench_setup(description: str) -> Options:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument(
-        "--rounds", type=int, default=1, help="measure everything this many times (medians)"
+        "--rounds", type=int, default=1, help="measure each scenario this many times (medians)"
     )
     parser.add_argument(
         "--only",
