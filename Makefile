@@ -94,7 +94,7 @@ bench-api: $(VENV)/.installed-dev  ## API load: gunicorn + PostgreSQL + Redis, d
 bench-api-ab: $(VENV)/.installed-dev  ## this checkout's API beside BASELINE=<commit>'s, alternating
 	$(BIN)/python bench/api_ab.py --baseline $(BASELINE)
 
-bench-miss-cost: $(VENV)/.installed-dev  ## a cache miss's CPU against ping's, in one process
+bench-miss-cost: $(VENV)/.installed-dev  ## a cache miss's and a hit's CPU against ping's, in one process
 	$(BIN)/python bench/miss_cost.py
 
 bench-live-scoring: $(VENV)/.installed-dev  ## the live ranking's features and classifier per request
