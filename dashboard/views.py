@@ -23,6 +23,7 @@ from dashboard.permissions import (
 from dashboard.selectors import Figures, Period
 from infrastructure import cache
 from infrastructure.outbox.selectors import outbox_backlog
+from recommender import services as recommender_services
 from recommender.experiments.results import Results, experiment_results
 from recommender.models import Experiment, ExperimentMetric, PipelineKind
 from recommender.pipelines import PipelineAlreadyRunningError
@@ -186,7 +187,7 @@ def pipeline_run(request: HttpRequest, kind: str) -> HttpResponse:
 @require_POST
 @staff_required(FLUSH_CACHES)
 def caches_flush(request: HttpRequest) -> HttpResponse:
-    cache.flush()
+    recommender_services.caches_flush()
     messages.success(request, "Every cached answer is invalidated.")
     return redirect("dashboard:pipelines")
 

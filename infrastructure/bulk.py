@@ -84,7 +84,18 @@ def insert_columns(
 ) -> list[Any]:
     """Insert rows given column by column (model field names to equally long lists of Python
     values), skipping a row whose `skip_conflicts_on` value (a unique column) is stored
-    already or earlier in the rows. Returns that column's values of the rows inserted.
+    already or earlier in the rows. Returns that column's values of the rows inserted."""
+    return list(inserted_keys(model, columns, skip_conflicts_on=skip_conflicts_on))
+
+
+def inserted_keys(
+    model: type[Model],
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    skip_conflicts_on: str,
+) -> dict[Any, int]:
+    """insert_columns, returning the rows inserted as their `skip_conflicts_on` value to their
+    primary key, in the order of the rows.
 
     On PostgreSQL this is one statement whatever the number of rows: one array per column,
     zipped back into rows by unnest(), so neither Django nor the server handles a parameter
@@ -97,7 +108,7 @@ def insert_columns(
     if any(len(values) != count for values in columns.values()):
         raise ValueError("Every column needs a value for every row.")
     if count == 0:
-        return []
+        return {}
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             # Arrays sent in binary, where the server reads each element as it is: as text,
@@ -118,7 +129,7 @@ def insert_columns(
                 rows = "binary arrays" if binary else "arrays"
                 statement = _insert(model, tuple(columns), skip_conflicts_on, rows=rows)
                 cursor.execute(statement, values)
-            return [value for (value,) in cursor.fetchall()]
+            return dict(cursor.fetchall())
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     names = ", ".join(quote(field.column) for field in fields)
@@ -140,12 +151,19 @@ def insert_columns(
             f"ON CONFLICT ({key}) DO NOTHING",
             list(zip(*prepared, strict=True)),
         )
-    inserted, seen = [], set(stored)
-    for value in keys:
-        if value not in seen:
-            seen.add(value)
-            inserted.append(value)
-    return inserted
+        inserted, seen = [], set(stored)
+        for value in keys:
+            if value not in seen:
+                seen.add(value)
+                inserted.append(value)
+        pk = quote(model._meta.pk.column)
+        cursor.execute(
+            f"SELECT {key}, {pk} FROM {table} "  # noqa: S608
+            f"WHERE {key} IN (SELECT value FROM json_each(%s))",
+            [json.dumps(inserted)],
+        )
+        ids = dict(cursor.fetchall())
+    return {value: ids[value] for value in inserted}
 
 
 @functools.cache
@@ -174,7 +192,7 @@ def _insert(
     return (
         f"INSERT INTO {quote(model._meta.db_table)} "
         f"({', '.join(quote(field.column) for field in fields)}) {source} "
-        f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+        f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}, {quote(model._meta.pk.column)}"
     )
 
 

@@ -77,12 +77,20 @@ _MISSING: Any = object()
 _generations_read: ContextVar[dict[str, int] | None] = ContextVar("generations_read", default=None)
 
 
-def _generation_key(family: str, scope: object = None) -> str:
+def generation_key(family: str, scope: object = None) -> str:
+    """The cache key (before the cache's own prefix) holding the generation."""
     return f"generation:{family}" if scope is None else f"generation:{family}:{scope}"
 
 
+def generation_read(family: str, scope: object = None) -> int | None:
+    """The generation the enclosing computation's lookup read (None outside one, or when it
+    read none): what an answer computed now is stored under."""
+    read = _generations_read.get()
+    return None if read is None else read.get(generation_key(family, scope))
+
+
 def generation(family: str) -> int:
-    return _generations([_generation_key(family)])[0]
+    return _generations([generation_key(family)])[0]
 
 
 def generation_bump(family: str, scope: object = None) -> None:
@@ -90,13 +98,19 @@ def generation_bump(family: str, scope: object = None) -> None:
     generation_bump_many(family, [scope])
 
 
+def bump_lua(key: str, clock: str) -> str:
+    """Lua that bumps the generation under `key` (an expression) with `clock` (the clock
+    reading in nanoseconds): for scripts that change what a generation guards in the same
+    step as they bump it."""
+    return f"redis.call('SET', {key}, {clock}, 'NX')\n  redis.call('INCR', {key})"
+
+
 # Each key set to the clock reading unless it holds a generation, then incremented: one
 # command for any number of keys (a pipeline of two commands per visitor cost a batch of 500
 # events 29 ms of encoding and parsing replies).
-_BUMP = """
+_BUMP = f"""
 for _, key in ipairs(KEYS) do
-  redis.call('SET', key, ARGV[1], 'NX')
-  redis.call('INCR', key)
+  {bump_lua("key", "ARGV[1]")}
 end
 return #KEYS
 """
@@ -119,7 +133,7 @@ def generation_bump_many(
     (infrastructure.writes), instead of waiting for Redis now. For a bump that only what
     follows the answer must see, such as new events' (their request then waits for no Redis
     reply once they are stored); not for a bump a change makes before it commits."""
-    names = [_generation_key(family, scope) for scope in scopes]
+    names = [generation_key(family, scope) for scope in scopes]
     client = redis_client()
     if client is None:
         for name in names:
@@ -167,9 +181,9 @@ def cached(
     """
     head = [family] if scope is None else [family, str(scope)]
     key = ":".join([*head, *(str(part) for part in parts)])
-    names = [_generation_key(f) for f in (family, *depends_on, CATALOG)]
+    names = [generation_key(f) for f in (family, *depends_on, CATALOG)]
     if scope is not None:
-        names.append(_generation_key(family, scope))
+        names.append(generation_key(family, scope))
     answers = _cached(
         family, [key], names, timeout, lambda _missing: [compute()], local=local, stale=stale
     )
@@ -194,7 +208,7 @@ def cached_many(
         return []
     keys = [f"{family}:{name}:{i}" for i in ids]
     by_key = dict(zip(keys, ids, strict=True))
-    names = [_generation_key(f) for f in (family, *depends_on, CATALOG)]
+    names = [generation_key(f) for f in (family, *depends_on, CATALOG)]
     answers = _cached(
         family,
         keys,
@@ -221,7 +235,7 @@ def kept_many(
     database, but that every computation of a list makes (its candidates' cards)."""
     if not ids:
         return []
-    names = [_generation_key(f) for f in depends_on]
+    names = [generation_key(f) for f in depends_on]
     read = _generations_read.get()
     if read is None or any(n not in read for n in names):
         return compute(list(ids))
@@ -320,7 +334,7 @@ def generations_held(*families: str) -> Iterator[None]:
     (`local=True`, `kept_many`) are read and kept under the current generations of the
     families and the catalog (read in one round trip): for filling a fresh process with what
     its first computations would otherwise each fetch while a shopper waits."""
-    names = [_generation_key(f) for f in (*families, CATALOG)]
+    names = [generation_key(f) for f in (*families, CATALOG)]
     with _computing_under(dict(zip(names, _generations(names), strict=True))):
         yield
 

@@ -20,6 +20,7 @@ class RecommenderConfig(AppConfig):
             MerchandisingSettings,
         )
         from recommender.selectors import product_popularity
+        from tracking.models import Event, Visitor
         from tracking.signals import events_imported, events_recorded, store_flushing
 
         events_recorded.connect(receivers.visitors_invalidate, dispatch_uid="rec-visitors")
@@ -48,5 +49,12 @@ class RecommenderConfig(AppConfig):
                     dispatch_uid=f"rec-experiments-{design.__name__}-{signal is post_save}",
                 )
         store_flushing.connect(receivers.computed_delete, dispatch_uid="rec-store-flush")
+        post_delete.connect(
+            receivers.product_deleted, sender=Product, dispatch_uid="rec-product-deleted"
+        )
+        post_delete.connect(
+            receivers.visitor_deleted, sender=Visitor, dispatch_uid="rec-visitor-deleted"
+        )
+        post_save.connect(receivers.event_saved, sender=Event, dispatch_uid="rec-event-saved")
         # Sorting the catalog by popularity reads the 30-day trending scores.
         popularity_source_register(product_popularity)

@@ -9,8 +9,9 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from infrastructure import cache
 from infrastructure.outbox.services import outbox_enqueue
-from recommender import tasks
+from recommender import kept_history, tasks
 from recommender.models import (
     MerchandisingRule,
     MerchandisingSettings,
@@ -149,3 +150,10 @@ def _changed(
     row.full_clean()
     row.save()
     return row
+
+
+def caches_flush() -> None:
+    """Every cached list stale at once, and every kept history read again from the database
+    (the staff's "flush caches", and an import)."""
+    cache.flush()
+    kept_history.histories_forget()

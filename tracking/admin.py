@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from tracking.models import Event, Visitor
+from tracking.services import events_delete
 
 HISTORY_SHOWN = 50
 
@@ -54,3 +57,11 @@ class EventAdmin(admin.ModelAdmin[Event]):
     # exact COUNT(*) on every page load; the occurred_at filter covers dates.
     show_full_result_count = False
     list_per_page = 50
+
+    # Deleting goes through the service, which tells the recommender (a saved event tells it
+    # through post_save).
+    def delete_model(self, request: HttpRequest, obj: Event) -> None:
+        events_delete(events=Event.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Event]) -> None:
+        events_delete(events=queryset)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -12,15 +12,16 @@ from typing import Any, Protocol
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog.models import Product
 from infrastructure import sql
-from infrastructure.bulk import concrete_field, insert_columns
+from infrastructure.bulk import concrete_field, inserted_keys
 from tracking.models import Event, EventSource, EventType, Visitor, new_event_id, new_visitor_id
 from tracking.sales import NOT_A_SALE, Sale, sale_of, sale_of_lenient
 from tracking.selectors import visitors_named
-from tracking.signals import events_recorded
+from tracking.signals import NO_EVENTS, StoredEvents, events_recorded
 
 # How stale a shopper's last_seen_at may get while they browse.
 LAST_SEEN_PRECISION = timedelta(minutes=1)
@@ -156,10 +157,11 @@ def _event_inserted_at_once(event: EventInput, source: EventSource) -> RecordedE
         visitor_id, seen, product_found, inserted = cursor.fetchone()
     if not product_found:
         raise UnknownProductsError([0])
-    if visitor_id is None or not inserted:
+    if visitor_id is None or inserted is None:
         return None
     _visitors_seen([(visitor_id, None if seen is None else float(seen))], now)
-    transaction.on_commit(lambda: _recommendations_invalidate([event.visitor]))
+    stored = _stored([event], [occurred], [inserted])
+    transaction.on_commit(lambda: _recommendations_invalidate([event.visitor], stored))
     return _recorded(event, visitor=event.visitor, occurred=occurred, created=True)
 
 
@@ -186,9 +188,9 @@ def _event_insert_statement(names: tuple[str, ...]) -> str:
         f"inserted AS (INSERT INTO {sql.table(Event)} "
         f"({', '.join(quote(field.column) for field in fields)}) "
         f"SELECT {', '.join(value(name) for name in names)} FROM v, p "
-        f"ON CONFLICT ({quote('event_id')}) DO NOTHING RETURNING 1) "
+        f"ON CONFLICT ({quote('event_id')}) DO NOTHING RETURNING id) "
         f"SELECT (SELECT id FROM v), (SELECT {sql.epoch_seconds('last_seen_at')} FROM v), "
-        "EXISTS (SELECT FROM p), EXISTS (SELECT FROM inserted)"
+        "EXISTS (SELECT FROM p), (SELECT id FROM inserted)"
     )
 
 
@@ -204,7 +206,7 @@ def _events_record(events: Sequence[EventInput], source: EventSource) -> list[Re
         source=source,
         now=now,
     )
-    inserted = set(insert_columns(Event, columns, skip_conflicts_on="event_id"))
+    inserted = inserted_keys(Event, columns, skip_conflicts_on="event_id")
     recorded = [
         _recorded(e, visitor=e.visitor, occurred=when, created=True)
         for e, when in zip(events, occurred, strict=True)
@@ -213,8 +215,28 @@ def _events_record(events: Sequence[EventInput], source: EventSource) -> list[Re
         recorded = _replays_read(recorded, inserted, visitor_ids)
     _visitors_seen(visitors.values(), now)
     external_ids = sorted(visitors)
-    transaction.on_commit(lambda: _recommendations_invalidate(external_ids))
+    # Of an event_id repeated in the batch, the first is the one stored.
+    new, new_occurred, taken = [], [], set()
+    for e, when in zip(events, occurred, strict=True):
+        if e.event_id in inserted and e.event_id not in taken:
+            taken.add(e.event_id)
+            new.append(e)
+            new_occurred.append(when)
+    stored = _stored(new, new_occurred, [inserted[e.event_id] for e in new])
+    transaction.on_commit(lambda: _recommendations_invalidate(external_ids, stored))
     return recorded
+
+
+def _stored(
+    events: Sequence[EventInput], occurred: Sequence[datetime], pks: Sequence[int]
+) -> StoredEvents:
+    return StoredEvents(
+        visitor=[e.visitor for e in events],
+        pk=pks,
+        product_id=[e.product_id for e in events],
+        event_type=[e.event_type for e in events],
+        occurred_at=occurred,
+    )
 
 
 def _columns(
@@ -261,7 +283,7 @@ def _recorded(
 
 
 def _replays_read(
-    recorded: list[RecordedEvent], inserted: set[str], visitor_ids: dict[str, int]
+    recorded: list[RecordedEvent], inserted: Container[str], visitor_ids: dict[str, int]
 ) -> list[RecordedEvent]:
     """The batch with each event not inserted replaced by the stored one;
     EventIdTakenError if one of them is another visitor's (the exception rolls the batch
@@ -381,8 +403,19 @@ def order_purchases_reverse(*, order_number: str, visitor_id: int) -> int:
     return deleted
 
 
-def _recommendations_invalidate(visitor_external_ids: Sequence[str]) -> None:
-    events_recorded.send(sender=Event, visitors=list(visitor_external_ids))
+def events_delete(*, events: QuerySet[Event]) -> int:
+    """Delete events (staff, in the admin): their visitors' recommendations and kept histories
+    are read again once it commits. How many were deleted."""
+    visitors = sorted(set(events.values_list("visitor__external_id", flat=True)))
+    deleted, _ = events.delete()
+    transaction.on_commit(lambda: _recommendations_invalidate(visitors))
+    return deleted
+
+
+def _recommendations_invalidate(
+    visitor_external_ids: Sequence[str], stored: StoredEvents = NO_EVENTS
+) -> None:
+    events_recorded.send(sender=Event, visitors=list(visitor_external_ids), events=stored)
 
 
 @transaction.atomic

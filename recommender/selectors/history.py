@@ -21,8 +21,11 @@ from django.db import connection
 
 from catalog.selectors import product_cards_available
 from infrastructure import sql
+from recommender import kept_history
+from recommender.algorithms.arrays import HISTORY_LENGTH
 from recommender.algorithms.events import EventArrays, IntArray
 from recommender.algorithms.tiered import Histories, Ranked
+from recommender.configuration import LEARNED_LENGTH, PURCHASE_HISTORY_LENGTH
 from recommender.models import LearnedRecommendation
 from tracking.models import EVENT_TYPE_CODES, EVENT_WEIGHTS, Event, EventType, Visitor
 
@@ -73,7 +76,7 @@ _LEARNED_PART = (
     "WHERE l.visitor_id = " + _VISITOR + " "
     "ORDER BY l.score DESC, l.product_id LIMIT %(learned_length)s"
 )
-RECENT, PURCHASES, LEARNED = 0, 1, 2
+RECENT, PURCHASES, LEARNED = kept_history.RECENT, kept_history.PURCHASES, kept_history.LEARNED_PART
 
 
 @functools.cache
@@ -109,7 +112,44 @@ def _statements(vendor: str, recent: bool, purchases: bool, learned: bool) -> tu
 def _history_rows(
     visitor: str, length: int, purchase_length: int, learned_length: int
 ) -> list[tuple[Any, ...]]:
-    """The rows of every part asked for."""
+    """The rows of every part asked for: kept on Redis where they are kept exactly
+    (recommender.kept_history), else read from the database (and then kept)."""
+    found = kept_history.kept(
+        visitor, length=length, purchase_length=purchase_length, learned_length=learned_length
+    )
+    if found is None:
+        return _rows_read(visitor, length, purchase_length, learned_length)
+    events, learned = found.events, found.learned
+    read_events = events is None and bool(length or purchase_length)
+    read_learned = learned is None and bool(learned_length)
+    if read_events or read_learned:
+        # A history is kept whole: every part the history reads of the visitor, at full length.
+        read = _parts(
+            _rows_read(
+                visitor,
+                HISTORY_LENGTH if read_events else 0,
+                PURCHASE_HISTORY_LENGTH if read_events else 0,
+                LEARNED_LENGTH if read_learned else 0,
+            )
+        )
+        kept_history.keep(
+            found,
+            read[RECENT] if read_events else None,
+            read[PURCHASES],
+            read[LEARNED] if read_learned else None,
+        )
+        if read_events:
+            events = (read[RECENT], read[PURCHASES])
+        if read_learned:
+            learned = read[LEARNED]
+    recent, purchases = events if events is not None else ([], [])
+    return [*recent[:length], *purchases[:purchase_length], *(learned or [])[:learned_length]]
+
+
+def _rows_read(
+    visitor: str, length: int, purchase_length: int, learned_length: int
+) -> list[tuple[Any, ...]]:
+    """The rows of every part asked for, from the database."""
     params: dict[str, str | int] = {
         "visitor": visitor,
         "purchase": EventType.PURCHASE.value,
@@ -126,6 +166,14 @@ def _history_rows(
     return rows
 
 
+def _parts(rows: list[tuple[Any, ...]]) -> dict[int, list[tuple[Any, ...]]]:
+    """The rows of each part (they come by part, each part in its own order)."""
+    parts: dict[int, list[tuple[Any, ...]]] = {RECENT: [], PURCHASES: [], LEARNED: []}
+    for row in rows:
+        parts[row[0]].append(row)
+    return parts
+
+
 def visitor_history(
     *, visitor: str, length: int, purchase_length: int = 0, learned_length: int = 0
 ) -> VisitorHistory:
@@ -134,11 +182,8 @@ def visitor_history(
     rows = _history_rows(visitor, length, purchase_length, learned_length)
     cards, available = product_cards_available({row[2] for row in rows})
     category = {pk: card["category"]["id"] for pk, card in cards.items()}
-    # Rows come by part, each part in its own order. Columns: part, event id, product, event
-    # type, seconds, score.
-    parts: dict[int, list[tuple[Any, ...]]] = {RECENT: [], PURCHASES: [], LEARNED: []}
-    for row in rows:
-        parts[row[0]].append(row)
+    # Columns: part, event id, product, event type, seconds, score.
+    parts = _parts(rows)
     _, _, recent_product, recent_type, recent_seconds, _ = _columns(parts[RECENT])
     _, _, purchased, _, purchase_seconds, _ = _columns(parts[PURCHASES])
     _, _, learned_product, _, _, learned_score = _columns(parts[LEARNED])

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from dashboard.permissions import FLUSH_CACHES
 from infrastructure import cache
+from recommender.services import caches_flush
 from shopsmart import health
 
 PingSerializer = inline_serializer("Ping", {"status": serializers.CharField()})
@@ -69,5 +70,5 @@ class CacheFlushView(APIView):
 
     @extend_schema(request=None, responses={204: OpenApiResponse(description="Flushed.")})
     def post(self, request: Request) -> Response:
-        cache.flush()
+        caches_flush()
         return Response(status=status.HTTP_204_NO_CONTENT)
