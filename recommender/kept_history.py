@@ -5,28 +5,27 @@ A cache miss read the visitor's history from PostgreSQL: one statement, but its 
 its rows and the server's work were about a tenth of the host's CPU per miss under load
 (docs/benchmarks.md). Here the same rows are kept on Redis and read in one round trip:
 
-- `history:<visitor>:events` and `:purchases` are sorted sets of the visitor's latest
-  HISTORY_LENGTH events and PURCHASE_HISTORY_LENGTH purchases. A member is an event packed
-  big-endian (microseconds since the epoch, primary key, product, type code), scored by its
-  microseconds, so Redis orders members as the history query does (newest first, then the
-  higher id) and trims them the same way.
-- `history:<visitor>:tag` says what they are exact under: the generation of the kept
-  histories (bumped when events go behind the visitors' backs: a product deleted, an import)
-  and the visitor's recommendations generation, which every change to the visitor's events
-  bumps (infrastructure.cache). Kept rows are read only when the tag holds the generations
-  the list's lookup has just read; otherwise the history is read from PostgreSQL, as before,
-  and kept with the request's other Redis writes.
-- New events are added by the same Lua script that bumps their visitors' generations, and
-  only to a history exact before the bump, whose tag then moves to the new generation: the
-  addition and the bump are one step, so no read can see one without the other. A history
-  kept from rows read before an event committed is refused (the event's bump moved the
-  generation since it was read); one read after finds the event in its rows or adds it again
-  (a member added twice is one member).
-- `history:<visitor>:learned` holds the learned list, exact under the kept histories' and
-  the recommendations family's generations (the nightly ranking bumps the latter).
+- `history:<visitor>` is a snapshot: a header naming the generations it was exact under (the
+  kept histories' own, bumped when events change behind their visitors' backs, such as a
+  product deleted or an import; and the visitor's recommendations generation, which every
+  change to the visitor's events bumps: infrastructure.cache), then the visitor's latest
+  HISTORY_LENGTH events and PURCHASE_HISTORY_LENGTH purchases, newest first, each packed
+  (microseconds since the epoch, primary key, product, type code).
+- `history:<visitor>:log` lists what came since: the Lua script that bumps a visitor's
+  generation for new events also appends them there, as one entry, in the same step (only
+  to a log that exists: a snapshot is written with its log, which starts with an empty entry
+  and expires with it). So the snapshot and its log are exact when the generation is the
+  snapshot's plus the log's new entries: a bump that came without events (events moved or
+  deleted, an event saved in the admin) breaks the count, and the history is read from
+  PostgreSQL again.
+- A snapshot is written only if the visitor's generation is still the one the list's lookup
+  read before the rows were read (a Lua compare-and-set): rows read before an event
+  committed are never kept. A long log is folded into a new snapshot the same way.
+- `history:<visitor>:learned` holds the learned list, exact under the kept histories' and the
+  recommendations family's generations (the nightly ranking bumps the latter).
 
-Without Redis, or on SQLite (whose times are not the microseconds Redis keeps), every read
-goes to the database.
+Without Redis, or on SQLite (whose times are not the microseconds kept here), every read goes
+to the database, as it does outside a cached list's computation.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ import logging
 import struct
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,84 +53,71 @@ logger = logging.getLogger("shopsmart.cache")
 
 # The kept histories' own generation: bumped when events change behind their visitors' backs.
 HISTORIES = "histories"
-# A visitor not seen for a day has their history read again from the database.
+# A history is read from the database again a day after it was: what a visitor not seen since
+# holds on Redis goes.
 TIMEOUT = 24 * 60 * 60
-# An event: microseconds since the epoch, primary key, product, type code.
+# A log this long is folded into the snapshot by the next read.
+LOG_FOLDED = 16
+# An event: microseconds since the epoch, primary key, product, type code. Big-endian, so that
+# records compare as the history query orders its rows.
 EVENT = struct.Struct(">qqqb")
 # A learned list's row: product, score.
 LEARNED = struct.Struct("<qd")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 _TYPES = {code: kind.value for kind, code in EVENT_TYPE_CODES.items()}
+_CODES = {kind.value: code for kind, code in EVENT_TYPE_CODES.items()}
 _PURCHASE = EVENT_TYPE_CODES[EventType.PURCHASE]
 # A history query's row: part, event id, product, event type, seconds, learned score.
 Row = tuple[Any, ...]
+# An event as kept: (microseconds, primary key, product, type code).
+Record = tuple[int, int, int, int]
 RECENT, PURCHASES, LEARNED_PART = 0, 1, 2
 
-# KEYS: each visitor's generation, tag, events and purchases; ARGV: the clock reading, the
-# timeout, how many events and purchases are kept, then for each visitor the number of its
-# new events and, for each, its score, member and whether it is a purchase. A visitor with no
-# new events (theirs were moved or deleted) keeps a tag that no longer holds. Generations are
-# compared as strings: Lua's numbers cannot hold one exactly.
-_ADDED_AND_BUMPED = f"""
-local at = 5
-for i = 1, #KEYS, 4 do
-  local before = redis.call('GET', KEYS[i])
+# KEYS: each visitor's generation and log; ARGV: the clock reading, then each visitor's new
+# events packed together ('' for none), appended only to a kept history's log (RPUSHX).
+_BUMPED = f"""
+for i = 1, #KEYS, 2 do
   {cache.bump_lua("KEYS[i]", "ARGV[1]")}
-  local count = tonumber(ARGV[at])
-  local tag = redis.call('GET', KEYS[i + 1])
-  if count > 0 and before and tag
-    and string.sub(tag, -string.len(before) - 1) == ':' .. before then
-    for j = at + 1, at + 3 * count, 3 do
-      redis.call('ZADD', KEYS[i + 2], ARGV[j], ARGV[j + 1])
-      if ARGV[j + 2] == '1' then redis.call('ZADD', KEYS[i + 3], ARGV[j], ARGV[j + 1]) end
-    end
-    redis.call('ZREMRANGEBYRANK', KEYS[i + 2], 0, -1 - tonumber(ARGV[3]))
-    redis.call('ZREMRANGEBYRANK', KEYS[i + 3], 0, -1 - tonumber(ARGV[4]))
-    local global = string.sub(tag, 1, -string.len(before) - 1)
-    redis.call('SET', KEYS[i + 1], global .. redis.call('GET', KEYS[i]), 'EX', ARGV[2])
-    redis.call('EXPIRE', KEYS[i + 2], ARGV[2])
-    redis.call('EXPIRE', KEYS[i + 3], ARGV[2])
-  end
-  at = at + 1 + 3 * count
+  local added = ARGV[1 + (i + 1) / 2]
+  if added ~= '' then redis.call('RPUSHX', KEYS[i + 1], added) end
 end
-return #KEYS / 4
+return #KEYS / 2
 """
 
-# KEYS: the visitor's generation, tag, events and purchases, the kept histories' generation;
-# ARGV: the two generations the rows were read under, the timeout, the number of events, then
-# each event's score and member, then each purchase's.
-_KEPT = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('GET', KEYS[5]) ~= ARGV[2] then
+# KEYS: the visitor's generation, snapshot and log, the kept histories' generation; ARGV: the
+# two generations the snapshot is exact under, the snapshot, the timeout. Generations are
+# compared as strings: Lua's numbers cannot hold one exactly.
+_SNAPSHOT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('GET', KEYS[4]) ~= ARGV[2] then
   return 0
 end
-redis.call('DEL', KEYS[3], KEYS[4])
-local events = 4 + 2 * tonumber(ARGV[4])
-if events > 4 then redis.call('ZADD', KEYS[3], unpack(ARGV, 5, events)) end
-if #ARGV > events then redis.call('ZADD', KEYS[4], unpack(ARGV, events + 1, #ARGV)) end
-redis.call('SET', KEYS[2], ARGV[2] .. ':' .. ARGV[1], 'EX', ARGV[3])
-redis.call('EXPIRE', KEYS[3], ARGV[3])
-redis.call('EXPIRE', KEYS[4], ARGV[3])
+redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
+redis.call('DEL', KEYS[3])
+redis.call('RPUSH', KEYS[3], '')
+redis.call('EXPIRE', KEYS[3], ARGV[4])
 return 1
 """
 
 
 def _keys(client: Any, visitor: str) -> list[str]:
-    """The visitor's generation, tag, events and purchases, as Redis names them."""
+    """The visitor's generation, snapshot and log, as Redis names them."""
     return [
         client.make_key(cache.generation_key(cache.RECOMMENDATIONS, visitor)),
-        *(client.make_key(f"history:{visitor}:{part}") for part in ("tag", "events", "purchases")),
+        client.make_key(f"history:{visitor}"),
+        client.make_key(f"history:{visitor}:log"),
     ]
 
 
 def events_recorded(visitors: Sequence[str], events: StoredEvents) -> None:
     """The visitors' events changed: their recommendations generations are bumped, and their
-    new `events` added to their kept histories, in one step sent with the request's Redis
+    new `events` appended to their kept histories, in one step sent with the request's Redis
     writes."""
     client = redis_client()
     if client is None:
         cache.generation_bump_many(cache.RECOMMENDATIONS, visitors, with_writes=True)
         return
-    added: dict[str, list[str | bytes]] = {visitor: [] for visitor in visitors}
+    added: dict[str, list[bytes]] = {visitor: [] for visitor in visitors}
     for visitor, pk, product, kind, when in zip(
         events.visitor,
         events.pk,
@@ -140,18 +126,17 @@ def events_recorded(visitors: Sequence[str], events: StoredEvents) -> None:
         events.occurred_at,
         strict=True,
     ):
-        code = EVENT_TYPE_CODES[EventType(kind)]
-        micros = (when - EPOCH) // timedelta(microseconds=1)
-        member = EVENT.pack(micros, pk, product, code)
-        added.setdefault(visitor, []).extend(
-            (str(micros), member, "1" if code == _PURCHASE else "0")
-        )
+        # A type is an EventType or its value (equal, and hashed alike).
+        record = EVENT.pack((when - EPOCH) // MICROSECOND, pk, product, _CODES[kind])
+        added.setdefault(visitor, []).append(record)
     keys: list[str] = []
-    arguments: list[Any] = [time.time_ns(), TIMEOUT, HISTORY_LENGTH, PURCHASE_HISTORY_LENGTH]
-    for visitor, rows in added.items():
-        keys += _keys(client, visitor)
-        arguments += [len(rows) // 3, *rows]
-    bump: Command = ("EVAL", _ADDED_AND_BUMPED, len(keys), *keys, *arguments)
+    for visitor in added:
+        keys += [
+            client.make_key(cache.generation_key(cache.RECOMMENDATIONS, visitor)),
+            client.make_key(f"history:{visitor}:log"),
+        ]
+    packed = [b"".join(records) for records in added.values()]
+    bump: Command = ("EVAL", _BUMPED, len(keys), *keys, time.time_ns(), *packed)
     redis_write(
         [bump], on_failure=lambda: logger.warning("Generations not bumped, events not kept")
     )
@@ -165,8 +150,9 @@ def histories_forget() -> None:
 
 @dataclass(frozen=True)
 class Kept:
-    """What a read of a visitor's kept history found: the rows of the parts asked for that
-    are kept exactly (None: not kept), and the generations to keep what is read instead."""
+    """What a read of a visitor's kept history found: their latest events and purchases if
+    they are kept exactly (None: not kept), their learned list likewise, and the generations
+    to keep what is read instead under."""
 
     visitor: str
     events: tuple[list[Row], list[Row]] | None
@@ -192,13 +178,12 @@ def kept(visitor: str, *, length: int, purchase_length: int, learned_length: int
         or learned_length > LEARNED_LENGTH
     ):
         return None
-    _, tag, events, purchases = _keys(client, visitor)
-    # Only the parts asked for: ZREVRANGE 0 -1 would be the whole set.
+    _, snapshot_key, log_key = _keys(client, visitor)
+    events_asked = bool(length or purchase_length)
     commands: list[Command] = [
         ("GET", client.make_key(cache.generation_key(HISTORIES))),
-        ("GET", tag),
-        ("ZREVRANGE", events, 0, length - 1) if length else ("ECHO", ""),
-        ("ZREVRANGE", purchases, 0, purchase_length - 1) if purchase_length else ("ECHO", ""),
+        ("GET", snapshot_key) if events_asked else ("ECHO", ""),
+        ("LRANGE", log_key, 0, -1) if events_asked else ("ECHO", ""),
         ("GET", client.make_key(f"history:{visitor}:learned")) if learned_length else ("ECHO", ""),
     ]
     try:
@@ -209,32 +194,72 @@ def kept(visitor: str, *, length: int, purchase_length: int, learned_length: int
     except (RedisError, OSError):
         logger.warning("Kept history not read: reading the database", exc_info=True)
         return None
-    histories, tag_found, recent, purchased, learned = replies
+    histories, snapshot, log, learned = replies
     histories = None if histories is None else histories.decode()
-    exact = f"{histories}:{visitor_generation}".encode()
+    found = Kept(
+        visitor=visitor,
+        events=None,
+        learned=None,
+        visitor_generation=visitor_generation,
+        family_generation=family_generation,
+        histories_generation=histories,
+    )
+    if histories is None:
+        return found
+    records = _records(snapshot, log, histories, visitor_generation) if events_asked else None
     learned_exact = f"{histories}:{family_generation}:".encode()
+    if records is not None and len(log) >= LOG_FOLDED:
+        _snapshot_write(client, found, records)
     return Kept(
         visitor=visitor,
         events=(
-            (
-                _event_rows(RECENT, recent if length else []),
-                _event_rows(PURCHASES, purchased if purchase_length else []),
+            None
+            if records is None
+            else (
+                _rows(RECENT, records[:length]),
+                _rows(PURCHASES, [r for r in records if r[3] == _PURCHASE][:purchase_length]),
             )
-            if histories is not None and tag_found == exact
-            else None
         ),
         learned=(
             _learned_rows(learned[len(learned_exact) :])[:learned_length]
-            if histories is not None
-            and learned_length
-            and learned is not None
-            and learned.startswith(learned_exact)
+            if learned_length and learned is not None and learned.startswith(learned_exact)
             else None
         ),
         visitor_generation=visitor_generation,
         family_generation=family_generation,
         histories_generation=histories,
     )
+
+
+def _records(
+    snapshot: bytes | None, log: list[bytes], histories: str, visitor_generation: int
+) -> list[Record] | None:
+    """The kept events, newest first (then the higher id), if the snapshot and its log are
+    exact under these generations; else None."""
+    if snapshot is None:
+        return None
+    header, _, packed = snapshot.partition(b"\n")
+    snapshot_histories, _, snapshot_generation = header.decode().partition(":")
+    # The log's first entry is the empty one it was written with.
+    log = log[1:]
+    if snapshot_histories != histories or int(snapshot_generation) + len(log) != (
+        visitor_generation
+    ):
+        return None
+    records: list[Record] = list(EVENT.iter_unpack(packed))
+    if log:
+        # An event may be both in the snapshot and in the log: one read from the database
+        # after it committed and before its bump was appended.
+        added = EVENT.iter_unpack(b"".join(log))
+        records = _kept_only(sorted(set(records).union(added), reverse=True))
+    return records
+
+
+def _kept_only(records: list[Record]) -> list[Record]:
+    """The records a snapshot keeps (sorted newest first): the latest events and purchases."""
+    purchases = [r for r in records if r[3] == _PURCHASE][:PURCHASE_HISTORY_LENGTH]
+    latest = records[:HISTORY_LENGTH]
+    return sorted(set(latest) | set(purchases), reverse=True)
 
 
 def keep(
@@ -249,52 +274,57 @@ def keep(
     if found.histories_generation is None:
         # Never bumped (or evicted): once per Redis, two round trips set it and read it.
         cache.generation_bump(HISTORIES)
-        found = replace(found, histories_generation=str(cache.generation(HISTORIES)))
-    commands: list[Command] = []
-    if recent is not None:
-        generation, tag, events, purchased = _keys(client, found.visitor)
-        members = [*_members(recent), *_members(purchases)]
-        commands.append(
-            (
-                "EVAL",
-                _KEPT,
-                5,
-                generation,
-                tag,
-                events,
-                purchased,
-                client.make_key(cache.generation_key(HISTORIES)),
-                found.visitor_generation,
-                found.histories_generation,
-                TIMEOUT,
-                len(recent),
-                *members,
-            )
+        found = Kept(
+            visitor=found.visitor,
+            events=found.events,
+            learned=found.learned,
+            visitor_generation=found.visitor_generation,
+            family_generation=found.family_generation,
+            histories_generation=str(cache.generation(HISTORIES)),
         )
+    if recent is not None:
+        records = {_record(row) for row in recent} | {_record(row) for row in purchases}
+        _snapshot_write(client, found, sorted(records, reverse=True))
     if learned is not None:
         blob = f"{found.histories_generation}:{found.family_generation}:".encode() + b"".join(
             LEARNED.pack(row[2], row[5]) for row in learned
         )
-        commands.append(
-            ("SET", client.make_key(f"history:{found.visitor}:learned"), blob, "EX", TIMEOUT)
+        redis_write(
+            [("SET", client.make_key(f"history:{found.visitor}:learned"), blob, "EX", TIMEOUT)],
+            on_failure=lambda: logger.warning("Learned list not kept"),
         )
-    if commands:
-        redis_write(commands, on_failure=lambda: logger.warning("History not kept"))
 
 
-def _members(rows: list[Row]) -> list[str | bytes]:
-    """Each event row's score and member, as the sorted sets hold them."""
-    members: list[str | bytes] = []
-    for _, pk, product, kind, seconds, _ in rows:
-        micros = round(seconds * 1_000_000)
-        members += [str(micros), EVENT.pack(micros, pk, product, EVENT_TYPE_CODES[kind])]
-    return members
+def _snapshot_write(client: Any, found: Kept, records: list[Record]) -> None:
+    """Write the snapshot of these records (newest first) if the visitor's generation is still
+    the one they are exact under."""
+    generation, snapshot, log = _keys(client, found.visitor)
+    header = f"{found.histories_generation}:{found.visitor_generation}\n".encode()
+    command: Command = (
+        "EVAL",
+        _SNAPSHOT,
+        4,
+        generation,
+        snapshot,
+        log,
+        client.make_key(cache.generation_key(HISTORIES)),
+        found.visitor_generation,
+        found.histories_generation,
+        header + b"".join(EVENT.pack(*record) for record in records),
+        TIMEOUT,
+    )
+    redis_write([command], on_failure=lambda: logger.warning("History not kept"))
 
 
-def _event_rows(part: int, members: list[bytes]) -> list[Row]:
+def _record(row: Row) -> Record:
+    _, pk, product, kind, seconds, _ = row
+    return (round(seconds * 1_000_000), pk, product, _CODES[kind])
+
+
+def _rows(part: int, records: list[Record]) -> list[Row]:
     return [
         (part, pk, product, _TYPES[code], micros / 1_000_000, None)
-        for micros, pk, product, code in EVENT.iter_unpack(b"".join(members))
+        for micros, pk, product, code in records
     ]
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from catalog.tests.factories import ProductFactory
 from infrastructure import cache
+from infrastructure.redis_client import redis_client
 from infrastructure.writes import writes_batched
 from recommender import kept_history
 from recommender.configuration import LEARNED_LENGTH, PURCHASE_HISTORY_LENGTH
@@ -27,6 +28,7 @@ from tracking.services import (
     order_purchases_reverse,
     visitor_sign_in,
 )
+from tracking.signals import StoredEvents
 from tracking.tests.factories import EventFactory, UserFactory, VisitorFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres, pytest.mark.redis]
@@ -114,6 +116,34 @@ def test_a_kept_history_follows_every_new_event_as_the_database_orders_them(
     assert Event.objects.filter(visitor__external_id=shopper).count() > 50
     for lengths in ({"length": 10, "purchase_length": 0}, {"length": 0, "purchase_length": 3}):
         assert read(shopper, **lengths) == (database(shopper, **lengths), True)
+    # What came since a snapshot is folded into a new one, so a shopper's log stays short.
+    client = redis_client()
+    log = client.get_client().llen(client.make_key(f"history:{shopper}:log"))
+    assert log < kept_history.LOG_FOLDED <= 20  # of the 31 batches since the first
+
+
+def test_an_event_kept_twice_is_read_once(products, django_capture_on_commit_callbacks):
+    """A history read from the database after an event committed, and kept before the event's
+    own bump appended it: the event is in the snapshot and in its log."""
+    shopper = VisitorFactory.create().external_id
+    record(django_capture_on_commit_callbacks, [
+        EventInput(visitor=shopper, product_id=products[0].pk, event_type=EventType.VIEW),
+    ])  # fmt: skip
+    read(shopper)
+    stored = Event.objects.get(visitor__external_id=shopper)
+    with writes_batched():
+        kept_history.events_recorded(
+            [shopper],
+            StoredEvents(
+                visitor=[shopper],
+                pk=[stored.pk],
+                product_id=[stored.product_id],
+                event_type=[stored.event_type],
+                occurred_at=[stored.occurred_at],
+            ),
+        )
+    assert read(shopper) == (database(shopper), True)
+    assert len(database(shopper)) == 1
 
 
 def test_a_history_changed_behind_the_visitors_back_is_read_again(
