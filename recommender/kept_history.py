@@ -34,7 +34,7 @@ import logging
 import struct
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -210,8 +210,8 @@ def kept(visitor: str, *, length: int, purchase_length: int, learned_length: int
     learned_exact = f"{histories}:{family_generation}:".encode()
     if records is not None and len(log) >= LOG_FOLDED:
         _snapshot_write(client, found, records)
-    return Kept(
-        visitor=visitor,
+    return replace(
+        found,
         events=(
             None
             if records is None
@@ -225,9 +225,6 @@ def kept(visitor: str, *, length: int, purchase_length: int, learned_length: int
             if learned_length and learned is not None and learned.startswith(learned_exact)
             else None
         ),
-        visitor_generation=visitor_generation,
-        family_generation=family_generation,
-        histories_generation=histories,
     )
 
 
@@ -274,14 +271,7 @@ def keep(
     if found.histories_generation is None:
         # Never bumped (or evicted): once per Redis, two round trips set it and read it.
         cache.generation_bump(HISTORIES)
-        found = Kept(
-            visitor=found.visitor,
-            events=found.events,
-            learned=found.learned,
-            visitor_generation=found.visitor_generation,
-            family_generation=found.family_generation,
-            histories_generation=str(cache.generation(HISTORIES)),
-        )
+        found = replace(found, histories_generation=str(cache.generation(HISTORIES)))
     if recent is not None:
         records = {_record(row) for row in recent} | {_record(row) for row in purchases}
         _snapshot_write(client, found, sorted(records, reverse=True))

@@ -69,6 +69,13 @@ def record(django_capture_on_commit_callbacks, events: list[EventInput]) -> None
         events_record(events=events)
 
 
+def viewed(django_capture_on_commit_callbacks, visitor: str, product: int) -> None:
+    record(
+        django_capture_on_commit_callbacks,
+        [EventInput(visitor=visitor, product_id=product, event_type=EventType.VIEW)],
+    )
+
+
 @pytest.fixture
 def products():
     return ProductFactory.create_batch(8)
@@ -150,10 +157,7 @@ def test_a_history_changed_behind_the_visitors_back_is_read_again(
     products, django_capture_on_commit_callbacks
 ):
     shopper = VisitorFactory.create()
-    record(django_capture_on_commit_callbacks, [
-        EventInput(visitor=shopper.external_id, product_id=products[0].pk,
-                   event_type=EventType.VIEW),
-    ])  # fmt: skip
+    viewed(django_capture_on_commit_callbacks, shopper.external_id, products[0].pk)
     read(shopper.external_id)
     assert read(shopper.external_id)[1]
     # An event written without the services: the visitor's generation is bumped as every
@@ -196,10 +200,7 @@ def test_a_deleted_visitors_history_is_not_read_for_a_new_one_of_the_same_id(
     products, django_capture_on_commit_callbacks
 ):
     shopper = VisitorFactory.create()
-    record(django_capture_on_commit_callbacks, [
-        EventInput(visitor=shopper.external_id, product_id=products[3].pk,
-                   event_type=EventType.VIEW),
-    ])  # fmt: skip
+    viewed(django_capture_on_commit_callbacks, shopper.external_id, products[3].pk)
     read(shopper.external_id)
     with django_capture_on_commit_callbacks(execute=True):
         shopper.delete()
