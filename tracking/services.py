@@ -216,13 +216,11 @@ def _events_record(events: Sequence[EventInput], source: EventSource) -> list[Re
     _visitors_seen(visitors.values(), now)
     external_ids = sorted(visitors)
     # Of an event_id repeated in the batch, the first is the one stored.
-    new, new_occurred, taken = [], [], set()
+    first: dict[str, tuple[EventInput, datetime]] = {}
     for e, when in zip(events, occurred, strict=True):
-        if e.event_id in inserted and e.event_id not in taken:
-            taken.add(e.event_id)
-            new.append(e)
-            new_occurred.append(when)
-    stored = _stored(new, new_occurred, [inserted[e.event_id] for e in new])
+        first.setdefault(e.event_id, (e, when))
+    new = [first[event_id] for event_id in inserted]
+    stored = _stored([e for e, _ in new], [when for _, when in new], list(inserted.values()))
     transaction.on_commit(lambda: _recommendations_invalidate(external_ids, stored))
     return recorded
 
