@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from django.db import connection
 from redis.exceptions import RedisError, ResponseError
 
@@ -61,18 +62,22 @@ LOG_FOLDED = 16
 # An event: microseconds since the epoch, primary key, product, type code. Big-endian, so that
 # records compare as the history query orders its rows.
 EVENT = struct.Struct(">qqqb")
+# The same records as NumPy reads them, without a Python object per event: a cache miss reads
+# up to 550 of them. Sorting them sorts by their fields in order, as the tuples above do.
+EVENT_RECORD = np.dtype([("micros", ">i8"), ("pk", ">i8"), ("product", ">i8"), ("code", "i1")])
 # A learned list's row: product, score.
 LEARNED = struct.Struct("<qd")
+LEARNED_RECORD = np.dtype([("product", "<i8"), ("score", "<f8")])
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
-_TYPES = {code: kind.value for kind, code in EVENT_TYPE_CODES.items()}
 _CODES = {kind.value: code for kind, code in EVENT_TYPE_CODES.items()}
 _PURCHASE = EVENT_TYPE_CODES[EventType.PURCHASE]
 # A history query's row: part, event id, product, event type, seconds, learned score.
 Row = tuple[Any, ...]
 # An event as kept: (microseconds, primary key, product, type code).
 Record = tuple[int, int, int, int]
-RECENT, PURCHASES, LEARNED_PART = 0, 1, 2
+# Records of EVENT_RECORD (or LEARNED_RECORD).
+Records = np.ndarray[Any, np.dtype[np.void]]
 
 # KEYS: each visitor's generation and log; ARGV: the clock reading, then each visitor's new
 # events packed together ('' for none), appended only to a kept history's log (RPUSHX).
@@ -150,13 +155,13 @@ def histories_forget() -> None:
 
 @dataclass(frozen=True)
 class Kept:
-    """What a read of a visitor's kept history found: their latest events and purchases if
-    they are kept exactly (None: not kept), their learned list likewise, and the generations
-    to keep what is read instead under."""
+    """What a read of a visitor's kept history found: their latest events and purchases,
+    newest first, if they are kept exactly (None: not kept), their learned list likewise
+    (best first), and the generations to keep what is read instead under."""
 
     visitor: str
-    events: tuple[list[Row], list[Row]] | None
-    learned: list[Row] | None
+    events: tuple[Records, Records] | None
+    learned: Records | None
     visitor_generation: int
     family_generation: int
     histories_generation: str | None
@@ -215,13 +220,10 @@ def kept(visitor: str, *, length: int, purchase_length: int, learned_length: int
         events=(
             None
             if records is None
-            else (
-                _rows(RECENT, records[:length]),
-                _rows(PURCHASES, [r for r in records if r[3] == _PURCHASE][:purchase_length]),
-            )
+            else (records[:length], records[records["code"] == _PURCHASE][:purchase_length])
         ),
         learned=(
-            _learned_rows(learned[len(learned_exact) :])[:learned_length]
+            np.frombuffer(learned, dtype=LEARNED_RECORD, offset=len(learned_exact))[:learned_length]
             if learned_length and learned is not None and learned.startswith(learned_exact)
             else None
         ),
@@ -230,7 +232,7 @@ def kept(visitor: str, *, length: int, purchase_length: int, learned_length: int
 
 def _records(
     snapshot: bytes | None, log: list[bytes], histories: str, visitor_generation: int
-) -> list[Record] | None:
+) -> Records | None:
     """The kept events, newest first (then the higher id), if the snapshot and its log are
     exact under these generations; else None."""
     if snapshot is None:
@@ -243,20 +245,21 @@ def _records(
         visitor_generation
     ):
         return None
-    records: list[Record] = list(EVENT.iter_unpack(packed))
+    records = np.frombuffer(packed, dtype=EVENT_RECORD)
     if log:
         # An event may be both in the snapshot and in the log: one read from the database
-        # after it committed and before its bump was appended.
-        added = EVENT.iter_unpack(b"".join(log))
-        records = _kept_only(sorted(set(records).union(added), reverse=True))
+        # after it committed and before its bump was appended. unique() sorts by the fields.
+        added = np.frombuffer(b"".join(log), dtype=EVENT_RECORD)
+        records = _kept_only(np.unique(np.concatenate([records, added]))[::-1])
     return records
 
 
-def _kept_only(records: list[Record]) -> list[Record]:
+def _kept_only(records: Records) -> Records:
     """The records a snapshot keeps (sorted newest first): the latest events and purchases."""
-    purchases = [r for r in records if r[3] == _PURCHASE][:PURCHASE_HISTORY_LENGTH]
-    latest = records[:HISTORY_LENGTH]
-    return sorted(set(latest) | set(purchases), reverse=True)
+    kept = np.zeros(len(records), dtype=np.bool_)
+    kept[:HISTORY_LENGTH] = True
+    kept[np.flatnonzero(records["code"] == _PURCHASE)[:PURCHASE_HISTORY_LENGTH]] = True
+    return records[kept]
 
 
 def keep(
@@ -274,7 +277,7 @@ def keep(
         found = replace(found, histories_generation=str(cache.generation(HISTORIES)))
     if recent is not None:
         records = {_record(row) for row in recent} | {_record(row) for row in purchases}
-        _snapshot_write(client, found, sorted(records, reverse=True))
+        _snapshot_write(client, found, np.array(sorted(records, reverse=True), dtype=EVENT_RECORD))
     if learned is not None:
         blob = f"{found.histories_generation}:{found.family_generation}:".encode() + b"".join(
             LEARNED.pack(row[2], row[5]) for row in learned
@@ -285,7 +288,7 @@ def keep(
         )
 
 
-def _snapshot_write(client: Any, found: Kept, records: list[Record]) -> None:
+def _snapshot_write(client: Any, found: Kept, records: Records) -> None:
     """Write the snapshot of these records (newest first) if the visitor's generation is still
     the one they are exact under."""
     generation, snapshot, log = _keys(client, found.visitor)
@@ -300,7 +303,8 @@ def _snapshot_write(client: Any, found: Kept, records: list[Record]) -> None:
         client.make_key(cache.generation_key(HISTORIES)),
         found.visitor_generation,
         found.histories_generation,
-        header + b"".join(EVENT.pack(*record) for record in records),
+        # NumPy may have made them native (unique() does): they are kept big-endian.
+        header + records.astype(EVENT_RECORD, copy=False).tobytes(),
         TIMEOUT,
     )
     redis_write([command], on_failure=lambda: logger.warning("History not kept"))
@@ -309,17 +313,3 @@ def _snapshot_write(client: Any, found: Kept, records: list[Record]) -> None:
 def _record(row: Row) -> Record:
     _, pk, product, kind, seconds, _ = row
     return (round(seconds * 1_000_000), pk, product, _CODES[kind])
-
-
-def _rows(part: int, records: list[Record]) -> list[Row]:
-    return [
-        (part, pk, product, _TYPES[code], micros / 1_000_000, None)
-        for micros, pk, product, code in records
-    ]
-
-
-def _learned_rows(packed: bytes) -> list[Row]:
-    return [
-        (LEARNED_PART, None, product, None, None, score)
-        for product, score in LEARNED.iter_unpack(packed)
-    ]

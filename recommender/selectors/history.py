@@ -17,17 +17,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from django.db import connection
 
 from catalog.selectors import product_cards_available
 from infrastructure import sql
 from recommender import kept_history
 from recommender.algorithms.arrays import HISTORY_LENGTH
-from recommender.algorithms.events import EventArrays, IntArray
+from recommender.algorithms.events import EVENT_TYPE_WEIGHTS, EventArrays, FloatArray, IntArray
 from recommender.algorithms.tiered import Histories, Ranked
 from recommender.configuration import LEARNED_LENGTH, PURCHASE_HISTORY_LENGTH
+from recommender.kept_history import Records
 from recommender.models import LearnedRecommendation
-from tracking.models import EVENT_TYPE_CODES, EVENT_WEIGHTS, Event, EventType, Visitor
+from tracking.models import EVENT_TYPE_CODES, Event, EventType, Visitor
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ _LEARNED_PART = (
     "WHERE l.visitor_id = " + _VISITOR + " "
     "ORDER BY l.score DESC, l.product_id LIMIT %(learned_length)s"
 )
-RECENT, PURCHASES, LEARNED = kept_history.RECENT, kept_history.PURCHASES, kept_history.LEARNED_PART
+RECENT, PURCHASES, LEARNED = 0, 1, 2
 
 
 @functools.cache
@@ -109,41 +111,112 @@ def _statements(vendor: str, recent: bool, purchases: bool, learned: bool) -> tu
     return tuple(parts)
 
 
-def _history_rows(
+@dataclass(frozen=True)
+class _Columns:
+    """The parts of a history as columns: the latest events, newest first (product, type
+    code, seconds), the latest purchases likewise (product, seconds), the learned list, best
+    first (product, score)."""
+
+    recent_product: IntArray
+    recent_code: npt.NDArray[np.int8]
+    recent_seconds: FloatArray
+    purchased: IntArray
+    purchase_seconds: FloatArray
+    learned_product: IntArray
+    learned_score: FloatArray
+
+
+def _history_columns(
     visitor: str, length: int, purchase_length: int, learned_length: int
-) -> list[tuple[Any, ...]]:
-    """The rows of every part asked for: kept on Redis where they are kept exactly
-    (recommender.kept_history), else read from the database (and then kept)."""
+) -> _Columns:
+    """Every part asked for: kept on Redis where it is kept exactly (recommender.kept_history),
+    else read from the database (and then kept)."""
     found = kept_history.kept(
         visitor, length=length, purchase_length=purchase_length, learned_length=learned_length
     )
     if found is None:
-        return _rows_read(visitor, length, purchase_length, learned_length)
+        return _columns_read(visitor, length, purchase_length, learned_length)
     events, learned = found.events, found.learned
     read_events = events is None and bool(length or purchase_length)
     read_learned = learned is None and bool(learned_length)
-    if read_events or read_learned:
-        # A history is kept whole: every part the history reads of the visitor, at full length.
-        read = _parts(
-            _rows_read(
-                visitor,
-                HISTORY_LENGTH if read_events else 0,
-                PURCHASE_HISTORY_LENGTH if read_events else 0,
-                LEARNED_LENGTH if read_learned else 0,
-            )
+    if not (read_events or read_learned):
+        return _columns(_events_of_records(events), _learned_of_records(learned))
+    # A history is kept whole: every part the history reads of the visitor, at full length.
+    read = _parts(
+        _rows_read(
+            visitor,
+            HISTORY_LENGTH if read_events else 0,
+            PURCHASE_HISTORY_LENGTH if read_events else 0,
+            LEARNED_LENGTH if read_learned else 0,
         )
-        kept_history.keep(
-            found,
-            read[RECENT] if read_events else None,
-            read[PURCHASES],
-            read[LEARNED] if read_learned else None,
-        )
-        if read_events:
-            events = (read[RECENT], read[PURCHASES])
-        if read_learned:
-            learned = read[LEARNED]
-    recent, purchases = events if events is not None else ([], [])
-    return [*recent[:length], *purchases[:purchase_length], *(learned or [])[:learned_length]]
+    )
+    kept_history.keep(
+        found,
+        read[RECENT] if read_events else None,
+        read[PURCHASES],
+        read[LEARNED] if read_learned else None,
+    )
+    if read_events:
+        read[RECENT], read[PURCHASES] = read[RECENT][:length], read[PURCHASES][:purchase_length]
+    read[LEARNED] = read[LEARNED][:learned_length]
+    return _columns(
+        _events_of_rows(read) if read_events else _events_of_records(events),
+        _learned_of_rows(read) if read_learned else _learned_of_records(learned),
+    )
+
+
+def _columns_read(visitor: str, length: int, purchase_length: int, learned_length: int) -> _Columns:
+    """Every part asked for, from the database."""
+    read = _parts(_rows_read(visitor, length, purchase_length, learned_length))
+    return _columns(_events_of_rows(read), _learned_of_rows(read))
+
+
+_EventColumns = tuple[IntArray, npt.NDArray[np.int8], FloatArray, IntArray, FloatArray]
+_LearnedColumns = tuple[IntArray, FloatArray]
+
+
+def _columns(events: _EventColumns, learned: _LearnedColumns) -> _Columns:
+    return _Columns(*events, *learned)
+
+
+def _events_of_rows(parts: dict[int, list[tuple[Any, ...]]]) -> _EventColumns:
+    # Columns: part, event id, product, event type, seconds, score.
+    _, _, recent, kinds, seconds, _ = _rows_columns(parts[RECENT])
+    _, _, purchased, _, purchase_seconds, _ = _rows_columns(parts[PURCHASES])
+    return (
+        np.array(recent, dtype=np.int64),
+        # Event types come as strings, equal (and hashed alike) to EventType's members.
+        np.array([EVENT_TYPE_CODES[kind] for kind in kinds], dtype=np.int8),
+        np.array(seconds, dtype=np.float64),
+        np.array(purchased, dtype=np.int64),
+        np.array(purchase_seconds, dtype=np.float64),
+    )
+
+
+def _learned_of_rows(parts: dict[int, list[tuple[Any, ...]]]) -> _LearnedColumns:
+    _, _, product, _, _, score = _rows_columns(parts[LEARNED])
+    return np.array(product, dtype=np.int64), np.array(score, dtype=np.float64)
+
+
+def _events_of_records(events: tuple[Records, Records] | None) -> _EventColumns:
+    if events is None:  # none asked for
+        nothing = np.empty(0, dtype=kept_history.EVENT_RECORD)
+        events = (nothing, nothing)
+    recent, purchases = events
+    return (
+        recent["product"].astype(np.int64),
+        recent["code"].astype(np.int8),
+        # As the database's seconds: the microseconds kept are theirs, rounded.
+        recent["micros"] / 1_000_000,
+        purchases["product"].astype(np.int64),
+        purchases["micros"] / 1_000_000,
+    )
+
+
+def _learned_of_records(learned: Records | None) -> _LearnedColumns:
+    if learned is None:  # none asked for
+        learned = np.empty(0, dtype=kept_history.LEARNED_RECORD)
+    return learned["product"].astype(np.int64), learned["score"].astype(np.float64)
 
 
 def _rows_read(
@@ -179,45 +252,44 @@ def visitor_history(
 ) -> VisitorHistory:
     """The visitor's last `length` events and, if asked, last `purchase_length` purchases and
     best `learned_length` products of the learned list, with their products' categories."""
-    rows = _history_rows(visitor, length, purchase_length, learned_length)
-    cards, available = product_cards_available({row[2] for row in rows})
+    columns = _history_columns(visitor, length, purchase_length, learned_length)
+    recent, purchased, learned = (
+        columns.recent_product.tolist(),
+        columns.purchased.tolist(),
+        columns.learned_product.tolist(),
+    )
+    cards, available = product_cards_available({*recent, *purchased, *learned})
     category = {pk: card["category"]["id"] for pk, card in cards.items()}
-    # Columns: part, event id, product, event type, seconds, score.
-    parts = _parts(rows)
-    _, _, recent_product, recent_type, recent_seconds, _ = _columns(parts[RECENT])
-    _, _, purchased, _, purchase_seconds, _ = _columns(parts[PURCHASES])
-    _, _, learned_product, _, _, learned_score = _columns(parts[LEARNED])
-    recent = np.array(recent_product, dtype=np.int64)
+    zeros = np.zeros(len(recent), dtype=np.int64)
     return VisitorHistory(
         recent=Histories(
-            visitor=np.zeros(len(recent), dtype=np.int64),
-            product=recent,
-            # Event types come as strings, equal (and hashed alike) to EventType's members.
-            weight=np.array([EVENT_WEIGHTS[t] for t in recent_type], dtype=np.float64),
+            visitor=zeros,
+            product=columns.recent_product,
+            weight=EVENT_TYPE_WEIGHTS[columns.recent_code],
         ),
-        recent_categories=np.array([category[p] for p in recent_product], dtype=np.int64),
+        recent_categories=np.array([category[p] for p in recent], dtype=np.int64),
         recent_events=EventArrays(
-            visitor=np.zeros(len(recent), dtype=np.int64),
-            product=recent.copy(),
-            event_type=np.array([EVENT_TYPE_CODES[t] for t in recent_type], dtype=np.int8),
-            timestamp=np.array(recent_seconds, dtype=np.float64),
+            visitor=zeros.copy(),
+            product=columns.recent_product.copy(),
+            event_type=columns.recent_code,
+            timestamp=columns.recent_seconds,
         ),
         purchases=EventArrays(
             visitor=np.zeros(len(purchased), dtype=np.int64),
-            product=np.array(purchased, dtype=np.int64),
+            product=columns.purchased,
             event_type=np.full(len(purchased), EVENT_TYPE_CODES[EventType.PURCHASE], dtype=np.int8),
-            timestamp=np.array(purchase_seconds, dtype=np.float64),
+            timestamp=columns.purchase_seconds,
         ),
         purchased_available={p: category[p] for p in purchased if p in available},
         learned=Ranked(
-            group=np.zeros(len(learned_product), dtype=np.int64),
-            product=np.array(learned_product, dtype=np.int64),
-            score=np.array(learned_score, dtype=np.float64),
+            group=np.zeros(len(learned), dtype=np.int64),
+            product=columns.learned_product,
+            score=columns.learned_score,
         ),
-        learned_categories=np.array([category[p] for p in learned_product], dtype=np.int64),
+        learned_categories=np.array([category[p] for p in learned], dtype=np.int64),
     )
 
 
-def _columns(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+def _rows_columns(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """The rows' columns (six empty ones for no rows)."""
     return list(zip(*rows, strict=True)) if rows else [()] * 6

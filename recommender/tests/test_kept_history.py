@@ -42,15 +42,15 @@ _calls = itertools.count()
 
 
 def read(visitor: str, **lengths: int) -> tuple[list[tuple[Any, ...]], bool]:
-    """The history's rows as a list's computation reads them on a cache miss (after a new
-    lookup of the visitor's generations), and whether they came from Redis."""
+    """The history as a list's computation reads it on a cache miss (after a new lookup of
+    the visitor's generations), as rows, and whether it came from Redis."""
     asked = LENGTHS | lengths
     found: list[Any] = []
 
     def compute() -> list[tuple[Any, ...]]:
         kept = kept_history.kept(visitor, **asked)
         found.append(kept is not None and kept.events is not None)
-        return history._history_rows(visitor, *asked.values())
+        return rows_of(history._history_columns(visitor, *asked.values()))
 
     with writes_batched():
         rows = cache.cached(
@@ -61,7 +61,35 @@ def read(visitor: str, **lengths: int) -> tuple[list[tuple[Any, ...]], bool]:
 
 
 def database(visitor: str, **lengths: int) -> list[tuple[Any, ...]]:
-    return history._rows_read(visitor, *(LENGTHS | lengths).values())
+    return rows_of(history._columns_read(visitor, *(LENGTHS | lengths).values()))
+
+
+def rows_of(columns: Any) -> list[tuple[Any, ...]]:
+    """A history's parts as rows of (part, product, event type code, seconds, score), in
+    order, to compare."""
+    return [
+        *(
+            (history.RECENT, product, code, seconds, None)
+            for product, code, seconds in zip(
+                columns.recent_product.tolist(),
+                columns.recent_code.tolist(),
+                columns.recent_seconds.tolist(),
+                strict=True,
+            )
+        ),
+        *(
+            (history.PURCHASES, product, None, seconds, None)
+            for product, seconds in zip(
+                columns.purchased.tolist(), columns.purchase_seconds.tolist(), strict=True
+            )
+        ),
+        *(
+            (history.LEARNED, product, None, None, score)
+            for product, score in zip(
+                columns.learned_product.tolist(), columns.learned_score.tolist(), strict=True
+            )
+        ),
+    ]
 
 
 def record(django_capture_on_commit_callbacks, events: list[EventInput]) -> None:
@@ -215,12 +243,12 @@ def test_the_learned_list_is_read_again_after_the_nightly_ranking(products):
     )
     assert read(shopper.external_id) == (database(shopper.external_id), False)
     rows = read(shopper.external_id)[0]
-    assert [row[2] for row in rows if row[0] == history.LEARNED] == [products[4].pk]
+    assert [row[1] for row in rows if row[0] == history.LEARNED] == [products[4].pk]
     LearnedRecommendation.objects.filter(visitor=shopper).update(product=products[5])
     # The ranking bumps the family once its lists are committed.
     cache.generation_bump(cache.RECOMMENDATIONS)
     rows = read(shopper.external_id)[0]
-    assert [row[2] for row in rows if row[0] == history.LEARNED] == [products[5].pk]
+    assert [row[1] for row in rows if row[0] == history.LEARNED] == [products[5].pk]
     assert rows == database(shopper.external_id)
 
 
@@ -233,7 +261,7 @@ def test_a_history_read_before_an_event_is_not_kept(products, django_capture_on_
         record(django_capture_on_commit_callbacks, [
             EventInput(visitor=shopper, product_id=products[6].pk, event_type=EventType.VIEW),
         ])  # fmt: skip
-        return history._history_rows(shopper, *LENGTHS.values())
+        return rows_of(history._history_columns(shopper, *LENGTHS.values()))
 
     with writes_batched():
         cache.cached(cache.RECOMMENDATIONS, "kept-race", timeout=60, compute=compute,
