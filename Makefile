@@ -11,7 +11,7 @@ PORT ?= 8000
 # this many, each against its own ping run.
 ROUNDS ?= 3
 
-.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-api-ab bench-miss-cost bench-live-scoring bench-live-replay bench-pages bench-search bench-merchandising bench-content-refresh bench-content-recall bench-experiments bench-dashboard bench-real-data bench-real-data-live bench-ranking bench-load fault-db-restart fuzz-api clean
+.PHONY: run test worker beat migrate demo lint format typecheck check bench bench-large bench-api bench-api-ab bench-miss-cost bench-live-scoring bench-live-replay bench-pages bench-search bench-merchandising bench-content-refresh bench-content-recall bench-chords bench-experiments bench-dashboard bench-real-data bench-real-data-live bench-ranking bench-load fault-db-restart fuzz-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,9 @@ bench: $(VENV)/.installed-dev
 
 bench-large: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py --large
+
+bench-chords: $(VENV)/.installed-dev  ## the similarity and ranking chords: 1 worker process vs 2
+	$(BIN)/python bench/chords.py
 
 bench-api: $(VENV)/.installed-dev  ## API load: gunicorn + PostgreSQL + Redis, driven by wrk
 	$(BIN)/python bench/api.py --rounds $(ROUNDS)
