@@ -140,7 +140,7 @@ def _history_columns(
     read_events = events is None and bool(length or purchase_length)
     read_learned = learned is None and bool(learned_length)
     if not (read_events or read_learned):
-        return _columns(_events_of_records(events), _learned_of_records(learned))
+        return _Columns(*_events_of_records(events), *_learned_of_records(learned))
     # A history is kept whole: every part the history reads of the visitor, at full length.
     read = _parts(
         _rows_read(
@@ -159,24 +159,20 @@ def _history_columns(
     if read_events:
         read[RECENT], read[PURCHASES] = read[RECENT][:length], read[PURCHASES][:purchase_length]
     read[LEARNED] = read[LEARNED][:learned_length]
-    return _columns(
-        _events_of_rows(read) if read_events else _events_of_records(events),
-        _learned_of_rows(read) if read_learned else _learned_of_records(learned),
+    return _Columns(
+        *(_events_of_rows(read) if read_events else _events_of_records(events)),
+        *(_learned_of_rows(read) if read_learned else _learned_of_records(learned)),
     )
 
 
 def _columns_read(visitor: str, length: int, purchase_length: int, learned_length: int) -> _Columns:
     """Every part asked for, from the database."""
     read = _parts(_rows_read(visitor, length, purchase_length, learned_length))
-    return _columns(_events_of_rows(read), _learned_of_rows(read))
+    return _Columns(*_events_of_rows(read), *_learned_of_rows(read))
 
 
 _EventColumns = tuple[IntArray, npt.NDArray[np.int8], FloatArray, IntArray, FloatArray]
 _LearnedColumns = tuple[IntArray, FloatArray]
-
-
-def _columns(events: _EventColumns, learned: _LearnedColumns) -> _Columns:
-    return _Columns(*events, *learned)
 
 
 def _events_of_rows(parts: dict[int, list[tuple[Any, ...]]]) -> _EventColumns:
